@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely';
+import * as m20261125_0001 from './20261125_0001_audit_store';
+
+/** Every migration, by name, in order. Names are date-prefixed and never change once shipped. */
+export const migrations: Record<string, Migration> = {
+  '20261125_0001_audit_store': m20261125_0001,
+};

@@ -1,0 +1,99 @@
+import 'reflect-metadata';
+import { Command, CommanderError } from 'commander';
+import { ConfigError, loadConfig, type Config } from './config';
+import { createDatabase } from './db/connection';
+import { migrateToLatest } from './db/migrate';
+import { locateStore } from './db/store';
+import { createLogger } from './logger';
+
+/** Exit codes: 0 ok, 1 failure, 2 bad usage or configuration. */
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+/** A failure the user can act on: printed without a stack trace. */
+export class UsageError extends Error {}
+
+function config(): Config {
+  return loadConfig(process.env);
+}
+
+async function runMigrate(): Promise<void> {
+  const cfg = config();
+  const log = createLogger(cfg.logLevel);
+  const store = await locateStore(cfg);
+  const handle = createDatabase({ url: store.url, poolSize: 2 });
+  try {
+    const outcome = await migrateToLatest(handle.db);
+    if (outcome.alreadyCurrent) {
+      process.stdout.write('Database schema is already up to date; nothing to do.\n');
+    } else {
+      for (const name of outcome.applied) process.stdout.write(`applied ${name}\n`);
+      process.stdout.write(`Applied ${outcome.applied.length} migration(s).\n`);
+    }
+    log.debug({ applied: outcome.applied }, 'migrate finished');
+  } finally {
+    await handle.destroy();
+    await store.stop();
+  }
+}
+
+/** Builds the `dpod-audit` command tree. */
+export function buildProgram(): Command {
+  const program = new Command()
+    .name('dpod-audit')
+    .description('Ingest Thales DPoD / Luna Cloud HSM audit logs into PostgreSQL and serve them as GraphQL.')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      '\nConfiguration comes from environment variables (see README.md). Without DATABASE_URL an embedded PostgreSQL is started.',
+    );
+
+  program
+    .command('migrate')
+    .description('apply pending database migrations (safe to run concurrently; a no-op when current)')
+    .action(runMigrate);
+
+  return program;
+}
+
+/** Registers a command module; later issues add serve, ingest, import, simulate, demo, compose. */
+export type CommandRegistrar = (program: Command) => void;
+
+export async function main(argv: string[], registrars: CommandRegistrar[] = []): Promise<number> {
+  const program = buildProgram();
+  for (const register of registrars) register(program);
+  program.exitOverride();
+  for (const cmd of program.commands) cmd.exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
+      return EXIT.usage;
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return EXIT.usage;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (process.env.LOG_LEVEL === 'debug' && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    return EXIT.failure;
+  }
+}
+
+/** Entry point of the `dpod-audit` bin: runs {@link main} and exits with its code. */
+export function run(): void {
+  main(process.argv).then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`fatal: ${String(err)}\n`);
+      process.exit(EXIT.failure);
+    },
+  );
+}
+
+if (require.main === module) run();

@@ -1,0 +1,254 @@
+import { z } from 'zod';
+
+/** Log levels accepted by `LOG_LEVEL` (pino's names). */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** Authentication modes accepted by `AUTH_MODE`. */
+export const AUTH_MODES = ['none', 'jwt'] as const;
+
+/** Variables whose values must never be printed. */
+const SECRET_VARIABLES = new Set(['DPOD_CLIENT_SECRET', 'JWT_SECRET', 'DATABASE_URL', 'DATABASE_READ_URL']);
+
+/** An example of a good value for each variable, shown next to a problem. */
+const EXAMPLES: Record<string, string> = {
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/dpod_audit',
+  DATABASE_READ_URL: 'postgres://reader@replica.internal:5432/dpod_audit',
+  DPOD_API_URL: 'https://acme.eu.market.dpondemand.io',
+  DPOD_TOKEN_URL: 'https://access.dpondemand.io/oauth/v1/token',
+  DPOD_CLIENT_ID: 'a1b2c3d4-0000-4000-8000-000000000001',
+  DPOD_CLIENT_SECRET: '(your platform client secret)',
+  PORT: '4000',
+  HOST: '0.0.0.0',
+  AUTH_MODE: 'jwt',
+  JWT_SECRET: '(at least 32 characters)',
+  JWT_JWKS_URL: 'https://idp.example.com/.well-known/jwks.json',
+  JWT_ISSUER: 'https://idp.example.com/',
+  JWT_AUDIENCE: 'dpod-audit-gateway',
+  LOG_LEVEL: 'info',
+  INGEST_INTERVAL_SECONDS: '60',
+  INGEST_OVERLAP_SECONDS: '900',
+  DPOD_CACHE_TTL_SECONDS: '300',
+  RETENTION_DAYS: '400',
+  STATEMENT_TIMEOUT_MS: '10000',
+  REQUEST_TIMEOUT_MS: '30000',
+  MAX_PAGE_SIZE: '500',
+  MAX_QUERY_DEPTH: '12',
+  MAX_QUERY_COST: '50000',
+  MAX_ALIASES: '30',
+  BODY_LIMIT_BYTES: '1000000',
+  CORS_ORIGINS: 'https://portal.example.com,https://ops.example.com',
+  INTROSPECTION: 'true',
+  EMBEDDED_PG_DIR: '/tmp/dpod-audit-pg',
+  DB_POOL_SIZE: '10',
+};
+
+const intIn = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, { message: 'must be a whole number' })
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, { message: `must be between ${min} and ${max}` });
+
+const postgresUrl = z
+  .string()
+  .trim()
+  .refine((s) => /^postgres(ql)?:\/\//.test(s), { message: 'must start with postgres:// or postgresql://' })
+  .refine((s) => URL.canParse(s), { message: 'is not a valid URL' });
+
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), { message: 'must be an http(s) URL' })
+  .transform((s) => s.replace(/\/+$/, ''));
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((s) => ['true', 'false', '1', '0', 'yes', 'no'].includes(s), { message: 'must be true or false' })
+  .transform((s) => ['true', '1', 'yes'].includes(s));
+
+const envSchema = z.object({
+    DATABASE_URL: postgresUrl.optional(),
+    DATABASE_READ_URL: postgresUrl.optional(),
+    DPOD_API_URL: httpUrl.optional(),
+    DPOD_TOKEN_URL: httpUrl.optional(),
+    DPOD_CLIENT_ID: z.string().trim().min(1, { message: 'must not be empty' }).optional(),
+    DPOD_CLIENT_SECRET: z.string().min(1, { message: 'must not be empty' }).optional(),
+    PORT: intIn(0, 65535).default('4000'),
+    HOST: z.string().trim().min(1, { message: 'must not be empty' }).default('0.0.0.0'),
+    AUTH_MODE: z.enum(AUTH_MODES, { message: `must be one of ${AUTH_MODES.join(', ')}` }).default('none'),
+    JWT_SECRET: z.string().min(32, { message: 'must be at least 32 characters for HS256' }).optional(),
+    JWT_JWKS_URL: httpUrl.optional(),
+    JWT_ISSUER: z.string().trim().min(1, { message: 'must not be empty' }).optional(),
+    JWT_AUDIENCE: z.string().trim().min(1, { message: 'must not be empty' }).optional(),
+    LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+    INGEST_INTERVAL_SECONDS: intIn(1, 86_400).default('60'),
+    INGEST_OVERLAP_SECONDS: intIn(0, 86_400).default('900'),
+    DPOD_CACHE_TTL_SECONDS: intIn(0, 86_400).default('300'),
+    RETENTION_DAYS: intIn(1, 3650).default('400'),
+    STATEMENT_TIMEOUT_MS: intIn(100, 600_000).default('10000'),
+    REQUEST_TIMEOUT_MS: intIn(100, 600_000).default('30000'),
+    MAX_PAGE_SIZE: intIn(1, 10_000).default('500'),
+    MAX_QUERY_DEPTH: intIn(2, 100).default('12'),
+    MAX_QUERY_COST: intIn(10, 100_000_000).default('50000'),
+    MAX_ALIASES: intIn(1, 1000).default('30'),
+    BODY_LIMIT_BYTES: intIn(1024, 100_000_000).default('1000000'),
+    CORS_ORIGINS: z.string().trim().default(''),
+    INTROSPECTION: bool.default('true'),
+    EMBEDDED_PG_DIR: z.string().trim().min(1, { message: 'must not be empty' }).optional(),
+    DB_POOL_SIZE: intIn(1, 200).default('10'),
+  });
+
+/** Rules that relate several variables; checked on the raw input so every problem is reported at once. */
+function crossChecks(input: Record<string, string>): { name: string; message: string }[] {
+  const problems: { name: string; message: string }[] = [];
+  if (input.AUTH_MODE === 'jwt') {
+    if (!input.JWT_SECRET && !input.JWT_JWKS_URL) problems.push({ name: 'JWT_SECRET', message: 'is required when AUTH_MODE=jwt (or set JWT_JWKS_URL)' });
+    if (input.JWT_SECRET && input.JWT_JWKS_URL) problems.push({ name: 'JWT_JWKS_URL', message: 'cannot be combined with JWT_SECRET: choose one key source' });
+    if (!input.JWT_ISSUER) problems.push({ name: 'JWT_ISSUER', message: 'is required when AUTH_MODE=jwt' });
+    if (!input.JWT_AUDIENCE) problems.push({ name: 'JWT_AUDIENCE', message: 'is required when AUTH_MODE=jwt' });
+  }
+  if (input.DPOD_API_URL) {
+    for (const name of ['DPOD_TOKEN_URL', 'DPOD_CLIENT_ID', 'DPOD_CLIENT_SECRET']) {
+      if (!input[name]) problems.push({ name, message: 'is required when DPOD_API_URL is set' });
+    }
+  }
+  return problems;
+}
+
+/** The program's configuration: parsed once from the environment, frozen. */
+export interface Config {
+  readonly databaseUrl: string | undefined;
+  readonly databaseReadUrl: string | undefined;
+  readonly dpod: {
+    readonly apiUrl: string | undefined;
+    readonly tokenUrl: string | undefined;
+    readonly clientId: string | undefined;
+    readonly clientSecret: string | undefined;
+    readonly cacheTtlSeconds: number;
+  };
+  readonly http: {
+    readonly port: number;
+    readonly host: string;
+    readonly corsOrigins: readonly string[];
+    readonly bodyLimitBytes: number;
+    readonly requestTimeoutMs: number;
+  };
+  readonly auth: {
+    readonly mode: (typeof AUTH_MODES)[number];
+    readonly jwtSecret: string | undefined;
+    readonly jwksUrl: string | undefined;
+    readonly issuer: string | undefined;
+    readonly audience: string | undefined;
+  };
+  readonly limits: {
+    readonly maxPageSize: number;
+    readonly maxDepth: number;
+    readonly maxCost: number;
+    readonly maxAliases: number;
+    readonly statementTimeoutMs: number;
+    readonly introspection: boolean;
+  };
+  readonly ingest: {
+    readonly intervalSeconds: number;
+    readonly overlapSeconds: number;
+    readonly retentionDays: number;
+  };
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly embeddedPgDir: string | undefined;
+  readonly dbPoolSize: number;
+}
+
+/** Raised when the environment holds bad values; `problems` has one line per fault. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function describeValue(name: string, value: unknown): string {
+  if (value === undefined) return 'is unset';
+  if (SECRET_VARIABLES.has(name)) return '(value hidden)';
+  return JSON.stringify(value);
+}
+
+/**
+ * Parses the environment into a frozen {@link Config}.
+ * Throws {@link ConfigError} naming each bad variable, its fault and an example of a good value.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const known = Object.keys(envSchema.shape);
+  const input: Record<string, string> = {};
+  for (const name of known) {
+    const value = env[name];
+    if (value !== undefined && value !== '') input[name] = value;
+  }
+  const parsed = envSchema.safeParse(input);
+  const issues = [
+    ...(parsed.success ? [] : parsed.error.issues.map((i) => ({ name: String(i.path[0] ?? 'environment'), message: i.message }))),
+    ...crossChecks(input),
+  ];
+  if (!parsed.success || issues.length > 0) {
+    const problems = issues.map(({ name, message }) => {
+      const shown = describeValue(name, input[name]);
+      const example = EXAMPLES[name] ? ` (example: ${name}=${EXAMPLES[name]})` : '';
+      return `${name} ${shown === 'is unset' ? '' : `= ${shown} `}${message}${example}`.replace(/\s+/g, ' ').trim();
+    });
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+  return deepFreeze({
+    databaseUrl: e.DATABASE_URL,
+    databaseReadUrl: e.DATABASE_READ_URL,
+    dpod: {
+      apiUrl: e.DPOD_API_URL,
+      tokenUrl: e.DPOD_TOKEN_URL,
+      clientId: e.DPOD_CLIENT_ID,
+      clientSecret: e.DPOD_CLIENT_SECRET,
+      cacheTtlSeconds: e.DPOD_CACHE_TTL_SECONDS,
+    },
+    http: {
+      port: e.PORT,
+      host: e.HOST,
+      corsOrigins: e.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
+      bodyLimitBytes: e.BODY_LIMIT_BYTES,
+      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    },
+    auth: {
+      mode: e.AUTH_MODE,
+      jwtSecret: e.JWT_SECRET,
+      jwksUrl: e.JWT_JWKS_URL,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+    },
+    limits: {
+      maxPageSize: e.MAX_PAGE_SIZE,
+      maxDepth: e.MAX_QUERY_DEPTH,
+      maxCost: e.MAX_QUERY_COST,
+      maxAliases: e.MAX_ALIASES,
+      statementTimeoutMs: e.STATEMENT_TIMEOUT_MS,
+      introspection: e.INTROSPECTION,
+    },
+    ingest: {
+      intervalSeconds: e.INGEST_INTERVAL_SECONDS,
+      overlapSeconds: e.INGEST_OVERLAP_SECONDS,
+      retentionDays: e.RETENTION_DAYS,
+    },
+    logLevel: e.LOG_LEVEL,
+    embeddedPgDir: e.EMBEDDED_PG_DIR,
+    dbPoolSize: e.DB_POOL_SIZE,
+  });
+}
+
+/** The variables the program reads, for docs and `--help`. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(EXAMPLES);
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

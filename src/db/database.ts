@@ -1,0 +1,96 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+/** Timestamps are read as `Date`, written as `Date` or ISO strings. */
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+
+/** `audit_events`: one row per DPoD audit event, partitioned by month on `time`. */
+export interface AuditEventsTable {
+  id: Generated<string>;
+  time: Timestamp;
+  event_key: string;
+  occurrence: Generated<number>;
+  source: string;
+  partition_id: string;
+  service_id: string;
+  client_id: string;
+  tenant_id: string | null;
+  action: string;
+  status: string;
+  trace_id: string | null;
+  client_ip: string | null;
+  hsm_id: string | null;
+  object_ids: Generated<string[]>;
+  partition_serial: string | null;
+  role: string | null;
+  meta: unknown | null;
+  meta_raw: string | null;
+  meta_malformed: Generated<boolean>;
+  extra: unknown | null;
+  ingest_run_id: string | null;
+}
+
+/** `ingest_runs`: one row per ingest (an export window or a file). */
+export interface IngestRunsTable {
+  id: Generated<string>;
+  kind: 'backfill' | 'follow' | 'import';
+  source: string;
+  window_from: Timestamp | null;
+  window_to: Timestamp | null;
+  export_job_id: string | null;
+  state: Generated<'running' | 'succeeded' | 'failed'>;
+  records_read: Generated<string>;
+  inserted: Generated<string>;
+  duplicates: Generated<string>;
+  rejected: Generated<string>;
+  malformed_meta: Generated<string>;
+  bytes_read: Generated<string>;
+  started_at: Generated<Date>;
+  heartbeat_at: Generated<Date>;
+  finished_at: Timestamp | null;
+  error: string | null;
+}
+
+/** `ingest_checkpoints`: how far a named ingest stream has durably progressed. */
+export interface IngestCheckpointsTable {
+  name: string;
+  position: Timestamp | null;
+  detail: Generated<unknown>;
+  run_id: string | null;
+  updated_at: Generated<Date>;
+}
+
+/** `rejected_records`: input lines that could not become events, kept verbatim. */
+export interface RejectedRecordsTable {
+  id: Generated<string>;
+  run_id: string;
+  line_number: string | number;
+  raw: string;
+  reason: string;
+  created_at: Generated<Date>;
+}
+
+/** `audit_rollups_hourly`: event counts per hour and dimension, maintained with every insert. */
+export interface AuditRollupsHourlyTable {
+  hour: Timestamp;
+  service_id: string;
+  client_id: string;
+  action: string;
+  status: string;
+  role: string | null;
+  count: string;
+}
+
+/** The whole database, mirroring `migrations/`. */
+export interface Database {
+  audit_events: AuditEventsTable;
+  ingest_runs: IngestRunsTable;
+  ingest_checkpoints: IngestCheckpointsTable;
+  rejected_records: RejectedRecordsTable;
+  audit_rollups_hourly: AuditRollupsHourlyTable;
+}
+
+export type AuditEventRow = Selectable<AuditEventsTable>;
+export type NewAuditEventRow = Insertable<AuditEventsTable>;
+export type IngestRunRow = Selectable<IngestRunsTable>;
+export type RejectedRecordRow = Selectable<RejectedRecordsTable>;
+export type RollupRow = Selectable<AuditRollupsHourlyTable>;
