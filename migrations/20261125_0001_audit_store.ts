@@ -45,7 +45,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`create index audit_events_failed_time_id on audit_events (status, time, id) where status <> 'LUNA_RET_OK'`.execute(db);
 
   // Creates the month partition holding `at`, moving any rows that landed in the default partition.
-  // Serialised by a transaction-level advisory lock so that concurrent creators never collide.
+  // Concurrent creators serialise on a self-conflicting lock of the default partition; taking a relation
+  // lock also makes the waiter see the winner's catalog changes, so the re-check below is reliable.
   await sql`
     create function ensure_audit_events_partition(at timestamptz) returns text
     language plpgsql as $$
@@ -58,19 +59,19 @@ export async function up(db: Kysely<any>): Promise<void> {
       if to_regclass(part) is not null then
         return part;
       end if;
-      perform pg_advisory_xact_lock(hashtext('dpod_audit.ensure_audit_events_partition'));
+      lock table audit_events_default in share row exclusive mode;
       if to_regclass(part) is not null then
         return part;
       end if;
       select string_agg(quote_ident(attname), ', ' order by attnum) into cols
         from pg_attribute
        where attrelid = 'audit_events'::regclass and attnum > 0 and not attisdropped;
-      create temporary table _moved_audit_events (like audit_events) on commit drop;
+      create temporary table if not exists _moved_audit_events (like audit_events) on commit drop;
       with moved as (delete from audit_events_default where time >= lo and time < hi returning *)
       insert into _moved_audit_events select * from moved;
       execute format('create table %I partition of audit_events for values from (%L) to (%L)', part, lo, hi);
       execute format('insert into audit_events (%s) select %s from _moved_audit_events', cols, cols);
-      drop table _moved_audit_events;
+      truncate _moved_audit_events;
       return part;
     end $$`.execute(db);
 

@@ -1,0 +1,107 @@
+import { ConfigError, loadConfig } from '../src/config';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems];
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('applies documented defaults to an empty environment', () => {
+    const config = loadConfig({});
+    expect(config.http.port).toBe(4000);
+    expect(config.http.host).toBe('0.0.0.0');
+    expect(config.auth.mode).toBe('none');
+    expect(config.logLevel).toBe('info');
+    expect(config.ingest).toEqual({ intervalSeconds: 60, overlapSeconds: 900, retentionDays: 400 });
+    expect(config.dpod.cacheTtlSeconds).toBe(300);
+    expect(config.limits.maxPageSize).toBe(500);
+    expect(config.databaseUrl).toBeUndefined();
+  });
+
+  it('returns a frozen object', () => {
+    const config = loadConfig({ PORT: '5000' });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.http)).toBe(true);
+    expect(() => {
+      (config.http as { port: number }).port = 1;
+    }).toThrow(TypeError);
+  });
+
+  it('parses a complete valid environment', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://u:p@db:5432/audit',
+      DPOD_API_URL: 'https://acme.eu.market.dpondemand.io/',
+      DPOD_TOKEN_URL: 'https://access.dpondemand.io/oauth/v1/token',
+      DPOD_CLIENT_ID: 'cid',
+      DPOD_CLIENT_SECRET: 'secret',
+      PORT: '8080',
+      AUTH_MODE: 'jwt',
+      JWT_SECRET: 'x'.repeat(32),
+      JWT_ISSUER: 'https://idp',
+      JWT_AUDIENCE: 'gw',
+      LOG_LEVEL: 'debug',
+      INGEST_INTERVAL_SECONDS: '30',
+      DPOD_CACHE_TTL_SECONDS: '10',
+      CORS_ORIGINS: 'https://a.example, https://b.example',
+      INTROSPECTION: 'false',
+    });
+    expect(config.dpod.apiUrl).toBe('https://acme.eu.market.dpondemand.io');
+    expect(config.http.port).toBe(8080);
+    expect(config.http.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
+    expect(config.auth).toMatchObject({ mode: 'jwt', issuer: 'https://idp', audience: 'gw' });
+    expect(config.limits.introspection).toBe(false);
+    expect(config.ingest.intervalSeconds).toBe(30);
+  });
+
+  it.each([
+    ['PORT', 'abc', /^PORT = "abc" must be a whole number \(example: PORT=4000\)$/],
+    ['PORT', '70000', /^PORT = "70000" must be between 0 and 65535/],
+    ['DATABASE_URL', 'mysql://x', /^DATABASE_URL = \(value hidden\) must start with postgres:\/\//],
+    ['DPOD_TOKEN_URL', 'ftp://x', /^DPOD_TOKEN_URL = "ftp:\/\/x" must be an http\(s\) URL \(example: /],
+    ['AUTH_MODE', 'basic', /^AUTH_MODE = "basic" must be one of none, jwt/],
+    ['LOG_LEVEL', 'loud', /^LOG_LEVEL = "loud" must be one of fatal, error/],
+    ['INGEST_INTERVAL_SECONDS', '0', /^INGEST_INTERVAL_SECONDS = "0" must be between 1 and 86400/],
+    ['DPOD_CACHE_TTL_SECONDS', '-5', /^DPOD_CACHE_TTL_SECONDS = "-5" must be a whole number/],
+    ['INTROSPECTION', 'maybe', /^INTROSPECTION = "maybe" must be true or false/],
+    ['JWT_JWKS_URL', 'not a url', /^JWT_JWKS_URL = "not a url" must be an http\(s\) URL/],
+  ])('names %s when it is %p', (name, value, expected) => {
+    const problems = problemsOf({ [name]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(expected);
+  });
+
+  it('reports every problem at once, one line each', () => {
+    const problems = problemsOf({ PORT: 'x', LOG_LEVEL: 'y', AUTH_MODE: 'jwt' });
+    expect(problems.map((p) => p.split(' ')[0]).sort()).toEqual(['JWT_AUDIENCE', 'JWT_ISSUER', 'JWT_SECRET', 'LOG_LEVEL', 'PORT']);
+  });
+
+  it('requires the DPoD credentials together with DPOD_API_URL', () => {
+    const problems = problemsOf({ DPOD_API_URL: 'https://acme.eu.market.dpondemand.io' });
+    expect(problems.map((p) => p.split(' ')[0]).sort()).toEqual(['DPOD_CLIENT_ID', 'DPOD_CLIENT_SECRET', 'DPOD_TOKEN_URL']);
+  });
+
+  it('never prints secret values', () => {
+    const secret = 'short-secret-value';
+    const problems = problemsOf({ AUTH_MODE: 'jwt', JWT_SECRET: secret, JWT_ISSUER: 'i', JWT_AUDIENCE: 'a' });
+    expect(problems.join('\n')).not.toContain(secret);
+    expect(problems[0]).toMatch(/^JWT_SECRET = \(value hidden\) must be at least 32 characters/);
+    const dbProblems = problemsOf({ DATABASE_URL: 'postgres://user:hunter2@db:notaport/x' });
+    expect(dbProblems.join('\n')).not.toContain('hunter2');
+  });
+
+  it('refuses two JWT key sources at once', () => {
+    const problems = problemsOf({
+      AUTH_MODE: 'jwt',
+      JWT_SECRET: 'x'.repeat(40),
+      JWT_JWKS_URL: 'https://idp/jwks',
+      JWT_ISSUER: 'i',
+      JWT_AUDIENCE: 'a',
+    });
+    expect(problems).toEqual([expect.stringMatching(/^JWT_JWKS_URL = "https:\/\/idp\/jwks" cannot be combined with JWT_SECRET/)]);
+  });
+});

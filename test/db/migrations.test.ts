@@ -1,0 +1,91 @@
+import { sql } from 'kysely';
+import { createDatabase, type DatabaseHandle } from '../../src/db/connection';
+import { migrateAllDown, migrateToLatest, pendingMigrations } from '../../src/db/migrate';
+import { migrations } from '../../migrations';
+import { runCli } from '../support/cli';
+import { createEmptyDatabase, dropDatabase, urlFor } from '../support/db';
+
+async function tables(handle: DatabaseHandle): Promise<string[]> {
+  const { rows } = await sql<{ name: string }>`
+    select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+     where n.nspname = 'public' and c.relkind in ('r', 'p') and c.relname not like 'schema_migrations%'
+       and not c.relispartition
+     order by 1`.execute(handle.db);
+  return rows.map((r) => r.name);
+}
+
+describe('migrations', () => {
+  let name: string;
+  let handle: DatabaseHandle;
+
+  beforeAll(async () => {
+    name = await createEmptyDatabase();
+    handle = createDatabase({ url: urlFor(name), poolSize: 2 });
+  });
+  afterAll(async () => {
+    await handle.destroy();
+    await dropDatabase(name);
+  });
+
+  it('run up, down and up again on a real database', async () => {
+    const first = await migrateToLatest(handle.db);
+    expect(first.applied).toEqual(Object.keys(migrations));
+    expect(await tables(handle)).toEqual(['audit_events', 'audit_rollups_hourly', 'ingest_checkpoints', 'ingest_runs', 'rejected_records']);
+    expect(await pendingMigrations(handle.db)).toEqual([]);
+
+    const reverted = await migrateAllDown(handle.db);
+    expect(reverted).toEqual(Object.keys(migrations).reverse());
+    expect(await tables(handle)).toEqual([]);
+    expect(await pendingMigrations(handle.db)).toEqual(Object.keys(migrations));
+
+    const again = await migrateToLatest(handle.db);
+    expect(again.applied).toEqual(Object.keys(migrations));
+    expect(await tables(handle)).toHaveLength(5);
+  });
+
+  it('does nothing the second time', async () => {
+    const outcome = await migrateToLatest(handle.db);
+    expect(outcome).toEqual({ applied: [], alreadyCurrent: true });
+  });
+});
+
+describe('dpod-audit migrate', () => {
+  let name: string;
+  beforeAll(async () => {
+    name = await createEmptyDatabase();
+  });
+  afterAll(async () => dropDatabase(name));
+
+  it('is safe from two processes at once, then reports there is nothing to do', async () => {
+    const env = { DATABASE_URL: urlFor(name) };
+    const [a, b] = await Promise.all([runCli(['migrate'], env), runCli(['migrate'], env)]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    const outputs = [a.stdout, b.stdout].sort();
+    // Exactly one process applied the migrations; the other found them applied.
+    expect(outputs.filter((o) => o.includes('Applied'))).toHaveLength(1);
+    expect(outputs.filter((o) => o.includes('already up to date'))).toHaveLength(1);
+
+    const third = await runCli(['migrate'], env);
+    expect(third.code).toBe(0);
+    expect(third.stdout).toBe('Database schema is already up to date; nothing to do.\n');
+  });
+
+  it('exits 2 with a named message on bad configuration', async () => {
+    const result = await runCli(['migrate'], { DATABASE_URL: 'mysql://nope' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('DATABASE_URL');
+    expect(result.stderr).toContain('must start with postgres://');
+  });
+
+  it('exits 1 naming the failure when the database is unreachable', async () => {
+    const result = await runCli(['migrate'], { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: .*ECONNREFUSED/m);
+  });
+
+  it('exits 2 on an unknown command', async () => {
+    const result = await runCli(['frobnicate']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("unknown command 'frobnicate'");
+  });
+});
