@@ -34,6 +34,7 @@ const EXAMPLES: Record<string, string> = {
   MAX_QUERY_DEPTH: '12',
   MAX_QUERY_COST: '50000',
   MAX_ALIASES: '30',
+  MAX_ROOT_FIELDS: '10',
   BODY_LIMIT_BYTES: '1000000',
   CORS_ORIGINS: 'https://portal.example.com,https://ops.example.com',
   INTROSPECTION: 'true',
@@ -93,6 +94,7 @@ const envSchema = z.object({
     MAX_QUERY_DEPTH: intIn(2, 100).default('12'),
     MAX_QUERY_COST: intIn(10, 100_000_000).default('50000'),
     MAX_ALIASES: intIn(1, 1000).default('30'),
+    MAX_ROOT_FIELDS: intIn(1, 1000).default('10'),
     BODY_LIMIT_BYTES: intIn(1024, 100_000_000).default('1000000'),
     CORS_ORIGINS: z.string().trim().default(''),
     INTROSPECTION: bool.default('true'),
@@ -147,6 +149,7 @@ export interface Config {
     readonly maxDepth: number;
     readonly maxCost: number;
     readonly maxAliases: number;
+    readonly maxRootFields: number;
     readonly statementTimeoutMs: number;
     readonly introspection: boolean;
   };
@@ -228,6 +231,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxDepth: e.MAX_QUERY_DEPTH,
       maxCost: e.MAX_QUERY_COST,
       maxAliases: e.MAX_ALIASES,
+      maxRootFields: e.MAX_ROOT_FIELDS,
       statementTimeoutMs: e.STATEMENT_TIMEOUT_MS,
       introspection: e.INTROSPECTION,
     },
