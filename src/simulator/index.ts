@@ -1,0 +1,10 @@
+/** The DPoD simulator: a deterministic tenant, its audit records, export files and (below) an HTTP server. */
+export { createTenant, LUNA_SERVICE_TYPE, OTHER_SERVICE_TYPES } from './tenant';
+export type { Tenant, TenantOptions, SimService, SimClient } from './tenant';
+export { generateRecords, generateEvents, renderRecordLine, formatDpodTime } from './record-generator';
+export type { RawAuditRecord, GeneratedEvent } from './record-generator';
+export { summarizeRecords } from './record-summary';
+export type { RecordSummary } from './record-summary';
+export { writeExportFile, createExportStream, EXPORT_FORMATS } from './export-file';
+export type { ExportFormat } from './export-file';
+export { LUNA_ACTIONS, FUTURE_ACTION } from './luna-catalog';

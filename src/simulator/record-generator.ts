@@ -1,0 +1,215 @@
+import {
+  ADMIN_WEIGHTS, FAILURES, FUTURE_ACTION, KEY_MANAGEMENT_WEIGHTS, MULTI_PART_FAMILIES, RET_OK, SINGLE_PART_WEIGHTS,
+} from './luna-catalog';
+import { SeededRandom, mixSeed } from './seeded-random';
+import type { SimClient, SimService, Tenant } from './tenant';
+
+/** One audit record exactly as DPoD writes it (field names and casing vary, so it is a plain JSON object). */
+export type RawAuditRecord = Record<string, unknown>;
+
+/** A generated record with what the generator knows about it (for summaries). */
+export interface GeneratedEvent {
+  /** Event time in ms since epoch. */
+  ms: number;
+  record: RawAuditRecord;
+  serviceId: string;
+  clientId: string;
+  action: string;
+  status: string;
+  /** True for an exact copy of the previous record (a second real event in the same second). */
+  identicalExtra: boolean;
+  /** True when `meta` is a malformed JSON string. */
+  malformedMeta: boolean;
+}
+
+const HOUR_MS = 3_600_000;
+/** Relative traffic per UTC hour of day (business hours busier); normalized below so a day averages `eventsPerDay`. */
+const DIURNAL_RAW = [0.35, 0.3, 0.3, 0.3, 0.35, 0.45, 0.7, 1.0, 1.4, 1.6, 1.7, 1.7, 1.5, 1.6, 1.7, 1.6, 1.5, 1.3, 1.1, 0.9, 0.7, 0.6, 0.5, 0.4];
+const DIURNAL_SUM = DIURNAL_RAW.reduce((a, b) => a + b, 0);
+const DIURNAL = DIURNAL_RAW.map((w) => (w * 24) / DIURNAL_SUM);
+
+function pad(n: number, width: number): string {
+  return String(n).padStart(width, '0');
+}
+
+/** Formats a time as DPoD writes it: `YYYY-MM-DD HH:MM:SS.fff UTC`. */
+export function formatDpodTime(ms: number): string {
+  const d = new Date(ms);
+  return (
+    `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)} ` +
+    `${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}.${pad(d.getUTCMilliseconds(), 3)} UTC`
+  );
+}
+
+interface Draft {
+  second: number;
+  action: string;
+  status: string;
+  role: string;
+  ouids: string | null;
+  duplicate?: boolean;
+}
+
+/** Plans one burst of activity by a client starting at `start` (second within the hour). */
+function planSession(rng: SeededRandom, client: SimClient, start: number): Draft[] {
+  const out: Draft[] = [];
+  const key = () => rng.pick(client.keyHandles);
+  const roll = rng.next();
+  if (roll < 0.03) {
+    // Wrong PIN burst: several failed logins seconds apart, sometimes ending locked out.
+    let t = start;
+    const n = rng.int(2, 5);
+    for (let i = 0; i < n; i++) {
+      out.push({ second: t, action: 'LUNA_LOGIN', status: FAILURES.wrongPin, role: 'public', ouids: null });
+      t += rng.int(1, 4);
+    }
+    if (rng.chance(0.3)) out.push({ second: t, action: 'LUNA_LOGIN', status: FAILURES.lockedOut, role: 'public', ouids: null });
+    else if (rng.chance(0.6)) out.push({ second: t, action: 'LUNA_LOGIN', status: RET_OK, role: client.role, ouids: null });
+    return out;
+  }
+  if (roll < 0.06) {
+    // Unauthenticated use: public actions succeed, key use fails with "not logged in".
+    const n = rng.int(1, 3);
+    for (let i = 0; i < n; i++) {
+      if (rng.chance(0.6)) out.push({ second: start + i, action: rng.pick(['LUNA_DIGEST', 'LUNA_DIGEST_INIT', 'LUNA_GEN_KCV']), status: RET_OK, role: 'public', ouids: null });
+      else out.push({ second: start + i, action: rng.pick(['LUNA_SIGN_SINGLEPART', 'LUNA_DECRYPT_SINGLEPART']), status: FAILURES.notLoggedIn, role: 'public', ouids: key() });
+    }
+    return out;
+  }
+  out.push({ second: start, action: 'LUNA_LOGIN', status: RET_OK, role: client.role, ouids: null });
+  let t = start + rng.int(0, 1);
+  const ops = 1 + Math.floor(-Math.log(1 - rng.next()) * 9);
+  for (let i = 0; i < ops; i++) {
+    const kind = rng.next();
+    if (kind < 0.8) {
+      const action = rng.weighted(SINGLE_PART_WEIGHTS);
+      let status: string = RET_OK;
+      let ouids: string | null = key();
+      const f = rng.next();
+      if (f < 0.015) {
+        status = rng.pick(FAILURES.keyHandle);
+        ouids = rng.hex(12);
+      } else if (f < 0.035) status = rng.pick(FAILURES.crypto);
+      else if (f < 0.038) status = rng.pick(FAILURES.device);
+      out.push({ second: t, action, status, role: client.role, ouids });
+      if (status === RET_OK && rng.chance(0.01)) out.push({ second: t, action, status, role: client.role, ouids, duplicate: true });
+    } else if (kind < 0.92) {
+      // A multi-part operation: INIT, updates, END within the same second.
+      const family = rng.pick(MULTI_PART_FAMILIES);
+      const ouids = family === 'DIGEST' ? null : key();
+      out.push({ second: t, action: `LUNA_${family}_INIT`, status: RET_OK, role: client.role, ouids });
+      for (let u = rng.int(1, 3); u > 0; u--) out.push({ second: t, action: `LUNA_${family}`, status: RET_OK, role: client.role, ouids });
+      const endStatus = rng.chance(0.02) ? rng.pick(FAILURES.crypto) : RET_OK;
+      out.push({ second: t, action: `LUNA_${family}_END`, status: endStatus, role: client.role, ouids });
+    } else if (kind < 0.985) {
+      const action = rng.weighted(KEY_MANAGEMENT_WEIGHTS);
+      const status = client.role === 'CU' && rng.chance(0.1) ? rng.pick(FAILURES.policy) : rng.chance(0.05) ? rng.pick(FAILURES.keyMgmt) : RET_OK;
+      const ouids = action === 'LUNA_GENERATE_KEY_PAIR' ? `${key()},${key()}` : key();
+      out.push({ second: t, action, status, role: client.role, ouids });
+    } else if (kind < 0.9995) {
+      out.push({ second: t, action: rng.weighted(ADMIN_WEIGHTS), status: rng.chance(0.1) ? rng.pick(FAILURES.policy) : RET_OK, role: client.role, ouids: null });
+    } else {
+      out.push({ second: t, action: FUTURE_ACTION, status: RET_OK, role: client.role, ouids: key() });
+    }
+    t += rng.chance(0.5) ? 0 : rng.int(1, 3);
+  }
+  return out;
+}
+
+function pickClient(rng: SeededRandom, service: SimService): SimClient {
+  let total = 0;
+  for (const c of service.clients) total += c.activity;
+  let r = rng.next() * total;
+  for (const c of service.clients) {
+    r -= c.activity;
+    if (r < 0) return c;
+  }
+  return service.clients[service.clients.length - 1]!;
+}
+
+function buildMeta(rng: SeededRandom, service: SimService, client: SimClient, d: Draft): { meta: unknown; malformed: boolean } {
+  const obj: Record<string, unknown> = { clientip: client.clientIp, hsmid: rng.pick(service.hsmIds) };
+  if (d.ouids !== null || rng.chance(0.5)) obj.ouids = d.ouids; // null ouids: present as null or absent
+  obj.partid = service.partitionSerialNumber;
+  obj.role = d.role;
+  const form = rng.next();
+  if (form < 0.03) return { meta: obj, malformed: false };
+  const text = JSON.stringify(obj);
+  if (form < 0.032) return { meta: text.slice(0, rng.int(5, text.length - 2)), malformed: true };
+  return { meta: text, malformed: false };
+}
+
+function buildRecord(rng: SeededRandom, tenant: Tenant, service: SimService, client: SimClient, d: Draft, ms: number): { record: RawAuditRecord; malformed: boolean } {
+  const { meta, malformed } = buildMeta(rng, service, client, d);
+  const lower = rng.chance(0.01);
+  const record: RawAuditRecord = {
+    time: formatDpodTime(ms),
+    source: `thales/cloudhsm/${service.partitionSerialNumber}`,
+    [lower ? 'resourceid' : 'resourceID']: service.id,
+    [lower ? 'actorid' : 'actorID']: client.id,
+    [lower ? 'tenantid' : 'tenantID']: tenant.tenantId,
+    action: d.action,
+    status: d.status,
+    [lower ? 'traceid' : 'traceID']: rng.base64url(43),
+    meta,
+  };
+  return { record, malformed };
+}
+
+/** All events of one hour (by hour index since the epoch), unclipped, sorted by time; depends only on seed + hour. */
+export function generateHourEvents(tenant: Tenant, hourIndex: number): GeneratedEvent[] {
+  const events: GeneratedEvent[] = [];
+  const hourStart = hourIndex * HOUR_MS;
+  const hourOfDay = new Date(hourStart).getUTCHours();
+  tenant.services.forEach((service, serviceIndex) => {
+    if (!service.hasAuditData || service.clients.length === 0) return;
+    const rng = new SeededRandom(mixSeed(tenant.seed, hourIndex, serviceIndex));
+    const expected = (tenant.eventsPerDay / 24) * DIURNAL[hourOfDay]! * service.activity;
+    const target = Math.round(expected * (0.85 + 0.3 * rng.next()));
+    let made = 0;
+    while (made < target) {
+      const client = pickClient(rng, service);
+      const drafts = planSession(rng, client, rng.int(0, 3599));
+      let previous: GeneratedEvent | undefined;
+      for (const d of drafts) {
+        if (made >= target) break;
+        if (d.second >= 3600) break;
+        if (d.duplicate && previous) {
+          events.push({ ...previous, record: { ...previous.record }, identicalExtra: true });
+          made++;
+          continue;
+        }
+        const ms = hourStart + d.second * 1000 + rng.int(0, 999);
+        const { record, malformed } = buildRecord(rng, tenant, service, client, d, ms);
+        previous = { ms, record, serviceId: service.id, clientId: client.id, action: d.action, status: d.status, identicalExtra: false, malformedMeta: malformed };
+        events.push(previous);
+        made++;
+      }
+    }
+  });
+  // Stable sort keeps an identical copy right after its original.
+  events.sort((a, b) => a.ms - b.ms);
+  return events;
+}
+
+/** Generated events with time in [from, to), clipped to the tenant's history [now - days, now), in time order. */
+export function* generateEvents(tenant: Tenant, from: Date, to: Date): Generator<GeneratedEvent> {
+  const startMs = Math.max(from.getTime(), tenant.historyStartMs());
+  const endMs = Math.min(to.getTime(), tenant.now().getTime());
+  if (!(startMs < endMs)) return;
+  for (let h = Math.floor(startMs / HOUR_MS); h * HOUR_MS < endMs; h++) {
+    for (const e of generateHourEvents(tenant, h)) {
+      if (e.ms >= startMs && e.ms < endMs) yield e;
+    }
+  }
+}
+
+/** The tenant's audit records with time in [from, to) (and up to the clock's now), in time order; deterministic per hour. */
+export function* generateRecords(tenant: Tenant, from: Date, to: Date): Generator<RawAuditRecord> {
+  for (const e of generateEvents(tenant, from, to)) yield e.record;
+}
+
+/** The exact JSON text line DPoD writes for a record (no trailing newline). */
+export function renderRecordLine(record: RawAuditRecord): string {
+  return JSON.stringify(record);
+}
