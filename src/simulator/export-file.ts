@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
-import { generateRecords, renderRecordLine } from './record-generator';
+import { generateRecords, renderRecordLine, type RawAuditRecord } from './record-generator';
 import type { Tenant } from './tenant';
 import { zipSingleEntry } from './zip-stream';
 
@@ -13,10 +13,18 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 const CHUNK_CHARS = 64 * 1024;
 
-function* jsonLinesText(tenant: Tenant, from: Date, to: Date, asArray: boolean, counter: { records: number }): Generator<string> {
+function* jsonLinesText(
+  tenant: Tenant,
+  from: Date,
+  to: Date,
+  asArray: boolean,
+  counter: { records: number },
+  filter: ((record: RawAuditRecord) => boolean) | undefined,
+): Generator<string> {
   let buf = asArray ? '[\n' : '';
   let first = true;
   for (const record of generateRecords(tenant, from, to)) {
+    if (filter && !filter(record)) continue;
     const line = renderRecordLine(record);
     counter.records++;
     if (asArray) {
@@ -38,12 +46,14 @@ export interface ExportStreamOptions {
   level?: number;
   /** Receives the number of records once the stream has produced them all. */
   onRecords?: (records: number) => void;
+  /** Keeps only the records it accepts (the export's query filters). */
+  filter?: (record: RawAuditRecord) => boolean;
 }
 
 /** Streams the export file of [from, to) in a format (raw bytes, as the signed URL serves them). */
 export function createExportStream(tenant: Tenant, from: Date, to: Date, format: ExportFormat, options: ExportStreamOptions = {}): Readable {
   const counter = { records: 0 };
-  const text = Readable.from(jsonLinesText(tenant, from, to, format === 'zip-json', counter), { objectMode: false });
+  const text = Readable.from(jsonLinesText(tenant, from, to, format === 'zip-json', counter, options.filter), { objectMode: false });
   text.on('end', () => options.onRecords?.(counter.records));
   const bytes = text.pipe(new Transform({ transform: (chunk: Buffer | string, _e, cb) => cb(null, Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk, 'utf8')) }));
   if (format === 'plain-jsonl') return bytes;

@@ -8,3 +8,8 @@ export type { RecordSummary } from './record-summary';
 export { writeExportFile, createExportStream, EXPORT_FORMATS } from './export-file';
 export type { ExportFormat } from './export-file';
 export { LUNA_ACTIONS, FUTURE_ACTION } from './luna-catalog';
+export { startSimulator, SIM_ROUTES } from './simulator-server';
+export type { SimulatorOptions, RunningSimulator } from './simulator-server';
+export type { FaultSpec } from './fault-injector';
+export type { ApiShape } from './platform-routes';
+export { MAX_EXPORT_DAYS } from './export-routes';

@@ -1,0 +1,291 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ExportFormat } from './export-file';
+import { createExportJob, renderJob, sendExportFile, type SimExportJob } from './export-routes';
+import { FaultInjector, type FaultSpec } from './fault-injector';
+import { getBinding, getServiceInstance, listBindings, listServiceInstances, type ApiShape } from './platform-routes';
+import { readBody, reasonOf, sendJson, SimHttpError, springError } from './sim-http';
+import { UrlSigner } from './signed-url';
+import { createTenant, type Tenant, type TenantOptions } from './tenant';
+import { TokenIssuer } from './token-issuer';
+
+/** Options of {@link startSimulator}; tenant options (seed, services, ...) are those of `createTenant`. */
+export interface SimulatorOptions extends TenantOptions {
+  /** TCP port (default 0: any free port). */
+  port?: number;
+  /** Interface to listen on (default 127.0.0.1). */
+  host?: string;
+  /** How long an export job stays ACTIVE, in ms of real time (default 300). */
+  exportDelayMs?: number;
+  /** Format of export files (default gzip-jsonl). */
+  format?: ExportFormat;
+  /** Accepted platform client id (default sim-client). */
+  clientId?: string;
+  /** Accepted platform client secret (default sim-secret). */
+  clientSecret?: string;
+  /** Lifetime of issued tokens in seconds of the clock (default 3599). */
+  tokenTtlSeconds?: number;
+  /** Item shapes of the platform API (default documented; `variants` alternates camelCase ids and `id` for `clientId`). */
+  apiShape?: ApiShape;
+}
+
+/** A running simulator. */
+export interface RunningSimulator {
+  /** API base URL (also serves the token endpoint at /oauth/token). */
+  url: string;
+  tokenUrl: string;
+  clientId: string;
+  clientSecret: string;
+  tenant: Tenant;
+  /** Sets (or clears with null) the faults of a route key (see {@link SIM_ROUTES}) or `*` for all. */
+  setFault(route: string, fault: FaultSpec | null): void;
+  /** Zeroes the request counters. */
+  resetStats(): void;
+  /** Requests per route key, e.g. `{ 'GET /v1/service_instances': 3 }`. */
+  stats(): Record<string, number>;
+  /** Responses per `route status`, e.g. `{ 'GET /v1/service_instances 503': 1 }`. */
+  statusStats(): Record<string, number>;
+  /** Highest number of API requests in flight at once since the last reset. */
+  maxInFlight(): number;
+  /** Makes every token issued so far expire. */
+  expireTokens(): void;
+  /** Export jobs created so far. */
+  jobs(): SimExportJob[];
+  stop(): Promise<void>;
+}
+
+/** Route keys of the simulator (for faults and stats). */
+export const SIM_ROUTES = {
+  token: 'POST /oauth/token',
+  listServices: 'GET /v1/service_instances',
+  getService: 'GET /v1/service_instances/{id}',
+  listBindings: 'GET /v1/service_instances/{id}/bindings',
+  getBinding: 'GET /v1/service_instances/{id}/bindings/{clientId}',
+  createExport: 'POST /v1/audit-log-exports',
+  getExport: 'GET /v1/audit-log-exports/{jobId}',
+  download: 'GET /exports/{jobId}/{file}',
+} as const;
+
+interface Match {
+  route: string;
+  params: string[];
+}
+
+function matchRoute(method: string, path: string): Match | null {
+  const seg = path.split('/').filter(Boolean).map(decodeURIComponent);
+  if (method === 'POST' && (path === '/oauth/token' || path === '/oauth/v1/token')) return { route: SIM_ROUTES.token, params: [] };
+  if (seg[0] === 'v1' && seg[1] === 'service_instances' && method === 'GET') {
+    if (seg.length === 2) return { route: SIM_ROUTES.listServices, params: [] };
+    if (seg.length === 3) return { route: SIM_ROUTES.getService, params: [seg[2]!] };
+    if (seg.length === 4 && seg[3] === 'bindings') return { route: SIM_ROUTES.listBindings, params: [seg[2]!] };
+    if (seg.length === 5 && seg[3] === 'bindings') return { route: SIM_ROUTES.getBinding, params: [seg[2]!, seg[4]!] };
+  }
+  if (seg[0] === 'v1' && seg[1] === 'audit-log-exports') {
+    if (seg.length === 2 && method === 'POST') return { route: SIM_ROUTES.createExport, params: [] };
+    if (seg.length === 3 && method === 'GET') return { route: SIM_ROUTES.getExport, params: [seg[2]!] };
+  }
+  if (seg[0] === 'exports' && seg.length === 3 && method === 'GET') return { route: SIM_ROUTES.download, params: [seg[1]!, seg[2]!] };
+  return null;
+}
+
+function parseTokenRequest(req: IncomingMessage, text: string): { grantType: string | null; id: string | null; secret: string | null } {
+  const form = new URLSearchParams(text);
+  let id = form.get('client_id');
+  let secret = form.get('client_secret');
+  const auth = req.headers.authorization ?? '';
+  if (/^basic /i.test(auth)) {
+    const decoded = Buffer.from(auth.slice(6).trim(), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon > 0) {
+      id = decodeURIComponent(decoded.slice(0, colon));
+      secret = decodeURIComponent(decoded.slice(colon + 1));
+    }
+  }
+  return { grantType: form.get('grant_type'), id, secret };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts the DPoD simulator over HTTP (token endpoint, platform API, Audit Query API, signed downloads, `/__sim/*`). */
+export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
+  const tenant = createTenant(options);
+  const clientId = options.clientId ?? 'sim-client';
+  const clientSecret = options.clientSecret ?? 'sim-secret';
+  const exportDelayMs = options.exportDelayMs ?? 300;
+  const format: ExportFormat = options.format ?? 'gzip-jsonl';
+  const shape: ApiShape = options.apiShape ?? 'documented';
+  const nowMs = () => tenant.now().getTime();
+  const faults = new FaultInjector(tenant.seed);
+  const signer = new UrlSigner(nowMs);
+  const jobs = new Map<string, SimExportJob>();
+  let counters: Record<string, number> = {};
+  let statusCounters: Record<string, number> = {};
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let baseUrl = '';
+  let tokens: TokenIssuer;
+
+  const count = (route: string) => (counters[route] = (counters[route] ?? 0) + 1);
+  const countStatus = (route: string, status: number) => (statusCounters[`${route} ${status}`] = (statusCounters[`${route} ${status}`] ?? 0) + 1);
+
+  function fail(res: ServerResponse, route: string, path: string, err: SimHttpError): void {
+    countStatus(route, err.status);
+    sendJson(res, err.status, err.body ?? springError(err.status, err.message, path), err.headers);
+  }
+
+  async function handleSim(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    if (path === '/__sim/stats' && req.method === 'GET') return sendJson(res, 200, { requests: counters, responses: statusCounters, maxInFlight });
+    if (path === '/__sim/stats/reset' && req.method === 'POST') {
+      running.resetStats();
+      return sendJson(res, 200, { reset: true });
+    }
+    if (path === '/__sim/tenant' && req.method === 'GET') {
+      return sendJson(res, 200, { tenantId: tenant.tenantId, seed: tenant.seed, services: tenant.services, historyStart: new Date(tenant.historyStartMs()).toISOString(), now: tenant.now().toISOString() });
+    }
+    const faultMatch = /^\/__sim\/faults$/.exec(path);
+    if (faultMatch && req.method === 'POST') {
+      const body = JSON.parse((await readBody(req)) || '{}') as { route?: string; fault?: FaultSpec | null };
+      if (!body.route) throw new SimHttpError(400, 'body must be {"route": "GET /v1/service_instances" | "*", "fault": {...} | null}');
+      faults.set(body.route, body.fault ?? null);
+      return sendJson(res, 200, { route: body.route, fault: body.fault ?? null });
+    }
+    throw new SimHttpError(404, `No simulator control endpoint ${req.method} ${path}`);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://sim');
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    if (path.startsWith('/__sim/')) {
+      try {
+        return await handleSim(req, res, path);
+      } catch (err) {
+        const e = err instanceof SimHttpError ? err : new SimHttpError(400, String(err));
+        return sendJson(res, e.status, springError(e.status, e.message, path));
+      }
+    }
+    const match = matchRoute(method, path);
+    if (!match) return sendJson(res, 404, springError(404, `No route ${method} ${path}`, path));
+    const { route, params } = match;
+    count(route);
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    try {
+      const latency = faults.latencyFor(route);
+      if (latency > 0) await sleep(latency);
+      const isApi = route !== SIM_ROUTES.token && route !== SIM_ROUTES.download;
+      const decision = faults.decide(route, isApi);
+      if (decision.kind === 'error') throw new SimHttpError(decision.status, `Injected ${decision.status} ${reasonOf(decision.status)}`);
+      if (decision.kind === 'rate-limit') {
+        throw new SimHttpError(429, 'Rate limit exceeded', undefined, { 'retry-after': String(decision.retryAfterSeconds) });
+      }
+      if (route === SIM_ROUTES.token) {
+        const { grantType, id, secret } = parseTokenRequest(req, await readBody(req));
+        if (grantType !== 'client_credentials') {
+          throw new SimHttpError(400, 'unsupported grant type', { error: 'unsupported_grant_type', error_description: `Unsupported grant type: ${grantType ?? '(none)'}` });
+        }
+        if (id !== clientId || secret !== clientSecret) {
+          throw new SimHttpError(401, 'bad credentials', { error: 'unauthorized', error_description: 'Bad credentials' });
+        }
+        countStatus(route, 200);
+        return sendJson(res, 200, tokens.issue(id), { 'cache-control': 'no-store' });
+      }
+      if (route === SIM_ROUTES.download) {
+        const job = jobs.get(params[0]!);
+        const verdict = signer.verify(path, url.searchParams);
+        if (!job || verdict !== 'ok') {
+          countStatus(route, 403);
+          const reason = verdict === 'expired' ? 'Request has expired' : 'The request signature we calculated does not match the signature you provided.';
+          const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>${reason}</Message></Error>`;
+          res.writeHead(403, { 'content-type': 'application/xml' });
+          return void res.end(xml);
+        }
+        countStatus(route, 200);
+        return sendExportFile(res, tenant, job, decision.kind === 'truncate' ? decision.afterBytes : undefined);
+      }
+      // Every API route needs a valid bearer token.
+      const auth = /^bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
+      const verdict = decision.kind === 'token-expired' ? 'expired' : auth ? tokens.verify(auth[1]!.trim()) : 'missing';
+      if (verdict !== 'ok') {
+        const description = verdict === 'expired' ? 'Access token expired' : verdict === 'missing' ? 'Full authentication is required to access this resource' : 'Invalid access token';
+        throw new SimHttpError(401, description, { error: verdict === 'missing' ? 'unauthorized' : 'invalid_token', error_description: description }, {
+          'www-authenticate': `Bearer error="invalid_token", error_description="${description}"`,
+        });
+      }
+      let status = 200;
+      let body: unknown;
+      switch (route) {
+        case SIM_ROUTES.listServices: body = listServiceInstances(tenant, url.searchParams, shape); break;
+        case SIM_ROUTES.getService: body = getServiceInstance(tenant, params[0]!, shape); break;
+        case SIM_ROUTES.listBindings: body = listBindings(tenant, params[0]!, url.searchParams, shape); break;
+        case SIM_ROUTES.getBinding: body = getBinding(tenant, params[0]!, params[1]!, shape); break;
+        case SIM_ROUTES.createExport: {
+          const job = createExportJob(await readBody(req), tenant, format, faults.failExport(route));
+          jobs.set(job.jobId, job);
+          status = 201;
+          body = renderJob(job, exportDelayMs, signer, baseUrl);
+          break;
+        }
+        case SIM_ROUTES.getExport: {
+          const job = jobs.get(params[0]!);
+          if (!job) throw new SimHttpError(404, `Audit log export ${params[0]} not found`);
+          body = renderJob(job, exportDelayMs, signer, baseUrl);
+          break;
+        }
+        default: throw new SimHttpError(404, `No route ${method} ${path}`);
+      }
+      countStatus(route, status);
+      sendJson(res, status, body);
+    } catch (err) {
+      const e = err instanceof SimHttpError ? err : new SimHttpError(500, err instanceof Error ? err.message : String(err));
+      fail(res, route, path, e);
+    } finally {
+      inFlight--;
+    }
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      if (!res.headersSent) sendJson(res, 500, springError(500, String(err), req.url ?? ''));
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 5_000;
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  baseUrl = `http://${shownHost}:${port}`;
+  tokens = new TokenIssuer(`${baseUrl}/oauth/token`, tenant.tenantId, options.tokenTtlSeconds ?? 3599, nowMs);
+
+  const running: RunningSimulator = {
+    url: baseUrl,
+    tokenUrl: `${baseUrl}/oauth/token`,
+    clientId,
+    clientSecret,
+    tenant,
+    setFault: (route, fault) => faults.set(route, fault),
+    resetStats: () => {
+      counters = {};
+      statusCounters = {};
+      maxInFlight = inFlight;
+    },
+    stats: () => ({ ...counters }),
+    statusStats: () => ({ ...statusCounters }),
+    maxInFlight: () => maxInFlight,
+    expireTokens: () => tokens.expireAll(),
+    jobs: () => [...jobs.values()],
+    stop: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+  return running;
+}
