@@ -1,0 +1,71 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The deterministic identity of an event: the first 16 bytes of
+ * sha256(canonical record JSON + "\n" + occurrence), formatted as a UUID.
+ */
+export function eventKey(canonical: string, occurrence: number): string {
+  const hex = createHash('sha256').update(canonical).update(`\n${occurrence}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** Options of {@link OccurrenceCounter}. */
+export interface OccurrenceCounterOptions {
+  /** How far (seconds) behind the latest second seen a record may still arrive and be counted (default 900). */
+  marginSeconds?: number;
+  /** Entries kept at most; beyond it the oldest seconds are forgotten early (default 200,000). */
+  maxEntries?: number;
+}
+
+/**
+ * Numbers identical records within one stream (an export window or a file): the first copy of a record is
+ * occurrence 0, an identical record later in the stream is 1, and so on.
+ *
+ * Identical records share their time, so counts are kept per second. Exports are time-ordered (DPoD may
+ * shuffle records within one second), so seconds more than `marginSeconds` behind the newest second seen
+ * are forgotten: memory stays flat whatever the stream's length. The assumption: identical copies of one
+ * record never lie further apart in the stream than that margin.
+ */
+export class OccurrenceCounter {
+  private readonly buckets = new Map<number, Map<string, number>>();
+  private entries = 0;
+  private newest = -Infinity;
+  private lastPrune = -Infinity;
+  private readonly margin: number;
+  private readonly maxEntries: number;
+
+  constructor(options: OccurrenceCounterOptions = {}) {
+    this.margin = options.marginSeconds ?? 900;
+    this.maxEntries = options.maxEntries ?? 200_000;
+  }
+
+  /** Returns the occurrence number of `canonical` (a record whose time falls in `second`) and counts it. */
+  next(second: number, canonical: string): number {
+    let bucket = this.buckets.get(second);
+    if (!bucket) {
+      bucket = new Map();
+      this.buckets.set(second, bucket);
+    }
+    const seen = bucket.get(canonical) ?? 0;
+    bucket.set(canonical, seen + 1);
+    if (seen === 0) this.entries++;
+    if (second > this.newest) this.newest = second;
+    if (this.newest - this.lastPrune >= 60 || this.entries > this.maxEntries) this.prune();
+    return seen;
+  }
+
+  private prune(): void {
+    this.lastPrune = this.newest;
+    let limit = this.newest - this.margin;
+    for (;;) {
+      for (const [second, bucket] of this.buckets) {
+        if (second < limit) {
+          this.entries -= bucket.size;
+          this.buckets.delete(second);
+        }
+      }
+      if (this.entries <= this.maxEntries || limit >= this.newest) return;
+      limit += Math.max(1, Math.floor((this.newest - limit) / 2));
+    }
+  }
+}

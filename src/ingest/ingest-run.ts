@@ -1,0 +1,114 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database, IngestRunsTable } from '../db/database';
+
+/** What one run did: the summary printed per run and recorded in `ingest_runs`. */
+export interface RunSummary {
+  runId: string;
+  kind: IngestRunsTable['kind'];
+  source: string;
+  state: 'succeeded' | 'failed';
+  windowFrom: Date | null;
+  windowTo: Date | null;
+  exportJobId: string | null;
+  read: number;
+  inserted: number;
+  duplicates: number;
+  rejected: number;
+  malformedMeta: number;
+  bytes: number;
+  seconds: number;
+  eventsPerSecond: number;
+  error: string | null;
+}
+
+/** Fields of a new run. */
+export interface NewRun {
+  kind: IngestRunsTable['kind'];
+  source: string;
+  windowFrom?: Date | null;
+  windowTo?: Date | null;
+  exportJobId?: string | null;
+}
+
+/** Records the start of a run; returns its id. */
+export async function startRun(db: Kysely<Database>, run: NewRun): Promise<string> {
+  const row = await db
+    .insertInto('ingest_runs')
+    .values({
+      kind: run.kind,
+      source: run.source,
+      window_from: run.windowFrom ?? null,
+      window_to: run.windowTo ?? null,
+      export_job_id: run.exportJobId ?? null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/** Notes the export job of a running run. */
+export async function setRunExportJob(db: Kysely<Database>, runId: string, jobId: string): Promise<void> {
+  await db.updateTable('ingest_runs').set({ export_job_id: jobId, heartbeat_at: sql`now()` }).where('id', '=', runId).execute();
+}
+
+/** Marks a run finished and returns its summary (counters as committed by its batches). */
+export async function finishRun(db: Kysely<Database>, runId: string, error: unknown | null): Promise<RunSummary> {
+  const message = error === null ? null : error instanceof Error ? error.message : String(error);
+  const row = await db
+    .updateTable('ingest_runs')
+    .set({ state: message === null ? 'succeeded' : 'failed', finished_at: sql`now()`, heartbeat_at: sql`now()`, error: message })
+    .where('id', '=', runId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return summarizeRun(row);
+}
+
+/** Builds a {@link RunSummary} from an `ingest_runs` row. */
+export function summarizeRun(row: {
+  id: string; kind: IngestRunsTable['kind']; source: string; state: string; window_from: Date | null; window_to: Date | null;
+  export_job_id: string | null; records_read: string; inserted: string; duplicates: string; rejected: string;
+  malformed_meta: string; bytes_read: string; started_at: Date; finished_at: Date | null; error: string | null;
+}): RunSummary {
+  const seconds = Math.max(0.001, ((row.finished_at ?? new Date()).getTime() - row.started_at.getTime()) / 1000);
+  const read = Number(row.records_read);
+  return {
+    runId: row.id,
+    kind: row.kind,
+    source: row.source,
+    state: row.state === 'succeeded' ? 'succeeded' : 'failed',
+    windowFrom: row.window_from,
+    windowTo: row.window_to,
+    exportJobId: row.export_job_id,
+    read,
+    inserted: Number(row.inserted),
+    duplicates: Number(row.duplicates),
+    rejected: Number(row.rejected),
+    malformedMeta: Number(row.malformed_meta),
+    bytes: Number(row.bytes_read),
+    seconds: Math.round(seconds * 1000) / 1000,
+    eventsPerSecond: Math.round(read / seconds),
+    error: row.error,
+  };
+}
+
+/** Marks runs whose process stopped heart-beating (killed, crashed) as failed; returns how many. */
+export async function failAbandonedRuns(db: Kysely<Database>, staleSeconds = 300): Promise<number> {
+  const rows = await db
+    .updateTable('ingest_runs')
+    .set({ state: 'failed', finished_at: sql`now()`, error: 'abandoned: the ingesting process stopped without finishing' })
+    .where('state', '=', 'running')
+    .where('heartbeat_at', '<', sql<Date>`now() - make_interval(secs => ${staleSeconds})`)
+    .returning('id')
+    .execute();
+  return rows.length;
+}
+
+/** One line describing a run, as the CLI prints it. */
+export function formatRunSummary(s: RunSummary): string {
+  const window = s.windowFrom && s.windowTo ? ` [${s.windowFrom.toISOString()} .. ${s.windowTo.toISOString()})` : '';
+  return (
+    `${s.kind} ${s.source}${window}: ${s.state}; read ${s.read}, inserted ${s.inserted}, duplicates ${s.duplicates}, ` +
+    `rejected ${s.rejected}, malformed meta ${s.malformedMeta}; ${s.seconds}s, ${s.eventsPerSecond} events/s` +
+    (s.error ? `; error: ${s.error}` : '')
+  );
+}
