@@ -1,0 +1,255 @@
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { Config } from '../config';
+import { DpodHttp, type DpodHttpOptions, type DpodHttpRequest } from './dpod-http';
+import { toBinding, toExportJob, toPage, toService, ShapeError } from './dpod-mappers';
+import { DpodError, DpodExportError, DpodRequestError, DpodResponseError, excerptOf } from './errors';
+import type { DpodBinding, DpodCallRecord, DpodService, ExportJob, Page, ServiceFilter } from './types';
+
+export type { DpodCallRecord } from './types';
+
+/** Options of {@link DpodClient}; transport defaults are those of {@link DpodHttpOptions}. */
+export interface DpodClientOptions extends DpodHttpOptions {
+  /** API base, e.g. `https://acme.eu.market.dpondemand.io`. */
+  apiUrl: string;
+  /** Page size used when walking all pages (default 100, the API's maximum). */
+  pageSize?: number;
+}
+
+/** Options of {@link DpodClient.waitForExport}. */
+export interface WaitForExportOptions {
+  /** Delay between polls (default 1000 ms). */
+  pollIntervalMs?: number;
+  /** Give up after this long (default 30 min). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Filters accepted by the Audit Query API next to the window. */
+export interface ExportRequest {
+  from: Date;
+  to: Date;
+  source?: string;
+  actorId?: string;
+  action?: string;
+  status?: string;
+  tenantId?: string;
+}
+
+const ROUTES = {
+  services: 'GET /v1/service_instances',
+  service: 'GET /v1/service_instances/{id}',
+  bindings: 'GET /v1/service_instances/{id}/bindings',
+  binding: 'GET /v1/service_instances/{id}/bindings/{clientId}',
+  createExport: 'POST /v1/audit-log-exports',
+  export: 'GET /v1/audit-log-exports/{jobId}',
+  download: 'GET {location}',
+} as const;
+
+/** The largest page the platform API serves. */
+export const MAX_PAGE_SIZE = 100;
+
+/** Typed client of the DPoD platform API (services, bindings) and Audit Query API (exports). */
+export class DpodClient {
+  private readonly http: DpodHttp;
+  private readonly apiUrl: string;
+  private readonly pageSize: number;
+
+  constructor(options: DpodClientOptions) {
+    this.apiUrl = options.apiUrl.replace(/\/+$/, '');
+    this.pageSize = Math.min(MAX_PAGE_SIZE, options.pageSize ?? MAX_PAGE_SIZE);
+    this.http = new DpodHttp(options);
+  }
+
+  /** How many access tokens were fetched so far. */
+  tokenFetchCount(): number {
+    return this.http.tokens.fetchCount();
+  }
+
+  /** One page of service instances (`page` 0-based, `size` 1..100). */
+  async listServicesPage(params: { page: number; size: number } & ServiceFilter): Promise<Page<DpodService>> {
+    checkPaging(params, 'listServicesPage');
+    const query = new URLSearchParams({ page: String(params.page), size: String(params.size) });
+    if (params.status) query.set('status', params.status);
+    if (params.serviceType) query.set('serviceType', params.serviceType);
+    const res = await this.get('listServicesPage', ROUTES.services, `/v1/service_instances?${query}`);
+    return this.parse('listServicesPage', ROUTES.services, res.text, (body) => toPage(body, toService, params));
+  }
+
+  /** Every service instance, walking all pages. */
+  async listServices(filter: ServiceFilter = {}): Promise<DpodService[]> {
+    return this.walk((page, size) => this.listServicesPage({ page, size, ...filter }));
+  }
+
+  /** One service instance, or null when DPoD does not know it (404: unknown or deleted). */
+  async getService(id: string): Promise<DpodService | null> {
+    const res = await this.get('getService', ROUTES.service, `/v1/service_instances/${encodeURIComponent(id)}`, [404]);
+    if (res.status === 404) return null;
+    return this.parse('getService', ROUTES.service, res.text, toService);
+  }
+
+  /** One page of a service's bindings, or null when the service is unknown (404). */
+  async listBindingsPage(serviceId: string, params: { page: number; size: number }): Promise<Page<DpodBinding> | null> {
+    checkPaging(params, 'listBindingsPage');
+    const query = new URLSearchParams({ page: String(params.page), size: String(params.size) });
+    const res = await this.get('listBindingsPage', ROUTES.bindings, `/v1/service_instances/${encodeURIComponent(serviceId)}/bindings?${query}`, [404]);
+    if (res.status === 404) return null;
+    return this.parse('listBindingsPage', ROUTES.bindings, res.text, (body) => toPage(body, (item) => toBinding(item, serviceId), params));
+  }
+
+  /** Every binding of a service (all pages), or null when the service is unknown. */
+  async listBindings(serviceId: string): Promise<DpodBinding[] | null> {
+    let missing = false;
+    const all = await this.walk(async (page, size) => {
+      const p = await this.listBindingsPage(serviceId, { page, size });
+      if (p === null) missing = true;
+      return p ?? { items: [], page, size, totalElements: 0, totalPages: 0 };
+    });
+    return missing ? null : all;
+  }
+
+  /** One binding, or null when the client is not bound to the service (or the service is unknown). */
+  async getBinding(serviceId: string, clientId: string): Promise<DpodBinding | null> {
+    const path = `/v1/service_instances/${encodeURIComponent(serviceId)}/bindings/${encodeURIComponent(clientId)}`;
+    const res = await this.get('getBinding', ROUTES.binding, path, [404]);
+    if (res.status === 404) return null;
+    return this.parse('getBinding', ROUTES.binding, res.text, (body) => toBinding(body, serviceId));
+  }
+
+  /** Starts an audit log export of [from, to) (at most 31 days upstream); DPoD answers 201 with an ACTIVE job. */
+  async createExport(request: ExportRequest): Promise<ExportJob> {
+    const { from, to, ...filters } = request;
+    if (!(from instanceof Date) || Number.isNaN(from.getTime()) || !(to instanceof Date) || Number.isNaN(to.getTime())) {
+      throw new DpodRequestError('from and to must be valid dates', { call: 'createExport', route: ROUTES.createExport, status: null, retryable: false });
+    }
+    const body = JSON.stringify({ from: from.toISOString(), to: to.toISOString(), ...filters });
+    const res = await this.http.send({
+      call: 'createExport',
+      route: ROUTES.createExport,
+      method: 'POST',
+      url: `${this.apiUrl}/v1/audit-log-exports`,
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    return this.parse('createExport', ROUTES.createExport, res.text, toExportJob);
+  }
+
+  /** The current state of an export job. */
+  async getExport(jobId: string): Promise<ExportJob> {
+    const res = await this.get('getExport', ROUTES.export, `/v1/audit-log-exports/${encodeURIComponent(jobId)}`);
+    return this.parse('getExport', ROUTES.export, res.text, toExportJob);
+  }
+
+  /** Polls a job until SUCCEEDED; throws {@link DpodExportError} on FAILED/CANCELLED, timeout or abort. */
+  async waitForExport(jobId: string, options: WaitForExportOptions = {}): Promise<ExportJob> {
+    const interval = options.pollIntervalMs ?? 1000;
+    const timeoutMs = options.timeoutMs ?? 30 * 60_000;
+    const giveUpAt = Date.now() + timeoutMs;
+    const fail = (message: string, state: string | null, retryable: boolean) =>
+      new DpodExportError(message, { call: 'waitForExport', route: ROUTES.export, status: null, retryable }, jobId, state);
+    for (;;) {
+      if (options.signal?.aborted) throw fail('aborted', null, true);
+      const job = await this.getExport(jobId);
+      if (job.state === 'SUCCEEDED') {
+        if (!job.location) throw fail('job SUCCEEDED without a location', job.state, false);
+        return job;
+      }
+      if (job.state === 'FAILED' || job.state === 'CANCELLED') throw fail(`export job ${jobId} ended ${job.state}`, job.state, job.state === 'FAILED');
+      if (Date.now() + interval > giveUpAt) throw fail(`export job ${jobId} still ${job.state} after ${timeoutMs} ms`, job.state, true);
+      await abortableSleep(interval, options.signal);
+    }
+  }
+
+  /** Downloads an export's file from its pre-signed `location` (no Authorization header) as raw bytes. */
+  async downloadExport(location: string): Promise<Readable> {
+    if (!URL.canParse(location)) {
+      throw new DpodRequestError('location is not a URL', { call: 'downloadExport', route: ROUTES.download, status: null, bodyExcerpt: excerptOf(location), retryable: false });
+    }
+    const res = await this.http.send({
+      call: 'downloadExport',
+      route: ROUTES.download,
+      method: 'GET',
+      url: location,
+      headers: { accept: '*/*' },
+      auth: false,
+      stream: true,
+    });
+    const body = res.response.body;
+    if (!body) return Readable.from([]);
+    return Readable.fromWeb(body as unknown as WebReadableStream<Uint8Array>);
+  }
+
+  private get(call: string, route: string, path: string, passStatuses?: number[]) {
+    const req: DpodHttpRequest = { call, route, method: 'GET', url: `${this.apiUrl}${path}`, passStatuses };
+    return this.http.send(req);
+  }
+
+  private parse<T>(call: string, route: string, text: string, map: (body: unknown) => T): T {
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (err) {
+      throw new DpodResponseError('response is not JSON', { call, route, status: 200, bodyExcerpt: excerptOf(text), retryable: false, cause: err });
+    }
+    try {
+      return map(body);
+    } catch (err) {
+      if (!(err instanceof ShapeError)) throw err;
+      throw new DpodResponseError(err.message, { call, route, status: 200, bodyExcerpt: excerptOf(text), retryable: false, cause: err });
+    }
+  }
+
+  /** Walks pages from 0 until the last one; stops on an empty page as a guard against a wrong total. */
+  private async walk<T>(fetchPage: (page: number, size: number) => Promise<Page<T>>): Promise<T[]> {
+    const all: T[] = [];
+    for (let page = 0; ; page++) {
+      const p = await fetchPage(page, this.pageSize);
+      all.push(...p.items);
+      if (p.items.length === 0 || page + 1 >= p.totalPages) return all;
+    }
+  }
+}
+
+function checkPaging(params: { page: number; size: number }, call: string): void {
+  if (!Number.isInteger(params.page) || params.page < 0 || !Number.isInteger(params.size) || params.size < 1 || params.size > MAX_PAGE_SIZE) {
+    throw new DpodRequestError(`page must be a whole number >= 0 and size 1..${MAX_PAGE_SIZE} (got page=${params.page}, size=${params.size})`, {
+      call,
+      route: call === 'listServicesPage' ? ROUTES.services : ROUTES.bindings,
+      status: null,
+      retryable: false,
+    });
+  }
+}
+
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Hooks and overrides for {@link createDpodClient}. */
+export type DpodClientHooks = Partial<DpodClientOptions> & { onCall?: (call: DpodCallRecord) => void };
+
+/** Builds a {@link DpodClient} from the app config (`config.dpod.*`); `hooks` may add `onCall` and override any option. */
+export function createDpodClient(config: Config, hooks: DpodClientHooks = {}): DpodClient {
+  const apiUrl = hooks.apiUrl ?? config.dpod.apiUrl;
+  const tokenUrl = hooks.tokenUrl ?? config.dpod.tokenUrl;
+  const clientId = hooks.clientId ?? config.dpod.clientId;
+  const clientSecret = hooks.clientSecret ?? config.dpod.clientSecret;
+  const missing = [
+    ['DPOD_API_URL', apiUrl],
+    ['DPOD_TOKEN_URL', tokenUrl],
+    ['DPOD_CLIENT_ID', clientId],
+    ['DPOD_CLIENT_SECRET', clientSecret],
+  ].filter(([, v]) => !v).map(([name]) => name);
+  if (missing.length > 0) {
+    throw new DpodError(`missing configuration: ${missing.join(', ')} (set them, or run against the simulator)`, { call: 'createDpodClient', route: '-', status: null, retryable: false });
+  }
+  return new DpodClient({ ...hooks, apiUrl: apiUrl!, tokenUrl: tokenUrl!, clientId: clientId!, clientSecret: clientSecret! });
+}
