@@ -1,0 +1,51 @@
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import type { GraphQLSchema } from 'graphql';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import { errorLoggingPlugin, maskError } from './error-masking';
+import type { Metrics } from './metrics';
+import { operationMetricsPlugin } from './operation-metrics.plugin';
+import { queryLimitsPlugin } from './query-limits.plugin';
+
+/** Tokens a query document may hold: bounds parsing and validation work before any limit rule runs. */
+export const MAX_QUERY_TOKENS = 10_000;
+
+/** Options for {@link createApolloServer}. */
+export interface ApolloServerOptions {
+  schema: GraphQLSchema;
+  limits: Config['limits'];
+  metrics: Metrics;
+  logger: Logger;
+}
+
+/**
+ * Apollo Server with the product's policies: limits, masked errors, metrics, introspection switch,
+ * and no landing page (GraphiQL is served offline by the HTTP layer).
+ */
+export function createApolloServer<TContext extends { requestId: string }>(options: ApolloServerOptions): ApolloServer<TContext> {
+  const { limits, logger } = options;
+  return new ApolloServer<TContext>({
+    schema: options.schema,
+    introspection: limits.introspection,
+    includeStacktraceInErrorResponses: false,
+    formatError: maskError,
+    // The API is read-only and authenticates with bearer headers, never cookies: a cross-site request can neither
+    // change anything nor act as a user, and plain GET queries (curl, links) must work.
+    csrfPrevention: false,
+    parseOptions: { maxTokens: MAX_QUERY_TOKENS },
+    logger: logger.child({ component: 'apollo' }),
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      queryLimitsPlugin<TContext>({
+        maxDepth: limits.maxDepth,
+        maxCost: limits.maxCost,
+        maxAliases: limits.maxAliases,
+        maxRootFields: limits.maxRootFields,
+        maxPageSize: limits.maxPageSize,
+      }),
+      operationMetricsPlugin<TContext>(options.metrics),
+      errorLoggingPlugin<TContext>(logger),
+    ],
+  });
+}

@@ -1,0 +1,70 @@
+import { unwrapResolverError } from '@apollo/server/errors';
+import type { ApolloServerPlugin } from '@apollo/server';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { Logger } from '../logger';
+
+/** The code of every error whose details are hidden from clients. */
+export const INTERNAL_ERROR_CODE = 'INTERNAL_SERVER_ERROR';
+const MASKED_MESSAGE = 'Internal server error. The details are in the server log under this request id.';
+
+/** Apollo's own codes for bad requests: their messages describe the request, never the server. */
+const APOLLO_CLIENT_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+]);
+
+/**
+ * True when an error was raised on purpose for the client: a `GraphQLError` with a code, not wrapping a
+ * plain `Error` (graphql-js wraps whatever a resolver throws; that message may carry SQL or internals).
+ */
+export function isClientError(error: unknown): boolean {
+  const original = unwrapResolverError(error);
+  if (!(original instanceof GraphQLError)) return false;
+  const code = original.extensions?.code;
+  if (typeof code === 'string' && APOLLO_CLIENT_CODES.has(code)) return true;
+  if (typeof code !== 'string' || code === INTERNAL_ERROR_CODE) return false;
+  return !(original.originalError && !(original.originalError instanceof GraphQLError));
+}
+
+/**
+ * Apollo `formatError`: client errors keep message, path, locations and extensions (never a stack trace);
+ * anything else becomes a generic INTERNAL_SERVER_ERROR (logged in full by {@link errorLoggingPlugin}).
+ */
+export function maskError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  if (isClientError(error)) {
+    const { stacktrace: _stack, exception: _exception, ...extensions } = formatted.extensions ?? {};
+    return { ...formatted, extensions };
+  }
+  return { message: MASKED_MESSAGE, ...(formatted.path ? { path: formatted.path } : {}), extensions: { code: INTERNAL_ERROR_CODE } };
+}
+
+/** Logs every masked error with its request id and stack, and puts the request id on masked errors. */
+export function errorLoggingPlugin<TContext extends { requestId: string }>(logger: Logger): ApolloServerPlugin<TContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didEncounterErrors({ errors, contextValue, operationName }) {
+          for (const error of errors) {
+            const original = unwrapResolverError(error);
+            if (isClientError(error)) {
+              logger.debug({ requestId: contextValue.requestId, operationName, code: error.extensions?.code, msg: error.message }, 'client error');
+            } else {
+              logger.error({ requestId: contextValue.requestId, operationName, path: error.path, err: original }, 'internal error in GraphQL request');
+            }
+          }
+        },
+        async willSendResponse({ response, contextValue }) {
+          if (response.body.kind !== 'single') return;
+          for (const error of response.body.singleResult.errors ?? []) {
+            if (error.extensions?.code === INTERNAL_ERROR_CODE) (error.extensions as Record<string, unknown>).requestId = contextValue.requestId;
+          }
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { ExampleQuery } from './example-queries';
+
+/** URL prefix of the GraphiQL assets served from the project's own node_modules. */
+export const GRAPHIQL_ASSET_PREFIX = '/graphiql/assets/';
+
+/** A static file served to the browser. */
+export interface StaticAsset {
+  contentType: string;
+  body: Buffer;
+}
+
+const JS = 'text/javascript; charset=utf-8';
+const ASSET_SOURCES: Record<string, { pkg: string; file: string; contentType: string }> = {
+  'react.production.min.js': { pkg: 'react', file: 'umd/react.production.min.js', contentType: JS },
+  'react-dom.production.min.js': { pkg: 'react-dom', file: 'umd/react-dom.production.min.js', contentType: JS },
+  'graphiql.min.js': { pkg: 'graphiql', file: 'graphiql.min.js', contentType: JS },
+  'graphiql.min.css': { pkg: 'graphiql', file: 'graphiql.min.css', contentType: 'text/css; charset=utf-8' },
+};
+
+/** Loads the GraphiQL, React and ReactDOM browser builds from node_modules (no CDN: the page works offline). */
+export function loadGraphiqlAssets(): Map<string, StaticAsset> {
+  const assets = new Map<string, StaticAsset>();
+  for (const [name, { pkg, file, contentType }] of Object.entries(ASSET_SOURCES)) {
+    // The packages' `exports` hide these browser builds from require.resolve; locate them beside package.json.
+    assets.set(name, { contentType, body: readFileSync(join(dirname(require.resolve(`${pkg}/package.json`)), file)) });
+  }
+  return assets;
+}
+
+/** JSON for an inline <script>: `<`, `>` and `&` escaped so no value can close the tag. */
+function inlineJson(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026').replace(/\u2028|\u2029/g, '');
+}
+
+/** Options for {@link renderGraphiqlPage}. */
+export interface GraphiqlPageOptions {
+  /** Path of the GraphQL endpoint (default `/graphql`). */
+  endpoint?: string;
+  examples: ExampleQuery[];
+  /** Pre-filled request headers, as the JSON text of the headers editor (default: a bearer-token hint when auth is on). */
+  headers?: string;
+}
+
+/** The GraphiQL HTML page: one tab per example query, docs explorer, headers editor for the bearer token. */
+export function renderGraphiqlPage(options: GraphiqlPageOptions): string {
+  const endpoint = options.endpoint ?? '/graphql';
+  const tabs = options.examples.map((e) => ({ query: `# ${e.title}\n${e.query}`, variables: JSON.stringify(e.variables, null, 2) }));
+  const config = { endpoint, tabs, headers: options.headers ?? '' };
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>DPoD audit gateway · GraphiQL</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="${GRAPHIQL_ASSET_PREFIX}graphiql.min.css">
+<style>html, body, #graphiql { height: 100%; margin: 0; }</style>
+</head>
+<body>
+<div id="graphiql">Loading GraphiQL…</div>
+<script src="${GRAPHIQL_ASSET_PREFIX}react.production.min.js"></script>
+<script src="${GRAPHIQL_ASSET_PREFIX}react-dom.production.min.js"></script>
+<script src="${GRAPHIQL_ASSET_PREFIX}graphiql.min.js"></script>
+<script>
+(function () {
+  var config = ${inlineJson(config)};
+  var fetcher = GraphiQL.createFetcher({ url: new URL(config.endpoint, window.location.href).toString() });
+  var root = ReactDOM.createRoot(document.getElementById('graphiql'));
+  root.render(React.createElement(GraphiQL, {
+    fetcher: fetcher,
+    defaultTabs: config.tabs,
+    defaultHeaders: config.headers,
+    shouldPersistHeaders: false,
+    defaultEditorToolsVisibility: true,
+    isHeadersEditorEnabled: true
+  }));
+})();
+</script>
+</body>
+</html>
+`;
+}

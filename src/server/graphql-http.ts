@@ -1,0 +1,54 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HeaderMap, type ApolloServer } from '@apollo/server';
+import { HttpError } from './http-errors';
+import { parseJsonBody, readBody } from './request-body';
+
+/** Options for {@link handleGraphqlRequest}. */
+export interface GraphqlRequestOptions<TContext extends object> {
+  apollo: ApolloServer<TContext>;
+  bodyLimitBytes: number;
+  /** Builds the per-request context (called once, after authentication). */
+  context: () => Promise<TContext>;
+  /** Aborted when the request times out: the response is then left to the caller. */
+  signal: AbortSignal;
+}
+
+/** Runs one GET or POST `/graphql` request through Apollo Server and writes its response. */
+export async function handleGraphqlRequest<TContext extends object>(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  extraHeaders: Record<string, string>,
+  options: GraphqlRequestOptions<TContext>,
+): Promise<void> {
+  const method = req.method ?? 'GET';
+  let body: unknown = undefined;
+  if (method === 'POST') body = parseJsonBody(await readBody(req, options.bodyLimitBytes), req.headers['content-type']);
+  const headers = new HeaderMap();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  const response = await options.apollo.executeHTTPGraphQLRequest({
+    httpGraphQLRequest: { method, headers, search: url.search, body },
+    context: options.context,
+  });
+  if (options.signal.aborted) return;
+  const outHeaders: Record<string, string> = { ...extraHeaders };
+  for (const [name, value] of response.headers) outHeaders[name] = value;
+  if (response.body.kind === 'complete') {
+    outHeaders['content-length'] = String(Buffer.byteLength(response.body.string));
+    res.writeHead(response.status ?? 200, outHeaders);
+    res.end(response.body.string);
+    return;
+  }
+  res.writeHead(response.status ?? 200, outHeaders);
+  for await (const chunk of response.body.asyncIterator) {
+    if (options.signal.aborted) break;
+    res.write(chunk);
+  }
+  res.end();
+}
+
+/** Thrown by the HTTP layer when GraphQL is asked for with an unsupported method. */
+export const methodNotAllowed = (): HttpError =>
+  new HttpError(405, 'METHOD_NOT_ALLOWED', 'Use GET or POST on /graphql.', {}, { allow: 'GET, POST, OPTIONS' });

@@ -1,0 +1,81 @@
+import type { Kysely } from 'kysely';
+import type { GraphQLSchema } from 'graphql';
+import type { Config } from '../config';
+import type { Database } from '../db/database';
+import type { Logger } from '../logger';
+import { createApolloServer } from './apollo-server';
+import { createAuthenticator, type AuthScope } from './authenticator';
+import { exampleQueries, PLACEHOLDER_IDS, type ExampleIds } from './example-queries';
+import { loadGraphiqlAssets, renderGraphiqlPage } from './graphiql-page';
+import { createHttpServer, type HttpServer } from './http-server';
+import { readIngestSnapshot } from './ingest-snapshot';
+import { createMetrics, type Metrics } from './metrics';
+import { createReadiness, type DpodProbe } from './readiness';
+import { readExampleIds } from './example-ids';
+
+/** Options for {@link createGraphqlServer}. */
+export interface GraphqlServerOptions<TContext extends { requestId: string }> {
+  config: Pick<Config, 'http' | 'auth' | 'limits'>;
+  schema: GraphQLSchema;
+  createContext(input: { requestId: string; auth: AuthScope }): Promise<TContext> | TContext;
+  /** The store: readiness, ingest metrics and example ids read it. */
+  db: Kysely<Database>;
+  logger: Logger;
+  /** Metrics to use (default: a fresh registry). */
+  metrics?: Metrics;
+  dpodProbe?: DpodProbe;
+}
+
+/** The GraphQL HTTP server (Apollo + GraphiQL + health + metrics), not yet listening. */
+export interface GraphqlServer {
+  metrics: Metrics;
+  http: HttpServer;
+  /** Starts Apollo and listens on `config.http.port`/`host` (port 0: any free port); resolves with the base URL. */
+  start(port?: number, host?: string): Promise<string>;
+  /** Drains HTTP (in-flight requests finish) and stops Apollo. */
+  stop(): Promise<void>;
+}
+
+/** Assembles the HTTP server around a GraphQL schema and a context factory. */
+export function createGraphqlServer<TContext extends { requestId: string }>(options: GraphqlServerOptions<TContext>): GraphqlServer {
+  const { config, logger, db } = options;
+  const metrics = options.metrics ?? createMetrics({ ingestSnapshot: () => readIngestSnapshot(db) });
+  const apollo = createApolloServer<TContext>({ schema: options.schema, limits: config.limits, metrics, logger });
+  const assets = loadGraphiqlAssets();
+  const bearerHint = config.auth.mode === 'jwt' ? JSON.stringify({ Authorization: 'Bearer <a JWT with scope audit:read>' }, null, 2) : '';
+  let exampleIds: { at: number; ids: ExampleIds } | null = null;
+  const http = createHttpServer<TContext>({
+    http: config.http,
+    apollo,
+    authenticate: createAuthenticator(config.auth),
+    createContext: options.createContext,
+    metrics,
+    logger,
+    readiness: createReadiness({ db, dpodProbe: options.dpodProbe }),
+    assets,
+    async graphiqlPage() {
+      if (!exampleIds || Date.now() - exampleIds.at > 60_000) {
+        exampleIds = { at: Date.now(), ids: await readExampleIds(db).catch(() => PLACEHOLDER_IDS) };
+      }
+      return renderGraphiqlPage({ examples: exampleQueries(exampleIds.ids), headers: bearerHint });
+    },
+  });
+  let started = false;
+  return {
+    metrics,
+    http,
+    async start(port = config.http.port, host = config.http.host) {
+      await apollo.start();
+      started = true;
+      const url = await http.listen(port, host);
+      if (config.auth.mode === 'none') {
+        logger.warn('AUTH_MODE=none: every caller can read every audit event of every service. Set AUTH_MODE=jwt in production.');
+      }
+      return url;
+    },
+    async stop() {
+      await http.close();
+      if (started) await apollo.stop();
+    },
+  };
+}

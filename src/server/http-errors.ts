@@ -1,0 +1,41 @@
+import type { ServerResponse } from 'node:http';
+
+/** Codes of requests refused by the HTTP layer before GraphQL runs. */
+export type HttpErrorCode =
+  | 'BODY_TOO_LARGE'
+  | 'BAD_REQUEST'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'METHOD_NOT_ALLOWED'
+  | 'NOT_FOUND'
+  | 'REQUEST_TIMEOUT'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'SHUTTING_DOWN'
+  | 'INTERNAL_SERVER_ERROR';
+
+/** A request refused with a status and a GraphQL-shaped JSON error. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: HttpErrorCode,
+    message: string,
+    readonly extensions: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+/** Writes `{ errors: [{ message, extensions: { code, ... } }] }` with the error's status and headers. */
+export function sendHttpError(res: ServerResponse, error: HttpError, requestId?: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify({
+    errors: [{ message: error.message, extensions: { code: error.code, ...error.extensions, ...(requestId ? { requestId } : {}) } }],
+  });
+  res.writeHead(error.status, { ...error.headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}

@@ -1,0 +1,224 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ApolloServer } from '@apollo/server';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import { AuthError, type AuthScope, type Authenticator } from './authenticator';
+import { GRAPHIQL_ASSET_PREFIX, type StaticAsset } from './graphiql-page';
+import { handleGraphqlRequest, methodNotAllowed } from './graphql-http';
+import { HttpError, sendHttpError } from './http-errors';
+import type { Metrics } from './metrics';
+import type { ReadinessReport } from './readiness';
+
+/** What the HTTP server needs; built by the composition root (`app.ts`). */
+export interface HttpServerDeps<TContext extends object> {
+  http: Config['http'];
+  apollo: ApolloServer<TContext>;
+  authenticate: Authenticator;
+  /** Builds the GraphQL context of one authenticated request. */
+  createContext(input: { requestId: string; auth: AuthScope }): Promise<TContext> | TContext;
+  metrics: Metrics;
+  logger: Logger;
+  readiness(): Promise<ReadinessReport>;
+  /** The GraphiQL HTML (rendered per request so the examples use current ids). */
+  graphiqlPage(): Promise<string>;
+  assets: Map<string, StaticAsset>;
+}
+
+/** A listening HTTP server with graceful shutdown. */
+export interface HttpServer {
+  server: Server;
+  /** Starts listening; resolves with the base URL (e.g. `http://127.0.0.1:4000`). */
+  listen(port: number, host: string): Promise<string>;
+  /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes every connection. */
+  close(graceMs?: number): Promise<void>;
+  /** Requests being handled right now. */
+  inFlight(): number;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+function routeOf(path: string): string {
+  if (path === '/graphql' || path === '/healthz' || path === '/readyz' || path === '/metrics') return path;
+  if (path.startsWith(GRAPHIQL_ASSET_PREFIX)) return GRAPHIQL_ASSET_PREFIX + '*';
+  if (path === '/') return '/';
+  return 'other';
+}
+
+/** True for a browser navigation (HTML preferred) without a GraphQL query in the URL. */
+function wantsGraphiql(req: IncomingMessage, url: URL): boolean {
+  if (url.searchParams.has('query') || url.searchParams.has('extensions')) return false;
+  const accept = req.headers.accept ?? '';
+  return /text\/html/i.test(accept);
+}
+
+/** Creates the node:http server: /graphql (GET, POST, GraphiQL), /healthz, /readyz, /metrics, GraphiQL assets. */
+export function createHttpServer<TContext extends object>(deps: HttpServerDeps<TContext>): HttpServer {
+  const { http, logger, metrics } = deps;
+  const allowAnyOrigin = http.corsOrigins.includes('*');
+  const allowedOrigins = new Set(http.corsOrigins);
+  let active = 0;
+  let closing = false;
+  const idleWaiters: (() => void)[] = [];
+
+  function corsHeaders(req: IncomingMessage): Record<string, string> {
+    const origin = req.headers.origin;
+    if (!origin || !(allowAnyOrigin || allowedOrigins.has(origin))) return {};
+    return {
+      'access-control-allow-origin': allowAnyOrigin ? '*' : origin,
+      'access-control-expose-headers': 'x-request-id',
+      vary: 'Origin',
+    };
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string, signal: AbortSignal): Promise<void> {
+    const method = req.method ?? 'GET';
+    const base = { 'x-request-id': requestId, ...corsHeaders(req), ...(closing ? { connection: 'close' } : {}) };
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    if (method === 'OPTIONS') {
+      const cors = corsHeaders(req);
+      res.writeHead(204, {
+        ...base,
+        ...(cors['access-control-allow-origin']
+          ? {
+              'access-control-allow-methods': 'GET, POST, OPTIONS',
+              'access-control-allow-headers': 'authorization, content-type, x-request-id, apollo-require-preflight',
+              'access-control-max-age': '600',
+            }
+          : {}),
+      });
+      res.end();
+      return;
+    }
+    if (path === '/graphql') {
+      if (method !== 'GET' && method !== 'POST') throw methodNotAllowed();
+      if (method === 'GET' && wantsGraphiql(req, url)) {
+        const html = await deps.graphiqlPage();
+        res.writeHead(200, { ...base, 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+        res.end(html);
+        return;
+      }
+      if (closing) throw new HttpError(503, 'SHUTTING_DOWN', 'The server is shutting down; retry on another instance.', {}, { 'retry-after': '1' });
+      let auth: AuthScope;
+      try {
+        auth = await deps.authenticate(req.headers.authorization);
+      } catch (err) {
+        if (!(err instanceof AuthError)) throw err;
+        throw new HttpError(err.status, err.code, err.message, {}, err.status === 401 ? { 'www-authenticate': 'Bearer realm="dpod-audit", error="invalid_token"' } : {});
+      }
+      await handleGraphqlRequest(req, res, url, base, {
+        apollo: deps.apollo,
+        bodyLimitBytes: http.bodyLimitBytes,
+        context: async () => deps.createContext({ requestId, auth }),
+        signal,
+      });
+      return;
+    }
+    if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'METHOD_NOT_ALLOWED', `Use GET on ${path}.`, {}, { allow: 'GET' });
+    if (path === '/healthz') {
+      sendJson(res, 200, base, { status: 'ok' });
+      return;
+    }
+    if (path === '/readyz') {
+      const report = await deps.readiness();
+      sendJson(res, report.ready ? 200 : 503, base, { status: report.ready ? 'ready' : 'not ready', checks: report.checks });
+      return;
+    }
+    if (path === '/metrics') {
+      const { contentType, body } = await metrics.render();
+      res.writeHead(200, { ...base, 'content-type': contentType });
+      res.end(body);
+      return;
+    }
+    if (url.pathname.startsWith(GRAPHIQL_ASSET_PREFIX)) {
+      const asset = deps.assets.get(url.pathname.slice(GRAPHIQL_ASSET_PREFIX.length));
+      if (!asset) throw new HttpError(404, 'NOT_FOUND', `No asset at ${url.pathname}.`);
+      res.writeHead(200, { ...base, 'content-type': asset.contentType, 'content-length': asset.body.length, 'cache-control': 'public, max-age=86400' });
+      res.end(asset.body);
+      return;
+    }
+    if (path === '/') {
+      res.writeHead(302, { ...base, location: '/graphql' });
+      res.end();
+      return;
+    }
+    throw new HttpError(404, 'NOT_FOUND', `No route ${url.pathname}: GraphQL is at /graphql.`);
+  }
+
+  async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const header = req.headers['x-request-id'];
+    const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const routeLabel = routeOf(url.pathname.replace(/\/+$/, '') || '/');
+    const controller = new AbortController();
+    active++;
+    const timer = setTimeout(() => {
+      controller.abort();
+      metrics.graphqlErrors.inc({ code: 'REQUEST_TIMEOUT' });
+      logger.warn({ requestId, path: url.pathname, timeoutMs: http.requestTimeoutMs }, 'request timed out');
+      sendHttpError(
+        res,
+        new HttpError(503, 'REQUEST_TIMEOUT', `The request took longer than the limit of ${http.requestTimeoutMs} ms.`, { limit: http.requestTimeoutMs }),
+        requestId,
+      );
+    }, http.requestTimeoutMs);
+    try {
+      await route(req, res, url, requestId, controller.signal);
+    } catch (err) {
+      if (!controller.signal.aborted) {
+        if (err instanceof HttpError) {
+          if (routeLabel === '/graphql') metrics.graphqlErrors.inc({ code: err.code });
+          sendHttpError(res, err, requestId);
+        } else {
+          logger.error({ requestId, err, path: url.pathname }, 'request failed');
+          sendHttpError(res, new HttpError(500, 'INTERNAL_SERVER_ERROR', 'Internal server error. The details are in the server log under this request id.'), requestId);
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.httpRequestDuration.observe({ method: req.method ?? 'GET', route: routeLabel, status: String(res.statusCode) }, seconds);
+      const level = routeLabel === '/graphql' ? 'info' : 'debug';
+      logger[level]({ requestId, method: req.method, path: url.pathname, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
+      if (--active === 0) for (const wake of idleWaiters.splice(0)) wake();
+    }
+  }
+
+  const server = createServer({ requestTimeout: http.requestTimeoutMs + 5_000, keepAliveTimeout: 5_000 }, (req, res) => {
+    void onRequest(req, res);
+  });
+
+  return {
+    server,
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const addr = server.address() as AddressInfo;
+          const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+          resolve(`http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${addr.port}`);
+        });
+      });
+    },
+    async close(graceMs = http.requestTimeoutMs) {
+      closing = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (active > 0) {
+        await Promise.race([new Promise<void>((r) => idleWaiters.push(r)), new Promise((r) => setTimeout(r, graceMs).unref())]);
+      }
+      server.closeAllConnections();
+      await closed;
+    },
+    inFlight: () => active,
+  };
+}
+
+function sendJson(res: ServerResponse, status: number, headers: Record<string, string>, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}

@@ -1,0 +1,153 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { DpodCallRecord } from '../dpod/types';
+
+/** What a live-data cache lookup found, for `dpod_cache_lookups_total`. */
+export type CacheOutcome = 'hit' | 'miss' | 'stale';
+
+/** Ingest figures read at scrape time (from the database), for the ingest gauges. */
+export interface IngestSnapshot {
+  /** Seconds between now and the follower's checkpoint (null when nothing was ingested yet). */
+  lagSeconds: number | null;
+  recordsRead: number;
+  inserted: number;
+  duplicates: number;
+  rejected: number;
+  runsByState: Record<string, number>;
+}
+
+/** Options for {@link createMetrics}. */
+export interface MetricsOptions {
+  /** Also collect Node process metrics (default true). */
+  processMetrics?: boolean;
+  /** Reads the ingest figures when `/metrics` is scraped (default: no ingest series values). */
+  ingestSnapshot?: () => Promise<IngestSnapshot>;
+}
+
+const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** The Prometheus series of one app instance, in their own registry. */
+export interface Metrics {
+  registry: Registry;
+  httpRequestDuration: Histogram<'method' | 'route' | 'status'>;
+  graphqlOperationDuration: Histogram<'operation' | 'type'>;
+  graphqlErrors: Counter<'code'>;
+  dpodCalls: Counter<'route' | 'status'>;
+  dpodCallDuration: Histogram<'route'>;
+  cacheLookups: Counter<'outcome'>;
+  /** Feeds one DPoD call (the DPoD client's `onCall` hook). */
+  recordDpodCall(call: DpodCallRecord): void;
+  /** Counts one live-data cache lookup. */
+  recordCacheLookup(outcome: CacheOutcome): void;
+  /** The exposition text and its content type. */
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+/** Creates the metrics of one app instance (a registry of its own, so tests can run several apps). */
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'dpod_audit_' });
+
+  const httpRequestDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request latency by method, route and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: SECONDS_BUCKETS,
+    registers: [registry],
+  });
+  const graphqlOperationDuration = new Histogram({
+    name: 'graphql_operation_duration_seconds',
+    help: 'GraphQL operation latency by operation name (or "anonymous") and type.',
+    labelNames: ['operation', 'type'] as const,
+    buckets: SECONDS_BUCKETS,
+    registers: [registry],
+  });
+  const graphqlErrors = new Counter({
+    name: 'graphql_errors_total',
+    help: 'GraphQL errors returned to clients, by extensions.code.',
+    labelNames: ['code'] as const,
+    registers: [registry],
+  });
+  const dpodCalls = new Counter({
+    name: 'dpod_calls_total',
+    help: 'Outgoing DPoD API calls by templated route and status (HTTP status, network_error or timeout).',
+    labelNames: ['route', 'status'] as const,
+    registers: [registry],
+  });
+  const dpodCallDuration = new Histogram({
+    name: 'dpod_call_duration_seconds',
+    help: 'Outgoing DPoD API call latency by templated route.',
+    labelNames: ['route'] as const,
+    buckets: SECONDS_BUCKETS,
+    registers: [registry],
+  });
+  const cacheLookups = new Counter({
+    name: 'dpod_cache_lookups_total',
+    help: 'Live DPoD data cache lookups by outcome: hit, miss, stale (served stale after an upstream error).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  for (const outcome of ['hit', 'miss', 'stale'] as const) cacheLookups.inc({ outcome }, 0);
+
+  const snapshot = options.ingestSnapshot;
+  let pending: Promise<IngestSnapshot | null> | null = null;
+  // One database read per scrape, shared by the ingest series below.
+  const readSnapshot = (): Promise<IngestSnapshot | null> => {
+    if (!snapshot) return Promise.resolve(null);
+    pending ??= snapshot()
+      .catch(() => null)
+      .finally(() => setTimeout(() => (pending = null), 0));
+    return pending;
+  };
+  new Gauge({
+    name: 'ingest_lag_seconds',
+    help: 'Seconds between now and the follower checkpoint (how far behind DPoD the store is); -1 before the first ingest.',
+    registers: [registry],
+    async collect() {
+      const s = await readSnapshot();
+      this.set(s?.lagSeconds ?? -1);
+    },
+  });
+  new Gauge({
+    name: 'ingest_records_total',
+    help: 'Audit records handled by all ingest runs, by outcome (read, inserted, duplicate, rejected).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+    async collect() {
+      const s = await readSnapshot();
+      this.set({ outcome: 'read' }, s?.recordsRead ?? 0);
+      this.set({ outcome: 'inserted' }, s?.inserted ?? 0);
+      this.set({ outcome: 'duplicate' }, s?.duplicates ?? 0);
+      this.set({ outcome: 'rejected' }, s?.rejected ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'ingest_runs',
+    help: 'Ingest runs recorded in the store, by state.',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    async collect() {
+      const s = await readSnapshot();
+      for (const state of ['running', 'succeeded', 'failed']) this.set({ state }, s?.runsByState[state] ?? 0);
+    },
+  });
+
+  return {
+    registry,
+    httpRequestDuration,
+    graphqlOperationDuration,
+    graphqlErrors,
+    dpodCalls,
+    dpodCallDuration,
+    cacheLookups,
+    recordDpodCall(call) {
+      dpodCalls.inc({ route: call.route, status: String(call.status) });
+      dpodCallDuration.observe({ route: call.route }, call.durationMs / 1000);
+    },
+    recordCacheLookup(outcome) {
+      cacheLookups.inc({ outcome });
+    },
+    async render() {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}

@@ -1,0 +1,143 @@
+import {
+  GraphQLError,
+  Kind,
+  valueFromASTUntyped,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
+import { getComplexity, type ComplexityEstimatorArgs } from 'graphql-query-complexity';
+
+/** Codes of the query-shape limits, each in `extensions.code` with `extensions.limit` (the configured value). */
+export const LIMIT_CODES = ['QUERY_TOO_DEEP', 'QUERY_TOO_COMPLEX', 'TOO_MANY_ALIASES', 'TOO_MANY_ROOT_FIELDS', 'PAGE_SIZE_EXCEEDED'] as const;
+/** One of {@link LIMIT_CODES}. */
+export type LimitCode = (typeof LIMIT_CODES)[number];
+
+/** The limits checked before execution. */
+export interface QueryLimits {
+  maxDepth: number;
+  maxCost: number;
+  maxAliases: number;
+  maxRootFields: number;
+  maxPageSize: number;
+  /** Page size assumed for a list field with a `first`/`last` argument when neither is given (default 50). */
+  defaultPageSize?: number;
+}
+
+/** What {@link measureQuery} found. */
+export interface QueryMeasure {
+  depth: number;
+  aliases: number;
+  rootFields: number;
+  largestPage: number;
+  cost: number;
+}
+
+/** A rejected query; `extensions` names the limit, its value and what was asked. */
+export function limitError(code: LimitCode, message: string, limit: number, actual: number): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, limit, actual, http: { status: 400 } } });
+}
+
+const isMeta = (name: string) => name.startsWith('__');
+
+/**
+ * Measures the operation's depth, aliases, root fields and largest requested page (fragments expanded,
+ * introspection fields ignored). Memoised per fragment, so fragment fan-out cannot blow up the walk.
+ */
+function measureShape(operation: OperationDefinitionNode, fragments: Map<string, FragmentDefinitionNode>, variables: Record<string, unknown>) {
+  const memo = new Map<string, { depth: number; aliases: number; largestPage: number }>();
+  let rootFields = 0;
+  const walk = (set: SelectionSetNode, root: boolean): { depth: number; aliases: number; largestPage: number } => {
+    let depth = 0;
+    let aliases = 0;
+    let largestPage = 0;
+    for (const sel of set.selections) {
+      let sub: { depth: number; aliases: number; largestPage: number };
+      if (sel.kind === Kind.FIELD) {
+        if (isMeta(sel.name.value)) continue;
+        if (root) rootFields++;
+        const inner = sel.selectionSet ? walk(sel.selectionSet, false) : { depth: 0, aliases: 0, largestPage: 0 };
+        let page = 0;
+        for (const arg of sel.arguments ?? []) {
+          if (arg.name.value !== 'first' && arg.name.value !== 'last') continue;
+          const value = valueFromASTUntyped(arg.value, variables);
+          if (typeof value === 'number') page = Math.max(page, value);
+        }
+        sub = { depth: inner.depth + 1, aliases: inner.aliases + (sel.alias ? 1 : 0), largestPage: Math.max(page, inner.largestPage) };
+      } else if (sel.kind === Kind.INLINE_FRAGMENT) {
+        sub = walk(sel.selectionSet, root);
+      } else {
+        const name = sel.name.value;
+        const fragment = fragments.get(name);
+        if (!fragment) continue;
+        if (root) {
+          sub = walk(fragment.selectionSet, true);
+        } else {
+          let known = memo.get(name);
+          if (!known) memo.set(name, (known = walk(fragment.selectionSet, false)));
+          sub = known;
+        }
+      }
+      depth = Math.max(depth, sub.depth);
+      aliases += sub.aliases;
+      largestPage = Math.max(largestPage, sub.largestPage);
+    }
+    return { depth, aliases, largestPage };
+  };
+  const shape = walk(operation.selectionSet, true);
+  return { ...shape, rootFields };
+}
+
+/** Cost of one field: 1 + its children's cost times the number of items it returns. */
+function fieldCost(defaultPageSize: number) {
+  return ({ field, args, childComplexity }: ComplexityEstimatorArgs): number => {
+    if (isMeta(field.name)) return 0;
+    const hasPaging = field.args.some((a) => a.name === 'first' || a.name === 'last');
+    const asked = [args.first, args.last, args.limit].find((v): v is number => typeof v === 'number');
+    const items = Math.max(1, asked ?? (hasPaging ? defaultPageSize : 1));
+    return 1 + childComplexity * items;
+  };
+}
+
+/** Throws the first limit the operation breaks, in the order page size, depth, aliases, root fields, cost. */
+export function enforceQueryLimits(
+  limits: QueryLimits,
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+): QueryMeasure {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+  const shape = measureShape(operation, fragments, variables);
+  if (shape.largestPage > limits.maxPageSize) {
+    throw limitError('PAGE_SIZE_EXCEEDED', `Page size ${shape.largestPage} exceeds the maximum of ${limits.maxPageSize} (first/last).`, limits.maxPageSize, shape.largestPage);
+  }
+  if (shape.depth > limits.maxDepth) {
+    throw limitError('QUERY_TOO_DEEP', `Query depth ${shape.depth} exceeds the maximum depth of ${limits.maxDepth}.`, limits.maxDepth, shape.depth);
+  }
+  if (shape.aliases > limits.maxAliases) {
+    throw limitError('TOO_MANY_ALIASES', `Query uses ${shape.aliases} aliases; the maximum is ${limits.maxAliases}.`, limits.maxAliases, shape.aliases);
+  }
+  if (shape.rootFields > limits.maxRootFields) {
+    throw limitError('TOO_MANY_ROOT_FIELDS', `Query selects ${shape.rootFields} root fields; the maximum is ${limits.maxRootFields}.`, limits.maxRootFields, shape.rootFields);
+  }
+  const cost = getComplexity({
+    schema,
+    query: document,
+    variables,
+    operationName: operation.name?.value,
+    estimators: [fieldCost(limits.defaultPageSize ?? 50)],
+  });
+  if (cost > limits.maxCost) {
+    throw limitError(
+      'QUERY_TOO_COMPLEX',
+      `Query cost ${cost} exceeds the maximum cost of ${limits.maxCost} (each list multiplies its children by first/last, default ${limits.defaultPageSize ?? 50}); ask for smaller pages or fewer fields.`,
+      limits.maxCost,
+      cost,
+    );
+  }
+  return { ...shape, cost };
+}

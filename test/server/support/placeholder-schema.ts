@@ -1,0 +1,70 @@
+import {
+  GraphQLError,
+  GraphQLInt,
+  GraphQLList,
+  GraphQLNonNull,
+  GraphQLObjectType,
+  GraphQLSchema,
+  GraphQLString,
+  type GraphQLFieldConfigMap,
+} from 'graphql';
+import type { AuthScope } from '../../../src/server/authenticator';
+
+/** The context of the placeholder schema. */
+export interface PlaceholderContext {
+  requestId: string;
+  auth: AuthScope;
+}
+
+const Item: GraphQLObjectType = new GraphQLObjectType({
+  name: 'Item',
+  fields: (): GraphQLFieldConfigMap<number, PlaceholderContext> => ({
+    id: { type: new GraphQLNonNull(GraphQLInt), resolve: (n) => n },
+    child: { type: Item, resolve: (n) => n + 1 },
+    children: {
+      type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(Item))),
+      args: { first: { type: GraphQLInt } },
+      resolve: (n, { first }) => Array.from({ length: Math.min(first ?? 3, 3) }, (_, i) => n * 10 + i),
+    },
+  }),
+});
+
+/** A tiny schema that exercises the server's policies (limits, masking, timeouts) without the real data layer. */
+export const placeholderSchema = new GraphQLSchema({
+  query: new GraphQLObjectType<unknown, PlaceholderContext>({
+    name: 'Query',
+    fields: {
+      echo: { type: GraphQLString, args: { text: { type: GraphQLString } }, resolve: (_, { text }) => text },
+      item: { type: Item, resolve: () => 1 },
+      items: {
+        type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(Item))),
+        args: { first: { type: GraphQLInt }, last: { type: GraphQLInt } },
+        resolve: (_, { first }) => Array.from({ length: Math.min(first ?? 3, 3) }, (_, i) => i),
+      },
+      boom: {
+        type: GraphQLString,
+        resolve: () => {
+          throw new Error('relation "secret_table" does not exist at character 42');
+        },
+      },
+      refused: {
+        type: GraphQLString,
+        resolve: () => {
+          throw new GraphQLError('That id is not a valid service id', { extensions: { code: 'BAD_USER_INPUT' } });
+        },
+      },
+      slow: {
+        type: GraphQLString,
+        args: { ms: { type: new GraphQLNonNull(GraphQLInt) } },
+        resolve: async (_, { ms }) => {
+          await new Promise((r) => setTimeout(r, ms));
+          return 'done';
+        },
+      },
+      whoami: {
+        type: GraphQLString,
+        resolve: (_, __, ctx) => JSON.stringify(ctx.auth),
+      },
+    },
+  }),
+});
