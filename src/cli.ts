@@ -5,6 +5,7 @@ import { createDatabase } from './db/connection';
 import { migrateToLatest } from './db/migrate';
 import { locateStore } from './db/store';
 import { createLogger } from './logger';
+import { registerIngestCommands } from './ingest/ingest.command';
 
 /** Exit codes: 0 ok, 1 failure, 2 bad usage or configuration. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
@@ -52,6 +53,7 @@ export function buildProgram(): Command {
     .description('apply pending database migrations (safe to run concurrently; a no-op when current)')
     .action(runMigrate);
 
+  registerIngestCommands(program);
   return program;
 }
 
