@@ -6,6 +6,7 @@ import { migrateToLatest } from './db/migrate';
 import { locateStore } from './db/store';
 import { createLogger } from './logger';
 import { registerIngestCommands } from './ingest/ingest.command';
+import { registerSimulateCommand } from './simulator/simulate.command';
 
 /** Exit codes: 0 ok, 1 failure, 2 bad usage or configuration. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
@@ -54,6 +55,7 @@ export function buildProgram(): Command {
     .action(runMigrate);
 
   registerIngestCommands(program);
+  registerSimulateCommand(program);
   return program;
 }
 
