@@ -7,6 +7,7 @@ import { locateStore } from './db/store';
 import { createLogger } from './logger';
 import { registerIngestCommands } from './ingest/ingest.command';
 import { registerSimulateCommand } from './simulator/simulate.command';
+import { registerSchemaCommand } from './graphql/schema.command';
 
 /** Exit codes: 0 ok, 1 failure, 2 bad usage or configuration. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
 
   registerIngestCommands(program);
   registerSimulateCommand(program);
+  registerSchemaCommand(program);
   return program;
 }
 

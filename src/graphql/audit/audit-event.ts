@@ -1,0 +1,113 @@
+import { badInput } from '../errors';
+
+/** An audit event as the GraphQL layer sees it (not a database row). */
+export interface AuditEvent {
+  /** Database id (bigint as a string). */
+  id: string;
+  time: Date;
+  /** `time` in microseconds since the epoch, exact (keyset position). */
+  timeUs: string;
+  source: string;
+  partitionId: string;
+  serviceId: string;
+  clientId: string;
+  tenantId: string | null;
+  traceId: string | null;
+  action: string;
+  status: string;
+  clientIp: string | null;
+  hsmId: string | null;
+  objectIds: string[];
+  partitionSerial: string | null;
+  role: string | null;
+  metaMalformed: boolean;
+  metaRaw: string | null;
+}
+
+/** The columns selected for an event, with `time_us` for exact keyset positions. */
+export interface AuditEventSqlRow {
+  id: string;
+  time: Date;
+  time_us: string;
+  source: string;
+  partition_id: string;
+  service_id: string;
+  client_id: string;
+  tenant_id: string | null;
+  trace_id: string | null;
+  action: string;
+  status: string;
+  client_ip: string | null;
+  hsm_id: string | null;
+  object_ids: string[] | null;
+  partition_serial: string | null;
+  role: string | null;
+  meta_malformed: boolean;
+  meta_raw: string | null;
+}
+
+/** Maps a selected row to an {@link AuditEvent}. */
+export function rowToAuditEvent(row: AuditEventSqlRow): AuditEvent {
+  return {
+    id: row.id,
+    time: row.time,
+    timeUs: row.time_us,
+    source: row.source,
+    partitionId: row.partition_id,
+    serviceId: row.service_id,
+    clientId: row.client_id,
+    tenantId: row.tenant_id,
+    traceId: row.trace_id,
+    action: row.action,
+    status: row.status,
+    clientIp: row.client_ip,
+    hsmId: row.hsm_id,
+    objectIds: row.object_ids ?? [],
+    partitionSerial: row.partition_serial,
+    role: row.role,
+    metaMalformed: row.meta_malformed,
+    metaRaw: row.meta_raw,
+  };
+}
+
+/** A keyset position: exact time in microseconds and the tie-breaking id. */
+export interface EventPosition {
+  timeUs: string;
+  id: string;
+}
+
+/** Formats epoch microseconds as an exact ISO-8601 UTC timestamp PostgreSQL parses losslessly. */
+export function microsToIso(us: string): string {
+  const big = BigInt(us);
+  const secs = big / 1_000_000n;
+  const frac = big % 1_000_000n;
+  const base = new Date(Number(secs) * 1000).toISOString().slice(0, 19);
+  return `${base}.${frac.toString().padStart(6, '0')}Z`;
+}
+
+const GLOBAL_ID_PREFIX = 'AuditEvent:';
+const POSITION = /^(\d{1,17}):(\d{1,19})$/;
+
+/** Parses `<micros>:<id>`; null when malformed. */
+export function parsePosition(text: string): EventPosition | null {
+  const m = POSITION.exec(text);
+  if (!m) return null;
+  const us = BigInt(m[1]);
+  // Years 1970..9999 only: a bigger number cannot be a real event time.
+  if (us > 253_402_300_799_999_999n) return null;
+  if (BigInt(m[2]) > 9_223_372_036_854_775_807n) return null;
+  return { timeUs: us.toString(), id: BigInt(m[2]).toString() };
+}
+
+/** The opaque global id of an event: it carries the time, so a lookup touches one partition. */
+export function encodeAuditEventId(position: EventPosition): string {
+  return Buffer.from(`${GLOBAL_ID_PREFIX}${position.timeUs}:${position.id}`, 'utf8').toString('base64url');
+}
+
+/** Decodes an id made by {@link encodeAuditEventId}; throws BAD_USER_INPUT otherwise. */
+export function decodeAuditEventId(id: string): EventPosition {
+  const text = /^[A-Za-z0-9_-]{1,120}$/.test(id) ? Buffer.from(id, 'base64url').toString('utf8') : '';
+  const position = text.startsWith(GLOBAL_ID_PREFIX) ? parsePosition(text.slice(GLOBAL_ID_PREFIX.length)) : null;
+  if (!position) throw badInput(`"${id.slice(0, 80)}" is not an audit event id: use the id field of an AuditEvent`, 'id');
+  return position;
+}

@@ -1,0 +1,99 @@
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { Database } from '../../db/database';
+import type { PageRequest } from '../pagination/page-request';
+import { rowToAuditEvent, microsToIso, type AuditEvent, type AuditEventSqlRow, type EventPosition } from './audit-event';
+import { filterCondition, type AuditFilter } from './audit-filter';
+import type { EventOrder, ParentDimension } from './audit-scope';
+
+/** One page of events with exact neighbours. */
+export interface EventPage {
+  events: AuditEvent[];
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+}
+
+/** The columns of an event as selected by every query here (alias `e`). */
+export function eventColumns(alias: string): RawBuilder<unknown> {
+  const c = (n: string) => sql.ref(`${alias}.${n}`);
+  return sql`${c('id')} as id, ${c('time')} as time, (extract(epoch from ${c('time')}) * 1000000)::bigint::text as time_us,
+    ${c('source')} as source, ${c('partition_id')} as partition_id, ${c('service_id')} as service_id, ${c('client_id')} as client_id,
+    ${c('tenant_id')} as tenant_id, ${c('trace_id')} as trace_id, ${c('action')} as action, ${c('status')} as status,
+    host(${c('client_ip')}) as client_ip, ${c('hsm_id')} as hsm_id, ${c('object_ids')} as object_ids,
+    ${c('partition_serial')} as partition_serial, ${c('role')} as role, ${c('meta_malformed')} as meta_malformed,
+    coalesce(${c('meta_raw')}, ${c('meta')}::text) as meta_raw`;
+}
+
+function positionCondition(alias: string, position: EventPosition, op: '<' | '>' | '<=' | '>='): RawBuilder<unknown> {
+  const t = sql.ref(`${alias}.time`);
+  const id = sql.ref(`${alias}.id`);
+  return sql`(${t}, ${id}) ${sql.raw(op)} (${microsToIso(position.timeUs)}::timestamptz, ${position.id}::bigint)`;
+}
+
+/**
+ * Reads one keyset page for each parent in ONE statement (a lateral join per parent; `parents` = [null]
+ * without a parent dimension). Fetches one extra row for an exact hasNext/hasPrevious, and checks the
+ * other side of the cursor with an indexed EXISTS in the same statement.
+ */
+export async function fetchEventPages(
+  db: Kysely<Database>,
+  filter: AuditFilter,
+  dimension: ParentDimension | null,
+  parents: readonly (string | null)[],
+  order: EventOrder,
+  request: PageRequest<EventPosition>,
+): Promise<EventPage[]> {
+  const backward = request.direction === 'backward';
+  const scanAsc = (order === 'TIME_ASC') !== backward;
+  const dir = sql.raw(scanAsc ? 'asc' : 'desc');
+  const parentCond = (alias: string) => (dimension ? sql`${sql.ref(`${alias}.${dimension}`)} = p.parent` : sql`true`);
+  const cursor = request.cursor;
+  const pageCursorCond = cursor ? positionCondition('e', cursor, scanAsc ? '>' : '<') : sql`true`;
+  const otherSide = cursor
+    ? sql`exists (select 1 from audit_events x where ${parentCond('x')} and ${filterCondition(filter, 'x')} and ${positionCondition('x', cursor, scanAsc ? '<=' : '>=')})`
+    : sql`false`;
+  const source = dimension
+    ? sql`unnest(${parents}::text[]) with ordinality as p(parent, ord)`
+    : sql`(select null::text as parent, 1::bigint as ord) p`;
+  const result = await sql<AuditEventSqlRow & { parent: string | null; ord: string; has_other: boolean }>`
+    select p.parent, p.ord::text as ord, o.has_other, e.*
+      from ${source}
+      cross join lateral (select ${otherSide} as has_other) o
+      left join lateral (
+        select ${eventColumns('e')}
+          from audit_events e
+         where ${parentCond('e')} and ${filterCondition(filter, 'e')} and ${pageCursorCond}
+         order by e.time ${dir}, e.id ${dir}
+         limit ${request.size + 1}
+      ) e on true
+     order by p.ord, e.time ${dir}, e.id ${dir}`.execute(db);
+  const byOrd = new Map<string, { rows: AuditEventSqlRow[]; hasOther: boolean }>();
+  for (const row of result.rows) {
+    const entry = byOrd.get(row.ord) ?? { rows: [], hasOther: row.has_other };
+    if (row.id !== null) entry.rows.push(row);
+    byOrd.set(row.ord, entry);
+  }
+  return parents.map((_, i) => {
+    const entry = byOrd.get(String(i + 1)) ?? { rows: [], hasOther: false };
+    const more = entry.rows.length > request.size;
+    const rows = entry.rows.slice(0, request.size);
+    if (backward) rows.reverse();
+    return {
+      events: rows.map(rowToAuditEvent),
+      hasNextPage: backward ? entry.hasOther : more,
+      hasPreviousPage: backward ? more : entry.hasOther,
+    };
+  });
+}
+
+/** Loads events by keyset position (global ids) in one statement; null for unknown positions. */
+export async function fetchEventsByPosition(db: Kysely<Database>, positions: readonly EventPosition[]): Promise<(AuditEvent | null)[]> {
+  if (positions.length === 0) return [];
+  const times = positions.map((p) => microsToIso(p.timeUs));
+  const ids = positions.map((p) => p.id);
+  const result = await sql<AuditEventSqlRow>`
+    select ${eventColumns('e')}
+      from unnest(${times}::timestamptz[], ${ids}::bigint[]) as k(time, id)
+      cross join lateral (select * from audit_events x where x.time = k.time and x.id = k.id) e`.execute(db);
+  const byKey = new Map(result.rows.map((r) => [`${r.time_us}:${r.id}`, rowToAuditEvent(r)]));
+  return positions.map((p) => byKey.get(`${p.timeUs}:${p.id}`) ?? null);
+}

@@ -1,0 +1,78 @@
+import type { Kysely } from 'kysely';
+import type { Config } from '../config';
+import type { Database } from '../db/database';
+import type { Logger } from '../logger';
+import type { AuthScope } from './auth-scope';
+import { DpodDirectory, type DpodReader } from './live/dpod-directory';
+import { TtlCache } from './live/ttl-cache';
+import { createLoaders, type Loaders } from './loaders';
+
+export type { AuthScope } from './auth-scope';
+export { UNRESTRICTED } from './auth-scope';
+
+/** Process-wide dependencies of the GraphQL layer, built once by the composition root. */
+export interface GraphqlDeps {
+  db: Kysely<Database>;
+  /** A read replica for queries (default: `db`). */
+  readDb?: Kysely<Database>;
+  /** The DPoD platform client; null when none is configured (live fields then report DPOD_UNAVAILABLE). */
+  dpod: DpodReader | null;
+  /** The shared TTL cache of live DPoD data (stale-if-error, coalesced misses). */
+  liveCache: TtlCache;
+  config: Config;
+  logger?: Logger;
+}
+
+/** The typed context of one GraphQL request. */
+export interface Context {
+  requestId: string;
+  auth: AuthScope;
+  deps: GraphqlDeps;
+  loaders: Loaders;
+  /** Live DPoD lookups through the shared cache; null without a DPoD client. */
+  directory: DpodDirectory | null;
+  /** SQL statements issued for this request (tests and metrics read it). */
+  sqlQueries: number;
+}
+
+/** Builds the process-wide {@link GraphqlDeps}; the TTL comes from `config.dpod.cacheTtlSeconds`. */
+export function createGraphqlDeps(init: {
+  db: Kysely<Database>;
+  readDb?: Kysely<Database>;
+  dpod: DpodReader | null;
+  config: Config;
+  logger?: Logger;
+  /** An existing cache to share (default: a new one). */
+  liveCache?: TtlCache;
+}): GraphqlDeps {
+  return {
+    db: init.db,
+    readDb: init.readDb,
+    dpod: init.dpod,
+    config: init.config,
+    logger: init.logger,
+    liveCache: init.liveCache ?? new TtlCache({ ttlSeconds: init.config.dpod.cacheTtlSeconds }),
+  };
+}
+
+/** Creates the context of one request with fresh DataLoaders. */
+export function createContext(deps: GraphqlDeps, init: { requestId: string; auth: AuthScope }): Context {
+  const directory = deps.dpod ? new DpodDirectory(deps.dpod, deps.liveCache) : null;
+  const context: Context = {
+    requestId: init.requestId,
+    auth: init.auth,
+    deps,
+    directory,
+    sqlQueries: 0,
+    loaders: undefined as unknown as Loaders,
+  };
+  context.loaders = createLoaders({
+    db: deps.readDb ?? deps.db,
+    directory,
+    onQuery: () => {
+      context.sqlQueries++;
+    },
+    onDpodError: (err) => deps.logger?.warn({ err, requestId: init.requestId }, 'DPoD lookup failed'),
+  });
+  return context;
+}

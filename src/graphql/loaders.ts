@@ -1,0 +1,153 @@
+import DataLoader from 'dataloader';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/database';
+import type { DpodBinding, DpodService } from '../dpod/types';
+import type { AuditEvent, EventPosition } from './audit/audit-event';
+import type { AggregateNeed, AggregateValue } from './audit/audit-aggregate';
+import { computeAggregates, fetchClientHomes } from './audit/audit-aggregate.repository';
+import { filterKey, type AuditFilter } from './audit/audit-filter';
+import { fetchEventPages, fetchEventsByPosition, type EventPage } from './audit/audit-page.repository';
+import type { EventOrder, ParentDimension } from './audit/audit-scope';
+import { dpodUnavailable } from './errors';
+import type { DpodDirectory } from './live/dpod-directory';
+import type { PageRequest } from './pagination/page-request';
+
+/** A request for one page of a connection. */
+export interface PageLoadKey {
+  filter: AuditFilter;
+  dimension: ParentDimension | null;
+  parent: string | null;
+  order: EventOrder;
+  request: PageRequest<EventPosition>;
+}
+
+/** A request for one part of one connection's aggregate. */
+export interface AggregateLoadKey {
+  filter: AuditFilter;
+  dimension: ParentDimension | null;
+  parent: string | null;
+  need: AggregateNeed;
+}
+
+/** The per-request DataLoaders: every field touching PostgreSQL or DPoD goes through one of these. */
+export interface Loaders {
+  eventPage: DataLoader<PageLoadKey, EventPage, string>;
+  aggregate: DataLoader<AggregateLoadKey, AggregateValue, string>;
+  eventByPosition: DataLoader<EventPosition, AuditEvent | null, string>;
+  clientHome: DataLoader<string, string | null>;
+  service: DataLoader<string, DpodService | null>;
+  bindings: DataLoader<string, DpodBinding[] | null>;
+}
+
+/** What the loaders need. */
+export interface LoaderDeps {
+  db: Kysely<Database>;
+  directory: DpodDirectory | null;
+  /** Called once per SQL statement issued (the context counts them). */
+  onQuery: () => void;
+  /** Called with the underlying cause when DPoD fails. */
+  onDpodError?: (err: unknown) => void;
+}
+
+function groupBy<K, G>(keys: readonly K[], groupOf: (k: K) => string, make: (k: K) => G): Map<string, { group: G; indexes: number[] }> {
+  const groups = new Map<string, { group: G; indexes: number[] }>();
+  keys.forEach((k, i) => {
+    const g = groupOf(k);
+    const entry = groups.get(g) ?? { group: make(k), indexes: [] };
+    entry.indexes.push(i);
+    groups.set(g, entry);
+  });
+  return groups;
+}
+
+function unique<T>(values: T[]): T[] {
+  return [...new Set(values)];
+}
+
+/** Creates fresh loaders for one GraphQL request. */
+export function createLoaders(deps: LoaderDeps): Loaders {
+  const { db, directory, onQuery } = deps;
+
+  const eventPage = new DataLoader<PageLoadKey, EventPage, string>(
+    async (keys) => {
+      const out: EventPage[] = new Array(keys.length);
+      const groups = groupBy(keys, (k) => `${filterKey(k.filter)}|${k.dimension}|${k.order}|${JSON.stringify(k.request)}`, (k) => k);
+      await Promise.all(
+        [...groups.values()].map(async ({ group, indexes }) => {
+          const parents = unique(indexes.map((i) => keys[i].parent));
+          if (group.filter.empty) {
+            for (const i of indexes) out[i] = { events: [], hasNextPage: false, hasPreviousPage: false };
+            return;
+          }
+          onQuery();
+          const pages = await fetchEventPages(db, group.filter, group.dimension, parents, group.order, group.request);
+          for (const i of indexes) out[i] = pages[parents.indexOf(keys[i].parent)];
+        }),
+      );
+      return out;
+    },
+    { cacheKeyFn: (k) => `${filterKey(k.filter)}|${k.dimension}|${k.parent}|${k.order}|${JSON.stringify(k.request)}` },
+  );
+
+  const aggregate = new DataLoader<AggregateLoadKey, AggregateValue, string>(
+    async (keys) => {
+      const out: AggregateValue[] = new Array(keys.length);
+      const groups = groupBy(keys, (k) => `${filterKey(k.filter)}|${k.dimension}`, (k) => k);
+      await Promise.all(
+        [...groups.values()].map(async ({ group, indexes }) => {
+          const parents = unique(indexes.map((i) => keys[i].parent));
+          const needs = unique(indexes.map((i) => JSON.stringify(keys[i].need))).map((n) => JSON.parse(n) as AggregateNeed);
+          if (!group.filter.empty) onQuery();
+          const values = await computeAggregates(db, group.filter, group.dimension, parents, needs);
+          for (const i of indexes) out[i] = values[parents.indexOf(keys[i].parent)];
+        }),
+      );
+      return out;
+    },
+    { cacheKeyFn: (k) => `${filterKey(k.filter)}|${k.dimension}|${k.parent}|${JSON.stringify(k.need)}` },
+  );
+
+  const eventByPosition = new DataLoader<EventPosition, AuditEvent | null, string>(
+    async (positions) => {
+      onQuery();
+      return fetchEventsByPosition(db, positions);
+    },
+    { cacheKeyFn: (p) => `${p.timeUs}:${p.id}` },
+  );
+
+  const clientHome = new DataLoader<string, string | null>(async (ids) => {
+    onQuery();
+    return fetchClientHomes(db, ids);
+  });
+
+  const live = <T>(fetch: (dir: DpodDirectory, id: string) => Promise<T>) =>
+    async (ids: readonly string[]): Promise<(T | Error)[]> => {
+      if (!directory) return ids.map(() => dpodUnavailable('the DPoD platform API is not configured'));
+      return Promise.all(
+        ids.map((id) =>
+          fetch(directory, id).catch((err: unknown) => {
+            deps.onDpodError?.(err);
+            return dpodUnavailable(describeDpodFailure(err));
+          }),
+        ),
+      );
+    };
+
+  return {
+    eventPage,
+    aggregate,
+    eventByPosition,
+    clientHome,
+    service: new DataLoader(live((dir, id) => dir.service(id))),
+    bindings: new DataLoader(live((dir, id) => dir.bindings(id))),
+  };
+}
+
+/** A short, safe reason for a DPoD failure (no URLs or secrets). */
+export function describeDpodFailure(err: unknown): string {
+  const name = err instanceof Error ? err.name : 'Error';
+  const status = (err as { status?: unknown })?.status;
+  if (typeof status === 'number') return `DPoD answered HTTP ${status}`;
+  if (/timeout/i.test(name) || /timeout/i.test(String((err as Error)?.message))) return 'DPoD did not answer in time';
+  return 'DPoD could not be reached';
+}

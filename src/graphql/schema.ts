@@ -1,0 +1,49 @@
+import 'reflect-metadata';
+import { writeFile, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { GraphQLDateTime } from 'graphql-scalars';
+import { buildSchema } from 'type-graphql';
+import { AuditAggregateResolver } from './resolvers/audit-aggregate.resolver';
+import { AuditEventConnectionResolver } from './resolvers/audit-event-connection.resolver';
+import { AuditEventsResolver } from './resolvers/audit-events.resolver';
+import { CatalogResolver } from './resolvers/catalog.resolver';
+import { ClientsResolver } from './resolvers/clients.resolver';
+import { IngestRunsResolver } from './resolvers/ingest-runs.resolver';
+import { ServicesResolver } from './resolvers/services.resolver';
+
+/** Every resolver class of the API. */
+export const RESOLVERS = [
+  AuditEventsResolver,
+  AuditEventConnectionResolver,
+  AuditAggregateResolver,
+  ServicesResolver,
+  ClientsResolver,
+  CatalogResolver,
+  IngestRunsResolver,
+] as const;
+
+let built: Promise<GraphQLSchema> | undefined;
+
+/**
+ * Builds the executable schema once per process (type-graphql keeps global metadata; later calls
+ * return the same schema). `emitSchemaFile` also writes the SDL there (see {@link printSchemaSdl}).
+ */
+export async function buildGraphqlSchema(options: { emitSchemaFile?: string } = {}): Promise<GraphQLSchema> {
+  built ??= buildSchema({
+    resolvers: [...RESOLVERS],
+    scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
+    validate: false,
+  });
+  const schema = await built;
+  if (options.emitSchemaFile) {
+    await mkdir(dirname(options.emitSchemaFile), { recursive: true });
+    await writeFile(options.emitSchemaFile, printSchemaSdl(schema), 'utf8');
+  }
+  return schema;
+}
+
+/** The schema as committed SDL: sorted, so the file only changes when the API does. */
+export function printSchemaSdl(schema: GraphQLSchema): string {
+  return `${printSchema(lexicographicSortSchema(schema))}\n`;
+}
