@@ -8,6 +8,7 @@ import { createLogger } from './logger';
 import { registerIngestCommands } from './ingest/ingest.command';
 import { registerSimulateCommand } from './simulator/simulate.command';
 import { registerSchemaCommand } from './graphql/schema.command';
+import { registerDemoCommand, registerServeCommand } from './server';
 
 /** Exit codes: 0 ok, 1 failure, 2 bad usage or configuration. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
@@ -58,6 +59,8 @@ export function buildProgram(): Command {
   registerIngestCommands(program);
   registerSimulateCommand(program);
   registerSchemaCommand(program);
+  registerServeCommand(program);
+  registerDemoCommand(program);
   return program;
 }
 

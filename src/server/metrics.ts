@@ -1,8 +1,14 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DpodCallRecord } from '../dpod/types';
 
-/** What a live-data cache lookup found, for `dpod_cache_lookups_total`. */
-export type CacheOutcome = 'hit' | 'miss' | 'stale';
+/** Counters of the shared live-data cache (the GraphQL layer's `TtlCache.stats`). */
+export interface CacheCounts {
+  hits: number;
+  misses: number;
+  staleServed: number;
+  coalesced?: number;
+  errors?: number;
+}
 
 /** Ingest figures read at scrape time (from the database), for the ingest gauges. */
 export interface IngestSnapshot {
@@ -21,6 +27,8 @@ export interface MetricsOptions {
   processMetrics?: boolean;
   /** Reads the ingest figures when `/metrics` is scraped (default: no ingest series values). */
   ingestSnapshot?: () => Promise<IngestSnapshot>;
+  /** Reads the live-data cache counters when `/metrics` is scraped (default: zeros). */
+  cacheCounts?: () => CacheCounts;
 }
 
 const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -33,11 +41,8 @@ export interface Metrics {
   graphqlErrors: Counter<'code'>;
   dpodCalls: Counter<'route' | 'status'>;
   dpodCallDuration: Histogram<'route'>;
-  cacheLookups: Counter<'outcome'>;
   /** Feeds one DPoD call (the DPoD client's `onCall` hook). */
   recordDpodCall(call: DpodCallRecord): void;
-  /** Counts one live-data cache lookup. */
-  recordCacheLookup(outcome: CacheOutcome): void;
   /** The exposition text and its content type. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -80,13 +85,22 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     buckets: SECONDS_BUCKETS,
     registers: [registry],
   });
-  const cacheLookups = new Counter({
+  const cacheCounts = options.cacheCounts;
+  new Counter({
     name: 'dpod_cache_lookups_total',
-    help: 'Live DPoD data cache lookups by outcome: hit, miss, stale (served stale after an upstream error).',
+    help: 'Live DPoD data cache lookups by outcome: hit, miss, stale (served stale after an upstream error), coalesced (joined a pending miss), error.',
     labelNames: ['outcome'] as const,
     registers: [registry],
+    collect() {
+      const c = cacheCounts?.();
+      this.reset();
+      this.inc({ outcome: 'hit' }, c?.hits ?? 0);
+      this.inc({ outcome: 'miss' }, c?.misses ?? 0);
+      this.inc({ outcome: 'stale' }, c?.staleServed ?? 0);
+      this.inc({ outcome: 'coalesced' }, c?.coalesced ?? 0);
+      this.inc({ outcome: 'error' }, c?.errors ?? 0);
+    },
   });
-  for (const outcome of ['hit', 'miss', 'stale'] as const) cacheLookups.inc({ outcome }, 0);
 
   const snapshot = options.ingestSnapshot;
   let pending: Promise<IngestSnapshot | null> | null = null;
@@ -138,13 +152,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     graphqlErrors,
     dpodCalls,
     dpodCallDuration,
-    cacheLookups,
     recordDpodCall(call) {
       dpodCalls.inc({ route: call.route, status: String(call.status) });
       dpodCallDuration.observe({ route: call.route }, call.durationMs / 1000);
-    },
-    recordCacheLookup(outcome) {
-      cacheLookups.inc({ outcome });
     },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };

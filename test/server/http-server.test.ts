@@ -291,7 +291,7 @@ describe('HTTP', () => {
   it('answers unknown paths and methods with JSON errors', async () => {
     const missing = await fetch(`${url}/nope`);
     expect(missing.status).toBe(404);
-    expect((await missing.json()).errors[0].extensions.code).toBe('NOT_FOUND');
+    expect(((await missing.json()) as any).errors[0].extensions.code).toBe('NOT_FOUND');
     const put = await fetch(`${url}/graphql`, { method: 'PUT' });
     expect(put.status).toBe(405);
   });

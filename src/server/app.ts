@@ -1,0 +1,165 @@
+import type { GraphQLSchema } from 'graphql';
+import type { Config } from '../config';
+import { createDatabase, type DatabaseHandle } from '../db/connection';
+import { migrateToLatest } from '../db/migrate';
+import { locateStore, type StoreLocation } from '../db/store';
+import { createDpodClient, type DpodClient, type DpodClientHooks } from '../dpod';
+import { createContext, createGraphqlDeps, type Context } from '../graphql/context';
+import { buildGraphqlSchema } from '../graphql/schema';
+import { createLogger, type Logger } from '../logger';
+import { createGraphqlServer, type GraphqlServer } from './graphql-server';
+import { readIngestSnapshot } from './ingest-snapshot';
+import { startIngestFollower, type FollowerHandle } from './ingest-host';
+import { createMetrics, type Metrics } from './metrics';
+import type { CheckResult } from './readiness';
+
+/** Replaceable parts of {@link createApp} (tests, the demo). */
+export interface AppOverrides {
+  logger?: Logger;
+  /** PostgreSQL to use (default: `config.databaseUrl`, else an embedded PostgreSQL started here). */
+  databaseUrl?: string;
+  /** DPoD connection settings (default: `config.dpod`); the demo points them at its simulator. */
+  dpod?: { apiUrl: string; tokenUrl: string; clientId: string; clientSecret: string };
+  /** The schema to serve (default: `buildGraphqlSchema()`). */
+  schema?: GraphQLSchema;
+  /** Run the ingest follower in this process (default false; `serve --ingest` and `demo` turn it on). */
+  follow?: boolean;
+  /** Apply pending migrations at start (default true). */
+  migrate?: boolean;
+}
+
+/** The whole server process: store, pools, DPoD client, GraphQL server, optional follower. */
+export interface App {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Available after `prepare()`. */
+  readonly database: DatabaseHandle;
+  /** Pool for ingestion (no statement timeout); available after `prepare()`. */
+  readonly ingestDatabase: DatabaseHandle;
+  readonly dpod: DpodClient | null;
+  /** Locates the store, opens the pools and migrates; `start()` calls it when needed. */
+  prepare(): Promise<void>;
+  /** Prepares, starts the follower (when asked) and listens; resolves with the base URL. */
+  start(): Promise<string>;
+  /** Graceful shutdown: drains HTTP, stops the follower after its batch, closes pools and the embedded store. */
+  stop(): Promise<void>;
+}
+
+/** Builds the process from config: the composition root (nothing runs until `prepare`/`start`). */
+export function createApp(config: Config, overrides: AppOverrides = {}): App {
+  const logger = overrides.logger ?? createLogger(config.logLevel);
+  let store: StoreLocation | null = null;
+  let database: DatabaseHandle | null = null;
+  let ingestDatabase: DatabaseHandle | null = null;
+  let readDatabase: DatabaseHandle | null = null;
+  let server: GraphqlServer | null = null;
+  let follower: FollowerHandle | null = null;
+  let prepared: Promise<void> | null = null;
+  let stopping: Promise<void> | null = null;
+  const metrics = createMetrics({
+    ingestSnapshot: () => readIngestSnapshot(requireDb().db),
+    cacheCounts: () => graphqlDeps?.liveCache.stats ?? { hits: 0, misses: 0, staleServed: 0 },
+  });
+  const hooks: DpodClientHooks = { onCall: (call) => metrics.recordDpodCall(call), ...overrides.dpod };
+  const dpod = overrides.dpod || config.dpod.apiUrl ? createDpodClient(config, hooks) : null;
+  let graphqlDeps: ReturnType<typeof createGraphqlDeps> | null = null;
+
+  function requireDb(): DatabaseHandle {
+    if (!database) throw new Error('the app is not prepared: call prepare() or start() first');
+    return database;
+  }
+
+  async function prepare(): Promise<void> {
+    store = overrides.databaseUrl
+      ? { url: overrides.databaseUrl, embedded: undefined, stop: async () => undefined }
+      : await locateStore(config, (line) => logger.debug({ component: 'embedded-postgres' }, line));
+    if (store.embedded) logger.info({ port: store.embedded.port }, 'started an embedded PostgreSQL (DATABASE_URL is unset)');
+    database = createDatabase({ url: store.url, poolSize: config.dbPoolSize, statementTimeoutMs: config.limits.statementTimeoutMs, applicationName: 'dpod-audit-graphql' });
+    ingestDatabase = createDatabase({ url: store.url, poolSize: 3, applicationName: 'dpod-audit-ingest' });
+    if (config.databaseReadUrl) {
+      readDatabase = createDatabase({ url: config.databaseReadUrl, poolSize: config.dbPoolSize, statementTimeoutMs: config.limits.statementTimeoutMs, applicationName: 'dpod-audit-graphql' });
+    }
+    if (overrides.migrate ?? true) {
+      const outcome = await migrateToLatest(ingestDatabase.db);
+      logger.info({ applied: outcome.applied }, outcome.alreadyCurrent ? 'database schema is current' : `applied ${outcome.applied.length} migration(s)`);
+    }
+  }
+
+  return {
+    config,
+    logger,
+    metrics,
+    get database() {
+      return requireDb();
+    },
+    get ingestDatabase() {
+      if (!ingestDatabase) throw new Error('the app is not prepared: call prepare() or start() first');
+      return ingestDatabase;
+    },
+    dpod,
+    prepare() {
+      prepared ??= prepare();
+      return prepared;
+    },
+    async start() {
+      await this.prepare();
+      const db = requireDb();
+      graphqlDeps = createGraphqlDeps({ db: db.db, readDb: readDatabase?.db, dpod, config, logger });
+      const deps = graphqlDeps;
+      const schema = overrides.schema ?? (await buildGraphqlSchema());
+      server = createGraphqlServer<Context>({
+        config,
+        schema,
+        createContext: ({ requestId, auth }) => createContext(deps, { requestId, auth }),
+        db: db.db,
+        logger,
+        metrics,
+        dpodProbe: dpod ? () => probeDpod(dpod) : undefined,
+      });
+      if (overrides.follow) {
+        if (!dpod) throw new Error('the follower needs DPoD: set DPOD_API_URL, DPOD_TOKEN_URL, DPOD_CLIENT_ID and DPOD_CLIENT_SECRET');
+        follower = await startIngestFollower(
+          { db: ingestDatabase!.db, pool: ingestDatabase!.pool, dpod, logger: logger.child({ component: 'follower' }) },
+          { intervalSeconds: config.ingest.intervalSeconds, overlapSeconds: config.ingest.overlapSeconds },
+        );
+      }
+      return server.start(config.http.port, config.http.host);
+    },
+    stop() {
+      stopping ??= (async () => {
+        const step = async (name: string, fn: () => Promise<unknown>) => {
+          try {
+            await fn();
+          } catch (err) {
+            logger.error({ err }, `shutdown: ${name} failed`);
+          }
+        };
+        if (server) await step('HTTP drain', () => server!.stop());
+        if (follower) await step('follower stop', () => follower!.stop());
+        if (prepared) await prepared.catch(() => undefined);
+        for (const handle of [readDatabase, database, ingestDatabase]) if (handle) await step('pool close', () => handle.destroy());
+        if (store) await step('embedded PostgreSQL stop', () => store!.stop());
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** A cheap DPoD call (first page of one service) with a short deadline, for `/readyz`. */
+async function probeDpod(dpod: DpodClient): Promise<CheckResult> {
+  const started = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      dpod.listServicesPage({ page: 0, size: 1 }),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('no answer within 3 s')), 3_000))),
+    ]);
+    return { ok: true, latencyMs: Date.now() - started };
+  } catch (err) {
+    return { ok: false, detail: `DPoD unreachable: ${err instanceof Error ? err.message : String(err)}` };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+

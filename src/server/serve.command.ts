@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config';
+import { createLogger } from '../logger';
+import { createApp } from './app';
+import { stopOnSignal } from './shutdown-signals';
+
+/** `dpod-audit serve [--ingest]`: the GraphQL server, optionally with the ingest follower in the same process. */
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('serve GraphQL (+ GraphiQL, /healthz, /readyz, /metrics) on HOST:PORT; --ingest also follows DPoD audit exports')
+    .option('--ingest', 'run the ingest follower in this process (needs DPOD_API_URL and its credentials)', false)
+    .option('--port <port>', 'listen port (overrides PORT)')
+    .option('--host <host>', 'listen address (overrides HOST)')
+    .action(async (flags: { ingest: boolean; port?: string; host?: string }) => {
+      const config = loadConfig({ ...process.env, ...(flags.port ? { PORT: flags.port } : {}), ...(flags.host ? { HOST: flags.host } : {}) });
+      const logger = createLogger(config.logLevel);
+      const app = createApp(config, { logger, follow: flags.ingest });
+      const stopped = stopOnSignal(() => app.stop(), logger);
+      try {
+        const url = await app.start();
+        logger.info({ url: `${url}/graphql`, auth: config.auth.mode, follower: flags.ingest }, 'serving GraphQL');
+        process.stdout.write(`GraphQL on ${url}/graphql (GraphiQL in a browser), health on ${url}/readyz, metrics on ${url}/metrics\n`);
+      } catch (err) {
+        await app.stop();
+        throw err;
+      }
+      await stopped;
+    });
+}
