@@ -57,7 +57,7 @@ export function createExportStream(tenant: Tenant, from: Date, to: Date, format:
   text.on('end', () => options.onRecords?.(counter.records));
   const bytes = text.pipe(new Transform({ transform: (chunk: Buffer | string, _e, cb) => cb(null, Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk, 'utf8')) }));
   if (format === 'plain-jsonl') return bytes;
-  if (format === 'zip-json') return zipSingleEntry('audit-log-export.json', bytes, to);
+  if (format === 'zip-json') return zipSingleEntry('audit-logs.json', bytes, to);
   const gzip = zlib.createGzip({ level: options.level ?? 6 });
   bytes.on('error', (err) => gzip.destroy(err));
   return bytes.pipe(gzip);
