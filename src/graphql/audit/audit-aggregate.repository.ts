@@ -48,9 +48,11 @@ export async function computeAggregates(
   dimension: ParentDimension | null,
   parents: readonly (string | null)[],
   needs: readonly AggregateNeed[],
+  /** `events` forces the event path (tests compare both paths); default `auto`. */
+  source: 'auto' | 'events' = 'auto',
 ): Promise<AggregateValue[]> {
   if (filter.empty) return parents.map(() => emptyAggregate());
-  const useRollup = rollupCanServe(filter, needs);
+  const useRollup = source === 'auto' && rollupCanServe(filter, needs);
   const r = (n: string) => sql.ref(`r.${n}`);
   const t = useRollup ? r('hour') : r('time');
   const cnt = useRollup ? r('count') : sql`1`;

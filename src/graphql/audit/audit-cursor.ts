@@ -1,20 +1,30 @@
+import { createHash } from 'node:crypto';
 import { invalidCursor } from '../errors';
 import { parsePosition, type EventPosition } from './audit-event';
 
 const PREFIX = 'ae1:';
 
+// A checksum makes altered cursors detectable. It is not a secret: a cursor only names a position,
+// and the filter and the caller's scope apply to every page whatever the cursor says.
+function checksum(payload: string): string {
+  return createHash('sha256').update(`dpod-audit-cursor|${payload}`).digest('base64url').slice(0, 8);
+}
+
 /** Encodes a keyset position as an opaque cursor. */
 export function encodeEventCursor(position: EventPosition): string {
-  return Buffer.from(`${PREFIX}${position.timeUs}:${position.id}`, 'utf8').toString('base64url');
+  const payload = `${position.timeUs}:${position.id}`;
+  return Buffer.from(`${PREFIX}${payload}:${checksum(payload)}`, 'utf8').toString('base64url');
 }
 
 /** Decodes a cursor of {@link encodeEventCursor}; any other text is an INVALID_CURSOR error naming the argument. */
 export function decodeEventCursor(cursor: string, argument: string): EventPosition {
-  if (!/^[A-Za-z0-9_-]{1,120}$/.test(cursor)) throw invalidCursor(argument);
+  if (!/^[A-Za-z0-9_-]{1,160}$/.test(cursor)) throw invalidCursor(argument);
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   // Re-encoding must give back the same text: rejects padding games and altered bytes.
   if (Buffer.from(text, 'utf8').toString('base64url') !== cursor || !text.startsWith(PREFIX)) throw invalidCursor(argument);
-  const position = parsePosition(text.slice(PREFIX.length));
-  if (!position || `${position.timeUs}:${position.id}` !== text.slice(PREFIX.length)) throw invalidCursor(argument);
+  const m = /^(\d+:\d+):([A-Za-z0-9_-]{8})$/.exec(text.slice(PREFIX.length));
+  if (!m || checksum(m[1]) !== m[2]) throw invalidCursor(argument);
+  const position = parsePosition(m[1]);
+  if (!position || `${position.timeUs}:${position.id}` !== m[1]) throw invalidCursor(argument);
   return position;
 }

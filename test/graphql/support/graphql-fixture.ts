@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApolloServer } from '@apollo/server';
+import { startStandaloneServer } from '@apollo/server/standalone';
+import { Kysely, PostgresDialect } from 'kysely';
+import { loadConfig } from '../../../src/config';
+import type { Database } from '../../../src/db/database';
+import { createDpodClient } from '../../../src/dpod';
+import { createContext, createGraphqlDeps, type Context, type GraphqlDeps } from '../../../src/graphql/context';
+import { buildGraphqlSchema } from '../../../src/graphql/schema';
+import { importFiles } from '../../../src/ingest';
+import { startSimulator, writeExportFile, type RunningSimulator } from '../../../src/simulator';
+import { createTestDatabase, type TestDatabase } from '../../support/db';
+
+/** A GraphQL response as tests see it. */
+export interface GqlBody {
+  data?: any;
+  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, any> }[];
+}
+
+/** The whole stack of a GraphQL integration test: simulator -> real ingest -> PostgreSQL -> schema over HTTP. */
+export interface GraphqlFixture {
+  url: string;
+  sim: RunningSimulator;
+  t: TestDatabase;
+  deps: GraphqlDeps;
+  /** Start and end of the ingested history. */
+  from: Date;
+  to: Date;
+  /** SQL statements issued through the GraphQL layer since the last reset (counted by a Kysely log hook). */
+  sqlCount(): number;
+  /** Zeroes the SQL counter and the simulator's request counters. */
+  resetCounts(): void;
+  /** POSTs a query; `services` confines the caller to those service ids. */
+  gql(query: string, variables?: Record<string, unknown>, options?: { services?: string[] }): Promise<GqlBody>;
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startGraphqlFixture} (simulator tenant size). */
+export interface FixtureOptions {
+  seed?: number;
+  services?: number;
+  clientsPerService?: number;
+  eventsPerDay?: number;
+  days?: number;
+  cacheTtlSeconds?: number;
+}
+
+/** A fixed clock so every run ingests the same events. */
+export const FIXTURE_NOW = new Date('2026-11-20T12:00:00.000Z');
+
+/** Starts the simulator, ingests its history through the real import pipeline and serves the schema over HTTP. */
+export async function startGraphqlFixture(options: FixtureOptions = {}): Promise<GraphqlFixture> {
+  const t = await createTestDatabase();
+  const days = options.days ?? 3;
+  const sim = await startSimulator({
+    port: 0,
+    seed: options.seed ?? 7,
+    services: options.services ?? 3,
+    clientsPerService: options.clientsPerService ?? 4,
+    eventsPerDay: options.eventsPerDay ?? 400,
+    days,
+    now: () => FIXTURE_NOW,
+    exportDelayMs: 0,
+  });
+  const from = new Date(sim.tenant.historyStartMs());
+  const to = FIXTURE_NOW;
+  const dir = mkdtempSync(join(tmpdir(), 'gql-fixture-'));
+  try {
+    const file = join(dir, 'export.jsonl.gz');
+    await writeExportFile(sim.tenant, from, to, file);
+    await importFiles({ db: t.db, pool: t.pool }, [file], { progressBar: false });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  let sql = 0;
+  const countingDb = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: t.pool }),
+    log: (event) => {
+      if (event.level === 'query' || event.level === 'error') sql++;
+    },
+  });
+  const config = loadConfig({
+    DPOD_API_URL: sim.url,
+    DPOD_TOKEN_URL: sim.tokenUrl,
+    DPOD_CLIENT_ID: sim.clientId,
+    DPOD_CLIENT_SECRET: sim.clientSecret,
+    DPOD_CACHE_TTL_SECONDS: String(options.cacheTtlSeconds ?? 0),
+    LOG_LEVEL: 'silent',
+  });
+  const dpod = createDpodClient(config, { maxRetries: 0, timeoutMs: 3000 });
+  const deps = createGraphqlDeps({ db: countingDb, dpod, config });
+  const server = new ApolloServer<Context>({ schema: await buildGraphqlSchema(), includeStacktraceInErrorResponses: false });
+  const { url } = await startStandaloneServer(server, {
+    listen: { port: 0, host: '127.0.0.1' },
+    context: async ({ req }) => {
+      const header = req.headers['x-test-services'];
+      const services = typeof header === 'string' ? header.split(',').filter(Boolean) : null;
+      return createContext(deps, { requestId: randomUUID(), auth: { subject: 'test', serviceIds: services } });
+    },
+  });
+
+  return {
+    url,
+    sim,
+    t,
+    deps,
+    from,
+    to,
+    sqlCount: () => sql,
+    resetCounts() {
+      sql = 0;
+      sim.resetStats();
+    },
+    async gql(query, variables = {}, opts = {}) {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(opts.services ? { 'x-test-services': opts.services.join(',') } : {}) },
+        body: JSON.stringify({ query, variables }),
+      });
+      return (await res.json()) as GqlBody;
+    },
+    async stop() {
+      await server.stop();
+      await sim.stop();
+      await t.drop();
+    },
+  };
+}
