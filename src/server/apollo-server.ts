@@ -34,6 +34,8 @@ export function createApolloServer<TContext extends { requestId: string }>(optio
     // change anything nor act as a user, and plain GET queries (curl, links) must work.
     csrfPrevention: false,
     parseOptions: { maxTokens: MAX_QUERY_TOKENS },
+    // The app owns shutdown order (HTTP drain, follower, pools); Apollo must not act on signals itself.
+    stopOnTerminationSignals: false,
     logger: logger.child({ component: 'apollo' }),
     plugins: [
       ApolloServerPluginLandingPageDisabled(),

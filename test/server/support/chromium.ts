@@ -1,0 +1,28 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+/** Where Debian's `chromium` package puts the browser. */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/**
+ * Returns the path of a headless-capable Chromium, installing Debian's `chromium` with apt-get when it is missing.
+ * Throws with what to do when it cannot be installed: the browser test never skips silently.
+ */
+export function ensureChromium(): string {
+  if (existsSync(CHROMIUM_PATH)) return CHROMIUM_PATH;
+  process.stderr.write(`[test] ${CHROMIUM_PATH} is missing: installing Debian's chromium with apt-get (about a minute)...\n`);
+  try {
+    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      timeout: 600_000,
+    });
+  } catch (err) {
+    throw new Error(
+      `Chromium is needed for the GraphiQL browser test and could not be installed (${err instanceof Error ? err.message : String(err)}). ` +
+        'Install it with "apt-get install -y chromium" or set CHROMIUM_PATH to a Chromium binary.',
+    );
+  }
+  if (!existsSync(CHROMIUM_PATH)) throw new Error(`apt-get installed chromium but ${CHROMIUM_PATH} does not exist; set CHROMIUM_PATH.`);
+  return CHROMIUM_PATH;
+}
