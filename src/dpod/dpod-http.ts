@@ -25,6 +25,8 @@ export interface DpodHttpOptions {
   concurrency?: number;
   /** Receives every attempt (route, status, duration). */
   onCall?: (call: DpodCallRecord) => void;
+  /** Clock for token lifetimes, ms since epoch (default Date.now; tests share the simulator's). */
+  clock?: () => number;
 }
 
 /** One logical call. */
@@ -90,7 +92,7 @@ export class DpodHttp {
     this.retryBaseMs = options.retryBaseMs ?? 200;
     this.retryMaxMs = options.retryMaxMs ?? 5_000;
     this.limiter = new ConcurrencyLimiter(options.concurrency ?? 8);
-    this.tokens = new TokenProvider(() => this.fetchToken());
+    this.tokens = new TokenProvider(() => this.fetchToken(), options.clock ?? Date.now);
   }
 
   /** Sends one logical call, retrying as configured; throws a {@link DpodError} subclass on failure. */
@@ -204,6 +206,6 @@ export class DpodHttp {
     }
     const expiresIn = Number(body.expires_in);
     const lifetimeS = Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : 300;
-    return { token: body.access_token, expiresAtMs: Date.now() + lifetimeS * 1000 };
+    return { token: body.access_token, expiresAtMs: (this.options.clock ?? Date.now)() + lifetimeS * 1000 };
   }
 }

@@ -168,8 +168,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     if (!match) return sendJson(res, 404, springError(404, `No route ${method} ${path}`, path));
     const { route, params } = match;
     count(route);
+    // In flight until the response is done or the caller hung up (a timed-out client no longer counts).
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
+    res.once('close', () => inFlight--);
     try {
       const latency = faults.latencyFor(route);
       if (latency > 0) await sleep(latency);
@@ -239,8 +241,6 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     } catch (err) {
       const e = err instanceof SimHttpError ? err : new SimHttpError(500, err instanceof Error ? err.message : String(err));
       fail(res, route, path, e);
-    } finally {
-      inFlight--;
     }
   }
 
