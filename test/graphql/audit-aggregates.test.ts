@@ -1,0 +1,184 @@
+import { sql, type RawBuilder } from 'kysely';
+import type { AggregateNeed } from '../../src/graphql/audit/audit-aggregate';
+import { computeAggregates } from '../../src/graphql/audit/audit-aggregate.repository';
+import { normalizeFilter, rollupCanAnswer, type AuditFilterInput } from '../../src/graphql/audit/audit-filter';
+import { UNRESTRICTED } from '../../src/graphql/auth-scope';
+import { startGraphqlFixture, type GraphqlFixture } from './support/graphql-fixture';
+
+let f: GraphqlFixture;
+beforeAll(async () => {
+  f = await startGraphqlFixture({ seed: 5, services: 3, clientsPerService: 3, eventsPerDay: 250, days: 3 });
+});
+afterAll(() => f?.stop());
+
+const AGG = `query Agg($filter: AuditEventFilter) {
+  auditEvents(filter: $filter, first: 1) {
+    totalCount
+    aggregate {
+      count succeeded failed failureRate distinctClients distinctServices first last
+      byAction { key count } byStatus { key count } byRole { key count }
+      byClient { client { id } count } byService { service { id } count }
+      hour: timeline(interval: HOUR) { start count failed }
+      day: timeline(interval: DAY) { start count failed }
+      week: timeline(interval: WEEK) { start count failed }
+      month: timeline(interval: MONTH) { start count failed }
+    }
+  }
+}`;
+
+/** A deterministic pseudo-random generator (tests must be reproducible). */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+}
+
+/** The filter as an SQL condition over audit_events, written independently of the code under test. */
+function whereOf(filter: AuditFilterInput): RawBuilder<unknown> {
+  const parts: RawBuilder<unknown>[] = [sql`true`];
+  const lists = [filter.serviceIds, filter.clientIds, filter.actions, filter.statuses, filter.roles, filter.hsmIds];
+  if (lists.some((l) => l != null && l.length === 0)) return sql`false`;
+  if (filter.from) parts.push(sql`time >= ${filter.from.toISOString()}::timestamptz`);
+  if (filter.to) parts.push(sql`time < ${filter.to.toISOString()}::timestamptz`);
+  if (filter.serviceIds) parts.push(sql`service_id in (${sql.join(filter.serviceIds)})`);
+  if (filter.clientIds) parts.push(sql`client_id in (${sql.join(filter.clientIds)})`);
+  if (filter.actions) parts.push(sql`action in (${sql.join(filter.actions)})`);
+  if (filter.statuses) parts.push(sql`status in (${sql.join(filter.statuses)})`);
+  if (filter.roles) parts.push(sql`role in (${sql.join(filter.roles)})`);
+  if (filter.succeeded != null) parts.push(filter.succeeded ? sql`status = 'LUNA_RET_OK'` : sql`status <> 'LUNA_RET_OK'`);
+  if (filter.hsmIds) parts.push(sql`hsm_id in (${sql.join(filter.hsmIds)})`);
+  return sql.join(parts, sql` and `);
+}
+
+const sortBuckets = (rows: { key: string; count: number }[]) => rows.sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : 1));
+
+/** What the aggregate must be, by plain GROUP BY over the events. */
+async function expectedAggregate(filter: AuditFilterInput) {
+  const where = whereOf(filter);
+  const db = f.t.db;
+  const groupBy = async (expr: RawBuilder<unknown>) =>
+    sortBuckets((await sql<{ key: string; count: number }>`select ${expr} as key, count(*)::int as count from audit_events where ${where} group by 1`.execute(db)).rows);
+  const timeline = async (unit: string) =>
+    (await sql<{ start: Date; count: number; failed: number }>`
+      select date_trunc(${sql.lit(unit)}, time at time zone 'UTC') at time zone 'UTC' as start, count(*)::int as count,
+             (count(*) filter (where status <> 'LUNA_RET_OK'))::int as failed
+        from audit_events where ${where} group by 1 order by 1`.execute(db)).rows.map((r) => ({ ...r, start: r.start.toISOString() }));
+  const totals = (await sql<{ count: number; failed: number; first: Date | null; last: Date | null }>`
+      select count(*)::int as count, (count(*) filter (where status <> 'LUNA_RET_OK'))::int as failed, min(time) as first, max(time) as last
+        from audit_events where ${where}`.execute(db)).rows[0]!;
+  const byClient = await groupBy(sql`client_id`);
+  const byService = await groupBy(sql`service_id`);
+  return {
+    totalCount: totals.count,
+    aggregate: {
+      count: totals.count,
+      succeeded: totals.count - totals.failed,
+      failed: totals.failed,
+      failureRate: totals.count === 0 ? 0 : totals.failed / totals.count,
+      distinctClients: byClient.length,
+      distinctServices: byService.length,
+      first: totals.first?.toISOString() ?? null,
+      last: totals.last?.toISOString() ?? null,
+      byAction: await groupBy(sql`action`),
+      byStatus: await groupBy(sql`status`),
+      byRole: await groupBy(sql`coalesce(role, '(none)')`),
+      byClient: byClient.map((b) => ({ client: { id: b.key }, count: b.count })),
+      byService: byService.map((b) => ({ service: { id: b.key }, count: b.count })),
+      hour: await timeline('hour'),
+      day: await timeline('day'),
+      week: await timeline('week'),
+      month: await timeline('month'),
+    },
+  };
+}
+
+/** A random filter expressible in the rollups (hour-aligned bounds, rollup dimensions only). */
+async function randomFilter(next: () => number): Promise<AuditFilterInput> {
+  const pick = <T>(values: T[], max = 2): T[] => values.filter(() => next() < max / Math.max(values.length, 1));
+  const distinct = async (col: string) =>
+    (await sql<{ v: string }>`select distinct ${sql.ref(col)} as v from audit_events where ${sql.ref(col)} is not null order by 1`.execute(f.t.db)).rows.map((r) => r.v);
+  const filter: AuditFilterInput = {};
+  const hour = 3_600_000;
+  const start = Math.floor(f.from.getTime() / hour) * hour;
+  if (next() < 0.6) filter.from = new Date(start + Math.floor(next() * 40) * hour);
+  if (next() < 0.6) filter.to = new Date(start + (20 + Math.floor(next() * 60)) * hour);
+  if (next() < 0.5) filter.serviceIds = pick(await distinct('service_id'), 1.5);
+  if (next() < 0.3) filter.clientIds = pick(await distinct('client_id'), 4);
+  if (next() < 0.4) filter.actions = pick(await distinct('action'), 6);
+  if (next() < 0.3) filter.statuses = pick(await distinct('status'), 3);
+  if (next() < 0.3) filter.roles = pick(await distinct('role'), 2);
+  if (next() < 0.3) filter.succeeded = next() < 0.5;
+  return filter;
+}
+
+const wire = (filter: AuditFilterInput) => ({ ...filter, from: filter.from?.toISOString(), to: filter.to?.toISOString() });
+
+describe('AuditAggregate', () => {
+  it('equals GROUP BY over the events for the whole store', async () => {
+    const body = await f.gql(AGG, {});
+    expect(body.errors).toBeUndefined();
+    expect(body.data.auditEvents).toEqual(await expectedAggregate({}));
+    expect(body.data.auditEvents.aggregate.count).toBeGreaterThan(1000);
+  });
+
+  it('equals GROUP BY for 25 random rollup-expressible filters, and both sources agree', async () => {
+    const next = rng(20261125);
+    const needs: AggregateNeed[] = [
+      { kind: 'totals' }, { kind: 'bounds' },
+      ...(['action', 'status', 'role', 'client', 'service'] as const).map((dimension) => ({ kind: 'dimension' as const, dimension })),
+      ...(['HOUR', 'DAY', 'WEEK', 'MONTH'] as const).map((interval) => ({ kind: 'timeline' as const, interval })),
+    ];
+    let nonEmpty = 0;
+    for (let i = 0; i < 25; i++) {
+      const filter = await randomFilter(next);
+      const normalized = normalizeFilter(filter, UNRESTRICTED);
+      expect(rollupCanAnswer(normalized)).toBe(true);
+      const body = await f.gql(AGG, { filter: wire(filter) });
+      expect({ filter, result: body }).toEqual({ filter, result: { data: { auditEvents: await expectedAggregate(filter) } } });
+      const [fromRollup] = await computeAggregates(f.t.db, normalized, null, [null], needs, 'auto');
+      const [fromEvents] = await computeAggregates(f.t.db, normalized, null, [null], needs, 'events');
+      if (!normalized.empty) expect(fromRollup!.source).toBe('rollup');
+      expect({ ...fromRollup, source: 'x' }).toEqual({ ...fromEvents, source: 'x' });
+      if (fromRollup!.count > 0) nonEmpty++;
+    }
+    expect(nonEmpty).toBeGreaterThan(10);
+  });
+
+  it('answers from the events when the filter needs them (minutes, unaligned bounds, HSMs, IPs)', async () => {
+    const hsm = (await sql<{ v: string }>`select hsm_id as v from audit_events where hsm_id is not null limit 1`.execute(f.t.db)).rows[0]!.v;
+    const filter: AuditFilterInput = { from: new Date(f.from.getTime() + 123_456), to: new Date(f.to.getTime() - 7_654_321), hsmIds: [hsm] };
+    const body = await f.gql(AGG, { filter: wire(filter) });
+    expect(body).toEqual({ data: { auditEvents: await expectedAggregate(filter) } });
+    const minutes = await f.gql(`query($filter: AuditEventFilter) { auditEvents(filter: $filter) { aggregate { timeline(interval: MINUTE) { start count failed } } } }`, {
+      filter: wire({ serviceIds: [f.sim.tenant.services[0]!.id] }),
+    });
+    const expected = (await sql<{ start: Date; count: number; failed: number }>`
+      select date_trunc('minute', time) as start, count(*)::int as count, (count(*) filter (where status <> 'LUNA_RET_OK'))::int as failed
+        from audit_events where service_id = ${f.sim.tenant.services[0]!.id} group by 1 order by 1`.execute(f.t.db)).rows;
+    expect(minutes.data.auditEvents.aggregate.timeline).toEqual(expected.map((r) => ({ ...r, start: r.start.toISOString() })));
+  });
+
+  it('computes the requested aggregate fields of every service together in one SQL query', async () => {
+    const ids = f.sim.tenant.services.map((s) => s.id);
+    const aliases = ids
+      .map((id, i) => `s${i}: service(id: "${id}") { auditEvents(filter: { succeeded: false }) { aggregate { count failed byAction(limit: 3) { key count } timeline(interval: DAY) { start count } first last } } }`)
+      .join('\n');
+    f.resetCounts();
+    const body = await f.gql(`{ ${aliases} }`);
+    expect(body.errors).toBeUndefined();
+    expect(f.sqlCount()).toBe(1);
+    for (const [i, id] of ids.entries()) {
+      const e = (await expectedAggregate({ serviceIds: [id], succeeded: false })).aggregate;
+      expect(body.data[`s${i}`].auditEvents.aggregate).toEqual({
+        count: e.count, failed: e.failed, byAction: e.byAction.slice(0, 3), timeline: e.day.map(({ start, count }) => ({ start, count })), first: e.first, last: e.last,
+      });
+    }
+  });
+
+  it('confines aggregates to the caller\'s services', async () => {
+    const [a, b] = f.sim.tenant.services.filter((s) => s.hasAuditData);
+    const body = await f.gql(AGG, { filter: wire({ serviceIds: [a!.id, b!.id] }) }, { services: [a!.id] });
+    expect(body).toEqual({ data: { auditEvents: await expectedAggregate({ serviceIds: [a!.id] }) } });
+    const none = await f.gql(`{ auditEvents { totalCount aggregate { count byService { count } } } }`, {}, { services: ['00000000-0000-4000-8000-000000000000'] });
+    expect(none).toEqual({ data: { auditEvents: { totalCount: 0, aggregate: { count: 0, byService: [] } } } });
+  });
+});
