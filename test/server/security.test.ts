@@ -1,0 +1,244 @@
+import { SignJWT } from 'jose';
+import { sql } from 'kysely';
+import { exampleQueries, type ExampleIds } from '../../src/server/example-queries';
+import { readExampleIds } from '../../src/server/example-ids';
+import { gql, rawPost } from './support/http';
+import { startSeededApp, type SeededApp } from './support/seeded-app';
+
+const SECRET = 'security-test-secret-that-is-long-enough-for-hs256';
+const ISSUER = 'https://idp.security.test/';
+const AUDIENCE = 'dpod-audit-gateway';
+
+let seeded: SeededApp;
+let serviceA: string;
+let serviceB: string;
+let clientsA: string[];
+let clientsB: string[];
+let asA: Record<string, string>;
+let asAll: Record<string, string>;
+
+async function bearer(claims: Record<string, unknown>): Promise<Record<string, string>> {
+  const jwt = await new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setSubject('security-test')
+    .setExpirationTime('10m')
+    .sign(new TextEncoder().encode(SECRET));
+  return { authorization: `Bearer ${jwt}` };
+}
+
+async function countFor(serviceId: string | null): Promise<number> {
+  const q = serviceId
+    ? sql<{ n: string }>`select count(*) as n from audit_events where service_id = ${serviceId}`
+    : sql<{ n: string }>`select count(*) as n from audit_events`;
+  return Number((await q.execute(seeded.db.db)).rows[0]!.n);
+}
+
+beforeAll(async () => {
+  seeded = await startSeededApp({
+    env: { AUTH_MODE: 'jwt', JWT_SECRET: SECRET, JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, MAX_QUERY_COST: '200000' },
+  });
+  const luna = seeded.sim.tenant.listedServices().filter((s) => s.hasAuditData);
+  expect(luna.length).toBeGreaterThanOrEqual(2);
+  [serviceA, serviceB] = [luna[0]!.id, luna[1]!.id];
+  const clientsOf = async (id: string) =>
+    (await sql<{ client_id: string }>`select distinct client_id from audit_events where service_id = ${id}`.execute(seeded.db.db)).rows.map((r) => r.client_id);
+  clientsA = await clientsOf(serviceA);
+  clientsB = await clientsOf(serviceB);
+  expect(clientsA.length).toBeGreaterThan(0);
+  expect(clientsB.length).toBeGreaterThan(0);
+  asA = await bearer({ scope: 'audit:read', services: [serviceA] });
+  asAll = await bearer({ scope: 'audit:read' });
+}, 120_000);
+
+afterAll(async () => {
+  await seeded?.stop();
+});
+
+/** Walks every page of `auditEvents(filter)` and returns the ids with their service ids. */
+async function allEvents(headers: Record<string, string>, filter: Record<string, unknown> = {}) {
+  const seen: { id: string; service: string; client: string }[] = [];
+  let after: string | null = null;
+  let totalCount = -1;
+  for (let page = 0; page < 100; page++) {
+    const res = await gql(
+      seeded.url,
+      `query ($filter: AuditEventFilter, $after: String) {
+        auditEvents(filter: $filter, first: 500, after: $after) {
+          totalCount pageInfo { hasNextPage endCursor } nodes { id service { id } client { id } }
+        }
+      }`,
+      { filter, after },
+      headers,
+    );
+    expect(res.body.errors).toBeUndefined();
+    const conn = res.body.data.auditEvents;
+    totalCount = conn.totalCount;
+    for (const n of conn.nodes) seen.push({ id: n.id, service: n.service.id, client: n.client.id });
+    if (!conn.pageInfo.hasNextPage) break;
+    after = conn.pageInfo.endCursor;
+  }
+  return { totalCount, seen };
+}
+
+describe('a token scoped to service A sees nothing of service B', () => {
+  it('auditEvents: totals and every id across all pages belong to A', async () => {
+    const expectedA = await countFor(serviceA);
+    const all = await countFor(null);
+    expect(all).toBeGreaterThan(expectedA);
+    const scoped = await allEvents(asA);
+    expect(scoped.totalCount).toBe(expectedA);
+    expect(scoped.seen).toHaveLength(expectedA);
+    expect(new Set(scoped.seen.map((e) => e.id)).size).toBe(expectedA);
+    expect(new Set(scoped.seen.map((e) => e.service))).toEqual(new Set([serviceA]));
+    const unrestricted = await allEvents(asAll);
+    expect(unrestricted.totalCount).toBe(all);
+  });
+
+  it('auditEvents filtered on B (alone or with A) returns only A or nothing', async () => {
+    const onlyB = await allEvents(asA, { serviceIds: [serviceB] });
+    expect(onlyB).toEqual({ totalCount: 0, seen: [] });
+    const both = await allEvents(asA, { serviceIds: [serviceA, serviceB] });
+    expect(both.totalCount).toBe(await countFor(serviceA));
+    expect(both.seen.every((e) => e.service === serviceA)).toBe(true);
+    const byClientB = await allEvents(asA, { clientIds: clientsB });
+    expect(byClientB.totalCount).toBe(0);
+  });
+
+  it('auditEvent(id) of a B event is not visible', async () => {
+    const { rows } = await sql<{ id: string }>`select id from audit_events where service_id = ${serviceB} limit 3`.execute(seeded.db.db);
+    const unrestricted = await allEvents(asAll, { serviceIds: [serviceB] });
+    const bIds = unrestricted.seen.slice(0, 3).map((e) => e.id);
+    expect(bIds.length).toBe(Math.min(3, rows.length));
+    for (const id of bIds) {
+      const asAll_ = await gql(seeded.url, 'query ($id: ID!) { auditEvent(id: $id) { id service { id } } }', { id }, asAll);
+      expect(asAll_.body.data.auditEvent).toEqual({ id, service: { id: serviceB } });
+      const res = await gql(seeded.url, 'query ($id: ID!) { auditEvent(id: $id) { id service { id } } }', { id }, asA);
+      expect(res.body.data?.auditEvent ?? null).toBeNull();
+    }
+  });
+
+  it('service(B) and client(B client) are null; their A counterparts are not', async () => {
+    const q = 'query ($s: ID!, $c: ID!) { service(id: $s) { id auditEvents { totalCount } } client(id: $c) { id actions { totalCount } } }';
+    const b = await gql(seeded.url, q, { s: serviceB, c: clientsB[0] }, asA);
+    expect(b.body.data?.service ?? null).toBeNull();
+    expect(b.body.data?.client ?? null).toBeNull();
+    const a = await gql(seeded.url, q, { s: serviceA, c: clientsA[0] }, asA);
+    expect(a.body.errors).toBeUndefined();
+    expect(a.body.data.service.auditEvents.totalCount).toBe(await countFor(serviceA));
+    expect(a.body.data.client.id).toBe(clientsA[0]);
+  });
+
+  it('services lists only A, and nested paths stay inside A', async () => {
+    const res = await gql(
+      seeded.url,
+      `{ services(first: 50) { totalCount nodes { id clients(first: 50) { nodes { id actions(first: 5) { nodes { service { id } } } } } } } }`,
+      {},
+      asA,
+    );
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data.services.totalCount).toBe(1);
+    expect(res.body.data.services.nodes.map((n: { id: string }) => n.id)).toEqual([serviceA]);
+    const nestedServices = new Set<string>();
+    for (const s of res.body.data.services.nodes) for (const c of s.clients.nodes) for (const e of c.actions.nodes) nestedServices.add(e.service.id);
+    expect([...nestedServices]).toEqual([serviceA]);
+    const unrestricted = await gql(seeded.url, '{ services(first: 50) { totalCount nodes { id } } }', {}, asAll);
+    expect(unrestricted.body.data.services.totalCount).toBeGreaterThan(1);
+  });
+
+  it('aggregates and their buckets count only A', async () => {
+    const expectedA = await countFor(serviceA);
+    const res = await gql(
+      seeded.url,
+      `{ auditEvents { aggregate {
+          count succeeded failed distinctServices distinctClients
+          byService { service { id } count }
+          byClient(limit: 100) { client { id } count }
+          byAction(limit: 100) { key count }
+          byStatus(limit: 100) { key count }
+          byRole { key count }
+          timeline(interval: DAY) { start count failed }
+      } } }`,
+      {},
+      asA,
+    );
+    expect(res.body.errors).toBeUndefined();
+    const agg = res.body.data.auditEvents.aggregate;
+    expect(agg.count).toBe(expectedA);
+    expect(agg.succeeded + agg.failed).toBe(expectedA);
+    expect(agg.distinctServices).toBe(1);
+    expect(agg.distinctClients).toBe(clientsA.length);
+    expect(agg.byService).toEqual([{ service: { id: serviceA }, count: expectedA }]);
+    expect(agg.byClient.map((b: { client: { id: string } }) => b.client.id).sort()).toEqual([...clientsA].sort());
+    const sum = (buckets: { count: number }[]) => buckets.reduce((n, b) => n + b.count, 0);
+    expect(sum(agg.byClient)).toBe(expectedA);
+    expect(sum(agg.byAction)).toBe(expectedA);
+    expect(sum(agg.byStatus)).toBe(expectedA);
+    expect(sum(agg.timeline)).toBe(expectedA);
+    const onB = await gql(seeded.url, `query ($b: [ID!]) { auditEvents(filter: { serviceIds: $b }) { aggregate { count byClient { count } timeline(interval: HOUR) { count } } } }`, { b: [serviceB] }, asA);
+    expect(onB.body.data.auditEvents.aggregate).toEqual({ count: 0, byClient: [], timeline: [] });
+  });
+
+  it('a token with an empty services claim sees nothing at all', async () => {
+    const none = await bearer({ scope: 'audit:read', services: [] });
+    const res = await gql(seeded.url, '{ auditEvents { totalCount } services { totalCount } }', {}, none);
+    expect(res.body.data).toEqual({ auditEvents: { totalCount: 0 }, services: { totalCount: 0 } });
+  });
+});
+
+describe('hostile input on the real schema', () => {
+  it('treats filter values with SQL meta-characters as data', async () => {
+    const before = await countFor(null);
+    const res = await gql(
+      seeded.url,
+      `query ($f: AuditEventFilter) { auditEvents(filter: $f) { totalCount } }`,
+      { f: { actions: ["LUNA_LOGIN'; drop table audit_events; --"], statuses: ['x" or 1=1 --'], objectId: "1' or '1'='1", roles: ['%'], hsmIds: ['\\'] } },
+      asAll,
+    );
+    expect(res.body).toEqual({ data: { auditEvents: { totalCount: 0 } } });
+    const ids = await gql(seeded.url, `query ($f: AuditEventFilter) { auditEvents(filter: $f) { totalCount } }`, { f: { serviceIds: ["' or 1=1 --"] } }, asA);
+    expect(ids.body.data?.auditEvents?.totalCount ?? 0).toBe(0);
+    expect(await countFor(null)).toBe(before);
+  });
+
+  it('refuses a tampered cursor with INVALID_CURSOR', async () => {
+    const first = await gql(seeded.url, '{ auditEvents(first: 2) { pageInfo { endCursor } } }', {}, asA);
+    const cursor: string = first.body.data.auditEvents.pageInfo.endCursor;
+    const tampered = cursor.slice(0, -3) + (cursor.endsWith('AAA') ? 'BBB' : 'AAA');
+    const res = await gql(seeded.url, 'query ($c: String) { auditEvents(first: 2, after: $c) { nodes { id } } }', { c: tampered }, asA);
+    expect(res.body.errors?.[0]?.extensions?.code).toBe('INVALID_CURSOR');
+    const garbage = await gql(seeded.url, 'query ($c: String) { auditEvents(first: 2, after: $c) { nodes { id } } }', { c: "'; select pg_sleep(10); --" }, asA);
+    expect(garbage.body.errors?.[0]?.extensions?.code).toBe('INVALID_CURSOR');
+  });
+
+  it('refuses a depth bomb, an alias bomb, first: 100000 and a 10 MB body, and keeps serving', async () => {
+    let deep = 'id';
+    for (let i = 0; i < 10; i++) deep = `id clients(first: 1) { nodes { id service { ${deep} } } }`;
+    const bomb = await gql(seeded.url, `{ services(first: 1) { nodes { ${deep} } } }`, {}, asAll);
+    expect(bomb.body.errors?.[0]?.extensions).toEqual(expect.objectContaining({ code: 'QUERY_TOO_DEEP', limit: 12 }));
+    const aliases = Array.from({ length: 100 }, (_, i) => `a${i}: lunaActions { code }`).join(' ');
+    const aliasBomb = await gql(seeded.url, `{ ${aliases} }`, {}, asAll);
+    expect(aliasBomb.body.errors?.[0]?.extensions).toEqual(expect.objectContaining({ code: 'TOO_MANY_ALIASES', limit: 30 }));
+    const huge = await gql(seeded.url, '{ auditEvents(first: 100000) { nodes { id } } }', {}, asAll);
+    expect(huge.body.errors?.[0]?.extensions).toEqual(expect.objectContaining({ code: 'PAGE_SIZE_EXCEEDED', limit: 500 }));
+    const body = Buffer.alloc(10 * 1024 * 1024, 'a');
+    const big = await rawPost(seeded.url, '/graphql', body, asAll);
+    expect(big.status).toBe(413);
+    expect(JSON.parse(big.body).errors[0].extensions.code).toBe('BODY_TOO_LARGE');
+    const ok = await gql(seeded.url, '{ auditEvents { totalCount } }', {}, asAll);
+    expect(ok.body).toEqual({ data: { auditEvents: { totalCount: await countFor(null) } } });
+  });
+});
+
+describe('GraphiQL examples', () => {
+  it('every example query runs on the real schema without errors and finds data', async () => {
+    const ids: ExampleIds = await readExampleIds(seeded.db.db);
+    const now = seeded.sim.tenant.now();
+    for (const example of exampleQueries(ids, now)) {
+      const res = await gql(seeded.url, example.query, example.variables, asAll);
+      expect({ title: example.title, errors: res.body.errors }).toEqual({ title: example.title, errors: undefined });
+      expect(JSON.stringify(res.body.data)).toMatch(/"count":[1-9]|"totalCount":[1-9]/);
+    }
+  });
+});
