@@ -1,0 +1,58 @@
+import { TtlCache } from '../../src/graphql/live/ttl-cache';
+
+describe('TtlCache', () => {
+  let now = 0;
+  const cache = () => new TtlCache({ ttlSeconds: 10, staleIfErrorSeconds: 100, now: () => now });
+  beforeEach(() => {
+    now = 1_000_000;
+  });
+
+  it('serves a fresh entry without calling upstream, and refetches after the TTL', async () => {
+    const c = cache();
+    let calls = 0;
+    const fetch = async () => ++calls;
+    expect(await c.get('k', fetch)).toBe(1);
+    now += 9_999;
+    expect(await c.get('k', fetch)).toBe(1);
+    now += 1;
+    expect(await c.get('k', fetch)).toBe(2);
+    expect(c.stats).toMatchObject({ hits: 1, misses: 2 });
+  });
+
+  it('coalesces concurrent misses of one key into one upstream call', async () => {
+    const c = cache();
+    let calls = 0;
+    let release!: (v: string) => void;
+    const fetch = () => {
+      calls++;
+      return new Promise<string>((r) => (release = r));
+    };
+    const all = Promise.all([c.get('k', fetch), c.get('k', fetch), c.get('k', fetch)]);
+    release('v');
+    expect(await all).toEqual(['v', 'v', 'v']);
+    expect(calls).toBe(1);
+    expect(c.stats.coalesced).toBe(2);
+  });
+
+  it('serves a stale entry when upstream fails, until it is too old', async () => {
+    const c = cache();
+    await c.get('k', async () => 'old');
+    now += 50_000;
+    expect(await c.get('k', async () => Promise.reject(new Error('down')))).toBe('old');
+    now += 50_000;
+    await expect(c.get('k', async () => Promise.reject(new Error('down')))).rejects.toThrow('down');
+    expect(c.stats).toMatchObject({ staleServed: 1, errors: 2 });
+  });
+
+  it('caches null results (unknown ids) like any other', async () => {
+    const c = cache();
+    let calls = 0;
+    const fetch = async () => {
+      calls++;
+      return null;
+    };
+    expect(await c.get('gone', fetch)).toBeNull();
+    expect(await c.get('gone', fetch)).toBeNull();
+    expect(calls).toBe(1);
+  });
+});
