@@ -28,17 +28,25 @@ const DIURNAL_RAW = [0.35, 0.3, 0.3, 0.3, 0.35, 0.45, 0.7, 1.0, 1.4, 1.6, 1.7, 1
 const DIURNAL_SUM = DIURNAL_RAW.reduce((a, b) => a + b, 0);
 const DIURNAL = DIURNAL_RAW.map((w) => (w * 24) / DIURNAL_SUM);
 
-function pad(n: number, width: number): string {
-  return String(n).padStart(width, '0');
-}
+const PAD2 = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
+const PAD3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+let cachedDay = -1;
+let cachedDayText = '';
 
 /** Formats a time as DPoD writes it: `YYYY-MM-DD HH:MM:SS.fff UTC`. */
 export function formatDpodTime(ms: number): string {
-  const d = new Date(ms);
-  return (
-    `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)} ` +
-    `${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}.${pad(d.getUTCMilliseconds(), 3)} UTC`
-  );
+  const day = Math.floor(ms / 86_400_000);
+  if (day !== cachedDay) {
+    cachedDay = day;
+    cachedDayText = new Date(day * 86_400_000).toISOString().slice(0, 10);
+  }
+  let rest = ms - day * 86_400_000;
+  const h = Math.floor(rest / 3_600_000);
+  rest -= h * 3_600_000;
+  const m = Math.floor(rest / 60_000);
+  rest -= m * 60_000;
+  const sec = Math.floor(rest / 1000);
+  return `${cachedDayText} ${PAD2[h]}:${PAD2[m]}:${PAD2[sec]}.${PAD3[rest - sec * 1000]} UTC`;
 }
 
 interface Draft {
@@ -116,49 +124,63 @@ function planSession(rng: SeededRandom, client: SimClient, start: number): Draft
   return out;
 }
 
-function pickClient(rng: SeededRandom, service: SimService): SimClient {
+function pickClient(rng: SeededRandom, service: SimService): number {
   let total = 0;
   for (const c of service.clients) total += c.activity;
   let r = rng.next() * total;
-  for (const c of service.clients) {
-    r -= c.activity;
-    if (r < 0) return c;
+  for (let i = 0; i < service.clients.length; i++) {
+    r -= service.clients[i]!.activity;
+    if (r < 0) return i;
   }
-  return service.clients[service.clients.length - 1]!;
+  return service.clients.length - 1;
 }
 
-function buildMeta(rng: SeededRandom, service: SimService, client: SimClient, d: Draft): { meta: unknown; malformed: boolean } {
-  const obj: Record<string, unknown> = { clientip: client.clientIp, hsmid: rng.pick(service.hsmIds) };
-  if (d.ouids !== null || rng.chance(0.5)) obj.ouids = d.ouids; // null ouids: present as null or absent
-  obj.partid = service.partitionSerialNumber;
-  obj.role = d.role;
+/** A planned event, kept compact until it is materialized into a record (hours hold thousands). */
+export interface PlannedEvent {
+  ms: number;
+  serviceIndex: number;
+  clientIndex: number;
+  action: string;
+  status: string;
+  role: string;
+  ouids: string | null;
+  /** Seed of the record's remaining random parts (meta form, HSM, trace id, key casing). */
+  seed: number;
+  identicalExtra: boolean;
+}
+
+/** Builds the record of a planned event; the same event always yields the same record. */
+export function materialize(tenant: Tenant, e: PlannedEvent): GeneratedEvent {
+  const service = tenant.services[e.serviceIndex]!;
+  const client = service.clients[e.clientIndex]!;
+  const rng = new SeededRandom(e.seed);
   const form = rng.next();
-  if (form < 0.03) return { meta: obj, malformed: false };
-  const text = JSON.stringify(obj);
-  if (form < 0.032) return { meta: text.slice(0, rng.int(5, text.length - 2)), malformed: true };
-  return { meta: text, malformed: false };
+  const lower = rng.next() < 0.01;
+  const meta: Record<string, unknown> = { clientip: client.clientIp, hsmid: rng.pick(service.hsmIds) };
+  if (e.ouids !== null || rng.next() < 0.5) meta.ouids = e.ouids; // null ouids: present as null, or absent
+  meta.partid = service.partitionSerialNumber;
+  meta.role = e.role;
+  let metaValue: unknown = meta;
+  let malformed = false;
+  if (form >= 0.03) {
+    const text = JSON.stringify(meta);
+    if (form < 0.032) {
+      metaValue = text.slice(0, rng.int(5, text.length - 2));
+      malformed = true;
+    } else metaValue = text;
+  }
+  const time = formatDpodTime(e.ms);
+  const source = `thales/cloudhsm/${service.partitionSerialNumber}`;
+  const traceId = rng.base64url(43);
+  const record: RawAuditRecord = lower
+    ? { time, source, resourceid: service.id, actorid: client.id, tenantid: tenant.tenantId, action: e.action, status: e.status, traceid: traceId, meta: metaValue }
+    : { time, source, resourceID: service.id, actorID: client.id, tenantID: tenant.tenantId, action: e.action, status: e.status, traceID: traceId, meta: metaValue };
+  return { ms: e.ms, record, serviceId: service.id, clientId: client.id, action: e.action, status: e.status, identicalExtra: e.identicalExtra, malformedMeta: malformed };
 }
 
-function buildRecord(rng: SeededRandom, tenant: Tenant, service: SimService, client: SimClient, d: Draft, ms: number): { record: RawAuditRecord; malformed: boolean } {
-  const { meta, malformed } = buildMeta(rng, service, client, d);
-  const lower = rng.chance(0.01);
-  const record: RawAuditRecord = {
-    time: formatDpodTime(ms),
-    source: `thales/cloudhsm/${service.partitionSerialNumber}`,
-    [lower ? 'resourceid' : 'resourceID']: service.id,
-    [lower ? 'actorid' : 'actorID']: client.id,
-    [lower ? 'tenantid' : 'tenantID']: tenant.tenantId,
-    action: d.action,
-    status: d.status,
-    [lower ? 'traceid' : 'traceID']: rng.base64url(43),
-    meta,
-  };
-  return { record, malformed };
-}
-
-/** All events of one hour (by hour index since the epoch), unclipped, sorted by time; depends only on seed + hour. */
-export function generateHourEvents(tenant: Tenant, hourIndex: number): GeneratedEvent[] {
-  const events: GeneratedEvent[] = [];
+/** All planned events of one hour (by hour index since the epoch), unclipped, sorted by time; depends only on seed + hour. */
+export function planHour(tenant: Tenant, hourIndex: number): PlannedEvent[] {
+  const events: PlannedEvent[] = [];
   const hourStart = hourIndex * HOUR_MS;
   const hourOfDay = new Date(hourStart).getUTCHours();
   tenant.services.forEach((service, serviceIndex) => {
@@ -168,20 +190,18 @@ export function generateHourEvents(tenant: Tenant, hourIndex: number): Generated
     const target = Math.round(expected * (0.85 + 0.3 * rng.next()));
     let made = 0;
     while (made < target) {
-      const client = pickClient(rng, service);
-      const drafts = planSession(rng, client, rng.int(0, 3599));
-      let previous: GeneratedEvent | undefined;
+      const clientIndex = pickClient(rng, service);
+      const drafts = planSession(rng, service.clients[clientIndex]!, rng.int(0, 3599));
+      let previous: PlannedEvent | undefined;
       for (const d of drafts) {
-        if (made >= target) break;
-        if (d.second >= 3600) break;
+        if (made >= target || d.second >= 3600) break;
         if (d.duplicate && previous) {
-          events.push({ ...previous, record: { ...previous.record }, identicalExtra: true });
+          events.push({ ...previous, identicalExtra: true });
           made++;
           continue;
         }
         const ms = hourStart + d.second * 1000 + rng.int(0, 999);
-        const { record, malformed } = buildRecord(rng, tenant, service, client, d, ms);
-        previous = { ms, record, serviceId: service.id, clientId: client.id, action: d.action, status: d.status, identicalExtra: false, malformedMeta: malformed };
+        previous = { ms, serviceIndex, clientIndex, action: d.action, status: d.status, role: d.role, ouids: d.ouids, seed: rng.nextUint32(), identicalExtra: false };
         events.push(previous);
         made++;
       }
@@ -198,8 +218,8 @@ export function* generateEvents(tenant: Tenant, from: Date, to: Date): Generator
   const endMs = Math.min(to.getTime(), tenant.now().getTime());
   if (!(startMs < endMs)) return;
   for (let h = Math.floor(startMs / HOUR_MS); h * HOUR_MS < endMs; h++) {
-    for (const e of generateHourEvents(tenant, h)) {
-      if (e.ms >= startMs && e.ms < endMs) yield e;
+    for (const e of planHour(tenant, h)) {
+      if (e.ms >= startMs && e.ms < endMs) yield materialize(tenant, e);
     }
   }
 }

@@ -17,6 +17,9 @@ export function mixSeed(...parts: number[]): number {
 
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const HEX = '0123456789abcdef';
+const B64URL_CODES = [...B64URL].map((c) => c.charCodeAt(0));
+/** Reused char-code arrays, one per string length. */
+const CODE_BUFFERS: number[][] = [];
 
 /** A small, fast, seeded pseudo-random generator (sfc32); the same seed always gives the same sequence. */
 export class SeededRandom {
@@ -105,8 +108,19 @@ export class SeededRandom {
 
   /** `n` random base64url characters (a trace id is 43 of them). */
   base64url(n: number): string {
-    let s = '';
-    for (let i = 0; i < n; i++) s += B64URL[this.nextUint32() & 63];
-    return s;
+    // Five 6-bit characters per draw, collected as char codes: one flat string, little garbage.
+    const codes = (CODE_BUFFERS[n] ??= new Array<number>(n).fill(0));
+    let bits = 0;
+    let left = 0;
+    for (let i = 0; i < n; i++) {
+      if (left === 0) {
+        bits = this.nextUint32();
+        left = 5;
+      }
+      codes[i] = B64URL_CODES[bits & 63]!;
+      bits >>>= 6;
+      left--;
+    }
+    return String.fromCharCode.apply(null, codes);
   }
 }
