@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SignJWT, exportJWK, exportSPKI, generateKeyPair } from 'jose';
+import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type KeyLike } from 'jose';
 import { AuthError, createAuthenticator, type Authenticator } from '../../src/server/authenticator';
 
 const ISSUER = 'https://idp.jwks.test/';
@@ -8,13 +8,13 @@ const AUDIENCE = 'dpod-audit-gateway';
 
 let jwksServer: Server;
 let authenticate: Authenticator;
-let privateKey: CryptoKey;
+let privateKey: KeyLike;
 let publicPem: string;
 let jwksRequests = 0;
 
 beforeAll(async () => {
   const pair = await generateKeyPair('RS256');
-  privateKey = pair.privateKey as CryptoKey;
+  privateKey = pair.privateKey;
   publicPem = await exportSPKI(pair.publicKey);
   const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
   jwksServer = createServer((_req, res) => {
