@@ -14,7 +14,7 @@ export function parseAuditTime(text: string): number {
   const hour = Number(m[4]);
   const minute = Number(m[5]);
   const second = Number(m[6]);
-  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return NaN;
+  if (year < 1970 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return NaN;
   const ms = m[7] ? Number(m[7].slice(0, 3).padEnd(3, '0')) : 0;
   let at = Date.UTC(year, month - 1, day, hour, minute, second, ms);
   // Date.UTC rolls 31 February over into March: reject days the month does not have.

@@ -1,18 +1,22 @@
+/** A copy of a JSON value whose objects have their keys inserted in sorted order (recursively). */
+function sortedCopy(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(sortedCopy);
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj).sort();
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const v = obj[k];
+    out[k] = v !== null && typeof v === 'object' ? sortedCopy(v) : v;
+  }
+  return out;
+}
+
 /**
  * Serialises a JSON value with object keys sorted (recursively), so that two records that differ only
  * in key order (or arrive as a meta string vs. a meta object) serialise the same.
  */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj).sort();
-  let out = '{';
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i]!;
-    if (obj[k] === undefined) continue;
-    if (out.length > 1) out += ',';
-    out += `${JSON.stringify(k)}:${canonicalJson(obj[k])}`;
-  }
-  return `${out}}`;
+  return JSON.stringify(sortedCopy(value)) ?? 'null';
 }

@@ -2,10 +2,14 @@ import type { RejectedInput } from './audit-record';
 
 /** Records read since the previous batch, ready for one insert transaction. */
 export interface EventBatch {
-  /** COPY lines of the storable records. */
-  rows: string[];
-  /** For each row: where it came from (so a row the database refuses can be rejected on its own). */
-  origins: { lineNumber: number; raw: string }[];
+  /** Number of storable rows. */
+  rows: number;
+  /** Their COPY text, as buffers (strings are flattened early so the batch stays compact). */
+  payload: Buffer[];
+  /** COPY text not yet moved into `payload`. */
+  pendingText: string;
+  /** For each row, its input line (so a row the database refuses can be rejected on its own). */
+  lineNumbers: number[];
   rejected: RejectedInput[];
   /** Records read (rows + rejected). */
   read: number;
@@ -20,15 +24,28 @@ export interface EventBatch {
   maxTimeMs: number | null;
 }
 
+const PAYLOAD_CHUNK_CHARS = 128 * 1024;
+
 /** A new, empty batch. */
 export function emptyBatch(): EventBatch {
-  return { rows: [], origins: [], rejected: [], read: 0, malformedMeta: 0, months: new Set(), bytesRead: 0, lastLine: 0, maxTimeMs: null };
+  return { rows: 0, payload: [], pendingText: '', lineNumbers: [], rejected: [], read: 0, malformedMeta: 0, months: new Set(), bytesRead: 0, lastLine: 0, maxTimeMs: null };
 }
 
-/** Splits a batch's rows in two halves; the second keeps the rejects and counters so totals stay right. */
-export function splitBatch(batch: EventBatch): [EventBatch, EventBatch] {
-  const half = Math.ceil(batch.rows.length / 2);
-  const first: EventBatch = { ...emptyBatch(), rows: batch.rows.slice(0, half), origins: batch.origins.slice(0, half), months: batch.months, bytesRead: batch.bytesRead, lastLine: batch.lastLine };
-  const second: EventBatch = { ...batch, rows: batch.rows.slice(half), origins: batch.origins.slice(half) };
-  return [first, second];
+/** Appends one COPY line (with its newline) to the batch. */
+export function appendCopyLine(batch: EventBatch, line: string): void {
+  batch.rows++;
+  batch.pendingText += line;
+  if (batch.pendingText.length >= PAYLOAD_CHUNK_CHARS) {
+    batch.payload.push(Buffer.from(batch.pendingText, 'utf8'));
+    batch.pendingText = '';
+  }
+}
+
+/** The batch's whole COPY payload. */
+export function sealedPayload(batch: EventBatch): Buffer[] {
+  if (batch.pendingText.length > 0) {
+    batch.payload.push(Buffer.from(batch.pendingText, 'utf8'));
+    batch.pendingText = '';
+  }
+  return batch.payload;
 }

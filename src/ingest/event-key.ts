@@ -1,11 +1,15 @@
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
+
+// One-shot hashing (Node >= 20.12) is markedly faster than createHash().update().digest() per record.
+const sha256Hex: (data: string) => string =
+  typeof crypto.hash === 'function' ? (data) => crypto.hash('sha256', data, 'hex') : (data) => crypto.createHash('sha256').update(data).digest('hex');
 
 /**
  * The deterministic identity of an event: the first 16 bytes of
  * sha256(canonical record JSON + "\n" + occurrence), formatted as a UUID.
  */
 export function eventKey(canonical: string, occurrence: number): string {
-  const hex = createHash('sha256').update(canonical).update(`\n${occurrence}`).digest('hex');
+  const hex = sha256Hex(`${canonical}\n${occurrence}`);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
@@ -39,8 +43,13 @@ export class OccurrenceCounter {
     this.maxEntries = options.maxEntries ?? 200_000;
   }
 
-  /** Returns the occurrence number of `canonical` (a record whose time falls in `second`) and counts it. */
-  next(second: number, canonical: string): number {
+  /**
+   * Returns the occurrence number of a record (a record whose time falls in `second`) and counts it.
+   * `identity` names the exact record: its canonical JSON, or anything derived from it one-to-one
+   * such as its occurrence-0 event key (shorter, so cheaper to hold and look up).
+   */
+  next(second: number, identity: string): number {
+    const canonical = identity;
     let bucket = this.buckets.get(second);
     if (!bucket) {
       bucket = new Map();

@@ -4,7 +4,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { Database } from '../db/database';
 import { ensurePartitions } from '../db/partitions';
 import { STAGING_COLUMNS, STAGING_TABLE_DDL } from './copy-row';
-import { emptyBatch, splitBatch, type EventBatch } from './event-batch';
+import { appendCopyLine, emptyBatch, sealedPayload, type EventBatch } from './event-batch';
 
 /** A checkpoint written in the same transaction as a batch. */
 export interface CheckpointUpdate {
@@ -87,13 +87,15 @@ export class EventWriter {
     try {
       return await this.commit(batch, checkpoint);
     } catch (err) {
-      if (!isDataError(err) || batch.rows.length === 0) throw err;
-      if (batch.rows.length === 1) {
-        const origin = batch.origins[0]!;
-        const reason = `the database refused the record: ${(err as Error).message}`;
-        return this.commit({ ...batch, rows: [], origins: [], rejected: [...batch.rejected, { ...origin, reason }] }, checkpoint);
+      if (!isDataError(err) || batch.rows === 0) throw err;
+      if (batch.rows === 1) {
+        // The input text is not kept per row (memory); the row as sent to PostgreSQL holds every field.
+        const lineNumber = batch.lineNumbers[0]!;
+        const raw = Buffer.concat(sealedPayload(batch)).toString('utf8').replace(/\n$/, '');
+        const reason = `the database refused the record (raw is the row as sent, tab-separated): ${(err as Error).message}`;
+        return this.commit({ ...batch, rows: 0, payload: [], pendingText: '', lineNumbers: [], rejected: [...batch.rejected, { lineNumber, raw, reason }] }, checkpoint);
       }
-      const [first, second] = splitBatch(batch);
+      const [first, second] = this.splitBatch(batch);
       const a = await this.write(first);
       const b = await this.write(second, checkpoint);
       return {
@@ -111,8 +113,8 @@ export class EventWriter {
     await c.query('begin');
     try {
       let inserted = 0;
-      if (batch.rows.length > 0) {
-        await this.copyRows(batch.rows);
+      if (batch.rows > 0) {
+        await this.copyRows(sealedPayload(batch));
         const { rows } = await c.query<{ inserted: number }>(INSERT_FROM_STAGING);
         inserted = rows[0]!.inserted;
       }
@@ -131,7 +133,7 @@ export class EventWriter {
       const outcome: BatchOutcome = {
         read: batch.read,
         inserted,
-        duplicates: batch.rows.length - inserted,
+        duplicates: batch.rows - inserted,
         rejected: batch.rejected.length,
         malformedMeta: batch.malformedMeta,
       };
@@ -152,18 +154,15 @@ export class EventWriter {
     }
   }
 
-  private async copyRows(rows: string[]): Promise<void> {
+  private async copyRows(payload: Buffer[]): Promise<void> {
     const stream = this.client.query(copyFrom(`copy ingest_staging (${COLUMN_LIST}) from stdin`));
     await new Promise<void>((resolve, reject) => {
       stream.on('finish', resolve);
       stream.on('error', reject);
-      const CHUNK = 512;
       let i = 0;
       const pump = () => {
-        while (i < rows.length) {
-          const chunk = rows.slice(i, i + CHUNK).join('');
-          i += CHUNK;
-          if (!stream.write(chunk)) {
+        while (i < payload.length) {
+          if (!stream.write(payload[i++])) {
             stream.once('drain', pump);
             return;
           }
@@ -172,6 +171,22 @@ export class EventWriter {
       };
       pump();
     });
+  }
+
+  /** Splits a batch in two halves; the second keeps the rejects and counters so totals stay right. */
+  private splitBatch(batch: EventBatch): [EventBatch, EventBatch] {
+    // COPY's text format escapes newlines inside values, so a newline ends exactly one row.
+    const lines = Buffer.concat(sealedPayload(batch)).toString('utf8').split('\n');
+    lines.pop();
+    const half = Math.ceil(lines.length / 2);
+    const fill = (target: EventBatch, rows: string[], lineNumbers: number[]) => {
+      for (const row of rows) appendCopyLine(target, `${row}\n`);
+      target.lineNumbers = lineNumbers;
+      return target;
+    };
+    const first = fill({ ...emptyBatch(), months: batch.months, bytesRead: batch.bytesRead, lastLine: batch.lastLine }, lines.slice(0, half), batch.lineNumbers.slice(0, half));
+    const second = fill({ ...batch, rows: 0, payload: [], pendingText: '' }, lines.slice(half), batch.lineNumbers.slice(half));
+    return [first, second];
   }
 
   /** Releases the connection (when the writer opened it). */

@@ -27,7 +27,7 @@ export interface IngestDeps {
 
 /** Options shared by every kind of run. */
 export interface IngestOptions {
-  /** Rows per insert transaction (default 20,000). */
+  /** Rows per insert transaction (default 10,000). */
   batchSize?: number;
   /** Show a progress bar (default: when stderr is a TTY; otherwise JSON log lines). */
   progressBar?: boolean;

@@ -1,6 +1,6 @@
 import { StringDecoder } from 'node:string_decoder';
 import { encodeCopyRow } from './copy-row';
-import { emptyBatch, type EventBatch } from './event-batch';
+import { appendCopyLine, emptyBatch, type EventBatch } from './event-batch';
 import { eventKey, OccurrenceCounter } from './event-key';
 import type { BatchOutcome, CheckpointUpdate, EventWriter } from './event-writer';
 import type { ByteCounter, InputEntry } from './input-opener';
@@ -9,7 +9,7 @@ import { RecordSplitter } from './record-splitter';
 import { normalizeRecord } from './record-normalizer';
 
 /** Default rows per insert transaction. */
-export const DEFAULT_BATCH_SIZE = 20_000;
+export const DEFAULT_BATCH_SIZE = 10_000;
 
 /** Options of {@link ingestEntries}. */
 export interface PipelineOptions {
@@ -80,6 +80,10 @@ export async function ingestEntries(entries: AsyncIterable<InputEntry>, options:
     const lineNumber = lineOffset + localLine;
     lastLine = lineNumber;
     batch.read++;
+    if (text.includes('\\u0000') || text.includes('\0')) {
+      batch.rejected.push({ lineNumber, raw: text, reason: 'contains a NUL character, which PostgreSQL text cannot store' });
+      return;
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -93,9 +97,12 @@ export async function ingestEntries(entries: AsyncIterable<InputEntry>, options:
       return;
     }
     const f = result.fields;
-    const occurrence = occurrences.next(Math.floor(f.timeMs / 1000), f.canonical);
-    batch.rows.push(encodeCopyRow(f, eventKey(f.canonical, occurrence), occurrence, options.runId));
-    batch.origins.push({ lineNumber, raw: text });
+    // The occurrence-0 key stands for the exact record in the counter (short, one-to-one with it).
+    const firstKey = eventKey(f.canonical, 0);
+    const occurrence = occurrences.next(Math.floor(f.timeMs / 1000), firstKey);
+    const key = occurrence === 0 ? firstKey : eventKey(f.canonical, occurrence);
+    appendCopyLine(batch, encodeCopyRow(f, key, occurrence, options.runId));
+    batch.lineNumbers.push(lineNumber);
     if (f.metaMalformed) batch.malformedMeta++;
     const d = new Date(f.timeMs);
     batch.months.add(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
@@ -115,7 +122,7 @@ export async function ingestEntries(entries: AsyncIterable<InputEntry>, options:
       const decoder = new StringDecoder('utf8');
       for await (const chunk of entry.stream as AsyncIterable<Buffer>) {
         splitter.feed(decoder.write(chunk));
-        if (batch.rows.length + batch.rejected.length >= batchSize) {
+        if (batch.rows + batch.rejected.length >= batchSize) {
           await submit();
           if (options.shouldStop?.()) {
             stopped = true;

@@ -57,7 +57,7 @@ export function registerIngestCommands(program: Command): void {
     .command('import')
     .description('import local DPoD audit export files (gzip, zip or plain; JSON Lines or a JSON array); re-importing adds nothing')
     .argument('<file...>', 'export files')
-    .option('--batch-size <n>', 'rows per insert transaction', positiveInt('--batch-size'), 20_000)
+    .option('--batch-size <n>', 'rows per insert transaction', positiveInt('--batch-size'), 10_000)
     .option('--no-progress', 'never draw a progress bar (JSON log lines instead)')
     .action(async (files: string[], opts: { batchSize: number; progress: boolean }) => {
       await withStore(async ({ deps }) => {

@@ -46,8 +46,8 @@ function scalarText(v: unknown): string | null {
   return null;
 }
 
-function requiredText(fields: Map<string, unknown>, key: string, name: string): string | { reason: string } {
-  const v = fields.get(key);
+function requiredText(fields: Record<string, unknown>, key: string, name: string): string | { reason: string } {
+  const v = fields[key];
   if (v === undefined || v === null) return { reason: `missing field "${name}"` };
   const text = scalarText(v);
   if (text === null || typeof v === 'boolean') return { reason: `field "${name}" must be a string, got ${JSON.stringify(v)}` };
@@ -84,11 +84,24 @@ function objectIdList(v: unknown): string[] {
   return text.split(/[\s,;]+/).filter((s) => s !== '');
 }
 
-function lowerKeys(obj: Record<string, unknown>): Map<string, unknown> {
-  const out = new Map<string, unknown>();
+const lowerCache = new Map<string, string>();
+
+/** `key.toLowerCase()`, memoised: records repeat the same few spellings millions of times. */
+function lower(key: string): string {
+  let l = lowerCache.get(key);
+  if (l === undefined) {
+    l = key.toLowerCase();
+    if (lowerCache.size < 10_000) lowerCache.set(key, l);
+  }
+  return l;
+}
+
+/** The object's entries under lower-cased keys (the first spelling wins; `__proto__` is left out). */
+function lowerKeys(obj: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
   for (const key of Object.keys(obj)) {
-    const lower = key.toLowerCase();
-    if (!out.has(lower)) out.set(lower, obj[key]);
+    const l = lower(key);
+    if (l !== '__proto__' && !Object.prototype.hasOwnProperty.call(out, l)) out[l] = obj[key];
   }
   return out;
 }
@@ -103,12 +116,12 @@ interface MetaParts {
 
 function parseMeta(value: unknown): MetaParts {
   if (value === undefined || value === null) return { meta: null, raw: null, malformed: false, canonical: value ?? undefined };
-  if (isPlainObject(value)) return { meta: value, raw: null, malformed: false, canonical: Object.fromEntries(lowerKeys(value)) };
+  if (isPlainObject(value)) return { meta: value, raw: null, malformed: false, canonical: lowerKeys(value) };
   if (typeof value === 'string') {
     if (value.trim() === '') return { meta: null, raw: value, malformed: false, canonical: value };
     try {
       const parsed: unknown = JSON.parse(value);
-      if (isPlainObject(parsed)) return { meta: parsed, raw: value, malformed: false, canonical: Object.fromEntries(lowerKeys(parsed)) };
+      if (isPlainObject(parsed)) return { meta: parsed, raw: value, malformed: false, canonical: lowerKeys(parsed) };
     } catch {
       // fall through: malformed
     }
@@ -129,7 +142,7 @@ export function normalizeRecord(record: unknown): NormalizeResult {
   }
   const fields = lowerKeys(record);
 
-  const timeValue = fields.get('time');
+  const timeValue = fields.time;
   if (timeValue === undefined || timeValue === null) return { ok: false, reason: 'missing field "time"' };
   if (typeof timeValue !== 'string') return { ok: false, reason: `field "time" must be a string, got ${JSON.stringify(timeValue)}` };
   const timeMs = parseAuditTime(timeValue);
@@ -145,11 +158,11 @@ export function normalizeRecord(record: unknown): NormalizeResult {
   const clientId = requiredText(fields, 'actorid', 'actorID');
   if (typeof clientId !== 'string') return { ok: false, ...clientId };
 
-  const meta = parseMeta(fields.get('meta'));
-  const metaFields = meta.meta ? lowerKeys(meta.meta) : new Map<string, unknown>();
-  const partid = optionalText(metaFields.get('partid'));
+  const meta = parseMeta(fields.meta);
+  const metaFields: Record<string, unknown> = (meta.canonical !== null && typeof meta.canonical === 'object' ? meta.canonical : {}) as Record<string, unknown>;
+  const partid = optionalText(metaFields.partid);
 
-  let source = optionalText(fields.get('source'));
+  let source = optionalText(fields.source);
   if (source === null) {
     if (partid === null) return { ok: false, reason: 'missing field "source" (and meta has no "partid" to derive it from)' };
     source = `${SOURCE_PREFIX}${partid}`;
@@ -161,19 +174,17 @@ export function normalizeRecord(record: unknown): NormalizeResult {
   let extra: Record<string, unknown> | null = null;
   const seen = new Set<string>();
   for (const key of Object.keys(record)) {
-    const lower = key.toLowerCase();
+    const lowerKey = lower(key);
     // Unknown keys, and a second spelling of a known key (e.g. both `resourceID` and `resourceid`).
-    if (!KNOWN_KEYS.has(lower) || seen.has(lower)) {
+    if (!KNOWN_KEYS.has(lowerKey) || seen.has(lowerKey)) {
       extra ??= {};
       extra[key] = record[key];
     }
-    seen.add(lower);
+    seen.add(lowerKey);
   }
 
-  const canonicalSource: Record<string, unknown> = {};
-  for (const [key, value] of fields) canonicalSource[key] = value;
-  canonicalSource.time = time;
-  if (fields.has('meta')) canonicalSource.meta = meta.canonical;
+  const canonicalSource: Record<string, unknown> = { ...fields, time };
+  if ('meta' in fields) canonicalSource.meta = meta.canonical;
   if (extra) {
     // Second spellings of a known key are part of the record too.
     for (const key of Object.keys(extra)) if (KNOWN_KEYS.has(key.toLowerCase())) canonicalSource[`${key.toLowerCase()}#dup`] = extra[key];
@@ -188,15 +199,15 @@ export function normalizeRecord(record: unknown): NormalizeResult {
       partitionId,
       serviceId,
       clientId,
-      tenantId: optionalText(fields.get('tenantid')),
+      tenantId: optionalText(fields.tenantid),
       action,
       status,
-      traceId: optionalText(fields.get('traceid')),
-      clientIp: toInet(metaFields.get('clientip')),
-      hsmId: optionalText(metaFields.get('hsmid')),
-      objectIds: objectIdList(metaFields.get('ouids')),
+      traceId: optionalText(fields.traceid),
+      clientIp: toInet(metaFields.clientip),
+      hsmId: optionalText(metaFields.hsmid),
+      objectIds: objectIdList(metaFields.ouids),
       partitionSerial: partid,
-      role: optionalText(metaFields.get('role')),
+      role: optionalText(metaFields.role),
       meta: meta.meta,
       metaRaw: meta.raw,
       metaMalformed: meta.malformed,

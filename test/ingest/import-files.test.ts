@@ -91,9 +91,12 @@ describe('importFiles', () => {
       JSON.stringify(record({ source: undefined, meta: undefined })),
       JSON.stringify(record({ time: '2026-11-21 10:00:03 UTC', meta: '{"clientip": "10.0.0.1", "role": ' })),
       JSON.stringify(record({ time: '2026-11-21 10:00:04 UTC', meta: { clientip: 'not-an-ip', role: 'PO' }, Extra_Field: { a: 1 } })),
+      JSON.stringify(record({ time: '2026-11-21 10:00:05 UTC', note: 'a\u0000b' })),
+      // A lone surrogate passes JSON.parse but PostgreSQL's jsonb refuses it: that row alone is rejected.
+      JSON.stringify(record({ time: '2026-11-21 10:00:06 UTC', meta: '{"clientip":"10.0.0.1","x":"\\ud800"}' })),
     ];
     const [summary] = await importFiles(deps(), [writeText(join(dir, 'bad.jsonl'), lines.join('\r\n'))]);
-    expect(summary).toMatchObject({ state: 'succeeded', read: 13, inserted: 4, duplicates: 0, rejected: 9, malformedMeta: 1 });
+    expect(summary).toMatchObject({ state: 'succeeded', read: 15, inserted: 4, duplicates: 0, rejected: 11, malformedMeta: 1 });
     const rejected = await t.db.selectFrom('rejected_records').select(['run_id', 'line_number', 'raw', 'reason']).orderBy('line_number').execute();
     expect(rejected.map((r) => [Number(r.line_number), r.reason.replace(/:.*$/s, '')])).toEqual([
       [2, 'not valid JSON'],
@@ -105,7 +108,10 @@ describe('importFiles', () => {
       [9, 'field "time" is not a valid time'],
       [10, 'record is not a JSON object (got an array)'],
       [12, 'missing field "source" (and meta has no "partid" to derive it from)'],
+      [15, 'contains a NUL character, which PostgreSQL text cannot store'],
+      [16, 'the database refused the record (raw is the row as sent, tab-separated)'],
     ]);
+    expect(rejected[10]!.raw).toContain('2026-11-21T10:00:06.000Z');
     expect(rejected[0]).toMatchObject({ run_id: summary!.runId, raw: lines[1] });
     const stored = await t.db.selectFrom('audit_events').select(['time', 'source', 'partition_id', 'client_ip', 'role', 'meta', 'meta_raw', 'meta_malformed', 'extra']).orderBy('time').execute();
     expect(stored.map((r) => [r.source, r.partition_id, r.client_ip, r.role, r.meta_malformed, r.meta_raw === null, r.extra])).toEqual([
@@ -117,7 +123,7 @@ describe('importFiles', () => {
     expect(stored[2]!.meta_raw).toBe('{"clientip": "10.0.0.1", "role": ');
     expect(stored[3]!.meta).toEqual({ clientip: 'not-an-ip', role: 'PO' });
     const run = await t.db.selectFrom('ingest_runs').selectAll().executeTakeFirstOrThrow();
-    expect(run).toMatchObject({ kind: 'import', state: 'succeeded', records_read: '13', inserted: '4', rejected: '9', malformed_meta: '1' });
+    expect(run).toMatchObject({ kind: 'import', state: 'succeeded', records_read: '15', inserted: '4', rejected: '11', malformed_meta: '1' });
   });
 
   it('keeps rollups equal to a GROUP BY over the events', async () => {

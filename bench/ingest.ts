@@ -1,0 +1,150 @@
+/**
+ * Ingest benchmark: generates N audit events with the simulator into a gzip export file, then measures
+ * (a) raw COPY of the same rows into an unindexed, unlogged table (the limit), (b) `dpod-audit import`
+ * of the file into an empty store, (c) the same import again (all duplicates). Prints events/s,
+ * the ratios b/a and c/a, and the peak RSS of (b).
+ *
+ *   node dist/bench/ingest.js [--events 1000000]   (DATABASE_URL, else an embedded PostgreSQL)
+ */
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { createGunzip } from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { createDatabase } from '../src/db/connection';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../src/db/embedded';
+import { migrateToLatest } from '../src/db/migrate';
+import { encodeCopyRow, STAGING_COLUMNS } from '../src/ingest/copy-row';
+import { eventKey, OccurrenceCounter } from '../src/ingest/event-key';
+import { normalizeRecord } from '../src/ingest/record-normalizer';
+import { RecordSplitter } from '../src/ingest/record-splitter';
+import { createTenant, summarizeRecords, writeExportFile } from '../src/simulator';
+import { runMeasured } from './ingest-support';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number`);
+  return v;
+}
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+const rate = (n: number, s: number) => Math.round(n / s);
+
+/** Writes the COPY rows of an export file to a text file (what the importer would send), untimed. */
+async function renderCopyFile(gzPath: string, outPath: string): Promise<number> {
+  const out = createWriteStream(outPath);
+  const occurrences = new OccurrenceCounter();
+  let rows = 0;
+  let buffer = '';
+  const splitter = new RecordSplitter(
+    (text) => {
+      const r = normalizeRecord(JSON.parse(text));
+      if (!r.ok) return;
+      const occ = occurrences.next(Math.floor(r.fields.timeMs / 1000), r.fields.canonical);
+      buffer += encodeCopyRow(r.fields, eventKey(r.fields.canonical, occ), occ, null);
+      rows++;
+    },
+    () => undefined,
+  );
+  const decoder = new StringDecoder('utf8');
+  for await (const chunk of createReadStream(gzPath).pipe(createGunzip()) as AsyncIterable<Buffer>) {
+    splitter.feed(decoder.write(chunk));
+    if (buffer.length > 1 << 20) {
+      if (!out.write(buffer)) await once(out, 'drain');
+      buffer = '';
+    }
+  }
+  splitter.end();
+  out.end(buffer);
+  await once(out, 'finish');
+  return rows;
+}
+
+async function main(): Promise<void> {
+  const target = arg('events', 1_000_000);
+  let embedded: EmbeddedPostgresHandle | undefined;
+  let adminUrl = process.env.DATABASE_URL;
+  if (!adminUrl) {
+    log('starting an embedded PostgreSQL (set DATABASE_URL to use another server)');
+    embedded = await startEmbeddedPostgres({ database: 'dpod_bench' });
+    adminUrl = embedded.url;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'bench-ingest-'));
+  const dbName = `dpod_bench_ingest_${Date.now().toString(36)}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`create database ${dbName}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${dbName}`;
+  const dbUrl = url.toString();
+  try {
+    // Size the tenant so that it generates about `target` events over 14 days.
+    const now = () => new Date(Date.UTC(2026, 10, 20));
+    const days = 14;
+    const probe = summarizeRecords(createTenant({ seed: 7, eventsPerDay: 1000, days, now }), new Date(now().getTime() - 86_400_000), now());
+    const eventsPerDay = Math.max(1, Math.round((1000 * target) / (probe.total * days)));
+    const tenant = createTenant({ seed: 7, eventsPerDay, days, now });
+    const gz = join(dir, 'export.jsonl.gz');
+    let t0 = Date.now();
+    const file = await writeExportFile(tenant, new Date(now().getTime() - days * 86_400_000), now(), gz, 'gzip-jsonl');
+    log(`generated ${file.records} events (${(file.bytes / 1_048_576).toFixed(1)} MB gzip) in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+
+    const copyPath = join(dir, 'rows.copy');
+    const rows = await renderCopyFile(gz, copyPath);
+
+    // (a) the limit: COPY of the same rows into an unindexed, unlogged table.
+    const handle = createDatabase({ url: dbUrl, poolSize: 2 });
+    await migrateToLatest(handle.db);
+    const client = await handle.pool.connect();
+    await client.query('create unlogged table bench_raw_copy (like audit_events including defaults)');
+    t0 = Date.now();
+    await pipeline(createReadStream(copyPath, { highWaterMark: 1 << 20 }), client.query(copyFrom(`copy bench_raw_copy (${STAGING_COLUMNS.join(', ')}) from stdin`)));
+    const aSeconds = (Date.now() - t0) / 1000;
+    await client.query('drop table bench_raw_copy');
+    client.release();
+    await handle.destroy();
+
+    // (b) import into the empty store, (c) the same import again.
+    const cli = join(__dirname, '..', 'src', 'cli.js');
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: dbUrl, LOG_LEVEL: 'warn' };
+    const b = await runMeasured([cli, 'import', gz, '--no-progress'], env);
+    if (b.code !== 0) throw new Error(`import (b) failed: ${b.stderr}`);
+    const c = await runMeasured([cli, 'import', gz, '--no-progress'], env);
+    if (c.code !== 0) throw new Error(`import (c) failed: ${c.stderr}`);
+    const check = createDatabase({ url: dbUrl, poolSize: 1 });
+    const runs = await check.db.selectFrom('ingest_runs').selectAll().orderBy('id').execute();
+    const stored = await check.db.selectFrom('audit_events').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    await check.destroy();
+    const runSeconds = runs.map((r) => (r.finished_at!.getTime() - r.started_at.getTime()) / 1000);
+
+    const aRate = rate(rows, aSeconds);
+    const bRate = rate(rows, b.wallSeconds);
+    const cRate = rate(rows, c.wallSeconds);
+    log('');
+    log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GB RAM, node ${process.version}`);
+    log(`rows: ${rows} (file ${(statSync(gz).size / 1_048_576).toFixed(1)} MB gzip); stored after (b)+(c): ${stored.n}`);
+    log(`(a) raw COPY, unindexed unlogged table: ${aSeconds.toFixed(2)}s  ${aRate} events/s`);
+    log(`(b) dpod-audit import, empty store:     ${b.wallSeconds.toFixed(2)}s  ${bRate} events/s (process wall time; the run itself ${runSeconds[0]!.toFixed(2)}s, ${rate(rows, runSeconds[0]!)} events/s)`);
+    log(`(c) same import again (all duplicates): ${c.wallSeconds.toFixed(2)}s  ${cRate} events/s (the run itself ${runSeconds[1]!.toFixed(2)}s, ${rate(rows, runSeconds[1]!)} events/s)`);
+    log(`b/a = ${(bRate / aRate).toFixed(2)} (target >= 0.5)   c/a = ${(cRate / aRate).toFixed(2)}   c/b = ${(cRate / bRate).toFixed(2)} (target >= 1)`);
+    log(`peak RSS of (b): ${(b.peakRssBytes / 1_048_576).toFixed(0)} MB (target < 250 MB); of (c): ${(c.peakRssBytes / 1_048_576).toFixed(0)} MB`);
+    log(`(b) summary: ${b.stdout.trim()}`);
+    log(`(c) summary: ${c.stdout.trim()}`);
+  } finally {
+    await admin.query(`drop database if exists ${dbName} with (force)`).catch(() => undefined);
+    await admin.end();
+    rmSync(dir, { recursive: true, force: true });
+    await embedded?.stop();
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
