@@ -8,6 +8,14 @@ import type { DpodBinding, DpodCallRecord, DpodService, ExportJob, Page, Service
 
 export type { DpodCallRecord } from './types';
 
+/** Count and total duration of the attempts of one route with one outcome. */
+export interface DpodCallStat {
+  route: string;
+  status: DpodCallRecord['status'];
+  count: number;
+  totalDurationMs: number;
+}
+
 /** Options of {@link DpodClient}; transport defaults are those of {@link DpodHttpOptions}. */
 export interface DpodClientOptions extends DpodHttpOptions {
   /** API base, e.g. `https://acme.eu.market.dpondemand.io`. */
@@ -54,11 +62,31 @@ export class DpodClient {
   private readonly http: DpodHttp;
   private readonly apiUrl: string;
   private readonly pageSize: number;
+  private readonly counters = new Map<string, DpodCallStat>();
 
   constructor(options: DpodClientOptions) {
     this.apiUrl = options.apiUrl.replace(/\/+$/, '');
     this.pageSize = Math.min(MAX_PAGE_SIZE, options.pageSize ?? MAX_PAGE_SIZE);
-    this.http = new DpodHttp(options);
+    this.http = new DpodHttp({
+      ...options,
+      onCall: (call) => {
+        this.count(call);
+        options.onCall?.(call);
+      },
+    });
+  }
+
+  /** Outgoing attempts so far, per route and status, with their total duration (metrics-ready counters). */
+  callStats(): DpodCallStat[] {
+    return [...this.counters.values()].map((s) => ({ ...s }));
+  }
+
+  private count(call: DpodCallRecord): void {
+    const key = `${call.route} ${call.status}`;
+    const stat = this.counters.get(key) ?? { route: call.route, status: call.status, count: 0, totalDurationMs: 0 };
+    stat.count++;
+    stat.totalDurationMs += call.durationMs;
+    this.counters.set(key, stat);
   }
 
   /** How many access tokens were fetched so far. */

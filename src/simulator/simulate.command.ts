@@ -22,6 +22,11 @@ const fraction = (value: string) => {
   return n;
 };
 
+const httpUrl = (value: string) => {
+  if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol)) throw new InvalidArgumentError('must be an http(s) URL');
+  return value.replace(/\/+$/, '');
+};
+
 const isoTime = (value: string) => {
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) throw new InvalidArgumentError('must be an ISO date-time, e.g. 2026-11-20T12:00:00Z');
@@ -41,6 +46,7 @@ interface SimulateFlags {
   tokenTtlSeconds: number;
   apiShape: 'documented' | 'variants';
   now?: Date;
+  publicUrl?: string;
   errorRate?: number;
   rateLimitRate?: number;
   retryAfter?: number;
@@ -102,6 +108,7 @@ async function runSimulate(flags: SimulateFlags): Promise<void> {
     exportDelayMs: flags.exportDelayMs,
     tokenTtlSeconds: flags.tokenTtlSeconds,
     apiShape: flags.apiShape,
+    publicUrl: flags.publicUrl,
     now: fixedNow ? () => fixedNow : undefined,
     clientId: process.env.DPOD_CLIENT_ID || undefined,
     clientSecret: process.env.DPOD_CLIENT_SECRET || undefined,
@@ -139,6 +146,7 @@ export function registerSimulateCommand(program: Command): void {
     .option('--export-delay-ms <n>', 'how long an export job stays ACTIVE', wholeNumber(0, 3_600_000), 300)
     .option('--token-ttl-seconds <n>', 'lifetime of issued tokens', wholeNumber(1, 86_400), 3599)
     .addOption(new Option('--api-shape <shape>', 'item shapes of the platform API').choices(['documented', 'variants']).default('documented'))
+    .option('--public-url <url>', 'base of signed download URLs (default: the Host the caller used)', httpUrl)
     .option('--now <time>', 'freeze the clock at this time (default: real time)', isoTime)
     .option('--error-rate <fraction>', 'fault: fraction of requests answered 503', fraction)
     .option('--rate-limit-rate <fraction>', 'fault: fraction of requests answered 429', fraction)

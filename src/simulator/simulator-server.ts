@@ -27,6 +27,8 @@ export interface SimulatorOptions extends TenantOptions {
   tokenTtlSeconds?: number;
   /** Item shapes of the platform API (default documented; `variants` alternates camelCase ids and `id` for `clientId`). */
   apiShape?: ApiShape;
+  /** Base of signed download URLs (default: `http://` + the Host header of the request, so containers get a reachable URL). */
+  publicUrl?: string;
 }
 
 /** A running simulator. */
@@ -152,6 +154,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     throw new SimHttpError(404, `No simulator control endpoint ${req.method} ${path}`);
   }
 
+  /** Where the caller reached us: signed URLs must be fetchable from there. */
+  function downloadBase(req: IncomingMessage): string {
+    if (options.publicUrl) return options.publicUrl.replace(/\/+$/, '');
+    const host = req.headers.host;
+    return host && /^[\w.-]+(:\d+)?$|^\[[\w:.]+\](:\d+)?$/.test(host) ? `http://${host}` : baseUrl;
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://sim');
     const path = url.pathname;
@@ -225,13 +234,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
           const job = createExportJob(await readBody(req), tenant, format, faults.failExport(route));
           jobs.set(job.jobId, job);
           status = 201;
-          body = renderJob(job, exportDelayMs, signer, baseUrl);
+          body = renderJob(job, exportDelayMs, signer, downloadBase(req));
           break;
         }
         case SIM_ROUTES.getExport: {
           const job = jobs.get(params[0]!);
           if (!job) throw new SimHttpError(404, `Audit log export ${params[0]} not found`);
-          body = renderJob(job, exportDelayMs, signer, baseUrl);
+          body = renderJob(job, exportDelayMs, signer, downloadBase(req));
           break;
         }
         default: throw new SimHttpError(404, `No route ${method} ${path}`);

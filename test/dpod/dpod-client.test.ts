@@ -43,6 +43,10 @@ describe('DpodClient platform API', () => {
       ['GET /v1/service_instances', 200, 1],
       ['GET /v1/service_instances', 200, 1],
     ]);
+    expect(client.callStats().map(({ route, status, count }) => ({ route, status, count }))).toEqual([
+      { route: 'POST /oauth/token', status: 200, count: 1 },
+      { route: 'GET /v1/service_instances', status: 200, count: 3 },
+    ]);
   });
 
   it('returns one page with Spring paging fields, and filters by type', async () => {

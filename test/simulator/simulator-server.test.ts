@@ -123,6 +123,25 @@ describe('simulator HTTP API', () => {
     expect((await call(sim, '/v1/audit-log-exports/00000000-0000-4000-8000-000000000000', { token: tok })).status).toBe(404);
   });
 
+  it('signs download URLs for the host the caller used', async () => {
+    const port = new URL(sim.url).port;
+    const created = await fetch(`http://localhost:${port}/v1/audit-log-exports`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/json' },
+      body: '{"from":"2026-11-20T00:00:00Z","to":"2026-11-20T01:00:00Z"}',
+    });
+    const { jobId } = (await created.json()) as { jobId: string };
+    let job: { state: string; location: string | null } = { state: 'ACTIVE', location: null };
+    while (job.state === 'ACTIVE') {
+      await new Promise((r) => setTimeout(r, 50));
+      job = (await (await fetch(`http://localhost:${port}/v1/audit-log-exports/${jobId}`, { headers: { authorization: `Bearer ${tok}` } })).json()) as typeof job;
+    }
+    expect(job.location).toMatch(new RegExp(`^http://localhost:${port}/exports/${jobId}/audit-logs\\.json\\.gz\\?X-Sim-Expires=\\d+&X-Sim-Signature=[0-9a-f]{64}$`));
+    const download = await fetch(job.location!);
+    expect(download.status).toBe(200);
+    expect(Buffer.from(await download.arrayBuffer()).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+  });
+
   it('counts requests per route over HTTP and resets them', async () => {
     await call(sim, '/v1/service_instances', { token: tok });
     await call(sim, '/v1/service_instances?size=500', { token: tok });
