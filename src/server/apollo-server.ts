@@ -3,7 +3,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
-import { errorLoggingPlugin, maskError } from './error-masking';
+import { createErrorMasker, errorLoggingPlugin } from './error-masking';
 import type { Metrics } from './metrics';
 import { operationMetricsPlugin } from './operation-metrics.plugin';
 import { queryLimitsPlugin } from './query-limits.plugin';
@@ -29,7 +29,7 @@ export function createApolloServer<TContext extends { requestId: string }>(optio
     schema: options.schema,
     introspection: limits.introspection,
     includeStacktraceInErrorResponses: false,
-    formatError: maskError,
+    formatError: createErrorMasker(limits.statementTimeoutMs),
     // The API is read-only and authenticates with bearer headers, never cookies: a cross-site request can neither
     // change anything nor act as a user, and plain GET queries (curl, links) must work.
     csrfPrevention: false,

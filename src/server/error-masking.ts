@@ -31,16 +31,40 @@ export function isClientError(error: unknown): boolean {
   return !(original.originalError && !(original.originalError instanceof GraphQLError));
 }
 
-/**
- * Apollo `formatError`: client errors keep message, path, locations and extensions (never a stack trace);
- * anything else becomes a generic INTERNAL_SERVER_ERROR (logged in full by {@link errorLoggingPlugin}).
- */
-export function maskError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-  if (isClientError(error)) {
-    const { stacktrace: _stack, exception: _exception, ...extensions } = formatted.extensions ?? {};
-    return { ...formatted, extensions };
+/** PostgreSQL's SQLSTATE for a statement cancelled by `statement_timeout`. */
+const QUERY_CANCELED = '57014';
+
+/** True when the error (or one it wraps) is PostgreSQL cancelling a statement that ran past `statement_timeout`. */
+export function isStatementTimeout(error: unknown): boolean {
+  let current: unknown = unwrapResolverError(error);
+  for (let depth = 0; current && depth < 5; depth++) {
+    if ((current as { code?: unknown }).code === QUERY_CANCELED) return true;
+    current = (current as { cause?: unknown; originalError?: unknown }).cause ?? (current as { originalError?: unknown }).originalError;
   }
-  return { message: MASKED_MESSAGE, ...(formatted.path ? { path: formatted.path } : {}), extensions: { code: INTERNAL_ERROR_CODE } };
+  return false;
+}
+
+/**
+ * Builds Apollo's `formatError`: client errors keep message, path, locations and extensions (never a stack
+ * trace); a statement cancelled by `statement_timeout` becomes STATEMENT_TIMEOUT with its limit; anything else
+ * becomes a generic INTERNAL_SERVER_ERROR (logged in full by {@link errorLoggingPlugin}).
+ */
+export function createErrorMasker(statementTimeoutMs: number): (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError {
+  return (formatted, error) => {
+    if (isClientError(error)) {
+      const { stacktrace: _stack, exception: _exception, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, extensions };
+    }
+    const path = formatted.path ? { path: formatted.path } : {};
+    if (isStatementTimeout(error)) {
+      return {
+        message: `A database statement ran past the limit of ${statementTimeoutMs} ms; narrow the filter or the time range.`,
+        ...path,
+        extensions: { code: 'STATEMENT_TIMEOUT', limit: statementTimeoutMs },
+      };
+    }
+    return { message: MASKED_MESSAGE, ...path, extensions: { code: INTERNAL_ERROR_CODE } };
+  };
 }
 
 /** Logs every masked error with its request id and stack, and puts the request id on masked errors. */
@@ -51,7 +75,9 @@ export function errorLoggingPlugin<TContext extends { requestId: string }>(logge
         async didEncounterErrors({ errors, contextValue, operationName }) {
           for (const error of errors) {
             const original = unwrapResolverError(error);
-            if (isClientError(error)) {
+            if (isStatementTimeout(error)) {
+              logger.warn({ requestId: contextValue.requestId, operationName, path: error.path }, 'SQL statement cancelled by statement_timeout');
+            } else if (isClientError(error)) {
               logger.debug({ requestId: contextValue.requestId, operationName, code: error.extensions?.code, msg: error.message }, 'client error');
             } else {
               logger.error({ requestId: contextValue.requestId, operationName, path: error.path, err: original }, 'internal error in GraphQL request');

@@ -1,5 +1,6 @@
 import { SignJWT, base64url } from 'jose';
 import { loadConfig } from '../../src/config';
+import { createDatabase, type DatabaseHandle } from '../../src/db/connection';
 import { createLogger } from '../../src/logger';
 import { createGraphqlServer, type GraphqlServer } from '../../src/server/graphql-server';
 import { createTestDatabase, type TestDatabase } from '../support/db';
@@ -15,13 +16,14 @@ let server: GraphqlServer;
 let url: string;
 let noAuthServer: GraphqlServer;
 let noAuthUrl: string;
+let shortTimeoutDb: DatabaseHandle;
 
 function start(env: Record<string, string>): GraphqlServer {
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...env });
   return createGraphqlServer<PlaceholderContext>({
     config,
     schema: placeholderSchema,
-    createContext: ({ requestId, auth }) => ({ requestId, auth }),
+    createContext: ({ requestId, auth }) => ({ requestId, auth, sql: shortTimeoutDb.pool }),
     db: db.db,
     logger: createLogger('silent'),
   });
@@ -40,6 +42,7 @@ async function token(claims: Record<string, unknown>, options: { secret?: string
 
 beforeAll(async () => {
   db = await createTestDatabase({ poolSize: 3 });
+  shortTimeoutDb = createDatabase({ url: db.url, poolSize: 1, statementTimeoutMs: 200 });
   server = start({
     AUTH_MODE: 'jwt',
     JWT_SECRET: SECRET,
@@ -55,13 +58,14 @@ beforeAll(async () => {
     CORS_ORIGINS: 'https://portal.example.com',
   });
   url = await server.start(0, '127.0.0.1');
-  noAuthServer = start({ INTROSPECTION: 'false' });
+  noAuthServer = start({ INTROSPECTION: 'false', STATEMENT_TIMEOUT_MS: '200' });
   noAuthUrl = await noAuthServer.start(0, '127.0.0.1');
 });
 
 afterAll(async () => {
   await server?.stop();
   await noAuthServer?.stop();
+  await shortTimeoutDb?.destroy();
   await db?.drop();
 });
 
@@ -217,6 +221,20 @@ describe('errors', () => {
     ]);
     expect(JSON.stringify(res.body)).not.toMatch(/secret_table|stack|at character/);
     expect(res.headers.get('x-request-id')).toBe('req-123');
+  });
+
+  it('reports a statement cancelled by statement_timeout as STATEMENT_TIMEOUT with its limit', async () => {
+    const res = await gql(noAuthUrl, '{ sqlSleep(seconds: 3) }');
+    expect(res.body).toEqual({
+      data: { sqlSleep: null },
+      errors: [
+        {
+          message: 'A database statement ran past the limit of 200 ms; narrow the filter or the time range.',
+          path: ['sqlSleep'],
+          extensions: { code: 'STATEMENT_TIMEOUT', limit: 200 },
+        },
+      ],
+    });
   });
 
   it('passes client errors through with their code', async () => {

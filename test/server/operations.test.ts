@@ -5,7 +5,7 @@ import { startSeededApp, type SeededApp } from './support/seeded-app';
 let seeded: SeededApp;
 
 beforeAll(async () => {
-  seeded = await startSeededApp();
+  seeded = await startSeededApp({ env: { STATEMENT_TIMEOUT_MS: '2500' } });
 }, 120_000);
 
 afterAll(async () => {
@@ -22,6 +22,11 @@ function parseMetrics(text: string): Map<string, number> {
   }
   return out;
 }
+
+it('runs GraphQL SQL under the configured statement_timeout', async () => {
+  const { rows } = await sql<{ statement_timeout: string }>`show statement_timeout`.execute(seeded.app.database.db);
+  expect(rows).toEqual([{ statement_timeout: '2500ms' }]);
+});
 
 it('reports readiness with database, migrations and DPoD reachability', async () => {
   const res = await fetch(`${seeded.url}/readyz`);

@@ -14,6 +14,8 @@ import type { AuthScope } from '../../../src/server/authenticator';
 export interface PlaceholderContext {
   requestId: string;
   auth: AuthScope;
+  /** A pool with a short statement_timeout, for `sqlSleep`. */
+  sql?: { query(text: string): Promise<unknown> };
 }
 
 const Item: GraphQLObjectType = new GraphQLObjectType({
@@ -59,6 +61,14 @@ export const placeholderSchema = new GraphQLSchema({
         resolve: async (_, { ms }) => {
           await new Promise((r) => setTimeout(r, ms));
           return 'done';
+        },
+      },
+      sqlSleep: {
+        type: GraphQLString,
+        args: { seconds: { type: new GraphQLNonNull(GraphQLInt) } },
+        resolve: async (_, { seconds }, ctx) => {
+          await ctx.sql!.query(`select pg_sleep(${Number(seconds)})`);
+          return 'slept';
         },
       },
       whoami: {
