@@ -202,6 +202,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
         return sendJson(res, 200, tokens.issue(id), { 'cache-control': 'no-store' });
       }
       if (route === SIM_ROUTES.download) {
+        if (req.headers.authorization) {
+          // Like an object store: a pre-signed URL plus an Authorization header is refused.
+          countStatus(route, 400);
+          res.writeHead(400, { 'content-type': 'application/xml' });
+          return void res.end('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed; only the X-Sim-Signature query parameter or the Authorization header should be specified</Message></Error>');
+        }
         const job = jobs.get(params[0]!);
         const verdict = signer.verify(path, url.searchParams);
         if (!job || verdict !== 'ok') {

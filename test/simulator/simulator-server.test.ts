@@ -137,6 +137,9 @@ describe('simulator HTTP API', () => {
       job = (await (await fetch(`http://localhost:${port}/v1/audit-log-exports/${jobId}`, { headers: { authorization: `Bearer ${tok}` } })).json()) as typeof job;
     }
     expect(job.location).toMatch(new RegExp(`^http://localhost:${port}/exports/${jobId}/audit-logs\\.json\\.gz\\?X-Sim-Expires=\\d+&X-Sim-Signature=[0-9a-f]{64}$`));
+    const withAuth = await fetch(job.location!, { headers: { authorization: `Bearer ${tok}` } });
+    expect(withAuth.status).toBe(400);
+    expect(await withAuth.text()).toContain('Only one auth mechanism allowed');
     const download = await fetch(job.location!);
     expect(download.status).toBe(200);
     expect(Buffer.from(await download.arrayBuffer()).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
