@@ -123,6 +123,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
           { db: ingestDatabase!.db, pool: ingestDatabase!.pool, dpod, logger: logger.child({ component: 'follower' }) },
           { intervalSeconds: config.ingest.intervalSeconds, overlapSeconds: config.ingest.overlapSeconds },
         );
+        if (!follower) logger.warn('this build of the ingester has no follower: serving without following DPoD');
       }
       return server.start(config.http.port, config.http.host);
     },

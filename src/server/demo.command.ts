@@ -79,7 +79,7 @@ export function registerDemoCommand(program: Command): void {
         await app?.stop();
         await sim?.stop();
       };
-      const stopped = stopOnSignal(stopAll, logger);
+      const signals = stopOnSignal(stopAll, logger);
       try {
         if (!config.dpod.apiUrl) {
           sim = await startSimulator({ ...DEMO_SIMULATOR, days: flags.days });
@@ -91,6 +91,7 @@ export function registerDemoCommand(program: Command): void {
           dpod: sim ? { apiUrl: sim.url, tokenUrl: sim.tokenUrl, clientId: sim.clientId, clientSecret: sim.clientSecret } : undefined,
         });
         await app.prepare();
+        signals.reclaim();
         const now = sim ? sim.tenant.now() : new Date();
         const events = await backfillRecentDays(app, flags.days, now, logger);
         const url = await app.start();
@@ -99,6 +100,6 @@ export function registerDemoCommand(program: Command): void {
         await stopAll();
         throw err;
       }
-      await stopped;
+      await signals.done;
     });
 }

@@ -16,8 +16,10 @@ export function registerServeCommand(program: Command): void {
       const config = loadConfig({ ...process.env, ...(flags.port ? { PORT: flags.port } : {}), ...(flags.host ? { HOST: flags.host } : {}) });
       const logger = createLogger(config.logLevel);
       const app = createApp(config, { logger, follow: flags.ingest });
-      const stopped = stopOnSignal(() => app.stop(), logger);
+      const signals = stopOnSignal(() => app.stop(), logger);
       try {
+        await app.prepare();
+        signals.reclaim();
         const url = await app.start();
         logger.info({ url: `${url}/graphql`, auth: config.auth.mode, follower: flags.ingest }, 'serving GraphQL');
         process.stdout.write(`GraphQL on ${url}/graphql (GraphiQL in a browser), health on ${url}/readyz, metrics on ${url}/metrics\n`);
@@ -25,6 +27,6 @@ export function registerServeCommand(program: Command): void {
         await app.stop();
         throw err;
       }
-      await stopped;
+      await signals.done;
     });
 }

