@@ -60,8 +60,8 @@ export class FaultInjector {
     return this.specFor(route)?.latencyMs ?? 0;
   }
 
-  /** Decides the fault of one request on `route`. */
-  decide(route: string, authenticated: boolean): FaultDecision {
+  /** Decides the fault of one request on `route` (`authenticated`: a bearer-token route; `download`: a file route). */
+  decide(route: string, authenticated: boolean, download = false): FaultDecision {
     const spec = this.specFor(route);
     if (!spec) return { kind: 'none' };
     if (spec.times !== undefined && spec.used >= spec.times) return { kind: 'none' };
@@ -73,7 +73,7 @@ export class FaultInjector {
     if (r < e) decision = { kind: 'error', status: spec.errorStatus ?? 503 };
     else if (r < e + l) decision = { kind: 'rate-limit', retryAfterSeconds: spec.retryAfterSeconds ?? 1 };
     else if (r < e + l + t) decision = { kind: 'token-expired' };
-    else if (spec.truncateAfterBytes !== undefined) decision = { kind: 'truncate', afterBytes: spec.truncateAfterBytes };
+    else if (download && spec.truncateAfterBytes !== undefined) decision = { kind: 'truncate', afterBytes: spec.truncateAfterBytes };
     if (decision.kind !== 'none') spec.used++;
     return decision;
   }

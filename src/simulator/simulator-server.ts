@@ -138,7 +138,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       const latency = faults.latencyFor(route);
       if (latency > 0) await sleep(latency);
       const isApi = route !== SIM_ROUTES.token && route !== SIM_ROUTES.download;
-      const decision = faults.decide(route, isApi);
+      const decision = faults.decide(route, isApi, route === SIM_ROUTES.download);
       if (decision.kind === 'error') throw new SimHttpError(decision.status, `Injected ${decision.status} ${reasonOf(decision.status)}`);
       if (decision.kind === 'rate-limit') {
         throw new SimHttpError(429, 'Rate limit exceeded', undefined, { 'retry-after': String(decision.retryAfterSeconds) });
