@@ -4,6 +4,10 @@ import { createDatabase } from '../db/connection';
 import { migrateToLatest } from '../db/migrate';
 import { locateStore } from '../db/store';
 import { createLogger } from '../logger';
+import { createDpodClient } from '../dpod';
+import { parseAuditTime } from './audit-time';
+import { backfill } from './backfill';
+import { startFollower } from './follower';
 import { importFiles } from './import-files';
 import type { IngestDeps } from './ingest-deps';
 import { formatRunSummary, type RunSummary } from './ingest-run';
@@ -45,6 +49,13 @@ export function parseAge(text: string): number {
   return unit === 'w' ? n * 7 : unit === 'm' ? n * 30 : n;
 }
 
+/** Parses `2026-11-01`, `2026-11-01T00:00:00Z` or DPoD's `2026-11-01 00:00:00 UTC`. */
+export function parseInstant(text: string): Date {
+  const ms = parseAuditTime(/^\d{4}-\d{2}-\d{2}$/.test(text.trim()) ? `${text.trim()}T00:00:00Z` : text);
+  if (Number.isNaN(ms)) throw new InvalidArgumentError(`"${text}" is not a time; use e.g. 2026-11-01 or 2026-11-01T12:00:00Z`);
+  return new Date(ms);
+}
+
 function report(summaries: RunSummary[]): void {
   for (const s of summaries) process.stdout.write(`${formatRunSummary(s)}\n`);
   const failed = summaries.filter((s) => s.state === 'failed');
@@ -62,6 +73,54 @@ export function registerIngestCommands(program: Command): void {
     .action(async (files: string[], opts: { batchSize: number; progress: boolean }) => {
       await withStore(async ({ deps }) => {
         report(await importFiles(deps, files, { batchSize: opts.batchSize, progressBar: opts.progress ? undefined : false }));
+      });
+    });
+
+  program
+    .command('ingest')
+    .description('ingest through the DPoD Audit Query API: a backfill of --from .. --to (windows of at most 31 days, resumable), or --follow')
+    .option('--from <time>', 'start of the range (inclusive), e.g. 2026-11-01', parseInstant)
+    .option('--to <time>', 'end of the range (exclusive), e.g. 2026-11-25T00:00:00Z', parseInstant)
+    .option('--follow', 'keep ingesting from the last checkpoint every INGEST_INTERVAL_SECONDS until stopped')
+    .option('--window-days <n>', 'days per export window (at most 31)', positiveInt('--window-days'), 31)
+    .option('--concurrency <n>', 'exports requested ahead', positiveInt('--concurrency'), 3)
+    .option('--batch-size <n>', 'rows per insert transaction', positiveInt('--batch-size'), 10_000)
+    .option('--no-progress', 'never draw a progress bar (JSON log lines instead)')
+    .action(async (opts: { from?: Date; to?: Date; follow?: boolean; windowDays: number; concurrency: number; batchSize: number; progress: boolean }, cmd: Command) => {
+      if (opts.follow && (opts.from || opts.to)) cmd.error('error: --follow cannot be combined with --from/--to', { exitCode: 2 });
+      if (!opts.follow && !(opts.from && opts.to)) cmd.error('error: give --from and --to (a backfill) or --follow', { exitCode: 2 });
+      if (opts.from && opts.to && opts.from.getTime() >= opts.to.getTime()) cmd.error('error: --from must be before --to', { exitCode: 2 });
+      if (opts.windowDays > 31) cmd.error('error: --window-days is at most 31 (the Audit Query API limit)', { exitCode: 2 });
+      await withStore(async ({ config, deps }) => {
+        const dpod = createDpodClient(config);
+        const full = { ...deps, dpod };
+        const print = (s: RunSummary) => process.stdout.write(`${formatRunSummary(s)}\n`);
+        if (!opts.follow) {
+          const summaries = await backfill(full, { from: opts.from!, to: opts.to! }, {
+            windowDays: opts.windowDays, concurrency: opts.concurrency, batchSize: opts.batchSize,
+            progressBar: opts.progress ? undefined : false, onRun: print,
+          });
+          const failed = summaries.filter((s) => s.state === 'failed');
+          if (failed.length > 0) throw new Error(`window ${failed[0]!.windowFrom?.toISOString()} failed: ${failed[0]!.error}; rerun the same command to resume`);
+          return;
+        }
+        const follower = startFollower(full, {
+          intervalSeconds: config.ingest.intervalSeconds,
+          overlapSeconds: config.ingest.overlapSeconds,
+          retentionDays: config.ingest.retentionDays,
+          batchSize: opts.batchSize,
+          progressBar: opts.progress ? undefined : false,
+          onRun: print,
+        });
+        await new Promise<void>((resolve) => {
+          const onSignal = (signal: NodeJS.Signals) => {
+            deps.logger?.info({ signal }, 'stopping the follower after the current batch');
+            process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+            resolve();
+          };
+          process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+        });
+        await follower.stop();
       });
     });
 

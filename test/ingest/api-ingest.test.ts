@@ -1,0 +1,135 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DpodClient } from '../../src/dpod';
+import { backfill, importFiles, ingestWindow, startFollower } from '../../src/ingest';
+import { SIM_ROUTES, startSimulator, summarizeRecords, writeExportFile, type RunningSimulator } from '../../src/simulator';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { rollupsAndGroupBy, storedSummary } from './store-assertions';
+
+const NOW = new Date(Date.UTC(2026, 10, 20, 12, 0, 0));
+const DAY = 86_400_000;
+const FROM = new Date(NOW.getTime() - 3 * DAY);
+
+let t: TestDatabase;
+let sim: RunningSimulator;
+let dpod: DpodClient;
+let dir: string;
+
+beforeAll(async () => {
+  [t, sim] = await Promise.all([
+    createTestDatabase({ poolSize: 8 }),
+    startSimulator({ port: 0, seed: 11, services: 2, clientsPerService: 3, eventsPerDay: 1500, days: 3, now: () => NOW, exportDelayMs: 30, format: 'gzip-jsonl' }),
+  ]);
+  dpod = new DpodClient({ apiUrl: sim.url, tokenUrl: sim.tokenUrl, clientId: sim.clientId, clientSecret: sim.clientSecret, retryBaseMs: 5, retryMaxMs: 50 });
+  dir = mkdtempSync(join(tmpdir(), 'ingest-api-'));
+});
+afterAll(async () => {
+  await Promise.all([t.drop(), sim.stop()]);
+  rmSync(dir, { recursive: true, force: true });
+});
+function clearFaults(): void {
+  for (const route of ['*', ...Object.values(SIM_ROUTES)]) sim.setFault(route, null);
+}
+
+beforeEach(async () => {
+  await t.truncate();
+  clearFaults();
+});
+
+const deps = () => ({ db: t.db, pool: t.pool, dpod });
+const fast = { pollIntervalMs: 20, progressBar: false, batchSize: 1000 };
+
+function expected(from = FROM, to = NOW) {
+  const s = summarizeRecords(sim.tenant, from, to);
+  return { total: s.total, byService: s.byService, byClient: s.byClient, byAction: s.byAction, byStatus: s.byStatus, repeats: s.identicalSameSecondExtras, malformedMeta: s.malformedMeta };
+}
+
+describe('ingest through the Audit Query API (simulator)', () => {
+  it('stores exactly what the simulator generated, per service, client, action and status', async () => {
+    const summaries = await backfill(deps(), { from: FROM, to: NOW }, { ...fast, windowDays: 1 });
+    const want = expected();
+    expect(want.repeats).toBeGreaterThan(0);
+    expect(want.malformedMeta).toBeGreaterThan(0);
+    expect(summaries.map((s) => [s.state, s.windowFrom?.toISOString(), s.windowTo?.toISOString()])).toEqual([
+      ['succeeded', '2026-11-17T12:00:00.000Z', '2026-11-18T12:00:00.000Z'],
+      ['succeeded', '2026-11-18T12:00:00.000Z', '2026-11-19T12:00:00.000Z'],
+      ['succeeded', '2026-11-19T12:00:00.000Z', '2026-11-20T12:00:00.000Z'],
+    ]);
+    expect(summaries.reduce((n, s) => n + s.inserted, 0)).toBe(want.total);
+    expect(await storedSummary(t)).toEqual(want);
+    const { rollups, groupBy } = await rollupsAndGroupBy(t);
+    expect(rollups).toEqual(groupBy);
+    const cp = await t.db.selectFrom('ingest_checkpoints').selectAll().executeTakeFirstOrThrow();
+    expect(cp.position?.toISOString()).toBe(NOW.toISOString());
+  });
+
+  it('adds nothing on re-ingest, on overlapping windows, or on import of a file of the same data', async () => {
+    await backfill(deps(), { from: FROM, to: NOW }, { ...fast, windowDays: 2 });
+    const overlap = await ingestWindow(deps(), { from: new Date(FROM.getTime() + 6 * 3_600_000), to: new Date(NOW.getTime() - 5 * 3_600_000) }, fast);
+    expect(overlap).toMatchObject({ state: 'succeeded', inserted: 0, rejected: 0 });
+    expect(overlap.duplicates).toBeGreaterThan(1000);
+    const again = await backfill(deps(), { from: FROM, to: NOW }, { ...fast, windowDays: 3, checkpointName: 'again' });
+    expect(again.map((s) => [s.state, s.inserted])).toEqual([['succeeded', 0]]);
+    const file = join(dir, 'same.zip');
+    await writeExportFile(sim.tenant, new Date(FROM.getTime() + DAY), NOW, file, 'zip-json');
+    const [imported] = await importFiles(deps(), [file], fast);
+    expect(imported).toMatchObject({ state: 'succeeded', inserted: 0, rejected: 0 });
+    expect(await storedSummary(t)).toEqual(expected());
+  });
+
+  it('resumes a backfill from its checkpoint after a window fails (download cut mid-way)', async () => {
+    sim.setFault('GET /exports/{jobId}/{file}', { truncateAfterBytes: 20_000, times: 1 });
+    const first = await backfill(deps(), { from: FROM, to: NOW }, { ...fast, windowDays: 1, concurrency: 1 });
+    expect(first.map((s) => s.state)).toEqual(['failed']);
+    expect(first[0]!.error).toBeTruthy();
+    clearFaults();
+    const second = await backfill(deps(), { from: FROM, to: NOW }, { ...fast, windowDays: 1 });
+    expect(second.map((s) => s.state)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(await storedSummary(t)).toEqual(expected());
+  });
+
+  it('splits a window whose export fails upstream and still stores everything', async () => {
+    sim.setFault('POST /v1/audit-log-exports', { exportFailureRate: 1 });
+    const pending = backfill(deps(), { from: FROM, to: NOW }, { ...fast, windowDays: 3, concurrency: 1 });
+    // Let the first export fail, then heal the service: the halves go through.
+    await new Promise((r) => setTimeout(r, 150));
+    clearFaults();
+    const summaries = await pending;
+    expect(summaries.map((s) => s.error)).toEqual(summaries.map(() => null));
+    expect(summaries.length).toBeGreaterThan(1);
+    expect(await storedSummary(t)).toEqual(expected());
+  });
+
+  it('two concurrent followers end with exactly the expected rows and no deadlock', async () => {
+    const now = () => NOW;
+    const options = { autoStart: false, initialLookbackSeconds: 3 * 86_400, overlapSeconds: 3600, pollIntervalMs: 20, batchSize: 500, now };
+    // Same checkpoint: one holds the lease, the other skips.
+    const a = startFollower(deps(), options);
+    const b = startFollower(deps(), options);
+    const [ra, rb] = await Promise.all([a.runOnce(), b.runOnce()]);
+    expect([ra, rb].filter((r) => r === null).length).toBeLessThanOrEqual(1);
+    // Different checkpoints: both ingest the same windows at the same time.
+    const c = startFollower(deps(), { ...options, checkpointName: 'c' });
+    const d = startFollower(deps(), { ...options, checkpointName: 'd' });
+    const [rc, rd] = await Promise.all([c.runOnce(), d.runOnce()]);
+    expect([...rc!, ...rd!].map((s) => s.error)).toEqual([...rc!, ...rd!].map(() => null));
+    await Promise.all([a.stop(), b.stop(), c.stop(), d.stop()]);
+    expect(await storedSummary(t)).toEqual(expected());
+    const { rollups, groupBy } = await rollupsAndGroupBy(t);
+    expect(rollups).toEqual(groupBy);
+  });
+
+  it('follows from the checkpoint minus the overlap on the next pass', async () => {
+    let clock = new Date(NOW.getTime() - DAY);
+    const f = startFollower(deps(), { autoStart: false, initialLookbackSeconds: 2 * 86_400, overlapSeconds: 600, pollIntervalMs: 20, now: () => clock });
+    const first = await f.runOnce();
+    expect(first!.map((s) => [s.windowFrom?.toISOString(), s.windowTo?.toISOString()])).toEqual([['2026-11-17T12:00:00.000Z', '2026-11-19T12:00:00.000Z']]);
+    clock = NOW;
+    const second = await f.runOnce();
+    expect(second!.map((s) => [s.windowFrom?.toISOString(), s.windowTo?.toISOString(), s.state])).toEqual([['2026-11-19T11:50:00.000Z', '2026-11-20T12:00:00.000Z', 'succeeded']]);
+    expect(second![0]!.duplicates).toBeGreaterThan(0);
+    await f.stop();
+    expect(await storedSummary(t)).toEqual(expected());
+  });
+});

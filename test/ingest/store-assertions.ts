@@ -1,0 +1,37 @@
+import { sql } from 'kysely';
+import type { TestDatabase } from '../support/db';
+
+/** Counts of stored events by dimension, in the shape of the simulator's `summarizeRecords`. */
+export async function storedSummary(t: TestDatabase): Promise<{
+  total: number; byService: Record<string, number>; byClient: Record<string, number>; byAction: Record<string, number>;
+  byStatus: Record<string, number>; repeats: number; malformedMeta: number;
+}> {
+  const by = async (column: 'service_id' | 'client_id' | 'action' | 'status') => {
+    const { rows } = await sql<{ k: string; n: number }>`select ${sql.ref(column)} as k, count(*)::int as n from audit_events group by 1`.execute(t.db);
+    return Object.fromEntries(rows.map((r) => [r.k, r.n]));
+  };
+  const { rows } = await sql<{ total: number; repeats: number; malformed: number }>`
+    select count(*)::int as total, count(*) filter (where occurrence > 0)::int as repeats,
+           count(*) filter (where meta_malformed)::int as malformed
+      from audit_events`.execute(t.db);
+  return {
+    total: rows[0]!.total,
+    byService: await by('service_id'),
+    byClient: await by('client_id'),
+    byAction: await by('action'),
+    byStatus: await by('status'),
+    repeats: rows[0]!.repeats,
+    malformedMeta: rows[0]!.malformed,
+  };
+}
+
+/** Rollup rows and the same figures computed by GROUP BY over the events (they must be equal). */
+export async function rollupsAndGroupBy(t: TestDatabase): Promise<{ rollups: unknown[]; groupBy: unknown[] }> {
+  const { rows: groupBy } = await sql`
+    select date_trunc('hour', time, 'UTC') as hour, service_id, client_id, action, status, role, count(*)::text as count
+      from audit_events group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3, 4, 5, 6`.execute(t.db);
+  const { rows: rollups } = await sql`
+    select hour, service_id, client_id, action, status, role, count::text as count
+      from audit_rollups_hourly order by 1, 2, 3, 4, 5, 6`.execute(t.db);
+  return { rollups, groupBy };
+}
