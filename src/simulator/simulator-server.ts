@@ -7,6 +7,7 @@ import { getBinding, getServiceInstance, listBindings, listServiceInstances, typ
 import { readBody, reasonOf, sendJson, SimHttpError, springError } from './sim-http';
 import { UrlSigner } from './signed-url';
 import { createTenant, type Tenant, type TenantOptions } from './tenant';
+import { summarizeRecords } from './record-summary';
 import { matchRoute, parseTokenRequest, SIM_ROUTES } from './sim-routes';
 import { TokenIssuer } from './token-issuer';
 
@@ -96,6 +97,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     }
     if (path === '/__sim/tenant' && req.method === 'GET') {
       return sendJson(res, 200, { tenantId: tenant.tenantId, seed: tenant.seed, services: tenant.services, historyStart: new Date(tenant.historyStartMs()).toISOString(), now: tenant.now().toISOString() });
+    }
+    if (path === '/__sim/summary' && req.method === 'GET') {
+      const q = new URL(req.url ?? '/', 'http://sim').searchParams;
+      const from = new Date(q.get('from') ?? tenant.historyStartMs());
+      const to = new Date(q.get('to') ?? tenant.now().getTime());
+      if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) throw new SimHttpError(400, 'from and to must be ISO date-times');
+      return sendJson(res, 200, { from: from.toISOString(), to: to.toISOString(), ...summarizeRecords(tenant, from, to) });
     }
     const faultMatch = /^\/__sim\/faults$/.exec(path);
     if (faultMatch && req.method === 'POST') {

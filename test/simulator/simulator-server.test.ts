@@ -175,6 +175,15 @@ describe('simulator HTTP API', () => {
     expect((await call(sim, '/v1/service_instances', { token: tok })).status).toBe(200);
   });
 
+  it('says what it generated for a window', async () => {
+    const { summarizeRecords } = await import('../../src/simulator');
+    const from = '2026-11-19T00:00:00.000Z';
+    const to = '2026-11-20T00:00:00.000Z';
+    const r = await call(sim, `/__sim/summary?from=${from}&to=${to}`);
+    expect(r.body).toEqual({ from, to, ...summarizeRecords(sim.tenant, new Date(from), new Date(to)) });
+    expect(r.body.total).toBeGreaterThan(100);
+  });
+
   it('stops and frees its port', async () => {
     const other = await startSimulator();
     const url = other.url;
