@@ -1,14 +1,16 @@
 import type { RejectedInput } from './audit-record';
 
-/** Records read since the previous batch, ready for one insert transaction. */
+/** Records read since the previous batch, ready for one insert transaction. Row arrays are parallel. */
 export interface EventBatch {
-  /** Number of storable rows. */
-  rows: number;
-  /** Their COPY text, as buffers (strings are flattened early so the batch stays compact). */
-  payload: Buffer[];
-  /** COPY text not yet moved into `payload`. */
-  pendingText: string;
-  /** For each row, its input line (so a row the database refuses can be rejected on its own). */
+  /** COPY text line of each storable row (a Buffer: flat and compact, unlike a concatenated string). */
+  lines: Buffer[];
+  /** Event key of each row. */
+  keys: string[];
+  /** Event time of each row (ISO-8601). */
+  times: string[];
+  /** Rollup key of each row: hour, service, client, action, status, role joined by {@link ROLLUP_SEPARATOR}. */
+  rollups: string[];
+  /** Input line of each row (so a row the database refuses can be rejected on its own). */
   lineNumbers: number[];
   rejected: RejectedInput[];
   /** Records read (rows + rejected). */
@@ -24,28 +26,25 @@ export interface EventBatch {
   maxTimeMs: number | null;
 }
 
-const PAYLOAD_CHUNK_CHARS = 128 * 1024;
+/** Separates the parts of a rollup key (a character audit fields do not contain). */
+export const ROLLUP_SEPARATOR = '\u0001';
+/** Stands for a null role inside a rollup key. */
+export const NULL_ROLE = '\u0002';
 
 /** A new, empty batch. */
 export function emptyBatch(): EventBatch {
-  return { rows: 0, payload: [], pendingText: '', lineNumbers: [], rejected: [], read: 0, malformedMeta: 0, months: new Set(), bytesRead: 0, lastLine: 0, maxTimeMs: null };
+  return { lines: [], keys: [], times: [], rollups: [], lineNumbers: [], rejected: [], read: 0, malformedMeta: 0, months: new Set(), bytesRead: 0, lastLine: 0, maxTimeMs: null };
 }
 
-/** Appends one COPY line (with its newline) to the batch. */
-export function appendCopyLine(batch: EventBatch, line: string): void {
-  batch.rows++;
-  batch.pendingText += line;
-  if (batch.pendingText.length >= PAYLOAD_CHUNK_CHARS) {
-    batch.payload.push(Buffer.from(batch.pendingText, 'utf8'));
-    batch.pendingText = '';
+/** The rows at `indexes` of a batch, as a batch without rejects or counters. */
+export function pickRows(batch: EventBatch, indexes: number[]): EventBatch {
+  const out = { ...emptyBatch(), months: batch.months, bytesRead: batch.bytesRead, lastLine: batch.lastLine, maxTimeMs: batch.maxTimeMs };
+  for (const i of indexes) {
+    out.lines.push(batch.lines[i]!);
+    out.keys.push(batch.keys[i]!);
+    out.times.push(batch.times[i]!);
+    out.rollups.push(batch.rollups[i]!);
+    out.lineNumbers.push(batch.lineNumbers[i]!);
   }
-}
-
-/** The batch's whole COPY payload. */
-export function sealedPayload(batch: EventBatch): Buffer[] {
-  if (batch.pendingText.length > 0) {
-    batch.payload.push(Buffer.from(batch.pendingText, 'utf8'));
-    batch.pendingText = '';
-  }
-  return batch.payload;
+  return out;
 }

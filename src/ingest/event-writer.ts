@@ -4,7 +4,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { Database } from '../db/database';
 import { ensurePartitions } from '../db/partitions';
 import { STAGING_COLUMNS, STAGING_TABLE_DDL } from './copy-row';
-import { appendCopyLine, emptyBatch, sealedPayload, type EventBatch } from './event-batch';
+import { emptyBatch, NULL_ROLE, pickRows, ROLLUP_SEPARATOR, type EventBatch } from './event-batch';
 
 /** A checkpoint written in the same transaction as a batch. */
 export interface CheckpointUpdate {
@@ -25,8 +25,8 @@ export interface BatchOutcome {
 
 const COLUMN_LIST = STAGING_COLUMNS.join(', ');
 
-// Rows go in sorted by (time, event_key) and rollups by their key, so that concurrent writers of
-// overlapping data take row locks in the same order and cannot deadlock.
+// The general path. Rows go in sorted by (time, event_key) and rollups by their key, so that concurrent
+// writers of overlapping data take row locks in the same order and cannot deadlock.
 const INSERT_FROM_STAGING = `
   with inserted as (
     insert into audit_events (${COLUMN_LIST})
@@ -43,17 +43,40 @@ const INSERT_FROM_STAGING = `
   )
   select count(*)::int as inserted from inserted`;
 
+// Which of the batch's (event_key, time) pairs are stored already (an index probe each).
+const EXISTING_KEYS = `
+  select b.k::text as key
+    from unnest($1::uuid[], $2::timestamptz[]) as b(k, t)
+   where exists (select 1 from audit_events a where a.event_key = b.k and a.time = b.t and a.time >= $3 and a.time <= $4)`;
+
+const UPSERT_ROLLUPS = `
+  insert into audit_rollups_hourly (hour, service_id, client_id, action, status, role, count)
+  select * from unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])
+   order by 1, 2, 3, 4, 5, 6
+  on conflict on constraint audit_rollups_hourly_key do update set count = audit_rollups_hourly.count + excluded.count`;
+
 /** SQLSTATE classes that mean "this data", not "this connection": worth isolating the bad row. */
 function isDataError(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   return typeof code === 'string' && (code.startsWith('22') || code === '23514' || code === '23502');
 }
 
+function isUniqueViolation(err: unknown): boolean {
+  return (err as { code?: unknown }).code === '23505';
+}
+
 /**
- * Writes batches of events on one dedicated connection. Each batch is one transaction: COPY into a
- * temporary staging table, one `INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING` into
- * `audit_events`, the hourly rollups of exactly the inserted rows, the rejected records, the run's
- * counters and the checkpoint. A crash at any point leaves either all of a batch or none of it.
+ * Writes batches of events on one dedicated connection; each batch is one transaction holding the
+ * events, the hourly rollups of exactly the inserted rows, the rejected records, the run's counters and
+ * the checkpoint. A crash at any point leaves either all of a batch or none of it.
+ *
+ * Two ways in, same result:
+ * - direct (the usual case): probe which keys exist, then COPY only the new rows straight into
+ *   `audit_events` and add their rollups. Half the work of staging, and all-duplicate batches write nothing.
+ *   A concurrent writer that stores one of those rows first makes the COPY fail on the unique key; the
+ *   batch is then rolled back and redone the general way.
+ * - staged (the general path): COPY into a temporary staging table, then one
+ *   `INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING` and the rollups of the returned rows.
  */
 export class EventWriter {
   private readonly ensuredMonths = new Set<number>();
@@ -85,17 +108,28 @@ export class EventWriter {
       for (const m of months) this.ensuredMonths.add(m);
     }
     try {
-      return await this.commit(batch, checkpoint);
+      try {
+        return await this.commit(batch, checkpoint, 'direct');
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+        return await this.commit(batch, checkpoint, 'staged');
+      }
     } catch (err) {
-      if (!isDataError(err) || batch.rows === 0) throw err;
-      if (batch.rows === 1) {
+      const rows = batch.lines.length;
+      if (!isDataError(err) || rows === 0) throw err;
+      if (rows === 1) {
         // The input text is not kept per row (memory); the row as sent to PostgreSQL holds every field.
         const lineNumber = batch.lineNumbers[0]!;
-        const raw = Buffer.concat(sealedPayload(batch)).toString('utf8').replace(/\n$/, '');
+        const raw = batch.lines[0]!.toString('utf8').replace(/\n$/, '');
         const reason = `the database refused the record (raw is the row as sent, tab-separated): ${(err as Error).message}`;
-        return this.commit({ ...batch, rows: 0, payload: [], pendingText: '', lineNumbers: [], rejected: [...batch.rejected, { lineNumber, raw, reason }] }, checkpoint);
+        const rest = { ...batch, lines: [], keys: [], times: [], rollups: [], lineNumbers: [], rejected: [...batch.rejected, { lineNumber, raw, reason }] };
+        return this.commit(rest, checkpoint, 'staged');
       }
-      const [first, second] = this.splitBatch(batch);
+      // Split in halves; the second keeps the rejects and counters so totals stay right.
+      const half = Math.ceil(rows / 2);
+      const all = [...Array(rows).keys()];
+      const first = pickRows(batch, all.slice(0, half));
+      const second = { ...pickRows(batch, all.slice(half)), rejected: batch.rejected, read: batch.read, malformedMeta: batch.malformedMeta };
       const a = await this.write(first);
       const b = await this.write(second, checkpoint);
       return {
@@ -108,16 +142,12 @@ export class EventWriter {
     }
   }
 
-  private async commit(batch: EventBatch, checkpoint: CheckpointUpdate | undefined): Promise<BatchOutcome> {
+  private async commit(batch: EventBatch, checkpoint: CheckpointUpdate | undefined, how: 'direct' | 'staged'): Promise<BatchOutcome> {
     const c = this.client;
     await c.query('begin');
     try {
-      let inserted = 0;
-      if (batch.rows > 0) {
-        await this.copyRows(sealedPayload(batch));
-        const { rows } = await c.query<{ inserted: number }>(INSERT_FROM_STAGING);
-        inserted = rows[0]!.inserted;
-      }
+      const rows = batch.lines.length;
+      const inserted = rows === 0 ? 0 : how === 'direct' ? await this.insertDirect(batch) : await this.insertStaged(batch);
       if (batch.rejected.length > 0) {
         await c.query(
           `insert into rejected_records (run_id, line_number, raw, reason)
@@ -133,7 +163,7 @@ export class EventWriter {
       const outcome: BatchOutcome = {
         read: batch.read,
         inserted,
-        duplicates: batch.rows - inserted,
+        duplicates: rows - inserted,
         rejected: batch.rejected.length,
         malformedMeta: batch.malformedMeta,
       };
@@ -154,15 +184,53 @@ export class EventWriter {
     }
   }
 
-  private async copyRows(payload: Buffer[]): Promise<void> {
-    const stream = this.client.query(copyFrom(`copy ingest_staging (${COLUMN_LIST}) from stdin`));
+  private async insertStaged(batch: EventBatch): Promise<number> {
+    await this.copy('ingest_staging', batch.lines);
+    const { rows } = await this.client.query<{ inserted: number }>(INSERT_FROM_STAGING);
+    return rows[0]!.inserted;
+  }
+
+  private async insertDirect(batch: EventBatch): Promise<number> {
+    let lo = batch.times[0]!;
+    let hi = lo;
+    for (const t of batch.times) {
+      if (t < lo) lo = t;
+      if (t > hi) hi = t;
+    }
+    const { rows: existing } = await this.client.query<{ key: string }>(EXISTING_KEYS, [batch.keys, batch.times, lo, hi]);
+    const stored = new Set(existing.map((r) => r.key));
+    const fresh: number[] = [];
+    // Identical keys inside one batch cannot happen (occurrences differ), so "not stored" means "new".
+    for (let i = 0; i < batch.keys.length; i++) if (!stored.has(batch.keys[i]!)) fresh.push(i);
+    if (fresh.length === 0) return 0;
+    // Sorted by (time, key), like the general path, so concurrent writers lock in the same order.
+    fresh.sort((a, b) => (batch.times[a]! < batch.times[b]! ? -1 : batch.times[a]! > batch.times[b]! ? 1 : batch.keys[a]! < batch.keys[b]! ? -1 : 1));
+    await this.copy('audit_events', fresh.map((i) => batch.lines[i]!));
+    const counts = new Map<string, number>();
+    for (const i of fresh) counts.set(batch.rollups[i]!, (counts.get(batch.rollups[i]!) ?? 0) + 1);
+    const cols: (string | null)[][] = [[], [], [], [], [], []];
+    const n: number[] = [];
+    for (const [key, count] of counts) {
+      const parts = key.split(ROLLUP_SEPARATOR);
+      for (let j = 0; j < 6; j++) cols[j]!.push(j === 5 && parts[j] === NULL_ROLE ? null : parts[j]!);
+      n.push(count);
+    }
+    await this.client.query(UPSERT_ROLLUPS, [...cols, n]);
+    return fresh.length;
+  }
+
+  private async copy(table: string, lines: Buffer[]): Promise<void> {
+    const stream = this.client.query(copyFrom(`copy ${table} (${COLUMN_LIST}) from stdin`));
     await new Promise<void>((resolve, reject) => {
       stream.on('finish', resolve);
       stream.on('error', reject);
+      const CHUNK = 256;
       let i = 0;
       const pump = () => {
-        while (i < payload.length) {
-          if (!stream.write(payload[i++])) {
+        while (i < lines.length) {
+          const chunk = Buffer.concat(lines.slice(i, i + CHUNK));
+          i += CHUNK;
+          if (!stream.write(chunk)) {
             stream.once('drain', pump);
             return;
           }
@@ -173,22 +241,6 @@ export class EventWriter {
     });
   }
 
-  /** Splits a batch in two halves; the second keeps the rejects and counters so totals stay right. */
-  private splitBatch(batch: EventBatch): [EventBatch, EventBatch] {
-    // COPY's text format escapes newlines inside values, so a newline ends exactly one row.
-    const lines = Buffer.concat(sealedPayload(batch)).toString('utf8').split('\n');
-    lines.pop();
-    const half = Math.ceil(lines.length / 2);
-    const fill = (target: EventBatch, rows: string[], lineNumbers: number[]) => {
-      for (const row of rows) appendCopyLine(target, `${row}\n`);
-      target.lineNumbers = lineNumbers;
-      return target;
-    };
-    const first = fill({ ...emptyBatch(), months: batch.months, bytesRead: batch.bytesRead, lastLine: batch.lastLine }, lines.slice(0, half), batch.lineNumbers.slice(0, half));
-    const second = fill({ ...batch, rows: 0, payload: [], pendingText: '' }, lines.slice(half), batch.lineNumbers.slice(half));
-    return [first, second];
-  }
-
   /** Releases the connection (when the writer opened it). */
   close(): void {
     if (this.ownsClient) this.client.release();
@@ -196,7 +248,7 @@ export class EventWriter {
 
   /** Commits the bookkeeping of an empty batch (e.g. a final checkpoint). */
   async touch(checkpoint?: CheckpointUpdate): Promise<void> {
-    await this.commit(emptyBatch(), checkpoint);
+    await this.commit(emptyBatch(), checkpoint, 'staged');
   }
 }
 

@@ -1,6 +1,6 @@
 import { StringDecoder } from 'node:string_decoder';
 import { encodeCopyRow } from './copy-row';
-import { appendCopyLine, emptyBatch, type EventBatch } from './event-batch';
+import { emptyBatch, NULL_ROLE, ROLLUP_SEPARATOR, type EventBatch } from './event-batch';
 import { eventKey, OccurrenceCounter } from './event-key';
 import type { BatchOutcome, CheckpointUpdate, EventWriter } from './event-writer';
 import type { ByteCounter, InputEntry } from './input-opener';
@@ -101,7 +101,13 @@ export async function ingestEntries(entries: AsyncIterable<InputEntry>, options:
     const firstKey = eventKey(f.canonical, 0);
     const occurrence = occurrences.next(Math.floor(f.timeMs / 1000), firstKey);
     const key = occurrence === 0 ? firstKey : eventKey(f.canonical, occurrence);
-    appendCopyLine(batch, encodeCopyRow(f, key, occurrence, options.runId));
+    batch.lines.push(Buffer.from(encodeCopyRow(f, key, occurrence, options.runId), 'utf8'));
+    batch.keys.push(key);
+    batch.times.push(f.time);
+    batch.rollups.push(
+      `${f.time.slice(0, 13)}:00:00.000Z${ROLLUP_SEPARATOR}${f.serviceId}${ROLLUP_SEPARATOR}${f.clientId}${ROLLUP_SEPARATOR}` +
+        `${f.action}${ROLLUP_SEPARATOR}${f.status}${ROLLUP_SEPARATOR}${f.role ?? NULL_ROLE}`,
+    );
     batch.lineNumbers.push(lineNumber);
     if (f.metaMalformed) batch.malformedMeta++;
     const d = new Date(f.timeMs);
@@ -122,7 +128,7 @@ export async function ingestEntries(entries: AsyncIterable<InputEntry>, options:
       const decoder = new StringDecoder('utf8');
       for await (const chunk of entry.stream as AsyncIterable<Buffer>) {
         splitter.feed(decoder.write(chunk));
-        if (batch.rows + batch.rejected.length >= batchSize) {
+        if (batch.lines.length + batch.rejected.length >= batchSize) {
           await submit();
           if (options.shouldStop?.()) {
             stopped = true;
