@@ -1,7 +1,9 @@
 import type { Migration } from 'kysely';
 import * as m20261125_0001 from './20261125_0001_audit_store';
+import * as m20261125_0003 from './20261125_0003_audit_rollups_daily';
 
 /** Every migration, by name, in order. Names are date-prefixed and never change once shipped. */
 export const migrations: Record<string, Migration> = {
   '20261125_0001_audit_store': m20261125_0001,
+  '20261125_0003_audit_rollups_daily': m20261125_0003,
 };

@@ -80,6 +80,15 @@ export interface AuditRollupsHourlyTable {
   count: string;
 }
 
+/** `audit_rollups_daily`: event counts per UTC day, service, action and status (kept by triggers on the hourly rollups). */
+export interface AuditRollupsDailyTable {
+  day: Timestamp;
+  service_id: string;
+  action: string;
+  status: string;
+  count: string;
+}
+
 /** The whole database, mirroring `migrations/`. */
 export interface Database {
   audit_events: AuditEventsTable;
@@ -87,6 +96,7 @@ export interface Database {
   ingest_checkpoints: IngestCheckpointsTable;
   rejected_records: RejectedRecordsTable;
   audit_rollups_hourly: AuditRollupsHourlyTable;
+  audit_rollups_daily: AuditRollupsDailyTable;
 }
 
 export type AuditEventRow = Selectable<AuditEventsTable>;

@@ -120,27 +120,68 @@ describe('AuditAggregate', () => {
     expect(body.data.auditEvents.aggregate.count).toBeGreaterThan(1000);
   });
 
-  it('equals GROUP BY for 25 random rollup-expressible filters, and both sources agree', async () => {
+  it('equals GROUP BY for 25 random rollup-expressible filters, and every tier agrees', async () => {
     const next = rng(20261125);
-    const needs: AggregateNeed[] = [
+    const all: AggregateNeed[] = [
       { kind: 'totals' }, { kind: 'bounds' },
       ...(['action', 'status', 'role', 'client', 'service'] as const).map((dimension) => ({ kind: 'dimension' as const, dimension })),
       ...(['HOUR', 'DAY', 'WEEK', 'MONTH'] as const).map((interval) => ({ kind: 'timeline' as const, interval })),
     ];
+    const dailyNeeds: AggregateNeed[] = [
+      { kind: 'totals' },
+      ...(['action', 'status', 'service'] as const).map((dimension) => ({ kind: 'dimension' as const, dimension })),
+      ...(['DAY', 'WEEK', 'MONTH'] as const).map((interval) => ({ kind: 'timeline' as const, interval })),
+    ];
     let nonEmpty = 0;
+    const tiers = new Set<string>();
     for (let i = 0; i < 25; i++) {
       const filter = await randomFilter(next);
       const normalized = normalizeFilter(filter, UNRESTRICTED);
       expect(rollupCanAnswer(normalized)).toBe(true);
       const body = await f.gql(AGG, { filter: wire(filter) });
       expect({ filter, result: body }).toEqual({ filter, result: { data: { auditEvents: await expectedAggregate(filter) } } });
-      const [fromRollup] = await computeAggregates(f.t.db, normalized, null, [null], needs, 'auto');
-      const [fromEvents] = await computeAggregates(f.t.db, normalized, null, [null], needs, 'events');
-      if (!normalized.empty) expect(fromRollup!.source).toBe('rollup');
-      expect({ ...fromRollup, source: 'x' }).toEqual({ ...fromEvents, source: 'x' });
-      if (fromRollup!.count > 0) nonEmpty++;
+      for (const needs of [all, dailyNeeds]) {
+        const [auto] = await computeAggregates(f.t.db, normalized, null, [null], needs, 'auto');
+        const [hourly] = await computeAggregates(f.t.db, normalized, null, [null], needs, 'hourly');
+        const [events] = await computeAggregates(f.t.db, normalized, null, [null], needs, 'events');
+        if (!normalized.empty) {
+          expect(hourly!.source).toBe('hourly');
+          expect(auto!.source).toBe(needs === all || filter.clientIds || filter.roles ? 'hourly' : 'daily');
+        }
+        tiers.add(auto!.source);
+        expect({ ...auto, source: 'x' }).toEqual({ ...events, source: 'x' });
+        expect({ ...hourly, source: 'x' }).toEqual({ ...events, source: 'x' });
+      }
+      if (!normalized.empty && (await computeAggregates(f.t.db, normalized, null, [null], [{ kind: 'totals' }]))[0]!.count > 0) nonEmpty++;
     }
     expect(nonEmpty).toBeGreaterThan(10);
+    expect([...tiers].sort()).toEqual(expect.arrayContaining(['daily', 'hourly']));
+  });
+
+  it('keeps the daily rollups equal to the hourly ones summed by day', async () => {
+    const { rows } = await sql<{ diff: number; n: number }>`
+      select (select count(*)::int from (
+                (select day, service_id, action, status, count from audit_rollups_daily
+                 except
+                 select date_trunc('day', hour, 'UTC'), service_id, action, status, sum(count) from audit_rollups_hourly group by 1, 2, 3, 4)
+                union all
+                (select date_trunc('day', hour, 'UTC'), service_id, action, status, sum(count) from audit_rollups_hourly group by 1, 2, 3, 4
+                 except
+                 select day, service_id, action, status, count from audit_rollups_daily)) x) as diff,
+             (select count(*)::int from audit_rollups_daily) as n`.execute(f.t.db);
+    expect(rows[0]).toEqual({ diff: 0, n: expect.any(Number) });
+    expect(rows[0]!.n).toBeGreaterThan(10);
+  });
+
+  it('counts whole days from the daily rollups and the partial days at both ends from the hourly ones', async () => {
+    const filter: AuditFilterInput = { from: new Date(Math.ceil(f.from.getTime() / 3_600_000) * 3_600_000 + 5 * 3_600_000), to: new Date(f.to.getTime() - 3 * 3_600_000) };
+    const normalized = normalizeFilter(filter, UNRESTRICTED);
+    const needs: AggregateNeed[] = [{ kind: 'totals' }, { kind: 'dimension', dimension: 'action' }, { kind: 'timeline', interval: 'DAY' }];
+    const [auto] = await computeAggregates(f.t.db, normalized, null, [null], needs);
+    const [events] = await computeAggregates(f.t.db, normalized, null, [null], needs, 'events');
+    expect(auto!.source).toBe('daily');
+    expect({ ...auto, source: 'x' }).toEqual({ ...events, source: 'x' });
+    expect(auto!.count).toBeGreaterThan(0);
   });
 
   it('answers from the events when the filter needs them (minutes, unaligned bounds, HSMs, IPs)', async () => {

@@ -9,7 +9,8 @@ import {
   type AggregateValue,
   type TimeIntervalName,
 } from './audit-aggregate';
-import { filterCondition, RET_OK, rollupCanAnswer, type AuditFilter } from './audit-filter';
+import { chooseTier, rollupRelation, type AggregateTier } from './audit-aggregate-source';
+import { filterCondition, RET_OK, type AuditFilter } from './audit-filter';
 import type { ParentDimension } from './audit-scope';
 
 const DIMENSION_COLUMN: Record<AggregateDimension, string> = {
@@ -19,11 +20,6 @@ const DIMENSION_COLUMN: Record<AggregateDimension, string> = {
   client: 'client_id',
   service: 'service_id',
 };
-
-/** Whether the hourly rollups can answer these needs for this filter (MINUTE buckets cannot). */
-export function rollupCanServe(filter: AuditFilter, needs: readonly AggregateNeed[]): boolean {
-  return rollupCanAnswer(filter) && !needs.some((n) => n.kind === 'timeline' && n.interval === 'MINUTE');
-}
 
 interface GroupedRow {
   parent: string | null;
@@ -39,8 +35,9 @@ interface GroupedRow {
 
 /**
  * Computes every requested part of the aggregate of each parent in ONE statement: a GROUPING SETS
- * query over the hourly rollups when they can answer exactly, else over the events. With rollups,
- * `first`/`last` are refined to the exact event time inside the first/last hour by an indexed subquery.
+ * query over the daily or hourly rollups when they can answer exactly (see {@link chooseTier}), else
+ * over the events. With hourly rollups, `first`/`last` are refined to the exact event time inside the
+ * first/last hour by an indexed subquery.
  */
 export async function computeAggregates(
   db: Kysely<Database>,
@@ -48,13 +45,14 @@ export async function computeAggregates(
   dimension: ParentDimension | null,
   parents: readonly (string | null)[],
   needs: readonly AggregateNeed[],
-  /** `events` forces the event path (tests compare both paths); default `auto`. */
-  source: 'auto' | 'events' = 'auto',
+  /** Restricts the tier (tests compare tiers); default `auto`, the cheapest exact one. */
+  force: 'auto' | AggregateTier = 'auto',
 ): Promise<AggregateValue[]> {
   if (filter.empty) return parents.map(() => emptyAggregate());
-  const useRollup = source === 'auto' && rollupCanServe(filter, needs);
+  const tier = chooseTier(filter, needs, force, dimension);
+  const useRollup = tier !== 'events';
   const r = (n: string) => sql.ref(`r.${n}`);
-  const t = useRollup ? r('hour') : r('time');
+  const t = useRollup ? r('t') : r('time');
   const cnt = useRollup ? r('count') : sql`1`;
 
   // The breakdown columns, in a fixed order; grouping() gives one bit per column.
@@ -81,7 +79,8 @@ export async function computeAggregates(
   ];
   const groupingExpr = columns.length > 0 ? sql`grouping(${sql.join(columns.map((c) => c.expr))})` : sql`0`;
   const keyColumns = columns.map((c, i) => sql`${c.expr} as ${sql.ref(`k${i}`)}`);
-  const table = useRollup ? sql`audit_rollups_hourly` : sql`audit_events`;
+  const relation = tier === 'events' ? sql`audit_events r` : rollupRelation(filter, tier);
+  const relationFilter = tier === 'events' ? filterCondition(filter, 'r') : sql`true`;
 
   const refine = useRollup && needBounds;
   const eventParent = (alias: string) => (dimension ? sql`${sql.ref(`${alias}.${dimension}`)} = g.parent` : sql`true`);
@@ -101,8 +100,8 @@ export async function computeAggregates(
              sum(${cnt})::bigint as c,
              (sum(${cnt}) filter (where ${r('status')} <> ${RET_OK}))::bigint as f,
              min(${t}) as lo, max(${t}) as hi
-        from ${table} r
-       where ${parentCond} and ${filterCondition(filter, 'r', useRollup)}
+        from ${relation}
+       where ${parentCond} and ${relationFilter}
        group by grouping sets (${sql.join(sets)})
     )
     select g.*, ${firstExpr} as first, ${lastExpr} as last from g`.execute(db);
@@ -111,7 +110,7 @@ export async function computeAggregates(
   const valueOf = (parent: string | null) => {
     let v = values.get(parent);
     if (!v) {
-      v = { ...emptyAggregate(), source: useRollup ? 'rollup' : 'events' };
+      v = { ...emptyAggregate(), source: tier };
       for (const { need } of columns) {
         if (need.kind === 'dimension') v.dimensions[need.dimension] = [];
         else if (need.kind === 'timeline') v.timelines[need.interval] = [];
@@ -128,8 +127,9 @@ export async function computeAggregates(
     if (g === allBits) {
       v.count = count;
       v.failed = failed;
-      v.first = row.first;
-      v.last = row.last;
+      // Without a bounds need, lo/hi may be rollup bucket starts: not exact, so not reported.
+      v.first = needBounds ? row.first : null;
+      v.last = needBounds ? row.last : null;
       continue;
     }
     const index = columns.findIndex((_, i) => g === allBits - (1 << (columns.length - 1 - i)));
@@ -143,7 +143,7 @@ export async function computeAggregates(
     for (const list of Object.values(v.dimensions)) sortBuckets(list!);
     for (const list of Object.values(v.timelines)) list!.sort((a, b) => a.start.getTime() - b.start.getTime());
   }
-  return parents.map((p) => values.get(p) ?? { ...emptyAggregate(), source: useRollup ? 'rollup' : 'events' });
+  return parents.map((p) => values.get(p) ?? { ...emptyAggregate(), source: tier });
 }
 
 /** Finds, for each client, the service it was last seen acting on (from the rollups), or null. */

@@ -36,8 +36,8 @@ export interface AggregateValue {
   last: Date | null;
   dimensions: Partial<Record<AggregateDimension, CountBucketValue[]>>;
   timelines: Partial<Record<TimeIntervalName, TimeBucketValue[]>>;
-  /** `rollup` or `events`: which source answered (exposed for tests and metrics). */
-  source: 'rollup' | 'events' | 'none';
+  /** Which tier answered: `daily`, `hourly` (rollups), `events`, or `none` (nothing could match). */
+  source: 'daily' | 'hourly' | 'events' | 'none';
 }
 
 /** The key under which events without a role are counted in `byRole`. */

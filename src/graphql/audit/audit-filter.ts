@@ -105,25 +105,28 @@ function anyOf(column: RawBuilder<unknown>, values: string[]): RawBuilder<unknow
   return values.length === 1 ? sql`${column} = ${values[0]}` : sql`${column} = any(${values}::text[])`;
 }
 
+/** The relations a filter can be applied to: events, hourly rollups (`hour`), daily rollups (`day`, no client/role). */
+export type FilterTarget = 'events' | 'hourly' | 'daily';
+
 /**
- * The filter as a parameterised SQL condition over `alias` (an `audit_events` row, or an
- * `audit_rollups_hourly` row when `rollup` is true: times then compare the `hour` column).
+ * The filter as a parameterised SQL condition over `alias`: an `audit_events` row, or a rollup row
+ * (times then compare its `hour` or `day` column; the dimensions a rollup lacks must not be filtered).
  */
-export function filterCondition(filter: AuditFilter, alias: string, rollup = false): RawBuilder<unknown> {
+export function filterCondition(filter: AuditFilter, alias: string, target: FilterTarget = 'events'): RawBuilder<unknown> {
   const col = (name: string) => sql.ref(`${alias}.${name}`);
   const parts: RawBuilder<unknown>[] = [];
   if (filter.empty) return sql`false`;
-  const time = rollup ? col('hour') : col('time');
+  const time = col(target === 'events' ? 'time' : target === 'hourly' ? 'hour' : 'day');
   if (filter.from) parts.push(sql`${time} >= ${filter.from.toISOString()}::timestamptz`);
   if (filter.to) parts.push(sql`${time} < ${filter.to.toISOString()}::timestamptz`);
   if (filter.serviceIds) parts.push(anyOf(col('service_id'), filter.serviceIds));
-  if (filter.clientIds) parts.push(anyOf(col('client_id'), filter.clientIds));
+  if (filter.clientIds && target !== 'daily') parts.push(anyOf(col('client_id'), filter.clientIds));
   if (filter.actions) parts.push(anyOf(col('action'), filter.actions));
   if (filter.statuses) parts.push(anyOf(col('status'), filter.statuses));
   if (filter.succeeded === true) parts.push(sql`${col('status')} = ${RET_OK}`);
   if (filter.succeeded === false) parts.push(sql`${col('status')} <> ${RET_OK}`);
-  if (filter.roles) parts.push(anyOf(col('role'), filter.roles));
-  if (!rollup) {
+  if (filter.roles && target !== 'daily') parts.push(anyOf(col('role'), filter.roles));
+  if (target === 'events') {
     if (filter.clientIps) parts.push(sql`${col('client_ip')} <<= any(${filter.clientIps}::inet[])`);
     if (filter.hsmIds) parts.push(anyOf(col('hsm_id'), filter.hsmIds));
     if (filter.objectId !== null) parts.push(sql`${col('object_ids')} @> array[${filter.objectId}]::text[]`);

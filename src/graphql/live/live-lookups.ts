@@ -34,17 +34,18 @@ export function findService(ctx: Context, id: string): ServiceRef | null {
 
 /**
  * Query.client: a client the caller may see, i.e. seen acting on (or bound to) an allowed service.
+ * A client never seen in the audit data is looked for in the live bindings of the (allowed) services.
  * Unrestricted callers get any id (an unknown one resolves with bound = false).
  */
 export async function findClient(ctx: Context, id: string): Promise<ClientRef | null> {
   const home = await ctx.loaders.clientHome.load(id);
-  if (ctx.auth.serviceIds === null) return { id, serviceId: home };
   if (home !== null && mayReadService(ctx.auth, home)) return { id, serviceId: home };
-  for (const serviceId of ctx.auth.serviceIds) {
-    const bindings = await ctx.loaders.bindings.load(serviceId).catch(() => null);
-    if (bindings?.some((b) => b.clientId === id)) return { id, serviceId };
-  }
-  return null;
+  const candidates =
+    ctx.auth.serviceIds ?? (ctx.directory ? (await ctx.directory.allServices(null).catch(() => [])).map((s) => s.id) : []);
+  const lists = await Promise.all(candidates.map((serviceId) => ctx.loaders.bindings.load(serviceId).catch(() => null)));
+  const found = lists.findIndex((bindings) => bindings?.some((b) => b.clientId === id));
+  if (found >= 0) return { id, serviceId: candidates[found]! };
+  return ctx.auth.serviceIds === null ? { id, serviceId: home } : null;
 }
 
 /** Query.services: a page of DPoD's service list (DPoD pages underneath; the cursor is an offset). */

@@ -46,6 +46,8 @@ export interface FixtureOptions {
   eventsPerDay?: number;
   days?: number;
   cacheTtlSeconds?: number;
+  /** Ingest the simulator's history (default true). */
+  ingest?: boolean;
 }
 
 /** A fixed clock so every run ingests the same events. */
@@ -69,9 +71,12 @@ export async function startGraphqlFixture(options: FixtureOptions = {}): Promise
   const to = FIXTURE_NOW;
   const dir = mkdtempSync(join(tmpdir(), 'gql-fixture-'));
   try {
-    const file = join(dir, 'export.jsonl.gz');
-    await writeExportFile(sim.tenant, from, to, file);
-    await importFiles({ db: t.db, pool: t.pool }, [file], { progressBar: false });
+    if (options.ingest !== false) {
+      const file = join(dir, 'export.jsonl.gz');
+      await writeExportFile(sim.tenant, from, to, file);
+      const [run] = await importFiles({ db: t.db, pool: t.pool }, [file], { progressBar: false });
+      if (run?.state !== 'succeeded') throw new Error(`fixture ingest failed: ${run?.error ?? 'no run'}`);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

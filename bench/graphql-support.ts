@@ -1,0 +1,98 @@
+import autocannon from 'autocannon';
+import type pg from 'pg';
+
+/** Latency percentiles of sequential runs, in ms. */
+export interface Latency {
+  p50: number;
+  p95: number;
+}
+
+/** Runs `fn` `n` times one after another (after `warmup` untimed runs); returns p50/p95 in ms. */
+export async function sequentialLatency(n: number, fn: () => Promise<unknown>, warmup = 20): Promise<Latency> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    await fn();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!;
+  return { p50: at(0.5), p95: at(0.95) };
+}
+
+/** Requests per second of a GraphQL POST under `connections` concurrent clients (autocannon). */
+export async function graphqlThroughput(url: string, body: string, connections: number, seconds: number): Promise<number> {
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    connections,
+    duration: seconds,
+  });
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`GraphQL throughput run had ${result.non2xx} non-2xx answers and ${result.errors} errors`);
+  return result.requests.average;
+}
+
+/** Queries per second of one SQL statement under `concurrency` concurrent pool clients. */
+export async function sqlThroughput(pool: pg.Pool, text: string, values: unknown[], concurrency: number, seconds: number): Promise<number> {
+  const end = Date.now() + seconds * 1000;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < end) {
+        await pool.query(text, values);
+        done++;
+      }
+    }),
+  );
+  return done / seconds;
+}
+
+/** POSTs a GraphQL request and fails loudly on errors (a benchmark of failing queries measures nothing). */
+export async function postGraphql(url: string, body: string): Promise<any> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const json = (await res.json()) as { data?: unknown; errors?: unknown[] };
+  if (res.status !== 200 || json.errors) throw new Error(`GraphQL request failed (${res.status}): ${JSON.stringify(json.errors ?? json).slice(0, 500)}`);
+  return json.data;
+}
+
+/** Formats ms with 2 decimals. */
+export const ms = (v: number) => `${v.toFixed(2)} ms`;
+
+/** A `dpod-audit serve` child process. */
+export interface ServerProcess {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** Starts `node <cli> serve` on a free port with `env` added; resolves once it listens. */
+export async function startServerProcess(cli: string, env: Record<string, string>): Promise<ServerProcess> {
+  const { spawn } = await import('node:child_process');
+  const { freePort } = await import('../src/db/embedded');
+  const port = await freePort();
+  const child = spawn(process.execPath, [cli, 'serve', '--port', String(port), '--host', '127.0.0.1'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      if (output.includes('GraphQL on ')) resolve();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${output.slice(-2000)}`)));
+    setTimeout(() => reject(new Error(`serve did not start in 60 s: ${output.slice(-2000)}`)), 60_000).unref();
+  });
+  return {
+    endpoint: `http://127.0.0.1:${port}/graphql`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}

@@ -1,0 +1,61 @@
+import { sql, type RawBuilder } from 'kysely';
+import type { AggregateNeed } from './audit-aggregate';
+import { filterCondition, rollupCanAnswer, type AuditFilter } from './audit-filter';
+import type { ParentDimension } from './audit-scope';
+
+/** Where an aggregate is counted from: daily rollups (+ hourly at the edges), hourly rollups, or the events. */
+export type AggregateTier = 'daily' | 'hourly' | 'events';
+
+const DAY_MS = 86_400_000;
+
+/** Whether the hourly rollups can answer these needs for this filter (MINUTE buckets cannot). */
+export function hourlyCanServe(filter: AuditFilter, needs: readonly AggregateNeed[]): boolean {
+  return rollupCanAnswer(filter) && !needs.some((n) => n.kind === 'timeline' && n.interval === 'MINUTE');
+}
+
+/**
+ * Whether the daily rollups (day, service, action, status) can serve: no client or role in the filter or
+ * the breakdowns, no first/last, and only DAY/WEEK/MONTH buckets. Bounds off the day edges are filled
+ * from the hourly rollups.
+ */
+export function dailyCanServe(filter: AuditFilter, needs: readonly AggregateNeed[]): boolean {
+  if (!hourlyCanServe(filter, needs) || filter.clientIds !== null || filter.roles !== null) return false;
+  return needs.every(
+    (n) =>
+      n.kind === 'totals' ||
+      (n.kind === 'dimension' && (n.dimension === 'action' || n.dimension === 'status' || n.dimension === 'service')) ||
+      (n.kind === 'timeline' && (n.interval === 'DAY' || n.interval === 'WEEK' || n.interval === 'MONTH')),
+  );
+}
+
+/** Picks the cheapest exact tier; `force` restricts the choice (tests compare tiers). */
+export function chooseTier(
+  filter: AuditFilter,
+  needs: readonly AggregateNeed[],
+  force: 'auto' | AggregateTier = 'auto',
+  dimension: ParentDimension | null = null,
+): AggregateTier {
+  if (force === 'events') return 'events';
+  if (force === 'hourly') return hourlyCanServe(filter, needs) ? 'hourly' : 'events';
+  if (dimension !== 'client_id' && dailyCanServe(filter, needs)) return 'daily';
+  return hourlyCanServe(filter, needs) ? 'hourly' : 'events';
+}
+
+/** The counting relation `r(t, service_id, client_id, action, status, role, count)` of a rollup tier. */
+export function rollupRelation(filter: AuditFilter, tier: 'daily' | 'hourly'): RawBuilder<unknown> {
+  const hourly = (f: AuditFilter) => sql`
+    select h.hour as t, h.service_id, h.client_id, h.action, h.status, h.role, h.count
+      from audit_rollups_hourly h where ${filterCondition(f, 'h', 'hourly')}`;
+  if (tier === 'hourly') return sql`(${hourly(filter)}) r`;
+  // Whole days from the daily table; the partial days at either end from the hourly one.
+  const ceilDay = filter.from ? new Date(Math.ceil(filter.from.getTime() / DAY_MS) * DAY_MS) : null;
+  const floorDay = filter.to ? new Date(Math.floor(filter.to.getTime() / DAY_MS) * DAY_MS) : null;
+  if (ceilDay && floorDay && ceilDay.getTime() >= floorDay.getTime()) return sql`(${hourly(filter)}) r`;
+  const parts: RawBuilder<unknown>[] = [
+    sql`select d.day as t, d.service_id, null::text as client_id, d.action, d.status, null::text as role, d.count
+          from audit_rollups_daily d where ${filterCondition({ ...filter, from: ceilDay, to: floorDay }, 'd', 'daily')}`,
+  ];
+  if (filter.from && ceilDay && ceilDay.getTime() > filter.from.getTime()) parts.push(hourly({ ...filter, to: ceilDay }));
+  if (filter.to && floorDay && floorDay.getTime() < filter.to.getTime()) parts.push(hourly({ ...filter, from: floorDay }));
+  return sql`(${sql.join(parts, sql` union all `)}) r`;
+}
