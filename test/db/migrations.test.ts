@@ -30,7 +30,7 @@ describe('migrations', () => {
   it('run up, down and up again on a real database', async () => {
     const first = await migrateToLatest(handle.db);
     expect(first.applied).toEqual(Object.keys(migrations));
-    expect(await tables(handle)).toEqual(['audit_events', 'audit_rollups_hourly', 'ingest_checkpoints', 'ingest_runs', 'rejected_records']);
+    expect(await tables(handle)).toEqual(['audit_events', 'audit_rollups_daily', 'audit_rollups_hourly', 'ingest_checkpoints', 'ingest_runs', 'rejected_records']);
     expect(await pendingMigrations(handle.db)).toEqual([]);
 
     const reverted = await migrateAllDown(handle.db);
