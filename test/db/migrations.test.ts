@@ -40,7 +40,7 @@ describe('migrations', () => {
 
     const again = await migrateToLatest(handle.db);
     expect(again.applied).toEqual(Object.keys(migrations));
-    expect(await tables(handle)).toHaveLength(5);
+    expect(await tables(handle)).toHaveLength(6);
   });
 
   it('does nothing the second time', async () => {
