@@ -6,10 +6,10 @@ import { locateStore, type StoreLocation } from '../db/store';
 import { createDpodClient, type DpodClient, type DpodClientHooks } from '../dpod';
 import { createContext, createGraphqlDeps, type Context } from '../graphql/context';
 import { buildGraphqlSchema } from '../graphql/schema';
+import { startFollower, type Follower, type FollowerOptions } from '../ingest';
 import { createLogger, type Logger } from '../logger';
 import { createGraphqlServer, type GraphqlServer } from './graphql-server';
 import { readIngestSnapshot } from './ingest-snapshot';
-import { startIngestFollower, type FollowerHandle } from './ingest-host';
 import { createMetrics, type Metrics } from './metrics';
 import type { CheckResult } from './readiness';
 
@@ -24,6 +24,8 @@ export interface AppOverrides {
   schema?: GraphQLSchema;
   /** Run the ingest follower in this process (default false; `serve --ingest` and `demo` turn it on). */
   follow?: boolean;
+  /** Follower options over those from config (interval, overlap, retention). */
+  follower?: Partial<FollowerOptions>;
   /** Apply pending migrations at start (default true). */
   migrate?: boolean;
 }
@@ -54,7 +56,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
   let ingestDatabase: DatabaseHandle | null = null;
   let readDatabase: DatabaseHandle | null = null;
   let server: GraphqlServer | null = null;
-  let follower: FollowerHandle | null = null;
+  let follower: Follower | null = null;
   let prepared: Promise<void> | null = null;
   let stopping: Promise<void> | null = null;
   const metrics = createMetrics({
@@ -119,11 +121,16 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
       });
       if (overrides.follow) {
         if (!dpod) throw new Error('the follower needs DPoD: set DPOD_API_URL, DPOD_TOKEN_URL, DPOD_CLIENT_ID and DPOD_CLIENT_SECRET');
-        follower = await startIngestFollower(
+        follower = startFollower(
           { db: ingestDatabase!.db, pool: ingestDatabase!.pool, dpod, logger: logger.child({ component: 'follower' }) },
-          { intervalSeconds: config.ingest.intervalSeconds, overlapSeconds: config.ingest.overlapSeconds },
+          {
+            intervalSeconds: config.ingest.intervalSeconds,
+            overlapSeconds: config.ingest.overlapSeconds,
+            retentionDays: config.ingest.retentionDays,
+            progressBar: false,
+            ...overrides.follower,
+          },
         );
-        if (!follower) logger.warn('this build of the ingester has no follower: serving without following DPoD');
       }
       return server.start(config.http.port, config.http.host);
     },

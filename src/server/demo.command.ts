@@ -1,10 +1,10 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig, type Config } from '../config';
+import { backfill, type RunSummary } from '../ingest';
 import { createLogger, type Logger } from '../logger';
 import { startSimulator, type RunningSimulator } from '../simulator';
 import { createApp, type App } from './app';
 import { createDemoProgress } from './demo-progress';
-import { backfillWindow } from './ingest-host';
 import { stopOnSignal } from './shutdown-signals';
 
 const DAY_MS = 86_400_000;
@@ -20,31 +20,32 @@ const days = (value: string) => {
 /** The sample query printed at start (the deep traversal). */
 export const DEMO_QUERY = '{ services(first: 3) { nodes { id name clients(first: 3) { nodes { id name bound actions(first: 3) { totalCount nodes { time action status meta { clientIp objectIds } } } } } } } }';
 
-/** Backfills `[now - days, now)` one day window at a time, with a progress bar; returns the events inserted. */
+/** Backfills `[now - days, now)` in one-day export windows (a few requested ahead), with a progress bar; returns events inserted. */
 async function backfillRecentDays(app: App, dayCount: number, now: Date, logger: Logger): Promise<number> {
   const progress = createDemoProgress(dayCount, logger);
   let inserted = 0;
+  let windows = 0;
+  let summaries: RunSummary[];
   try {
-    for (let i = dayCount; i >= 1; i--) {
-      const from = new Date(now.getTime() - i * DAY_MS);
-      const to = new Date(now.getTime() - (i - 1) * DAY_MS);
-      const summary = await backfillWindow(
-        { db: app.ingestDatabase.db, pool: app.ingestDatabase.pool, dpod: app.dpod!, logger: logger.child({ component: 'ingest' }) },
-        from,
-        to,
-      );
-      inserted += insertedOf(summary);
-      progress.step(dayCount - i + 1, inserted);
-    }
+    summaries = await backfill(
+      { db: app.ingestDatabase.db, pool: app.ingestDatabase.pool, dpod: app.dpod!, logger: logger.child({ component: 'ingest' }) },
+      { from: new Date(now.getTime() - dayCount * DAY_MS), to: now },
+      {
+        windowDays: 1,
+        pollIntervalMs: 200,
+        progressBar: false,
+        onRun: (summary) => {
+          inserted += summary.inserted;
+          progress.step(++windows, inserted);
+        },
+      },
+    );
   } finally {
     progress.stop();
   }
+  const failed = summaries.find((s) => s.state !== 'succeeded');
+  if (failed) throw new Error(`ingesting ${failed.windowFrom?.toISOString()}..${failed.windowTo?.toISOString()} failed: ${failed.error ?? failed.state}`);
   return inserted;
-}
-
-function insertedOf(summary: unknown): number {
-  const list = Array.isArray(summary) ? summary : [summary];
-  return list.reduce((n: number, s) => n + (s && typeof s === 'object' && typeof (s as { inserted?: unknown }).inserted === 'number' ? (s as { inserted: number }).inserted : 0), 0);
 }
 
 function banner(url: string, config: Config, sim: RunningSimulator | null, events: number): string {
@@ -88,6 +89,8 @@ export function registerDemoCommand(program: Command): void {
         app = createApp(config, {
           logger,
           follow: true,
+          // The backfill just stored everything up to now: the follower only needs the late-record margin.
+          follower: { initialLookbackSeconds: config.ingest.overlapSeconds },
           dpod: sim ? { apiUrl: sim.url, tokenUrl: sim.tokenUrl, clientId: sim.clientId, clientSecret: sim.clientSecret } : undefined,
         });
         await app.prepare();
