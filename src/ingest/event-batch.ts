@@ -2,14 +2,20 @@ import type { RejectedInput } from './audit-record';
 
 /** Records read since the previous batch, ready for one insert transaction. Row arrays are parallel. */
 export interface EventBatch {
-  /** COPY text line of each storable row (a Buffer: flat and compact, unlike a concatenated string). */
-  lines: Buffer[];
+  /** COPY text of the storable rows, back to back in one growing buffer (flat and compact). */
+  data: Buffer;
+  /** Bytes of `data` in use. */
+  used: number;
+  /** Start of each row's line in `data` (a row ends where the next starts, the last at `used`). */
+  offsets: number[];
   /** Event key of each row. */
   keys: string[];
   /** Event time of each row (ISO-8601). */
   times: string[];
-  /** Rollup key of each row: hour, service, client, action, status, role joined by {@link ROLLUP_SEPARATOR}. */
-  rollups: string[];
+  /** Rollup group of each row: an index into `rollupKeys`. */
+  rollups: number[];
+  /** Distinct rollup keys of the batch (hour, service, client, action, status, role joined by {@link ROLLUP_SEPARATOR}). */
+  rollupKeys: Map<string, number>;
   /** Input line of each row (so a row the database refuses can be rejected on its own). */
   lineNumbers: number[];
   rejected: RejectedInput[];
@@ -31,20 +37,49 @@ export const ROLLUP_SEPARATOR = '\u0001';
 /** Stands for a null role inside a rollup key. */
 export const NULL_ROLE = '\u0002';
 
-/** A new, empty batch. */
-export function emptyBatch(): EventBatch {
-  return { lines: [], keys: [], times: [], rollups: [], lineNumbers: [], rejected: [], read: 0, malformedMeta: 0, months: new Set(), bytesRead: 0, lastLine: 0, maxTimeMs: null };
+/** A new, empty batch; `capacity` pre-sizes its row buffer (e.g. the previous batch's size). */
+export function emptyBatch(capacity = 0): EventBatch {
+  return { data: Buffer.allocUnsafe(capacity), used: 0, offsets: [], keys: [], times: [], rollups: [], rollupKeys: new Map(), lineNumbers: [], rejected: [], read: 0, malformedMeta: 0, months: new Set(), bytesRead: 0, lastLine: 0, maxTimeMs: null };
+}
+
+/** Number of storable rows in a batch. */
+export function rowCount(batch: EventBatch): number {
+  return batch.offsets.length;
+}
+
+/** The COPY line (with its newline) of row `i`. */
+export function rowLine(batch: EventBatch, i: number): Buffer {
+  const end = i + 1 < batch.offsets.length ? batch.offsets[i + 1]! : batch.used;
+  return batch.data.subarray(batch.offsets[i]!, end);
+}
+
+/** Appends one storable row. */
+export function appendRow(batch: EventBatch, line: string | Buffer, key: string, time: string, rollupKey: string, lineNumber: number): void {
+  const len = typeof line === 'string' ? Buffer.byteLength(line, 'utf8') : line.length;
+  if (batch.used + len > batch.data.length) {
+    const grown = Buffer.allocUnsafe(Math.max(1 << 20, (batch.used + len) * 2));
+    batch.data.copy(grown, 0, 0, batch.used);
+    batch.data = grown;
+  }
+  if (typeof line === 'string') batch.data.write(line, batch.used, 'utf8');
+  else line.copy(batch.data, batch.used);
+  batch.offsets.push(batch.used);
+  batch.used += len;
+  batch.keys.push(key);
+  batch.times.push(time);
+  let group = batch.rollupKeys.get(rollupKey);
+  if (group === undefined) {
+    group = batch.rollupKeys.size;
+    batch.rollupKeys.set(rollupKey, group);
+  }
+  batch.rollups.push(group);
+  batch.lineNumbers.push(lineNumber);
 }
 
 /** The rows at `indexes` of a batch, as a batch without rejects or counters. */
 export function pickRows(batch: EventBatch, indexes: number[]): EventBatch {
   const out = { ...emptyBatch(), months: batch.months, bytesRead: batch.bytesRead, lastLine: batch.lastLine, maxTimeMs: batch.maxTimeMs };
-  for (const i of indexes) {
-    out.lines.push(batch.lines[i]!);
-    out.keys.push(batch.keys[i]!);
-    out.times.push(batch.times[i]!);
-    out.rollups.push(batch.rollups[i]!);
-    out.lineNumbers.push(batch.lineNumbers[i]!);
-  }
+  const keyOf = [...batch.rollupKeys.keys()];
+  for (const i of indexes) appendRow(out, rowLine(batch, i), batch.keys[i]!, batch.times[i]!, keyOf[batch.rollups[i]!]!, batch.lineNumbers[i]!);
   return out;
 }

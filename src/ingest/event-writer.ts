@@ -4,7 +4,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { Database } from '../db/database';
 import { ensurePartitions } from '../db/partitions';
 import { STAGING_COLUMNS, STAGING_TABLE_DDL } from './copy-row';
-import { emptyBatch, NULL_ROLE, pickRows, ROLLUP_SEPARATOR, type EventBatch } from './event-batch';
+import { emptyBatch, NULL_ROLE, pickRows, rowCount, rowLine, ROLLUP_SEPARATOR, type EventBatch } from './event-batch';
 
 /** A checkpoint written in the same transaction as a batch. */
 export interface CheckpointUpdate {
@@ -115,14 +115,14 @@ export class EventWriter {
         return await this.commit(batch, checkpoint, 'staged');
       }
     } catch (err) {
-      const rows = batch.lines.length;
+      const rows = rowCount(batch);
       if (!isDataError(err) || rows === 0) throw err;
       if (rows === 1) {
         // The input text is not kept per row (memory); the row as sent to PostgreSQL holds every field.
         const lineNumber = batch.lineNumbers[0]!;
-        const raw = batch.lines[0]!.toString('utf8').replace(/\n$/, '');
+        const raw = rowLine(batch, 0).toString('utf8').replace(/\n$/, '');
         const reason = `the database refused the record (raw is the row as sent, tab-separated): ${(err as Error).message}`;
-        const rest = { ...batch, lines: [], keys: [], times: [], rollups: [], lineNumbers: [], rejected: [...batch.rejected, { lineNumber, raw, reason }] };
+        const rest = { ...emptyBatch(), read: batch.read, malformedMeta: batch.malformedMeta, bytesRead: batch.bytesRead, lastLine: batch.lastLine, rejected: [...batch.rejected, { lineNumber, raw, reason }] };
         return this.commit(rest, checkpoint, 'staged');
       }
       // Split in halves; the second keeps the rejects and counters so totals stay right.
@@ -146,7 +146,7 @@ export class EventWriter {
     const c = this.client;
     await c.query('begin');
     try {
-      const rows = batch.lines.length;
+      const rows = rowCount(batch);
       const inserted = rows === 0 ? 0 : how === 'direct' ? await this.insertDirect(batch) : await this.insertStaged(batch);
       if (batch.rejected.length > 0) {
         await c.query(
@@ -185,7 +185,7 @@ export class EventWriter {
   }
 
   private async insertStaged(batch: EventBatch): Promise<number> {
-    await this.copy('ingest_staging', batch.lines);
+    await this.copy('ingest_staging', [batch.data.subarray(0, batch.used)]);
     const { rows } = await this.client.query<{ inserted: number }>(INSERT_FROM_STAGING);
     return rows[0]!.inserted;
   }
@@ -205,21 +205,23 @@ export class EventWriter {
     if (fresh.length === 0) return 0;
     // Sorted by (time, key), like the general path, so concurrent writers lock in the same order.
     fresh.sort((a, b) => (batch.times[a]! < batch.times[b]! ? -1 : batch.times[a]! > batch.times[b]! ? 1 : batch.keys[a]! < batch.keys[b]! ? -1 : 1));
-    await this.copy('audit_events', fresh.map((i) => batch.lines[i]!));
-    const counts = new Map<string, number>();
-    for (const i of fresh) counts.set(batch.rollups[i]!, (counts.get(batch.rollups[i]!) ?? 0) + 1);
+    const sorted = fresh.every((v, i) => v === i);
+    await this.copy('audit_events', sorted ? [batch.data.subarray(0, batch.used)] : fresh.map((i) => rowLine(batch, i)));
+    const counts = new Array<number>(batch.rollupKeys.size).fill(0);
+    for (const i of fresh) counts[batch.rollups[i]!]!++;
     const cols: (string | null)[][] = [[], [], [], [], [], []];
     const n: number[] = [];
-    for (const [key, count] of counts) {
+    for (const [key, group] of batch.rollupKeys) {
+      if (counts[group] === 0) continue;
       const parts = key.split(ROLLUP_SEPARATOR);
       for (let j = 0; j < 6; j++) cols[j]!.push(j === 5 && parts[j] === NULL_ROLE ? null : parts[j]!);
-      n.push(count);
+      n.push(counts[group]!);
     }
     await this.client.query(UPSERT_ROLLUPS, [...cols, n]);
     return fresh.length;
   }
 
-  private async copy(table: string, lines: Buffer[]): Promise<void> {
+  private async copy(table: string, pieces: Buffer[]): Promise<void> {
     const stream = this.client.query(copyFrom(`copy ${table} (${COLUMN_LIST}) from stdin`));
     await new Promise<void>((resolve, reject) => {
       stream.on('finish', resolve);
@@ -227,9 +229,9 @@ export class EventWriter {
       const CHUNK = 256;
       let i = 0;
       const pump = () => {
-        while (i < lines.length) {
-          const chunk = Buffer.concat(lines.slice(i, i + CHUNK));
-          i += CHUNK;
+        while (i < pieces.length) {
+          const chunk = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces.slice(i, i + CHUNK));
+          i += pieces.length === 1 ? 1 : CHUNK;
           if (!stream.write(chunk)) {
             stream.once('drain', pump);
             return;

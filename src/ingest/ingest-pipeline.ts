@@ -1,6 +1,6 @@
 import { StringDecoder } from 'node:string_decoder';
 import { encodeCopyRow } from './copy-row';
-import { emptyBatch, NULL_ROLE, ROLLUP_SEPARATOR, type EventBatch } from './event-batch';
+import { appendRow, emptyBatch, NULL_ROLE, rowCount, ROLLUP_SEPARATOR, type EventBatch } from './event-batch';
 import { eventKey, OccurrenceCounter } from './event-key';
 import type { BatchOutcome, CheckpointUpdate, EventWriter } from './event-writer';
 import type { ByteCounter, InputEntry } from './input-opener';
@@ -63,7 +63,7 @@ export async function ingestEntries(entries: AsyncIterable<InputEntry>, options:
     const current = batch;
     current.bytesRead = options.counter.bytes;
     current.lastLine = lastLine;
-    batch = emptyBatch();
+    batch = emptyBatch(Math.ceil(current.used * 1.1));
     const p = options.writer.write(current, options.checkpointFor?.(current)).then((outcome) => {
       totals.read += outcome.read;
       totals.inserted += outcome.inserted;
@@ -101,14 +101,10 @@ export async function ingestEntries(entries: AsyncIterable<InputEntry>, options:
     const firstKey = eventKey(f.canonical, 0);
     const occurrence = occurrences.next(Math.floor(f.timeMs / 1000), firstKey);
     const key = occurrence === 0 ? firstKey : eventKey(f.canonical, occurrence);
-    batch.lines.push(Buffer.from(encodeCopyRow(f, key, occurrence, options.runId), 'utf8'));
-    batch.keys.push(key);
-    batch.times.push(f.time);
-    batch.rollups.push(
+    const rollupKey =
       `${f.time.slice(0, 13)}:00:00.000Z${ROLLUP_SEPARATOR}${f.serviceId}${ROLLUP_SEPARATOR}${f.clientId}${ROLLUP_SEPARATOR}` +
-        `${f.action}${ROLLUP_SEPARATOR}${f.status}${ROLLUP_SEPARATOR}${f.role ?? NULL_ROLE}`,
-    );
-    batch.lineNumbers.push(lineNumber);
+      `${f.action}${ROLLUP_SEPARATOR}${f.status}${ROLLUP_SEPARATOR}${f.role ?? NULL_ROLE}`;
+    appendRow(batch, encodeCopyRow(f, key, occurrence, options.runId), key, f.time, rollupKey, lineNumber);
     if (f.metaMalformed) batch.malformedMeta++;
     const d = new Date(f.timeMs);
     batch.months.add(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
@@ -128,7 +124,7 @@ export async function ingestEntries(entries: AsyncIterable<InputEntry>, options:
       const decoder = new StringDecoder('utf8');
       for await (const chunk of entry.stream as AsyncIterable<Buffer>) {
         splitter.feed(decoder.write(chunk));
-        if (batch.lines.length + batch.rejected.length >= batchSize) {
+        if (rowCount(batch) + batch.rejected.length >= batchSize) {
           await submit();
           if (options.shouldStop?.()) {
             stopped = true;

@@ -92,12 +92,12 @@ export async function* openFileEntries(path: string, counter: ByteCounter): Asyn
     return;
   }
   counter.total = (await stat(path)).size;
-  const raw = counted(createReadStream(path, { highWaterMark: 256 * 1024 }), counter);
+  const raw = counted(createReadStream(path, { highWaterMark: 64 * 1024 }), counter);
   if (format === 'plain') {
     yield { name: path, stream: raw };
     return;
   }
-  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  const gunzip = createGunzip({ chunkSize: 64 * 1024 });
   raw.on('error', (err) => gunzip.destroy(err));
   yield { name: path, stream: raw.pipe(gunzip) };
 }
@@ -167,13 +167,13 @@ export async function* openStreamEntries(stream: Readable, name: string, counter
     }
     return;
   }
-  const through = counted(stream.pipe(new PassThrough({ highWaterMark: 256 * 1024 })), counter);
+  const through = counted(stream.pipe(new PassThrough({ highWaterMark: 64 * 1024 })), counter);
   stream.on('error', (err) => through.destroy(err));
   if (format === 'plain') {
     yield { name, stream: through };
     return;
   }
-  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  const gunzip = createGunzip({ chunkSize: 64 * 1024 });
   through.on('error', (err) => gunzip.destroy(err));
   yield { name, stream: through.pipe(gunzip) };
 }
