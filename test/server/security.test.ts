@@ -180,6 +180,39 @@ describe('a token scoped to service A sees nothing of service B', () => {
     expect(onB.body.data.auditEvents.aggregate).toEqual({ count: 0, byClient: [], timeline: [] });
   });
 
+  it('federation _entities resolves no Service, Client or AuditEvent of B', async () => {
+    const schema = await gql(seeded.url, '{ __schema { queryType { fields { name } } } }', {}, asAll);
+    const rootFields: string[] = schema.body.data.__schema.queryType.fields.map((f: { name: string }) => f.name);
+    if (!rootFields.includes('_entities')) {
+      // Not a subgraph (yet): then there is no _entities path to leak through.
+      expect(rootFields).not.toContain('_service');
+      return;
+    }
+    const eventB = (await allEvents(asAll, { serviceIds: [serviceB] })).seen[0]!.id;
+    const eventA = (await allEvents(asAll, { serviceIds: [serviceA] })).seen[0]!.id;
+    const representations = [
+      { __typename: 'Service', id: serviceB },
+      { __typename: 'Client', id: clientsB[0] },
+      { __typename: 'AuditEvent', id: eventB },
+      { __typename: 'Service', id: serviceA },
+      { __typename: 'Client', id: clientsA[0] },
+      { __typename: 'AuditEvent', id: eventA },
+    ];
+    const res = await gql(
+      seeded.url,
+      `query ($r: [_Any!]!) { _entities(representations: $r) {
+        ... on Service { id auditEvents { totalCount } }
+        ... on Client { id actions { totalCount } }
+        ... on AuditEvent { id service { id } }
+      } }`,
+      { r: representations },
+      asA,
+    );
+    const entities = res.body.data._entities as ({ id: string } | null)[];
+    expect(entities.slice(0, 3)).toEqual([null, null, null]);
+    expect(entities.slice(3).map((e) => e?.id)).toEqual([serviceA, clientsA[0], eventA]);
+  });
+
   it('a token with an empty services claim sees nothing at all', async () => {
     const none = await bearer({ scope: 'audit:read', services: [] });
     const res = await gql(seeded.url, '{ auditEvents { totalCount } services { totalCount } }', {}, none);
