@@ -26,6 +26,8 @@ export interface SeededAppOptions {
   clientsPerService?: number;
   eventsPerDay?: number;
   days?: number;
+  /** Run the ingest follower in the app (default false). */
+  follow?: boolean;
 }
 
 /** Starts the simulator, imports its last days of audit records, and serves them with the real schema. */
@@ -49,6 +51,8 @@ export async function startSeededApp(options: SeededAppOptions = {}): Promise<Se
     logger: createLogger('silent'),
     databaseUrl: db.url,
     dpod: { apiUrl: sim.url, tokenUrl: sim.tokenUrl, clientId: sim.clientId, clientSecret: sim.clientSecret },
+    follow: options.follow,
+    follower: { pollIntervalMs: 100 },
   });
   const url = await app.start();
   return {
