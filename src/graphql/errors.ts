@@ -1,6 +1,9 @@
 import { GraphQLError } from 'graphql';
 
-/** The closed set of `extensions.code` values this API returns. */
+/**
+ * The closed set of `extensions.code` values this API returns: the resolvers raise the first five; the
+ * server adds the others (masked internal errors, statement timeouts, Apollo's validation codes).
+ */
 export const ERROR_CODES = [
   'BAD_USER_INPUT',
   'INVALID_CURSOR',
@@ -8,8 +11,10 @@ export const ERROR_CODES = [
   'DPOD_UNAVAILABLE',
   'FORBIDDEN',
   'UNAUTHENTICATED',
-  'NOT_FOUND',
-  'INTERNAL',
+  'STATEMENT_TIMEOUT',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'INTERNAL_SERVER_ERROR',
 ] as const;
 /** One of {@link ERROR_CODES}. */
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -58,5 +58,5 @@ export function loadAggregate(ctx: Context, scope: AuditScope, need: AggregateNe
 
 /** The cursor of an event. */
 export function cursorOf(event: AuditEvent): string {
-  return encodeEventCursor({ timeUs: event.timeUs, id: event.id });
+  return encodeEventCursor(event.position);
 }

@@ -1,12 +1,26 @@
 import { badInput } from '../errors';
 
+/** The success status. */
+const RET_OK = 'LUNA_RET_OK';
+
+/** The parsed meta section of an event. */
+export interface AuditEventMeta {
+  clientIp: string | null;
+  hsmId: string | null;
+  objectIds: string[];
+  partitionSerial: string | null;
+  role: string | null;
+  malformed: boolean;
+  raw: string | null;
+}
+
 /** An audit event as the GraphQL layer sees it (not a database row). */
 export interface AuditEvent {
-  /** Database id (bigint as a string). */
+  /** Opaque global id (see {@link encodeAuditEventId}). */
   id: string;
+  /** Keyset position: exact time in microseconds and the database id. */
+  position: EventPosition;
   time: Date;
-  /** `time` in microseconds since the epoch, exact (keyset position). */
-  timeUs: string;
   source: string;
   partitionId: string;
   serviceId: string;
@@ -15,13 +29,8 @@ export interface AuditEvent {
   traceId: string | null;
   action: string;
   status: string;
-  clientIp: string | null;
-  hsmId: string | null;
-  objectIds: string[];
-  partitionSerial: string | null;
-  role: string | null;
-  metaMalformed: boolean;
-  metaRaw: string | null;
+  succeeded: boolean;
+  meta: AuditEventMeta;
 }
 
 /** The columns selected for an event, with `time_us` for exact keyset positions. */
@@ -48,10 +57,11 @@ export interface AuditEventSqlRow {
 
 /** Maps a selected row to an {@link AuditEvent}. */
 export function rowToAuditEvent(row: AuditEventSqlRow): AuditEvent {
+  const position = { timeUs: row.time_us, id: row.id };
   return {
-    id: row.id,
+    id: encodeAuditEventId(position),
+    position,
     time: row.time,
-    timeUs: row.time_us,
     source: row.source,
     partitionId: row.partition_id,
     serviceId: row.service_id,
@@ -60,13 +70,16 @@ export function rowToAuditEvent(row: AuditEventSqlRow): AuditEvent {
     traceId: row.trace_id,
     action: row.action,
     status: row.status,
-    clientIp: row.client_ip,
-    hsmId: row.hsm_id,
-    objectIds: row.object_ids ?? [],
-    partitionSerial: row.partition_serial,
-    role: row.role,
-    metaMalformed: row.meta_malformed,
-    metaRaw: row.meta_raw,
+    succeeded: row.status === RET_OK,
+    meta: {
+      clientIp: row.client_ip,
+      hsmId: row.hsm_id,
+      objectIds: row.object_ids ?? [],
+      partitionSerial: row.partition_serial,
+      role: row.role,
+      malformed: row.meta_malformed,
+      raw: row.meta_raw,
+    },
   };
 }
 

@@ -2,13 +2,12 @@ import { Arg, Args, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-g
 import { findLunaAction, type LunaActionEntry } from '../catalog/luna-action-catalog';
 import type { Context } from '../context';
 import { openAuditConnection, type AuditConnectionSource } from '../audit/audit-connection';
-import { decodeAuditEventId, encodeAuditEventId, type AuditEvent } from '../audit/audit-event';
-import { RET_OK } from '../audit/audit-filter';
+import { decodeAuditEventId, type AuditEvent } from '../audit/audit-event';
 import { mayReadService } from '../auth-scope';
 import type { ClientRef } from '../types/client.type';
 import type { ServiceRef } from '../types/service.type';
 import { AuditEventConnectionType } from '../types/connection.types';
-import { AuditEventType, AuditMetaType } from '../types/audit-event.type';
+import { AuditEventType } from '../types/audit-event.type';
 import { AuditEventsArgs } from '../types/audit-events.args';
 import { ClientType } from '../types/client.type';
 import { LunaActionType } from '../types/luna-action.type';
@@ -28,32 +27,9 @@ export class AuditEventsResolver {
     return event && mayReadService(ctx.auth, event.serviceId) ? event : null;
   }
 
-  @FieldResolver(() => ID, { description: 'Opaque global id; pass it to Query.auditEvent.' })
-  id(@Root() event: AuditEvent): string {
-    return encodeAuditEventId({ timeUs: event.timeUs, id: event.id });
-  }
-
   @FieldResolver(() => LunaActionType, { nullable: true, description: 'The catalog entry of the action; null for codes not in the catalog.' })
   actionInfo(@Root() event: AuditEvent): LunaActionEntry | null {
     return findLunaAction(event.action);
-  }
-
-  @FieldResolver(() => Boolean, { description: 'True when status is LUNA_RET_OK.' })
-  succeeded(@Root() event: AuditEvent): boolean {
-    return event.status === RET_OK;
-  }
-
-  @FieldResolver(() => AuditMetaType, { description: 'The parsed meta section of the record.' })
-  meta(@Root() event: AuditEvent): AuditMetaType {
-    return {
-      clientIp: event.clientIp,
-      hsmId: event.hsmId,
-      objectIds: event.objectIds,
-      partitionSerial: event.partitionSerial,
-      role: event.role,
-      malformed: event.metaMalformed,
-      raw: event.metaRaw,
-    };
   }
 
   @FieldResolver(() => ServiceType, { description: 'The service the event was recorded on (resourceID).' })

@@ -1,4 +1,4 @@
-import { Field, ObjectType } from 'type-graphql';
+import { Field, ID, ObjectType } from 'type-graphql';
 
 /** The parsed meta section of an audit record. */
 @ObjectType('AuditMeta', { description: 'The meta section of an audit record, parsed.' })
@@ -28,6 +28,9 @@ export class AuditMetaType {
 /** One audit event (the resolvers' source is the domain `AuditEvent`). */
 @ObjectType('AuditEvent', { description: 'One operation recorded by a Luna Cloud HSM service.' })
 export class AuditEventType {
+  @Field(() => ID, { description: 'Opaque global id; pass it to Query.auditEvent.' })
+  id!: string;
+
   @Field(() => Date, { description: 'When the operation happened (UTC; DPoD logs with one-second granularity).' })
   time!: Date;
 
@@ -48,4 +51,10 @@ export class AuditEventType {
 
   @Field({ description: 'Outcome: LUNA_RET_OK on success, else a LUNA_RET_* return code name.' })
   status!: string;
+
+  @Field({ description: 'True when status is LUNA_RET_OK.' })
+  succeeded!: boolean;
+
+  @Field(() => AuditMetaType, { description: 'The parsed meta section of the record.' })
+  meta!: AuditMetaType;
 }
