@@ -133,3 +133,26 @@ describe('ingest through the Audit Query API (simulator)', () => {
     expect(await storedSummary(t)).toEqual(expected());
   });
 });
+
+describe('follower lifecycle', () => {
+  it('stops after the current batch, leaves consistent data, and the next follower finishes the job', async () => {
+    const now = () => NOW;
+    const f = startFollower(deps(), { initialLookbackSeconds: 3 * 86_400, pollIntervalMs: 20, batchSize: 200, now });
+    // Stop while the first pass is under way (some batches committed, most not).
+    for (let i = 0; i < 500; i++) {
+      const { n } = await t.db.selectFrom('audit_events').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+      if (Number(n) > 0) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await f.stop();
+    const mid = await rollupsAndGroupBy(t);
+    expect(mid.rollups).toEqual(mid.groupBy);
+    const interrupted = await t.db.selectFrom('ingest_runs').select(['state', 'error']).where('state', '=', 'failed').execute();
+    expect(interrupted.length).toBeLessThanOrEqual(2);
+    const g = startFollower(deps(), { autoStart: false, initialLookbackSeconds: 3 * 86_400, pollIntervalMs: 20, now });
+    const runs = await g.runOnce();
+    expect(runs!.map((s) => s.error)).toEqual(runs!.map(() => null));
+    await g.stop();
+    expect(await storedSummary(t)).toEqual(expected());
+  });
+});
