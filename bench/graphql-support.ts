@@ -1,3 +1,4 @@
+import { Agent, request } from 'node:http';
 import autocannon from 'autocannon';
 import type pg from 'pg';
 
@@ -50,12 +51,46 @@ export async function sqlThroughput(pool: pg.Pool, text: string, values: unknown
   return done / seconds;
 }
 
-/** POSTs a GraphQL request and fails loudly on errors (a benchmark of failing queries measures nothing). */
-export async function postGraphql(url: string, body: string): Promise<any> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-  const json = (await res.json()) as { data?: unknown; errors?: unknown[] };
-  if (res.status !== 200 || json.errors) throw new Error(`GraphQL request failed (${res.status}): ${JSON.stringify(json.errors ?? json).slice(0, 500)}`);
-  return json.data;
+// One kept-alive connection, like the one pg keeps: the comparison is the query, not connection setup.
+const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+
+/** POSTs a GraphQL request over a kept-alive connection; fails loudly on errors (failing queries measure nothing). */
+export function postGraphql(url: string, body: string): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { data?: unknown; errors?: unknown[] };
+        if (res.statusCode !== 200 || json.errors) reject(new Error(`GraphQL request failed (${res.statusCode}): ${JSON.stringify(json.errors ?? json).slice(0, 500)}`));
+        else resolve(json.data);
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/**
+ * Runs every task `n` times, interleaved (task 1, task 2, ..., task 1, ...), after `warmup` rounds, so that
+ * load from elsewhere on a shared machine affects every task alike; returns p50/p95 per task in ms.
+ */
+export async function interleavedLatency(tasks: (() => Promise<unknown>)[], n: number, warmup = 10): Promise<Latency[]> {
+  for (let i = 0; i < warmup; i++) for (const t of tasks) await t();
+  const times = tasks.map(() => [] as number[]);
+  for (let i = 0; i < n; i++) {
+    for (const [k, t] of tasks.entries()) {
+      const t0 = process.hrtime.bigint();
+      await t();
+      times[k]!.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+  }
+  return times.map((list) => {
+    list.sort((a, b) => a - b);
+    const at = (q: number) => list[Math.min(list.length - 1, Math.floor(q * list.length))]!;
+    return { p50: at(0.5), p95: at(0.95) };
+  });
 }
 
 /** Formats ms with 2 decimals. */
