@@ -254,6 +254,27 @@ export class EventWriter {
   }
 }
 
+/** Default number of writers (connections) per run: batches are written two at a time. */
+export const DEFAULT_PARALLELISM = 2;
+
+/**
+ * Opens `parallelism` writers for a run; the first uses `client` when given (e.g. one holding a lease).
+ * Batches on different writers commit independently; counters add up, and checkpoint positions only
+ * move forward, so their order does not matter.
+ */
+export async function openWriters(db: Kysely<Database>, pool: pg.Pool, runId: string, options: { client?: pg.PoolClient; parallelism?: number } = {}): Promise<EventWriter[]> {
+  const writers: EventWriter[] = [];
+  try {
+    for (let i = 0; i < Math.max(1, options.parallelism ?? DEFAULT_PARALLELISM); i++) {
+      writers.push(await EventWriter.open(db, pool, runId, i === 0 ? options.client : undefined));
+    }
+  } catch (err) {
+    for (const w of writers) w.close();
+    throw err;
+  }
+  return writers;
+}
+
 /** Upserts a checkpoint; its position never moves backwards. */
 export async function saveCheckpoint(c: pg.ClientBase, runId: string | null, cp: CheckpointUpdate): Promise<void> {
   await c.query(

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { IngestDeps, IngestOptions } from './ingest-deps';
-import { EventWriter } from './event-writer';
+import { openWriters, type EventWriter } from './event-writer';
 import { openFileEntries, type ByteCounter } from './input-opener';
 import { ingestEntries } from './ingest-pipeline';
 import { failAbandonedRuns, finishRun, startRun, type RunSummary } from './ingest-run';
@@ -19,14 +19,14 @@ export async function importFiles(deps: IngestDeps, paths: string[], options: In
     const runId = await startRun(deps.db, { kind: 'import', source: `file:${path}` });
     const reporter = createProgressReporter(deps.logger, { tty: options.progressBar });
     let error: unknown = null;
-    let writer: EventWriter | undefined;
+    let writers: EventWriter[] = [];
     try {
-      writer = await EventWriter.open(deps.db, deps.pool, runId);
+      writers = await openWriters(deps.db, deps.pool, runId, { parallelism: options.parallelism });
       const counter: ByteCounter = { bytes: 0, total: null };
       await ingestEntries(openFileEntries(path, counter), {
         runId,
         source: path,
-        writer,
+        writers,
         counter,
         batchSize: options.batchSize,
         checkpointFor: (batch) => ({ name: `import:${path}`, position: batch.maxTimeMs === null ? null : new Date(batch.maxTimeMs), detail: { path, line: batch.lastLine, bytes: batch.bytesRead } }),
@@ -39,7 +39,7 @@ export async function importFiles(deps: IngestDeps, paths: string[], options: In
       error = err;
     } finally {
       reporter.stop();
-      writer?.close();
+      for (const w of writers) w.close();
     }
     const summary = await finishRun(deps.db, runId, error);
     deps.logger?.info({ summary }, 'import finished');

@@ -27,8 +27,10 @@ export interface IngestDeps {
 
 /** Options shared by every kind of run. */
 export interface IngestOptions {
-  /** Rows per insert transaction (default 10,000). */
+  /** Rows per insert transaction (default 5,000). */
   batchSize?: number;
+  /** Batches written at once, each on its own connection (default 2). */
+  parallelism?: number;
   /** Show a progress bar (default: when stderr is a TTY; otherwise JSON log lines). */
   progressBar?: boolean;
 }

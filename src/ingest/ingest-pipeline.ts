@@ -9,13 +9,14 @@ import { RecordSplitter } from './record-splitter';
 import { normalizeRecord } from './record-normalizer';
 
 /** Default rows per insert transaction. */
-export const DEFAULT_BATCH_SIZE = 10_000;
+export const DEFAULT_BATCH_SIZE = 5_000;
 
 /** Options of {@link ingestEntries}. */
 export interface PipelineOptions {
   runId: string;
   source: string;
-  writer: EventWriter;
+  /** Writers (one connection each); with several, that many batches are written at once. */
+  writers: EventWriter[];
   counter: ByteCounter;
   /** Rows per transaction (default {@link DEFAULT_BATCH_SIZE}). */
   batchSize?: number;
@@ -39,7 +40,9 @@ export async function ingestEntries(entries: AsyncIterable<InputEntry>, options:
   const occurrences = new OccurrenceCounter();
   const totals: PipelineTotals = { read: 0, inserted: 0, duplicates: 0, rejected: 0, malformedMeta: 0 };
   let batch = emptyBatch();
-  let pending: Promise<void> | null = null;
+  // Batches being written, oldest first; batch n goes to writer n % writers.length.
+  const pending: Promise<void>[] = [];
+  let sequence = 0;
   let lineOffset = 0;
   let lastLine = 0;
 
@@ -57,14 +60,14 @@ export async function ingestEntries(entries: AsyncIterable<InputEntry>, options:
   };
 
   const submit = async (): Promise<void> => {
-    if (pending) await pending;
-    pending = null;
+    while (pending.length >= options.writers.length) await pending.shift();
     if (batch.read === 0) return;
     const current = batch;
     current.bytesRead = options.counter.bytes;
     current.lastLine = lastLine;
     batch = emptyBatch(Math.ceil(current.used * 1.1));
-    const p = options.writer.write(current, options.checkpointFor?.(current)).then((outcome) => {
+    const writer = options.writers[sequence++ % options.writers.length]!;
+    const p = writer.write(current, options.checkpointFor?.(current)).then((outcome) => {
       totals.read += outcome.read;
       totals.inserted += outcome.inserted;
       totals.duplicates += outcome.duplicates;
@@ -73,7 +76,7 @@ export async function ingestEntries(entries: AsyncIterable<InputEntry>, options:
       progress();
     });
     p.catch(() => undefined);
-    pending = p;
+    pending.push(p);
   };
 
   const onRecord = (text: string, localLine: number): void => {
@@ -142,11 +145,10 @@ export async function ingestEntries(entries: AsyncIterable<InputEntry>, options:
       lineOffset = lastLine;
     }
     if (!stopped) await submit();
-    if (pending) await pending;
-    pending = null;
+    while (pending.length > 0) await pending.shift();
     progress();
     return { ...totals, complete: !stopped };
   } finally {
-    if (pending) await (pending as Promise<void>).catch(() => undefined);
+    await Promise.allSettled(pending);
   }
 }

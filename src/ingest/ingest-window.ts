@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { ExportJob } from '../dpod/types';
-import { EventWriter } from './event-writer';
+import { openWriters, type EventWriter } from './event-writer';
 import type { IngestDeps, IngestOptions } from './ingest-deps';
 import { openStreamEntries, type ByteCounter } from './input-opener';
 import { ingestEntries } from './ingest-pipeline';
@@ -47,18 +47,18 @@ export async function ingestPreparedWindow(deps: IngestDeps, window: TimeWindow,
   const runId = await startRun(deps.db, { kind: options.kind ?? 'backfill', source: 'dpod-api', windowFrom: window.from, windowTo: window.to });
   const reporter = createProgressReporter(deps.logger, { tty: options.progressBar });
   let error: unknown = null;
-  let writer: EventWriter | undefined;
+  let writers: EventWriter[] = [];
   try {
     const ready = await job();
     await setRunExportJob(deps.db, runId, ready.jobId);
     const download = await deps.dpod!.downloadExport(ready.location!);
-    writer = await EventWriter.open(deps.db, deps.pool, runId, options.client);
+    writers = await openWriters(deps.db, deps.pool, runId, { client: options.client, parallelism: options.parallelism });
     const counter: ByteCounter = { bytes: 0, total: null };
     const detail = { from: window.from.toISOString(), to: window.to.toISOString(), jobId: ready.jobId };
     const totals = await ingestEntries(openStreamEntries(download, `export ${ready.jobId}`, counter), {
       runId,
       source: `export ${ready.jobId}`,
-      writer,
+      writers,
       counter,
       batchSize: options.batchSize,
       shouldStop: options.shouldStop,
@@ -69,12 +69,12 @@ export async function ingestPreparedWindow(deps: IngestDeps, window: TimeWindow,
       },
     });
     if (!totals.complete) throw new Error('interrupted before the end of the window (shutdown); the next run reads it again');
-    if (options.checkpointName) await writer.touch({ name: options.checkpointName, position: window.to, detail: { ...detail, done: true } });
+    if (options.checkpointName) await writers[0]!.touch({ name: options.checkpointName, position: window.to, detail: { ...detail, done: true } });
   } catch (err) {
     error = err;
   } finally {
     reporter.stop();
-    writer?.close();
+    for (const w of writers) w.close();
   }
   const summary = await finishRun(deps.db, runId, error);
   deps.logger?.info({ summary }, 'window ingested');

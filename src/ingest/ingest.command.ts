@@ -68,7 +68,7 @@ export function registerIngestCommands(program: Command): void {
     .command('import')
     .description('import local DPoD audit export files (gzip, zip or plain; JSON Lines or a JSON array); re-importing adds nothing')
     .argument('<file...>', 'export files')
-    .option('--batch-size <n>', 'rows per insert transaction', positiveInt('--batch-size'), 10_000)
+    .option('--batch-size <n>', 'rows per insert transaction', positiveInt('--batch-size'), 5_000)
     .option('--no-progress', 'never draw a progress bar (JSON log lines instead)')
     .action(async (files: string[], opts: { batchSize: number; progress: boolean }) => {
       await withStore(async ({ deps }) => {
@@ -84,7 +84,7 @@ export function registerIngestCommands(program: Command): void {
     .option('--follow', 'keep ingesting from the last checkpoint every INGEST_INTERVAL_SECONDS until stopped')
     .option('--window-days <n>', 'days per export window (at most 31)', positiveInt('--window-days'), 31)
     .option('--concurrency <n>', 'exports requested ahead', positiveInt('--concurrency'), 3)
-    .option('--batch-size <n>', 'rows per insert transaction', positiveInt('--batch-size'), 10_000)
+    .option('--batch-size <n>', 'rows per insert transaction', positiveInt('--batch-size'), 5_000)
     .option('--no-progress', 'never draw a progress bar (JSON log lines instead)')
     .action(async (opts: { from?: Date; to?: Date; follow?: boolean; windowDays: number; concurrency: number; batchSize: number; progress: boolean }, cmd: Command) => {
       if (opts.follow && (opts.from || opts.to)) cmd.error('error: --follow cannot be combined with --from/--to', { exitCode: 2 });
