@@ -93,6 +93,7 @@ async function main(): Promise<void> {
       await importFiles({ db: store.db, pool: store.pool }, paths, { progressBar: false });
       await store.pool.query('vacuum analyze audit_events');
       await store.pool.query('vacuum analyze audit_rollups_hourly');
+      await store.pool.query('vacuum analyze audit_rollups_daily');
       stored = Number((await store.pool.query('select count(*) as n from audit_events')).rows[0].n);
       log(`ingested ${stored} events in ${((Date.now() - t1) / 1000).toFixed(1)} s (real import pipeline)`);
     } finally {
