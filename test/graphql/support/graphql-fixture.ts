@@ -1,7 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { Kysely, PostgresDialect } from 'kysely';
@@ -10,8 +7,8 @@ import type { Database } from '../../../src/db/database';
 import { createDpodClient } from '../../../src/dpod';
 import { createContext, createGraphqlDeps, type Context, type GraphqlDeps } from '../../../src/graphql/context';
 import { buildGraphqlSchema } from '../../../src/graphql/schema';
-import { importFiles } from '../../../src/ingest';
-import { startSimulator, writeExportFile, type RunningSimulator } from '../../../src/simulator';
+import { ingestWindow } from '../../../src/ingest';
+import { startSimulator, type RunningSimulator } from '../../../src/simulator';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
 
 /** A GraphQL response as tests see it. */
@@ -69,25 +66,6 @@ export async function startGraphqlFixture(options: FixtureOptions = {}): Promise
   });
   const from = new Date(sim.tenant.historyStartMs());
   const to = FIXTURE_NOW;
-  const dir = mkdtempSync(join(tmpdir(), 'gql-fixture-'));
-  try {
-    if (options.ingest !== false) {
-      const file = join(dir, 'export.jsonl.gz');
-      await writeExportFile(sim.tenant, from, to, file);
-      const [run] = await importFiles({ db: t.db, pool: t.pool }, [file], { progressBar: false });
-      if (run?.state !== 'succeeded') throw new Error(`fixture ingest failed: ${run?.error ?? 'no run'}`);
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-
-  let sql = 0;
-  const countingDb = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: t.pool }),
-    log: (event) => {
-      if (event.level === 'query' || event.level === 'error') sql++;
-    },
-  });
   const config = loadConfig({
     DPOD_API_URL: sim.url,
     DPOD_TOKEN_URL: sim.tokenUrl,
@@ -97,6 +75,20 @@ export async function startGraphqlFixture(options: FixtureOptions = {}): Promise
     LOG_LEVEL: 'silent',
   });
   const dpod = createDpodClient(config, { maxRetries: 0, timeoutMs: 3000 });
+  if (options.ingest !== false) {
+    // The real ingest: an Audit Query API export of the whole history, polled, downloaded and stored.
+    const run = await ingestWindow({ db: t.db, pool: t.pool, dpod }, { from, to }, { pollIntervalMs: 20, progressBar: false });
+    if (run.state !== 'succeeded' || run.inserted === 0) throw new Error(`fixture ingest failed: ${run.error ?? `${run.inserted} events`}`);
+    sim.resetStats();
+  }
+
+  let sql = 0;
+  const countingDb = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: t.pool }),
+    log: (event) => {
+      if (event.level === 'query' || event.level === 'error') sql++;
+    },
+  });
   const deps = createGraphqlDeps({ db: countingDb, dpod, config });
   const server = new ApolloServer<Context>({ schema: await buildGraphqlSchema(), includeStacktraceInErrorResponses: false });
   const { url } = await startStandaloneServer(server, {
