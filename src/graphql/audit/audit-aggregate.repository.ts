@@ -7,7 +7,6 @@ import {
   type AggregateDimension,
   type AggregateNeed,
   type AggregateValue,
-  type TimeIntervalName,
 } from './audit-aggregate';
 import { chooseTier, rollupRelation, type AggregateTier } from './audit-aggregate-source';
 import { filterCondition, RET_OK, type AuditFilter } from './audit-filter';
@@ -157,4 +156,3 @@ export async function fetchClientHomes(db: Kysely<Database>, clientIds: readonly
   return clientIds.map((id) => homes.get(id) ?? null);
 }
 
-export type { TimeIntervalName };
