@@ -1,9 +1,10 @@
 import 'reflect-metadata';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import type { GraphQLSchema } from 'graphql';
 import { GraphQLDateTime } from 'graphql-scalars';
 import { buildSchema } from 'type-graphql';
+import { printSubgraphSdl, toSubgraphSchema } from './federation/subgraph-schema';
 import { AuditAggregateResolver } from './resolvers/audit-aggregate.resolver';
 import { AuditEventConnectionResolver } from './resolvers/audit-event-connection.resolver';
 import { AuditEventsResolver } from './resolvers/audit-events.resolver';
@@ -27,14 +28,15 @@ let built: Promise<GraphQLSchema> | undefined;
 
 /**
  * Builds the executable schema once per process (type-graphql keeps global metadata; later calls
- * return the same schema). `emitSchemaFile` also writes the SDL there (see {@link printSchemaSdl}).
+ * return the same schema): the Federation 2 subgraph schema (`_service`, `_entities`; see
+ * `federation/subgraph-schema.ts`). `emitSchemaFile` also writes the SDL there (see {@link printSchemaSdl}).
  */
 export async function buildGraphqlSchema(options: { emitSchemaFile?: string } = {}): Promise<GraphQLSchema> {
   built ??= buildSchema({
     resolvers: [...RESOLVERS],
     scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
     validate: false,
-  });
+  }).then(toSubgraphSchema);
   const schema = await built;
   if (options.emitSchemaFile) {
     await mkdir(dirname(options.emitSchemaFile), { recursive: true });
@@ -43,7 +45,7 @@ export async function buildGraphqlSchema(options: { emitSchemaFile?: string } = 
   return schema;
 }
 
-/** The schema as committed SDL: sorted, so the file only changes when the API does. */
+/** The schema as committed SDL: the subgraph SDL (sorted, with `@link`/`@key`), so the file only changes when the API does. */
 export function printSchemaSdl(schema: GraphQLSchema): string {
-  return `${printSchema(lexicographicSortSchema(schema))}\n`;
+  return printSubgraphSdl(schema);
 }

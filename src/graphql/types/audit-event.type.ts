@@ -1,4 +1,4 @@
-import { Field, ID, ObjectType } from 'type-graphql';
+import { Directive, Field, ID, ObjectType } from 'type-graphql';
 
 /** The parsed meta section of an audit record. */
 @ObjectType('AuditMeta', { description: 'The meta section of an audit record, parsed.' })
@@ -27,6 +27,7 @@ export class AuditMetaType {
 
 /** One audit event (the resolvers' source is the domain `AuditEvent`). */
 @ObjectType('AuditEvent', { description: 'One operation recorded by a Luna Cloud HSM service.' })
+@Directive('@key(fields: "id")')
 export class AuditEventType {
   @Field(() => ID, { description: 'Opaque global id; pass it to Query.auditEvent.' })
   id!: string;

@@ -1,4 +1,4 @@
-import { Field, ID, ObjectType } from 'type-graphql';
+import { Directive, Field, ID, ObjectType } from 'type-graphql';
 
 /**
  * A DPoD client as the resolvers see it. `serviceId`: the service it is bound to or acted on;
@@ -14,6 +14,7 @@ export interface ClientRef {
   description:
     'An application client of a Luna Cloud HSM service (a DPoD service binding). Clients that were unbound still resolve, with bound = false.',
 })
+@Directive('@key(fields: "id")')
 export class ClientType {
   @Field(() => ID, { description: 'DPoD client id (UUID); the audit records\' actorID.' })
   id!: string;

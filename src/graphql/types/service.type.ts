@@ -1,4 +1,4 @@
-import { Field, ID, ObjectType } from 'type-graphql';
+import { Directive, Field, ID, ObjectType } from 'type-graphql';
 
 /** A DPoD service as the resolvers see it: the id, plus the DPoD record when already known. */
 export interface ServiceRef {
@@ -10,6 +10,7 @@ export interface ServiceRef {
   description:
     'A Luna Cloud HSM service instance. Live fields come from the DPoD platform API (cached); audit fields from the store. Any service id resolves, known to DPoD or not.',
 })
+@Directive('@key(fields: "id")')
 export class ServiceType {
   @Field(() => ID, { description: 'DPoD service id (UUID); the audit records\' resourceID.' })
   id!: string;

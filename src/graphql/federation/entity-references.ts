@@ -1,0 +1,43 @@
+import { decodeAuditEventId, type AuditEvent } from '../audit/audit-event';
+import { mayReadService } from '../auth-scope';
+import type { Context } from '../context';
+import { badInput } from '../errors';
+import { findClient, findService } from '../live/live-lookups';
+import type { ClientRef } from '../types/client.type';
+import type { ServiceRef } from '../types/service.type';
+
+/** The key fields another subgraph sends for one entity (`@key(fields: "id")`). */
+export interface EntityRepresentation {
+  __typename: string;
+  id?: unknown;
+}
+
+/** The names of this subgraph's entity types. */
+export const ENTITY_TYPES = ['Service', 'Client', 'AuditEvent'] as const;
+/** One of {@link ENTITY_TYPES}. */
+export type EntityTypeName = (typeof ENTITY_TYPES)[number];
+
+function keyOf(ref: EntityRepresentation): string {
+  if (typeof ref.id !== 'string' || ref.id.length === 0) throw badInput(`a ${ref.__typename} representation needs its key field id (a non-empty string)`, 'representations');
+  return ref.id;
+}
+
+/**
+ * `__resolveReference` of each entity. They go through the request's DataLoaders, so a batch of
+ * representations costs one SQL statement (events, client homes) or one DPoD lookup per distinct service,
+ * and they apply the caller's scope like Query.service / Query.client / Query.auditEvent do (null outside it).
+ */
+export const ENTITY_REFERENCE_RESOLVERS: Record<EntityTypeName, { __resolveReference(ref: EntityRepresentation, ctx: Context): unknown }> = {
+  Service: {
+    __resolveReference: (ref, ctx): ServiceRef | null => findService(ctx, keyOf(ref)),
+  },
+  Client: {
+    __resolveReference: (ref, ctx): Promise<ClientRef | null> => findClient(ctx, keyOf(ref)),
+  },
+  AuditEvent: {
+    __resolveReference: async (ref, ctx): Promise<AuditEvent | null> => {
+      const event = await ctx.loaders.eventByPosition.load(decodeAuditEventId(keyOf(ref)));
+      return event && mayReadService(ctx.auth, event.serviceId) ? event : null;
+    },
+  },
+};
