@@ -8,6 +8,7 @@ import { createLogger } from './logger';
 import { registerIngestCommands } from './ingest/ingest.command';
 import { registerSimulateCommand } from './simulator/simulate.command';
 import { registerSchemaCommand } from './graphql/schema.command';
+import { registerComposeCommand } from './graphql/federation/compose.command';
 import { registerDemoCommand, registerServeCommand } from './server';
 
 /** Exit codes: 0 ok, 1 failure, 2 bad usage or configuration. */
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
   registerIngestCommands(program);
   registerSimulateCommand(program);
   registerSchemaCommand(program);
+  registerComposeCommand(program);
   registerServeCommand(program);
   registerDemoCommand(program);
   return program;
