@@ -29,10 +29,11 @@ function keyOf(ref: EntityRepresentation): string {
  */
 export const ENTITY_REFERENCE_RESOLVERS: Record<EntityTypeName, { __resolveReference(ref: EntityRepresentation, ctx: Context): unknown }> = {
   Service: {
-    __resolveReference: (ref, ctx): ServiceRef | null => findService(ctx, keyOf(ref)),
+    // async: a bad representation then fails its own entity, not the whole _entities list.
+    __resolveReference: async (ref, ctx): Promise<ServiceRef | null> => findService(ctx, keyOf(ref)),
   },
   Client: {
-    __resolveReference: (ref, ctx): Promise<ClientRef | null> => findClient(ctx, keyOf(ref)),
+    __resolveReference: async (ref, ctx): Promise<ClientRef | null> => findClient(ctx, keyOf(ref)),
   },
   AuditEvent: {
     __resolveReference: async (ref, ctx): Promise<AuditEvent | null> => {
