@@ -43,19 +43,20 @@ export function chooseTier(
 
 /** The counting relation `r(t, service_id, client_id, action, status, role, count)` of a rollup tier. */
 export function rollupRelation(filter: AuditFilter, tier: 'daily' | 'hourly'): RawBuilder<unknown> {
-  const hourly = (f: AuditFilter) => sql`
-    select h.hour as t, h.service_id, h.client_id, h.action, h.status, h.role, h.count
+  // In the daily tier every `t` is a UTC day start (edge hours are truncated), so DAY buckets need no date_trunc.
+  const hourly = (f: AuditFilter, asDays = false) => sql`
+    select ${asDays ? sql`date_trunc('day', h.hour, 'UTC')` : sql`h.hour`} as t, h.service_id, h.client_id, h.action, h.status, h.role, h.count
       from audit_rollups_hourly h where ${filterCondition(f, 'h', 'hourly')}`;
   if (tier === 'hourly') return sql`(${hourly(filter)}) r`;
   // Whole days from the daily table; the partial days at either end from the hourly one.
   const ceilDay = filter.from ? new Date(Math.ceil(filter.from.getTime() / DAY_MS) * DAY_MS) : null;
   const floorDay = filter.to ? new Date(Math.floor(filter.to.getTime() / DAY_MS) * DAY_MS) : null;
-  if (ceilDay && floorDay && ceilDay.getTime() >= floorDay.getTime()) return sql`(${hourly(filter)}) r`;
+  if (ceilDay && floorDay && ceilDay.getTime() >= floorDay.getTime()) return sql`(${hourly(filter, true)}) r`;
   const parts: RawBuilder<unknown>[] = [
     sql`select d.day as t, d.service_id, null::text as client_id, d.action, d.status, null::text as role, d.count
           from audit_rollups_daily d where ${filterCondition({ ...filter, from: ceilDay, to: floorDay }, 'd', 'daily')}`,
   ];
-  if (filter.from && ceilDay && ceilDay.getTime() > filter.from.getTime()) parts.push(hourly({ ...filter, to: ceilDay }));
-  if (filter.to && floorDay && floorDay.getTime() < filter.to.getTime()) parts.push(hourly({ ...filter, from: floorDay }));
+  if (filter.from && ceilDay && ceilDay.getTime() > filter.from.getTime()) parts.push(hourly({ ...filter, to: ceilDay }, true));
+  if (filter.to && floorDay && floorDay.getTime() < filter.to.getTime()) parts.push(hourly({ ...filter, from: floorDay }, true));
   return sql`(${sql.join(parts, sql` union all `)}) r`;
 }

@@ -65,7 +65,9 @@ export async function computeAggregates(
       const c = r(DIMENSION_COLUMN[need.dimension]);
       columns.push({ need, expr: need.dimension === 'role' ? sql`coalesce(${c}, ${sql.lit(NO_ROLE_KEY)})` : c });
     } else if (need.kind === 'timeline') {
-      columns.push({ need, expr: sql`date_trunc(${sql.lit(need.interval.toLowerCase())}, ${t}, 'UTC')` });
+      // Rollup rows already start on their bucket when the tier's grain equals the interval.
+      const aligned = (tier === 'daily' && need.interval === 'DAY') || (tier === 'hourly' && need.interval === 'HOUR');
+      columns.push({ need, expr: aligned ? t : sql`date_trunc(${sql.lit(need.interval.toLowerCase())}, ${t}, 'UTC')` });
     }
   }
   const needBounds = needs.some((n) => n.kind === 'bounds');
@@ -98,7 +100,7 @@ export async function computeAggregates(
              ${keyColumns.length > 0 ? sql`${sql.join(keyColumns)},` : sql``}
              sum(${cnt})::bigint as c,
              (sum(${cnt}) filter (where ${r('status')} <> ${RET_OK}))::bigint as f,
-             min(${t}) as lo, max(${t}) as hi
+             ${needBounds ? sql`min(${t}) as lo, max(${t}) as hi` : sql`null::timestamptz as lo, null::timestamptz as hi`}
         from ${relation}
        where ${parentCond} and ${relationFilter}
        group by grouping sets (${sql.join(sets)})
