@@ -80,7 +80,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     database = createDatabase({ url: store.url, poolSize: config.dbPoolSize, statementTimeoutMs: config.limits.statementTimeoutMs, applicationName: 'dpod-audit-graphql' });
     ingestDatabase = createDatabase({ url: store.url, poolSize: 3, applicationName: 'dpod-audit-ingest' });
     if (config.databaseReadUrl) {
-      readDatabase = createDatabase({ url: config.databaseReadUrl, poolSize: config.dbPoolSize, statementTimeoutMs: config.limits.statementTimeoutMs, applicationName: 'dpod-audit-graphql' });
+      // GraphQL reads (loaders, ingestRuns) go to the replica; ingest, migrations and /readyz stay on the primary.
+      readDatabase = createDatabase({ url: config.databaseReadUrl, poolSize: config.dbPoolSize, statementTimeoutMs: config.limits.statementTimeoutMs, applicationName: 'dpod-audit-graphql-read' });
     }
     if (overrides.migrate ?? true) {
       const outcome = await migrateToLatest(ingestDatabase.db);
