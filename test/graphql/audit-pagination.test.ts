@@ -141,4 +141,23 @@ describe('auditEvents pagination', () => {
       expect(body.data[`s${i}`].auditEvents.nodes.map((n: any) => n.id)).toEqual(expected);
     }
   });
+
+  it('pages Client.actions backwards for many clients in one SQL query, with exact neighbours', async () => {
+    const clients = f.sim.tenant.services.filter((s) => s.hasAuditData).flatMap((s) => s.clients).slice(0, 6);
+    const aliases = clients.map((c, i) => `c${i}: client(id: "${c.id}") { actions(last: 3, orderBy: TIME_ASC, filter: { succeeded: true }) { nodes { id } pageInfo { hasNextPage hasPreviousPage } } }`).join('\n');
+    const homes = await f.gql(`{ ${clients.map((c, i) => `c${i}: client(id: "${c.id}") { id }`).join(' ')} }`);
+    expect(homes.errors).toBeUndefined();
+    f.resetCounts();
+    const body = await f.gql(`{ ${aliases} }`);
+    expect(body.errors).toBeUndefined();
+    // One lookup of the clients' services (Query.client) and one keyset page query for all of them.
+    expect(f.sqlCount()).toBe(2);
+    for (const [i, c] of clients.entries()) {
+      const all = await expectedIds(sql`client_id = ${c.id} and status = 'LUNA_RET_OK'`, 'TIME_ASC');
+      expect(body.data[`c${i}`].actions).toEqual({
+        nodes: all.slice(-3).map((id) => ({ id })),
+        pageInfo: { hasNextPage: false, hasPreviousPage: all.length > 3 },
+      });
+    }
+  });
 });
