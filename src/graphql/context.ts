@@ -5,6 +5,7 @@ import type { Logger } from '../logger';
 import type { AuthScope } from './auth-scope';
 import { DpodDirectory, type DpodReader } from './live/dpod-directory';
 import { TtlCache } from './live/ttl-cache';
+import type { UnconfirmedAnswer } from './live/unconfirmed-answers';
 import { createLoaders, type Loaders } from './loaders';
 
 export type { AuthScope } from './auth-scope';
@@ -33,6 +34,8 @@ export interface Context {
   directory: DpodDirectory | null;
   /** SQL statements issued for this request (tests and metrics read it). */
   sqlQueries: number;
+  /** Non-null live fields that answered without DPoD (reported as DPOD_UNAVAILABLE errors). */
+  unconfirmedAnswers: UnconfirmedAnswer[];
 }
 
 /** Builds the process-wide {@link GraphqlDeps}; the TTL comes from `config.dpod.cacheTtlSeconds`. */
@@ -64,6 +67,7 @@ export function createContext(deps: GraphqlDeps, init: { requestId: string; auth
     deps,
     directory,
     sqlQueries: 0,
+    unconfirmedAnswers: [],
     loaders: undefined as unknown as Loaders,
   };
   context.loaders = createLoaders({

@@ -138,11 +138,31 @@ describe('the live graph (services -> clients -> actions -> meta)', () => {
     expect(body.errors!.length).toBeGreaterThanOrEqual(2);
     for (const e of body.errors!) {
       expect(e.extensions?.code).toBe('DPOD_UNAVAILABLE');
-      expect(e.message).toMatch(/^Live DPoD data is unavailable \(.+\); audit data is still served, live fields are null$/);
+      expect(e.message).toMatch(/^((Service\.inDpod|Client\.bound) is false without confirmation: )?Live DPoD data is unavailable \(.+\); audit data is still served, live fields are null$/);
     }
     const list = await f.gql(`{ services { totalCount } }`);
     expect(list.data).toBeNull();
     expect(list.errors?.map((e) => e.extensions?.code)).toEqual(['DPOD_UNAVAILABLE']);
+  });
+
+  it('flags inDpod and bound answered without DPoD with DPOD_UNAVAILABLE at their paths', async () => {
+    f.sim.setFault('*', { errorRate: 1, errorStatus: 503 });
+    f.deps.liveCache.clear();
+    const body = await f.gql(`{ auditEvents(first: 2, orderBy: TIME_ASC) { nodes { action service { inDpod } client { bound } } } }`);
+    expect(body.data.auditEvents.nodes).toHaveLength(2);
+    for (const n of body.data.auditEvents.nodes) expect(n).toMatchObject({ service: { inDpod: false }, client: { bound: false } });
+    const paths = body.errors!.map((e) => (e.path ?? []).join('.')).sort();
+    expect(paths).toEqual([
+      'auditEvents.nodes.0.client.bound',
+      'auditEvents.nodes.0.service.inDpod',
+      'auditEvents.nodes.1.client.bound',
+      'auditEvents.nodes.1.service.inDpod',
+    ]);
+    for (const e of body.errors!) {
+      expect(e.extensions?.code).toBe('DPOD_UNAVAILABLE');
+      expect(e.message).toMatch(/^(Service\.inDpod|Client\.bound) is false without confirmation: /);
+    }
+    f.sim.setFault('*', null);
   });
 
   it('serves cached live data when DPoD fails after a successful lookup (stale-if-error)', async () => {

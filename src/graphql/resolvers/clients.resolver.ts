@@ -1,8 +1,10 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../context';
 import { openAuditConnection, type AuditConnectionSource } from '../audit/audit-connection';
 import { mayReadService } from '../auth-scope';
 import { clientServiceId, findClient, liveBinding } from '../live/live-lookups';
+import { noteUnconfirmedAnswer } from '../live/unconfirmed-answers';
 import { AuditEventsArgs } from '../types/audit-events.args';
 import { ClientType, type ClientRef } from '../types/client.type';
 import { AuditEventConnectionType } from '../types/connection.types';
@@ -27,12 +29,15 @@ export class ClientsResolver {
   }
 
   @FieldResolver(() => Boolean, {
-    description: 'True when the client is currently bound to its service in DPoD; false when unbound or unknown (and when DPoD cannot be reached: see the errors of the live fields).',
+    description: 'True when the client is currently bound to its service in DPoD; false when unbound or unknown (also when DPoD cannot be reached and nothing is cached: a DPOD_UNAVAILABLE error at this path then says so).',
   })
-  async bound(@Root() c: ClientRef, @Ctx() ctx: Context): Promise<boolean> {
+  async bound(@Root() c: ClientRef, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<boolean> {
     return liveBinding(ctx, c).then(
       (b) => b !== null,
-      () => false,
+      (err: unknown) => {
+        noteUnconfirmedAnswer(ctx, info, err);
+        return false;
+      },
     );
   }
 

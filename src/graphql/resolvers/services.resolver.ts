@@ -1,7 +1,9 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../context';
 import { openAuditConnection, type AuditConnectionSource } from '../audit/audit-connection';
 import { findService, liveService, pageClients, pageServices } from '../live/live-lookups';
+import { noteUnconfirmedAnswer } from '../live/unconfirmed-answers';
 import type { OffsetSlice } from '../pagination/offset-cursor';
 import type { ClientRef } from '../types/client.type';
 import { AuditEventsArgs, ForwardPageArgs } from '../types/audit-events.args';
@@ -67,12 +69,15 @@ export class ServicesResolver {
   }
 
   @FieldResolver(() => Boolean, {
-    description: 'True when DPoD currently knows this service; false for deleted or unknown services (and when DPoD cannot be reached: see the errors of the live fields).',
+    description: 'True when DPoD currently knows this service; false for deleted or unknown services (also when DPoD cannot be reached and nothing is cached: a DPOD_UNAVAILABLE error at this path then says so).',
   })
-  async inDpod(@Root() s: ServiceRef, @Ctx() ctx: Context): Promise<boolean> {
+  async inDpod(@Root() s: ServiceRef, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<boolean> {
     return liveService(ctx, s.id).then(
       (service) => service !== null,
-      () => false,
+      (err: unknown) => {
+        noteUnconfirmedAnswer(ctx, info, err);
+        return false;
+      },
     );
   }
 

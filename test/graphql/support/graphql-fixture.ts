@@ -7,6 +7,7 @@ import type { Database } from '../../../src/db/database';
 import { createDpodClient } from '../../../src/dpod';
 import { createContext, createGraphqlDeps, type Context, type GraphqlDeps } from '../../../src/graphql/context';
 import { buildGraphqlSchema } from '../../../src/graphql/schema';
+import { unconfirmedAnswersPlugin } from '../../../src/graphql/live/unconfirmed-answers';
 import { ingestWindow } from '../../../src/ingest';
 import { startSimulator, type RunningSimulator } from '../../../src/simulator';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
@@ -90,7 +91,11 @@ export async function startGraphqlFixture(options: FixtureOptions = {}): Promise
     },
   });
   const deps = createGraphqlDeps({ db: countingDb, dpod, config });
-  const server = new ApolloServer<Context>({ schema: await buildGraphqlSchema(), includeStacktraceInErrorResponses: false });
+  const server = new ApolloServer<Context>({
+    schema: await buildGraphqlSchema(),
+    includeStacktraceInErrorResponses: false,
+    plugins: [unconfirmedAnswersPlugin()],
+  });
   const { url } = await startStandaloneServer(server, {
     listen: { port: 0, host: '127.0.0.1' },
     context: async ({ req }) => {

@@ -1,0 +1,39 @@
+import { GraphQLError, responsePathAsArray, type GraphQLResolveInfo } from 'graphql';
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { Context } from '../context';
+
+/**
+ * A non-null live field (`Service.inDpod`, `Client.bound`) that had to answer `false` because DPoD could
+ * not be asked. Throwing there would null the parent, and through non-null parents the audit data above
+ * it; instead the field answers and the request's `errors` say, at that path, that it is unconfirmed.
+ */
+export interface UnconfirmedAnswer {
+  path: readonly (string | number)[];
+  message: string;
+}
+
+/** Records that the field at `info.path` answered without DPoD's confirmation because of `error`. */
+export function noteUnconfirmedAnswer(ctx: Context, info: GraphQLResolveInfo, error: unknown): void {
+  const reason = error instanceof GraphQLError || error instanceof Error ? error.message : String(error);
+  ctx.unconfirmedAnswers.push({
+    path: responsePathAsArray(info.path),
+    message: `${info.parentType.name}.${info.fieldName} is false without confirmation: ${reason}`,
+  });
+}
+
+/** Apollo plugin: appends one `DPOD_UNAVAILABLE` error per unconfirmed live answer to the response. */
+export function unconfirmedAnswersPlugin(): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response, contextValue }) {
+          const answers = contextValue.unconfirmedAnswers;
+          if (!answers || answers.length === 0 || response.body.kind !== 'single') return;
+          const result = response.body.singleResult;
+          const extra = answers.map((a) => ({ message: a.message, path: [...a.path], extensions: { code: 'DPOD_UNAVAILABLE' } }));
+          result.errors = [...(result.errors ?? []), ...extra];
+        },
+      };
+    },
+  };
+}
