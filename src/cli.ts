@@ -1,3 +1,4 @@
+import './server/production-default';
 import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig, type Config } from './config';

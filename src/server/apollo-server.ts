@@ -1,5 +1,5 @@
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
@@ -34,11 +34,17 @@ export function createApolloServer<TContext extends { requestId: string }>(optio
     // change anything nor act as a user, and plain GET queries (curl, links) must work.
     csrfPrevention: false,
     parseOptions: { maxTokens: MAX_QUERY_TOKENS },
+    // Compact JSON: Apollo's default pretty-prints every response (2-space indent), ~7% of a page request's CPU
+    // and a third more bytes on the wire.
+    stringifyResult: (result) => JSON.stringify(result),
     // The app owns shutdown order (HTTP drain, follower, pools); Apollo must not act on signals itself.
     stopOnTerminationSignals: false,
     logger: logger.child({ component: 'apollo' }),
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
+      // No field carries a cache hint, so every response is uncacheable: the HTTP layer sends
+      // `cache-control: no-store` itself instead of Apollo running a hook on every resolved field to work that out.
+      ApolloServerPluginCacheControlDisabled(),
       queryLimitsPlugin<TContext>({
         maxDepth: limits.maxDepth,
         maxCost: limits.maxCost,

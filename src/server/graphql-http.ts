@@ -33,7 +33,8 @@ export async function handleGraphqlRequest<TContext extends object>(
     context: options.context,
   });
   if (options.signal.aborted) return;
-  const outHeaders: Record<string, string> = { ...extraHeaders };
+  // GraphQL answers depend on the caller and on live data: never cached (no field has a cache hint).
+  const outHeaders: Record<string, string> = { ...extraHeaders, 'cache-control': 'no-store' };
   for (const [name, value] of response.headers) outHeaders[name] = value;
   if (response.body.kind === 'complete') {
     outHeaders['content-length'] = String(Buffer.byteLength(response.body.string));

@@ -2,6 +2,8 @@ import {
   GraphQLError,
   Kind,
   valueFromASTUntyped,
+  visit,
+  type ASTNode,
   type DocumentNode,
   type FragmentDefinitionNode,
   type GraphQLSchema,
@@ -101,17 +103,8 @@ function fieldCost(defaultPageSize: number) {
   };
 }
 
-/** Throws the first limit the operation breaks, in the order page size, depth, aliases, root fields, cost. */
-export function enforceQueryLimits(
-  limits: QueryLimits,
-  schema: GraphQLSchema,
-  document: DocumentNode,
-  operation: OperationDefinitionNode,
-  variables: Record<string, unknown>,
-): QueryMeasure {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
-  const shape = measureShape(operation, fragments, variables);
+/** Throws the first limit the shape breaks, in the order page size, depth, aliases, root fields. */
+function checkShape(limits: QueryLimits, shape: Omit<QueryMeasure, 'cost'>): void {
   if (shape.largestPage > limits.maxPageSize) {
     throw limitError('PAGE_SIZE_EXCEEDED', `Page size ${shape.largestPage} exceeds the maximum of ${limits.maxPageSize} (first/last).`, limits.maxPageSize, shape.largestPage);
   }
@@ -124,13 +117,9 @@ export function enforceQueryLimits(
   if (shape.rootFields > limits.maxRootFields) {
     throw limitError('TOO_MANY_ROOT_FIELDS', `Query selects ${shape.rootFields} root fields; the maximum is ${limits.maxRootFields}.`, limits.maxRootFields, shape.rootFields);
   }
-  const cost = getComplexity({
-    schema,
-    query: document,
-    variables,
-    operationName: operation.name?.value,
-    estimators: [fieldCost(limits.defaultPageSize ?? 50)],
-  });
+}
+
+function checkCost(limits: QueryLimits, cost: number): void {
   if (cost > limits.maxCost) {
     throw limitError(
       'QUERY_TOO_COMPLEX',
@@ -139,5 +128,97 @@ export function enforceQueryLimits(
       cost,
     );
   }
+}
+
+/** Throws the first limit the operation breaks, in the order page size, depth, aliases, root fields, cost. */
+export function enforceQueryLimits(
+  limits: QueryLimits,
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+): QueryMeasure {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+  const shape = measureShape(operation, fragments, variables);
+  checkShape(limits, shape);
+  const cost = getComplexity({
+    schema,
+    query: document,
+    variables,
+    operationName: operation.name?.value,
+    estimators: [fieldCost(limits.defaultPageSize ?? 50)],
+  });
+  checkCost(limits, cost);
   return { ...shape, cost };
+}
+
+/** Arguments whose values change a query's measure: page sizes (`first`, `last`, `limit`); directives count too. */
+const SIZE_ARGUMENTS = new Set(['first', 'last', 'limit']);
+
+/** Names of the variables used where they change the measure (page-size arguments, directives such as @include). */
+function measureVariables(document: DocumentNode): string[] {
+  const names = new Set<string>();
+  const collect = (node: ASTNode) =>
+    visit(node, {
+      Variable(v) {
+        names.add(v.name.value);
+      },
+    });
+  visit(document, {
+    Argument(arg) {
+      if (SIZE_ARGUMENTS.has(arg.name.value)) collect(arg.value);
+    },
+    Directive(directive) {
+      for (const arg of directive.arguments ?? []) collect(arg.value);
+    },
+  });
+  return [...names].sort();
+}
+
+/** Distinct measures kept per document (page sizes given by variables make a few per query string). */
+const MEASURES_PER_DOCUMENT = 64;
+
+interface DocumentMeasures {
+  variables: string[];
+  /** Keyed by operation name and the values of `variables`; a shape over a limit is kept without a cost. */
+  measures: Map<string, { shape: Omit<QueryMeasure, 'cost'>; cost?: number }>;
+}
+
+/**
+ * {@link enforceQueryLimits} measuring each distinct (document, operation, page-size variables) once: the
+ * measure is kept per parsed document (Apollo hands the same `DocumentNode` for the same query string from its
+ * document cache) and the limits are checked against it on every request. The variables must already be valid
+ * for the operation (a request with invalid variables is refused by execution before anything runs).
+ */
+export function createQueryLimitsEnforcer(
+  limits: QueryLimits,
+): (schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>) => QueryMeasure {
+  const bySchema = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, DocumentMeasures>>();
+  return (schema, document, operation, variables) => {
+    let documents = bySchema.get(schema);
+    if (!documents) bySchema.set(schema, (documents = new WeakMap()));
+    let entry = documents.get(document);
+    if (!entry) documents.set(document, (entry = { variables: measureVariables(document), measures: new Map() }));
+    // `{ v }` keeps an omitted variable (its default applies) apart from an explicit null.
+    const key = JSON.stringify([operation.name?.value ?? null, ...entry.variables.map((name) => ({ v: variables[name] }))]);
+    let known = entry.measures.get(key);
+    if (!known) {
+      const fragments = new Map<string, FragmentDefinitionNode>();
+      for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+      known = { shape: measureShape(operation, fragments, variables) };
+      if (entry.measures.size >= MEASURES_PER_DOCUMENT) entry.measures.clear();
+      entry.measures.set(key, known);
+    }
+    checkShape(limits, known.shape);
+    known.cost ??= getComplexity({
+      schema,
+      query: document,
+      variables,
+      operationName: operation.name?.value,
+      estimators: [fieldCost(limits.defaultPageSize ?? 50)],
+    });
+    checkCost(limits, known.cost);
+    return { ...known.shape, cost: known.cost };
+  };
 }
