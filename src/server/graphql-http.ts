@@ -9,8 +9,13 @@ export interface GraphqlRequestOptions<TContext extends object> {
   bodyLimitBytes: number;
   /** Builds the per-request context (called once, after authentication). */
   context: () => Promise<TContext>;
-  /** Aborted when the request times out: the response is then left to the caller. */
-  signal: AbortSignal;
+  /** Set when the request times out: the response is then left to the caller. */
+  signal: TimeoutFlag;
+}
+
+/** Whether a request ran past its time limit (its 503 has then been sent). */
+export interface TimeoutFlag {
+  aborted: boolean;
 }
 
 /** Runs one GET or POST `/graphql` request through Apollo Server and writes its response. */
@@ -37,9 +42,11 @@ export async function handleGraphqlRequest<TContext extends object>(
   const outHeaders: Record<string, string> = { ...extraHeaders, 'cache-control': 'no-store' };
   for (const [name, value] of response.headers) outHeaders[name] = value;
   if (response.body.kind === 'complete') {
-    outHeaders['content-length'] = String(Buffer.byteLength(response.body.string));
+    // Encoded once: its length is the Content-Length, and the socket writes the bytes as they are.
+    const bytes = Buffer.from(response.body.string, 'utf8');
+    outHeaders['content-length'] = String(bytes.length);
     res.writeHead(response.status ?? 200, outHeaders);
-    res.end(response.body.string);
+    res.end(bytes);
     return;
   }
   res.writeHead(response.status ?? 200, outHeaders);

@@ -6,7 +6,7 @@ import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { AuthError, type AuthScope, type Authenticator } from './authenticator';
 import { GRAPHIQL_ASSET_PREFIX, type StaticAsset } from './graphiql-page';
-import { handleGraphqlRequest, methodNotAllowed } from './graphql-http';
+import { handleGraphqlRequest, methodNotAllowed, type TimeoutFlag } from './graphql-http';
 import { HttpError, sendHttpError } from './http-errors';
 import type { Metrics } from './metrics';
 import type { ReadinessReport } from './readiness';
@@ -72,7 +72,7 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
     };
   }
 
-  async function route(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string, signal: AbortSignal): Promise<void> {
+  async function route(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string, signal: TimeoutFlag): Promise<void> {
     const method = req.method ?? 'GET';
     const base = { 'x-request-id': requestId, ...corsHeaders(req), ...(closing ? { connection: 'close' } : {}) };
     const path = url.pathname.replace(/\/+$/, '') || '/';
@@ -152,10 +152,11 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
     const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
     const url = new URL(req.url ?? '/', 'http://localhost');
     const routeLabel = routeOf(url.pathname.replace(/\/+$/, '') || '/');
-    const controller = new AbortController();
+    // A plain flag, not an AbortController: nothing listens for the abort, and one is built per request.
+    const timedOut: TimeoutFlag = { aborted: false };
     active++;
     const timer = setTimeout(() => {
-      controller.abort();
+      timedOut.aborted = true;
       metrics.graphqlErrors.inc({ code: 'REQUEST_TIMEOUT' });
       logger.warn({ requestId, path: url.pathname, timeoutMs: http.requestTimeoutMs }, 'request timed out');
       sendHttpError(
@@ -165,9 +166,9 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
       );
     }, http.requestTimeoutMs);
     try {
-      await route(req, res, url, requestId, controller.signal);
+      await route(req, res, url, requestId, timedOut);
     } catch (err) {
-      if (!controller.signal.aborted) {
+      if (!timedOut.aborted) {
         if (err instanceof HttpError) {
           if (routeLabel === '/graphql') metrics.graphqlErrors.inc({ code: err.code });
           sendHttpError(res, err, requestId);

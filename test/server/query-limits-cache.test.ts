@@ -1,0 +1,74 @@
+import { ApolloServer } from '@apollo/server';
+import { parse } from 'graphql';
+import { createQueryLimitsEnforcer, type QueryLimits } from '../../src/server/query-limits';
+import { queryLimitsPlugin } from '../../src/server/query-limits.plugin';
+import { placeholderSchema } from './support/placeholder-schema';
+
+const LIMITS: QueryLimits = { maxDepth: 6, maxCost: 1000, maxAliases: 5, maxRootFields: 4, maxPageSize: 100 };
+
+/** Runs the enforcer and returns the limit code it throws, or the measure. */
+function outcome(enforce: ReturnType<typeof createQueryLimitsEnforcer>, document: ReturnType<typeof parse>, variables: Record<string, unknown>) {
+  const operation = document.definitions.find((d) => d.kind === 'OperationDefinition')!;
+  try {
+    return enforce(placeholderSchema, document, operation as never, variables);
+  } catch (err) {
+    return (err as { extensions: { code: string } }).extensions.code;
+  }
+}
+
+describe('query limits measured once per distinct query', () => {
+  it('keeps page-size variables apart: a refused size does not stick to the query, nor an accepted one', () => {
+    const enforce = createQueryLimitsEnforcer(LIMITS);
+    const doc = parse('query ($n: Int, $text: String) { echo(text: $text) items(first: $n) { id } }');
+    expect(outcome(enforce, doc, { n: 2, text: 'a' })).toEqual({ depth: 2, aliases: 0, rootFields: 2, largestPage: 2, cost: 4 });
+    // Other variables (not page sizes) reuse the measure; a different page size does not.
+    expect(outcome(enforce, doc, { n: 2, text: 'b' })).toEqual({ depth: 2, aliases: 0, rootFields: 2, largestPage: 2, cost: 4 });
+    expect(outcome(enforce, doc, { n: 100000, text: 'a' })).toBe('PAGE_SIZE_EXCEEDED');
+    expect(outcome(enforce, doc, { n: 100000, text: 'b' })).toBe('PAGE_SIZE_EXCEEDED');
+    expect(outcome(enforce, doc, { n: 2, text: 'a' })).toEqual({ depth: 2, aliases: 0, rootFields: 2, largestPage: 2, cost: 4 });
+  });
+
+  it('re-measures the cost when nested page sizes change', () => {
+    const enforce = createQueryLimitsEnforcer(LIMITS);
+    const doc = parse('query ($a: Int, $b: Int) { items(first: $a) { children(first: $b) { id } } }');
+    expect(outcome(enforce, doc, { a: 10, b: 10 })).toEqual(expect.objectContaining({ cost: 1 + 10 * (1 + 10) }));
+    expect(outcome(enforce, doc, { a: 100, b: 100 })).toBe('QUERY_TOO_COMPLEX');
+    expect(outcome(enforce, doc, { a: 10, b: 10 })).toEqual(expect.objectContaining({ cost: 111 }));
+  });
+
+  it('tells an omitted variable (its default applies) from an explicit null', () => {
+    const enforce = createQueryLimitsEnforcer(LIMITS);
+    const doc = parse('query ($n: Int = 100000) { items(first: $n) { id } }');
+    expect(outcome(enforce, doc, {})).toBe('QUERY_TOO_COMPLEX');
+    expect(outcome(enforce, doc, { n: null })).toEqual(expect.objectContaining({ cost: 51 }));
+    expect(outcome(enforce, doc, {})).toBe('QUERY_TOO_COMPLEX');
+  });
+
+  it('re-measures when a directive variable changes what is selected', () => {
+    const enforce = createQueryLimitsEnforcer(LIMITS);
+    const doc = parse('query ($all: Boolean!) { items(first: 100) { id children(first: 100) @include(if: $all) { id } } }');
+    expect(outcome(enforce, doc, { all: false })).toEqual(expect.objectContaining({ cost: 101 }));
+    expect(outcome(enforce, doc, { all: true })).toBe('QUERY_TOO_COMPLEX');
+    expect(outcome(enforce, doc, { all: false })).toEqual(expect.objectContaining({ cost: 101 }));
+  });
+
+  it('through Apollo: invalid variables are BAD_USER_INPUT, and the same query then runs within its limits', async () => {
+    const apollo = new ApolloServer({ schema: placeholderSchema, plugins: [queryLimitsPlugin(LIMITS)] });
+    await apollo.start();
+    try {
+      const query = 'query ($n: Int!) { items(first: $n) { id } }';
+      const run = async (variables: Record<string, unknown>) => {
+        const res = await apollo.executeOperation({ query, variables }, { contextValue: { requestId: 't', auth: { subject: null, serviceIds: null } } });
+        if (res.body.kind !== 'single') throw new Error('expected a single result');
+        return res.body.singleResult;
+      };
+      expect((await run({ n: 'many' })).errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+      expect((await run({})).errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+      expect(await run({ n: 2 })).toEqual({ data: { items: [{ id: 0 }, { id: 1 }] } });
+      expect((await run({ n: 101 })).errors?.map((e) => e.extensions?.code)).toEqual(['PAGE_SIZE_EXCEEDED']);
+      expect(await run({ n: 2 })).toEqual({ data: { items: [{ id: 0 }, { id: 1 }] } });
+    } finally {
+      await apollo.stop();
+    }
+  });
+});
