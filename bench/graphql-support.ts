@@ -22,8 +22,16 @@ export async function sequentialLatency(n: number, fn: () => Promise<unknown>, w
   return { p50: at(0.5), p95: at(0.95) };
 }
 
+/** Throughput of a GraphQL POST, and the server's CPU time per request when it can be read. */
+export interface Throughput {
+  rps: number;
+  /** Server process CPU (user + system) per request in ms; NaN when unknown. */
+  cpuMsPerRequest: number;
+}
+
 /** Requests per second of a GraphQL POST under `connections` concurrent clients (autocannon). */
-export async function graphqlThroughput(url: string, body: string, connections: number, seconds: number): Promise<number> {
+export async function graphqlThroughput(url: string, body: string, connections: number, seconds: number, serverCpuMs: () => number = () => NaN): Promise<Throughput> {
+  const cpu0 = serverCpuMs();
   const result = await autocannon({
     url,
     method: 'POST',
@@ -32,8 +40,9 @@ export async function graphqlThroughput(url: string, body: string, connections: 
     connections,
     duration: seconds,
   });
+  const cpuMs = serverCpuMs() - cpu0;
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`GraphQL throughput run had ${result.non2xx} non-2xx answers and ${result.errors} errors`);
-  return result.requests.average;
+  return { rps: result.requests.average, cpuMsPerRequest: cpuMs / Math.max(1, result.requests.total) };
 }
 
 /** Queries per second of one SQL statement under `concurrency` concurrent pool clients. */
@@ -99,6 +108,8 @@ export const ms = (v: number) => `${v.toFixed(2)} ms`;
 /** A `dpod-audit serve` child process. */
 export interface ServerProcess {
   endpoint: string;
+  /** CPU time (user + system) the server process used so far, in ms (Linux `/proc`; NaN elsewhere). */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -122,8 +133,19 @@ export async function startServerProcess(cli: string, env: Record<string, string
     child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${output.slice(-2000)}`)));
     setTimeout(() => reject(new Error(`serve did not start in 60 s: ${output.slice(-2000)}`)), 60_000).unref();
   });
+  const { readFileSync } = await import('node:fs');
+  const ticksPerMs = 100 / 1000; // USER_HZ is 100 on Linux
   return {
     endpoint: `http://127.0.0.1:${port}/graphql`,
+    cpuMs() {
+      try {
+        // Fields after the "(comm)" one: utime and stime are the 12th and 13th.
+        const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        return (Number(fields[11]) + Number(fields[12])) / ticksPerMs;
+      } catch {
+        return NaN;
+      }
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         child.once('exit', () => resolve());

@@ -6,7 +6,8 @@
  *  (3) services -> clients(first 20) -> actions(first 10) -> meta, for all services (plus its SQL and
  *      DPoD request counts at several fan-outs: they must not grow);
  *  (4) aggregate { byAction byStatus timeline(DAY) } over 30 days for the whole tenant.
- * Prints p50/p95 of sequential requests, requests/s at 4 concurrent clients, and the ratios to SQL.
+ * Prints p50/p95 of sequential requests, requests/s at 4 concurrent clients (with the server's CPU time per
+ * request), the ratios to SQL, and the fixed cost of any request (`{ __typename }`: HTTP, Apollo, plugins).
  *
  *   node dist/bench/graphql.js [--events 1000000] [--samples 200] [--seconds 5] [--reuse]
  *   (DATABASE_URL, else an embedded PostgreSQL; --reuse keeps/reuses the bench database of that size)
@@ -190,6 +191,8 @@ async function main(): Promise<void> {
     g: Latency;
     s: Latency;
     gRps: number;
+    /** Server CPU per GraphQL request during the throughput run, ms. */
+    gCpu: number;
     sRps: number;
   }
   const cases: { name: string; body: string; sql: string; params: unknown[] }[] = [
@@ -205,13 +208,18 @@ async function main(): Promise<void> {
   );
   const rows: Row[] = [];
   for (const [i, c] of cases.entries()) {
-    const gRps = await graphqlThroughput(endpoint, c.body, connections, seconds);
+    const { rps: gRps, cpuMsPerRequest: gCpu } = await graphqlThroughput(endpoint, c.body, connections, seconds, () => server.cpuMs());
     const sRps = await sqlThroughput(sqlPool, c.sql, c.params, connections, seconds);
     const g = latencies[2 * i]!;
     const s = latencies[2 * i + 1]!;
-    rows.push({ name: c.name, g, s, gRps, sRps });
-    log(`${c.name}: GraphQL p50 ${ms(g.p50)} p95 ${ms(g.p95)} ${gRps.toFixed(0)} req/s | SQL p50 ${ms(s.p50)} p95 ${ms(s.p95)} ${sRps.toFixed(0)} q/s | p50 ratio ${(g.p50 / s.p50).toFixed(2)}x`);
+    rows.push({ name: c.name, g, s, gRps, gCpu, sRps });
+    log(`${c.name}: GraphQL p50 ${ms(g.p50)} p95 ${ms(g.p95)} ${gRps.toFixed(0)} req/s (server CPU ${ms(gCpu)}/request) | SQL p50 ${ms(s.p50)} p95 ${ms(s.p95)} ${sRps.toFixed(0)} q/s | p50 ratio ${(g.p50 / s.p50).toFixed(2)}x`);
   }
+  // The fixed cost of a request, whatever it asks: HTTP, Apollo's pipeline, limits, metrics, context.
+  const floorBody = JSON.stringify({ query: '{ __typename }' });
+  const floor = await sequentialLatency(samples, () => postGraphql(endpoint, floorBody));
+  const floorRun = await graphqlThroughput(endpoint, floorBody, connections, seconds, () => server.cpuMs());
+  log(`(0) { __typename } (per-request floor): p50 ${ms(floor.p50)} p95 ${ms(floor.p95)} ${floorRun.rps.toFixed(0)} req/s, server CPU ${ms(floorRun.cpuMsPerRequest)}/request`);
   const naive = await sequentialLatency(5, () => sqlPool.query(aggSqlEvents, aggParams), 1);
   log(`    (4) for reference, the same GROUP BY over the raw events: p50 ${ms(naive.p50)} p95 ${ms(naive.p95)}`);
   const dailyRows = Number((await sqlPool.query('select count(*) as n from audit_rollups_daily where day >= $1 and day < $2', aggParams)).rows[0].n);
@@ -252,10 +260,10 @@ async function main(): Promise<void> {
   await inProcess('(4)', aggQuery, rows[3]!.s.p50);
 
   log('');
-  log('| query | GraphQL p50 | GraphQL p95 | GraphQL req/s | SQL p50 | SQL p95 | SQL q/s | p50 ratio |');
-  log('|---|---|---|---|---|---|---|---|');
+  log('| query | GraphQL p50 | GraphQL p95 | GraphQL req/s | server CPU/request | SQL p50 | SQL p95 | SQL q/s | p50 ratio |');
+  log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    log(`| ${r.name} | ${ms(r.g.p50)} | ${ms(r.g.p95)} | ${r.gRps.toFixed(0)} | ${ms(r.s.p50)} | ${ms(r.s.p95)} | ${r.sRps.toFixed(0)} | ${(r.g.p50 / r.s.p50).toFixed(2)}x |`);
+    log(`| ${r.name} | ${ms(r.g.p50)} | ${ms(r.g.p95)} | ${r.gRps.toFixed(0)} | ${ms(r.gCpu)} | ${ms(r.s.p50)} | ${ms(r.s.p95)} | ${r.sRps.toFixed(0)} | ${(r.g.p50 / r.s.p50).toFixed(2)}x |`);
   }
   log(`(2)/(1) GraphQL p50: ${(rows[1]!.g.p50 / rows[0]!.g.p50).toFixed(2)}x`);
 
