@@ -7,6 +7,7 @@ import { createErrorMasker, errorLoggingPlugin } from './error-masking';
 import type { Metrics } from './metrics';
 import { operationMetricsPlugin } from './operation-metrics.plugin';
 import { queryLimitsPlugin } from './query-limits.plugin';
+import { unconfirmedAnswersPlugin } from '../graphql/live/unconfirmed-answers';
 
 /** Tokens a query document may hold: bounds parsing and validation work before any limit rule runs. */
 export const MAX_QUERY_TOKENS = 10_000;
@@ -49,6 +50,8 @@ export function createApolloServer<TContext extends { requestId: string }>(optio
         maxRootFields: limits.maxRootFields,
         maxPageSize: limits.maxPageSize,
       }),
+      // Non-null live fields answered without DPoD get their DPOD_UNAVAILABLE error here.
+      unconfirmedAnswersPlugin<TContext>(),
       operationMetricsPlugin<TContext>(options.metrics),
       errorLoggingPlugin<TContext>(logger),
     ],

@@ -65,6 +65,9 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
   });
   const hooks: DpodClientHooks = { onCall: (call) => metrics.recordDpodCall(call), ...overrides.dpod };
   const dpod = overrides.dpod || config.dpod.apiUrl ? createDpodClient(config, hooks) : null;
+  // Live lookups answer interactive requests: fail fast (a few seconds, two retries) and let the TTL cache serve
+  // stale data, instead of the ingest client's patient one-minute retry deadline.
+  const liveDpod = dpod ? createDpodClient(config, { ...hooks, timeoutMs: 4000, deadlineMs: 6000, maxRetries: 2 }) : null;
   let graphqlDeps: ReturnType<typeof createGraphqlDeps> | null = null;
 
   function requireDb(): DatabaseHandle {
@@ -108,7 +111,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     async start() {
       await this.prepare();
       const db = requireDb();
-      graphqlDeps = createGraphqlDeps({ db: db.db, readDb: readDatabase?.db, dpod, config, logger });
+      graphqlDeps = createGraphqlDeps({ db: db.db, readDb: readDatabase?.db, dpod: liveDpod, config, logger });
       const deps = graphqlDeps;
       const schema = overrides.schema ?? (await buildGraphqlSchema());
       server = createGraphqlServer<Context>({

@@ -63,9 +63,11 @@ function measureShape(operation: OperationDefinitionNode, fragments: Map<string,
         const inner = sel.selectionSet ? walk(sel.selectionSet, false) : { depth: 0, aliases: 0, largestPage: 0 };
         let page = 0;
         for (const arg of sel.arguments ?? []) {
-          if (arg.name.value !== 'first' && arg.name.value !== 'last') continue;
+          if (!SIZE_ARGUMENTS.has(arg.name.value) || arg.name.value === 'limit') continue;
           const value = valueFromASTUntyped(arg.value, variables);
-          if (typeof value === 'number') page = Math.max(page, value);
+          // Federation's `_entities(representations: [...])` asks for one entity per representation.
+          const size = Array.isArray(value) ? value.length : value;
+          if (typeof size === 'number') page = Math.max(page, size);
         }
         sub = { depth: inner.depth + 1, aliases: inner.aliases + (sel.alias ? 1 : 0), largestPage: Math.max(page, inner.largestPage) };
       } else if (sel.kind === Kind.INLINE_FRAGMENT) {
@@ -97,7 +99,8 @@ function fieldCost(defaultPageSize: number) {
   return ({ field, args, childComplexity }: ComplexityEstimatorArgs): number => {
     if (isMeta(field.name)) return 0;
     const hasPaging = field.args.some((a) => a.name === 'first' || a.name === 'last');
-    const asked = [args.first, args.last, args.limit].find((v): v is number => typeof v === 'number');
+    const representations = Array.isArray(args.representations) ? args.representations.length : undefined;
+    const asked = [args.first, args.last, args.limit, representations].find((v): v is number => typeof v === 'number');
     const items = Math.max(1, asked ?? (hasPaging ? defaultPageSize : 1));
     return 1 + childComplexity * items;
   };
@@ -106,7 +109,7 @@ function fieldCost(defaultPageSize: number) {
 /** Throws the first limit the shape breaks, in the order page size, depth, aliases, root fields. */
 function checkShape(limits: QueryLimits, shape: Omit<QueryMeasure, 'cost'>): void {
   if (shape.largestPage > limits.maxPageSize) {
-    throw limitError('PAGE_SIZE_EXCEEDED', `Page size ${shape.largestPage} exceeds the maximum of ${limits.maxPageSize} (first/last).`, limits.maxPageSize, shape.largestPage);
+    throw limitError('PAGE_SIZE_EXCEEDED', `Page size ${shape.largestPage} exceeds the maximum of ${limits.maxPageSize} (first/last, or representations of _entities).`, limits.maxPageSize, shape.largestPage);
   }
   if (shape.depth > limits.maxDepth) {
     throw limitError('QUERY_TOO_DEEP', `Query depth ${shape.depth} exceeds the maximum depth of ${limits.maxDepth}.`, limits.maxDepth, shape.depth);
@@ -153,8 +156,9 @@ export function enforceQueryLimits(
   return { ...shape, cost };
 }
 
-/** Arguments whose values change a query's measure: page sizes (`first`, `last`, `limit`); directives count too. */
-const SIZE_ARGUMENTS = new Set(['first', 'last', 'limit']);
+/** Arguments whose values change a query's measure: page sizes (`first`, `last`, `limit`) and federation's
+ *  `representations` (its length); directives count too. */
+const SIZE_ARGUMENTS = new Set(['first', 'last', 'limit', 'representations']);
 
 /** Names of the variables used where they change the measure (page-size arguments, directives such as @include). */
 function measureVariables(document: DocumentNode): string[] {
@@ -201,7 +205,11 @@ export function createQueryLimitsEnforcer(
     let entry = documents.get(document);
     if (!entry) documents.set(document, (entry = { variables: measureVariables(document), measures: new Map() }));
     // `{ v }` keeps an omitted variable (its default applies) apart from an explicit null.
-    const key = JSON.stringify([operation.name?.value ?? null, ...entry.variables.map((name) => ({ v: variables[name] }))]);
+    // Representations count by their number only (their content does not change the measure).
+    const key = JSON.stringify([
+      operation.name?.value ?? null,
+      ...entry.variables.map((name) => (Array.isArray(variables[name]) ? { n: (variables[name] as unknown[]).length } : { v: variables[name] })),
+    ]);
     let known = entry.measures.get(key);
     if (!known) {
       const fragments = new Map<string, FragmentDefinitionNode>();

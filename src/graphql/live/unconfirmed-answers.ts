@@ -22,12 +22,12 @@ export function noteUnconfirmedAnswer(ctx: Context, info: GraphQLResolveInfo, er
 }
 
 /** Apollo plugin: appends one `DPOD_UNAVAILABLE` error per unconfirmed live answer to the response. */
-export function unconfirmedAnswersPlugin(): ApolloServerPlugin<Context> {
+export function unconfirmedAnswersPlugin<TContext extends object = Context>(): ApolloServerPlugin<TContext> {
   return {
     async requestDidStart() {
       return {
         async willSendResponse({ response, contextValue }) {
-          const answers = contextValue.unconfirmedAnswers;
+          const answers = (contextValue as { unconfirmedAnswers?: UnconfirmedAnswer[] }).unconfirmedAnswers;
           if (!answers || answers.length === 0 || response.body.kind !== 'single') return;
           const result = response.body.singleResult;
           const extra = answers.map((a) => ({ message: a.message, path: [...a.path], extensions: { code: 'DPOD_UNAVAILABLE' } }));
