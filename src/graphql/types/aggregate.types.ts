@@ -23,7 +23,7 @@ registerEnumType(TimeInterval, {
 });
 
 /** A key and its count. */
-@ObjectType('CountBucket', { description: 'A value and how many events have it.' })
+@ObjectType('CountBucket', { simpleResolvers: true, description: 'A value and how many events have it.' })
 export class CountBucketType {
   @Field({ description: 'The value (an action, status or role; events without a role count under "(none)").' })
   key!: string;
@@ -33,7 +33,7 @@ export class CountBucketType {
 }
 
 /** A client and its count. */
-@ObjectType('ClientCount', { description: 'A client and how many events it caused.' })
+@ObjectType('ClientCount', { simpleResolvers: true, description: 'A client and how many events it caused.' })
 export class ClientCountType {
   @Field(() => ClientType, { description: 'The client.' })
   client!: ClientType;
@@ -43,7 +43,7 @@ export class ClientCountType {
 }
 
 /** A service and its count. */
-@ObjectType('ServiceCount', { description: 'A service and how many events it recorded.' })
+@ObjectType('ServiceCount', { simpleResolvers: true, description: 'A service and how many events it recorded.' })
 export class ServiceCountType {
   @Field(() => ServiceType, { description: 'The service.' })
   service!: ServiceType;
@@ -53,7 +53,7 @@ export class ServiceCountType {
 }
 
 /** One timeline bucket. */
-@ObjectType('TimeBucket', { description: 'Events of one time bucket.' })
+@ObjectType('TimeBucket', { simpleResolvers: true, description: 'Events of one time bucket.' })
 export class TimeBucketType {
   @Field(() => Date, { description: 'Start of the bucket (UTC).' })
   start!: Date;
@@ -66,7 +66,7 @@ export class TimeBucketType {
 }
 
 /** Aggregate of a filtered set of events. */
-@ObjectType('AuditAggregate', {
+@ObjectType('AuditAggregate', { simpleResolvers: true,
   description:
     'Counts over every event matching the connection\'s filter (paging is ignored). Answered from the hourly rollups whenever the filter allows, else from the events; buckets are sorted by count descending, then key.',
 })

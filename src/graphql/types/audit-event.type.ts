@@ -1,7 +1,7 @@
 import { Directive, Field, ID, ObjectType } from 'type-graphql';
 
 /** The parsed meta section of an audit record. */
-@ObjectType('AuditMeta', { description: 'The meta section of an audit record, parsed.' })
+@ObjectType('AuditMeta', { simpleResolvers: true, description: 'The meta section of an audit record, parsed.' })
 export class AuditMetaType {
   @Field(() => String, { nullable: true, description: 'Egress IP address of the client that acted (meta clientip).' })
   clientIp!: string | null;
@@ -26,7 +26,7 @@ export class AuditMetaType {
 }
 
 /** One audit event (the resolvers' source is the domain `AuditEvent`). */
-@ObjectType('AuditEvent', { description: 'One operation recorded by a Luna Cloud HSM service.' })
+@ObjectType('AuditEvent', { simpleResolvers: true, description: 'One operation recorded by a Luna Cloud HSM service.' })
 @Directive('@key(fields: "id")')
 export class AuditEventType {
   @Field(() => ID, { description: 'Opaque global id; pass it to Query.auditEvent.' })

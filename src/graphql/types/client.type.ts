@@ -10,7 +10,7 @@ export interface ClientRef {
 }
 
 /** An application client of a service (a DPoD binding). */
-@ObjectType('Client', {
+@ObjectType('Client', { simpleResolvers: true,
   description:
     'An application client of a Luna Cloud HSM service (a DPoD service binding). Clients that were unbound still resolve, with bound = false.',
 })

@@ -6,7 +6,7 @@ import { PageInfoType } from './page-info.type';
 import { ServiceType } from './service.type';
 
 /** An edge of the audit event connection. */
-@ObjectType('AuditEventEdge', { description: 'An audit event and its cursor.' })
+@ObjectType('AuditEventEdge', { simpleResolvers: true, description: 'An audit event and its cursor.' })
 export class AuditEventEdgeType {
   @Field({ description: 'Opaque cursor of this event; pass it as after or before.' })
   cursor!: string;
@@ -16,13 +16,13 @@ export class AuditEventEdgeType {
 }
 
 /** Audit events, paged. */
-@ObjectType('AuditEventConnection', {
+@ObjectType('AuditEventConnection', { simpleResolvers: true,
   description: 'A page of audit events (Relay cursor connection, keyset-paged on time) with the count and aggregate of every matching event.',
 })
 export class AuditEventConnectionType {}
 
 /** An edge of the service connection. */
-@ObjectType('ServiceEdge', { description: 'A service and its cursor.' })
+@ObjectType('ServiceEdge', { simpleResolvers: true, description: 'A service and its cursor.' })
 export class ServiceEdgeType {
   @Field({ description: 'Opaque cursor of this service.' })
   cursor!: string;
@@ -32,7 +32,7 @@ export class ServiceEdgeType {
 }
 
 /** Services, paged. */
-@ObjectType('ServiceConnection', { description: 'A page of DPoD services (live from the DPoD platform API).' })
+@ObjectType('ServiceConnection', { simpleResolvers: true, description: 'A page of DPoD services (live from the DPoD platform API).' })
 export class ServiceConnectionType {
   @Field(() => [ServiceEdgeType], { description: 'The services of this page with their cursors.' })
   edges!: ServiceEdgeType[];
@@ -48,7 +48,7 @@ export class ServiceConnectionType {
 }
 
 /** An edge of the client connection. */
-@ObjectType('ClientEdge', { description: 'A client and its cursor.' })
+@ObjectType('ClientEdge', { simpleResolvers: true, description: 'A client and its cursor.' })
 export class ClientEdgeType {
   @Field({ description: 'Opaque cursor of this client.' })
   cursor!: string;
@@ -58,7 +58,7 @@ export class ClientEdgeType {
 }
 
 /** Clients, paged. */
-@ObjectType('ClientConnection', { description: 'A page of the clients bound to a service (live from DPoD).' })
+@ObjectType('ClientConnection', { simpleResolvers: true, description: 'A page of the clients bound to a service (live from DPoD).' })
 export class ClientConnectionType {
   @Field(() => [ClientEdgeType], { description: 'The clients of this page with their cursors.' })
   edges!: ClientEdgeType[];
@@ -74,7 +74,7 @@ export class ClientConnectionType {
 }
 
 /** An edge of the ingest run connection. */
-@ObjectType('IngestRunEdge', { description: 'An ingest run and its cursor.' })
+@ObjectType('IngestRunEdge', { simpleResolvers: true, description: 'An ingest run and its cursor.' })
 export class IngestRunEdgeType {
   @Field({ description: 'Opaque cursor of this run.' })
   cursor!: string;
@@ -84,7 +84,7 @@ export class IngestRunEdgeType {
 }
 
 /** Ingest runs, newest first. */
-@ObjectType('IngestRunConnection', { description: 'Ingest runs, newest first.' })
+@ObjectType('IngestRunConnection', { simpleResolvers: true, description: 'Ingest runs, newest first.' })
 export class IngestRunConnectionType {
   @Field(() => [IngestRunEdgeType], { description: 'The runs of this page with their cursors.' })
   edges!: IngestRunEdgeType[];

@@ -1,7 +1,7 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 
 /** One ingest run (an export window or an imported file). */
-@ObjectType('IngestRun', { description: 'One ingest run: an Audit Query API export window or an imported file.' })
+@ObjectType('IngestRun', { simpleResolvers: true, description: 'One ingest run: an Audit Query API export window or an imported file.' })
 export class IngestRunType {
   @Field(() => ID, { description: 'Run id.' })
   id!: string;

@@ -1,7 +1,7 @@
 import { Field, ObjectType } from 'type-graphql';
 
 /** Relay page information. */
-@ObjectType('PageInfo', { description: 'Where this page sits in the whole list (Relay cursor connections).' })
+@ObjectType('PageInfo', { simpleResolvers: true, description: 'Where this page sits in the whole list (Relay cursor connections).' })
 export class PageInfoType {
   @Field({ description: 'True when more items follow this page in the requested order (checked by reading one extra item, not by counting).' })
   hasNextPage!: boolean;

@@ -6,7 +6,7 @@ export interface ServiceRef {
 }
 
 /** A Luna Cloud HSM service instance. */
-@ObjectType('Service', {
+@ObjectType('Service', { simpleResolvers: true,
   description:
     'A Luna Cloud HSM service instance. Live fields come from the DPoD platform API (cached); audit fields from the store. Any service id resolves, known to DPoD or not.',
 })
