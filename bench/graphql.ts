@@ -30,14 +30,7 @@ import { buildGraphqlSchema } from '../src/graphql/schema';
 import { importFiles } from '../src/ingest';
 import { startSimulator, writeExportFile } from '../src/simulator';
 import { graphqlThroughput, interleavedLatency, ms, postGraphql, sequentialLatency, sqlThroughput, startServerProcess, type Latency } from './graphql-support';
-
-function numberArg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number`);
-  return v;
-}
+import { numberArg } from './bench-args';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const NOW = new Date('2026-11-20T00:00:00.000Z');

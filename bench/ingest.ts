@@ -25,14 +25,7 @@ import { normalizeRecord } from '../src/ingest/record-normalizer';
 import { RecordSplitter } from '../src/ingest/record-splitter';
 import { createTenant, summarizeRecords, writeExportFile } from '../src/simulator';
 import { runMeasured } from './ingest-support';
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number`);
-  return v;
-}
+import { numberArg } from './bench-args';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const rate = (n: number, s: number) => Math.round(n / s);
@@ -68,7 +61,7 @@ async function renderCopyFile(gzPath: string, outPath: string): Promise<number> 
 }
 
 async function main(): Promise<void> {
-  const target = arg('events', 1_000_000);
+  const target = numberArg('events', 1_000_000);
   let embedded: EmbeddedPostgresHandle | undefined;
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
