@@ -21,7 +21,6 @@ import { execute, parse } from 'graphql';
 import pg from 'pg';
 import { loadConfig } from '../src/config';
 import { createDatabase } from '../src/db/connection';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../src/db/embedded';
 import { migrateToLatest } from '../src/db/migrate';
 import { createDpodClient } from '../src/dpod';
 import { encodeEventCursor } from '../src/graphql/audit/audit-cursor';
@@ -31,6 +30,7 @@ import { importFiles } from '../src/ingest';
 import { startSimulator, writeExportFile } from '../src/simulator';
 import { graphqlThroughput, interleavedLatency, ms, postGraphql, sequentialLatency, sqlThroughput, startServerProcess, type Latency } from './graphql-support';
 import { numberArg } from './bench-args';
+import { benchServer } from './bench-server';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const NOW = new Date('2026-11-20T00:00:00.000Z');
@@ -48,13 +48,7 @@ async function main(): Promise<void> {
   const reuse = process.argv.includes('--reuse');
   const connections = 4;
 
-  let embedded: EmbeddedPostgresHandle | undefined;
-  let adminUrl = process.env.DATABASE_URL;
-  if (!adminUrl) {
-    log('starting an embedded PostgreSQL (set DATABASE_URL to use another server)');
-    embedded = await startEmbeddedPostgres({ database: 'dpod_bench' });
-    adminUrl = embedded.url;
-  }
+  const { adminUrl, embedded } = await benchServer(log);
   const dbName = `dpod_bench_graphql_${events}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();

@@ -16,7 +16,6 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { createDatabase } from '../src/db/connection';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../src/db/embedded';
 import { migrateToLatest } from '../src/db/migrate';
 import { ensurePartitions } from '../src/db/partitions';
 import { encodeCopyRow, STAGING_COLUMNS } from '../src/ingest/copy-row';
@@ -26,6 +25,7 @@ import { RecordSplitter } from '../src/ingest/record-splitter';
 import { createTenant, summarizeRecords, writeExportFile } from '../src/simulator';
 import { runMeasured } from './ingest-support';
 import { numberArg } from './bench-args';
+import { benchServer } from './bench-server';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const rate = (n: number, s: number) => Math.round(n / s);
@@ -62,13 +62,7 @@ async function renderCopyFile(gzPath: string, outPath: string): Promise<number> 
 
 async function main(): Promise<void> {
   const target = numberArg('events', 1_000_000);
-  let embedded: EmbeddedPostgresHandle | undefined;
-  let adminUrl = process.env.DATABASE_URL;
-  if (!adminUrl) {
-    log('starting an embedded PostgreSQL (set DATABASE_URL to use another server)');
-    embedded = await startEmbeddedPostgres({ database: 'dpod_bench' });
-    adminUrl = embedded.url;
-  }
+  const { adminUrl, embedded } = await benchServer(log);
   const dir = mkdtempSync(join(tmpdir(), 'bench-ingest-'));
   const dbName = `dpod_bench_ingest_${Date.now().toString(36)}`;
   const admin = new pg.Client({ connectionString: adminUrl });
