@@ -205,7 +205,8 @@ export class EventWriter {
     if (fresh.length === 0) return 0;
     // Sorted by (time, key), like the general path, so concurrent writers lock in the same order.
     fresh.sort((a, b) => (batch.times[a]! < batch.times[b]! ? -1 : batch.times[a]! > batch.times[b]! ? 1 : batch.keys[a]! < batch.keys[b]! ? -1 : 1));
-    const sorted = fresh.every((v, i) => v === i);
+    // The whole buffer may go as it is only when every row is new and already in order.
+    const sorted = fresh.length === rowCount(batch) && fresh.every((v, i) => v === i);
     await this.copy('audit_events', sorted ? [batch.data.subarray(0, batch.used)] : fresh.map((i) => rowLine(batch, i)));
     const counts = new Array<number>(batch.rollupKeys.size).fill(0);
     for (const i of fresh) counts[batch.rollups[i]!]!++;

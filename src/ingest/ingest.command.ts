@@ -90,6 +90,8 @@ export function registerIngestCommands(program: Command): void {
       if (opts.follow && (opts.from || opts.to)) cmd.error('error: --follow cannot be combined with --from/--to', { exitCode: 2 });
       if (!opts.follow && !(opts.from && opts.to)) cmd.error('error: give --from and --to (a backfill) or --follow', { exitCode: 2 });
       if (opts.from && opts.to && opts.from.getTime() >= opts.to.getTime()) cmd.error('error: --from must be before --to', { exitCode: 2 });
+      // A backfill's checkpoint ends at --to: a future --to would mark time as done before DPoD has it.
+      if (opts.to && opts.to.getTime() > Date.now()) cmd.error('error: --to is in the future; DPoD has no records after now (use --follow to keep up)', { exitCode: 2 });
       if (opts.windowDays > 31) cmd.error('error: --window-days is at most 31 (the Audit Query API limit)', { exitCode: 2 });
       await withStore(async ({ config, deps }) => {
         const dpod = createDpodClient(config);

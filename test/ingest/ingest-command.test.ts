@@ -33,6 +33,9 @@ it('rejects a bad command line with exit code 2 and says what to do', async () =
   const reversed = await runCli(['ingest', '--from', '2026-11-20', '--to', '2026-11-19'], env);
   expect(reversed.code).toBe(2);
   expect(reversed.stderr).toContain('--from must be before --to');
+  const future = await runCli(['ingest', '--from', '2026-11-20', '--to', new Date(Date.now() + 86_400_000).toISOString()], env);
+  expect(future.code).toBe(2);
+  expect(future.stderr).toContain('--to is in the future');
 });
 
 it('backfills a range through the API in windows, prints one summary per window, and resumes to a no-op', async () => {

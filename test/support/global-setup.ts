@@ -10,12 +10,8 @@ import { migrateToLatest } from '../../src/db/migrate';
  * test file clones (see test/support/db.ts).
  */
 export default async function globalSetup(): Promise<void> {
-  try {
-    execSync('npm run build --silent', { stdio: 'inherit' });
-  } catch {
-    // Tests that spawn the CLI will fail with their own message; the rest can still run.
-    process.stderr.write('\n[test] WARNING: `npm run build` failed; tests that run dist/ will fail\n');
-  }
+  // Tests that spawn the CLI run dist/: a failed build must fail the run, not leave a stale dist/ behind.
+  execSync('npm run build --silent', { stdio: 'inherit' });
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
     const embedded = await startEmbeddedPostgres({ database: 'dpod_audit_test' });

@@ -13,10 +13,13 @@ export function liveService(ctx: Context, id: string): Promise<DpodService | nul
   return ctx.loaders.service.load(id);
 }
 
-/** The service a client belongs to (known, or looked up in the rollups); null when never seen. */
+/**
+ * The service a client belongs to (known, or looked up in the rollups); null when never seen, or when that
+ * service is outside the caller's scope (its live binding must not leak through a client seen elsewhere).
+ */
 export async function clientServiceId(ctx: Context, client: ClientRef): Promise<string | null> {
-  if (client.serviceId !== undefined) return client.serviceId;
-  return ctx.loaders.clientHome.load(client.id);
+  const serviceId = client.serviceId !== undefined ? client.serviceId : await ctx.loaders.clientHome.load(client.id);
+  return serviceId !== null && mayReadService(ctx.auth, serviceId) ? serviceId : null;
 }
 
 /** The live binding of a client; null when unbound or its service is unknown. Throws DPOD_UNAVAILABLE. */
