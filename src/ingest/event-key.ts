@@ -49,14 +49,13 @@ export class OccurrenceCounter {
    * such as its occurrence-0 event key (shorter, so cheaper to hold and look up).
    */
   next(second: number, identity: string): number {
-    const canonical = identity;
     let bucket = this.buckets.get(second);
     if (!bucket) {
       bucket = new Map();
       this.buckets.set(second, bucket);
     }
-    const seen = bucket.get(canonical) ?? 0;
-    bucket.set(canonical, seen + 1);
+    const seen = bucket.get(identity) ?? 0;
+    bucket.set(identity, seen + 1);
     if (seen === 0) this.entries++;
     if (second > this.newest) this.newest = second;
     if (this.newest - this.lastPrune >= 60 || this.entries > this.maxEntries) this.prune();

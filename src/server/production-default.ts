@@ -3,5 +3,4 @@
 // An explicit NODE_ENV (jest sets `test`; `NODE_ENV=development dpod-audit serve`) is kept.
 process.env.NODE_ENV ??= 'production';
 
-/** The NODE_ENV the process runs with (`production` unless set). */
-export const nodeEnv: string = process.env.NODE_ENV;
+export {};
