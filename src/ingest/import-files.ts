@@ -1,10 +1,9 @@
 import { resolve } from 'node:path';
 import type { IngestDeps, IngestOptions } from './ingest-deps';
-import { openWriters, type EventWriter } from './event-writer';
 import { openFileEntries, type ByteCounter } from './input-opener';
 import { ingestEntries } from './ingest-pipeline';
-import { failAbandonedRuns, finishRun, startRun, type RunSummary } from './ingest-run';
-import { createProgressReporter } from './progress-reporter';
+import { failAbandonedRuns, type RunSummary } from './ingest-run';
+import { recordedRun } from './recorded-run';
 
 /**
  * Imports local export files (gzip, zip or plain; JSON Lines or a JSON array), one run per file.
@@ -16,32 +15,20 @@ export async function importFiles(deps: IngestDeps, paths: string[], options: In
   const summaries: RunSummary[] = [];
   for (const given of paths) {
     const path = resolve(given);
-    const runId = await startRun(deps.db, { kind: 'import', source: `file:${path}` });
-    const reporter = createProgressReporter(deps.logger, { tty: options.progressBar });
-    let error: unknown = null;
-    let writers: EventWriter[] = [];
-    try {
-      writers = await openWriters(deps.db, deps.pool, runId, { parallelism: options.parallelism });
+    const summary = await recordedRun(deps, { kind: 'import', source: `file:${path}` }, { progressBar: options.progressBar, parallelism: options.parallelism }, async (run) => {
       const counter: ByteCounter = { bytes: 0, total: null };
       await ingestEntries(openFileEntries(path, counter), {
-        runId,
+        runId: run.runId,
         source: path,
-        writers,
+        writers: await run.openWriters(),
         counter,
         batchSize: options.batchSize,
-        checkpointFor: (batch) => ({ name: `import:${path}`, position: batch.maxTimeMs === null ? null : new Date(batch.maxTimeMs), detail: { path, line: batch.lastLine, bytes: batch.bytesRead } }),
-        onProgress: (p) => {
-          reporter.update(p);
-          deps.onProgress?.(p);
-        },
+        // Imports never resume from a position (a rerun reads the whole file; exactly-once keys drop what is
+        // stored), so the checkpoint only records how far the file went, and no position that could run ahead.
+        checkpointFor: (batch) => ({ name: `import:${path}`, position: null, detail: { path, line: batch.lastLine, bytes: batch.bytesRead } }),
+        onProgress: run.onProgress,
       });
-    } catch (err) {
-      error = err;
-    } finally {
-      reporter.stop();
-      for (const w of writers) w.close();
-    }
-    const summary = await finishRun(deps.db, runId, error);
+    });
     deps.logger?.info({ summary }, 'import finished');
     summaries.push(summary);
   }

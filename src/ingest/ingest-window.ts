@@ -1,11 +1,10 @@
 import type pg from 'pg';
 import type { ExportJob } from '../dpod/types';
-import { openWriters, type EventWriter } from './event-writer';
 import type { IngestDeps, IngestOptions } from './ingest-deps';
 import { openStreamEntries, type ByteCounter } from './input-opener';
 import { ingestEntries } from './ingest-pipeline';
-import { finishRun, setRunExportJob, startRun, type RunSummary } from './ingest-run';
-import { createProgressReporter } from './progress-reporter';
+import { setRunExportJob, type RunSummary } from './ingest-run';
+import { recordedRun } from './recorded-run';
 
 /** A time window [from, to). */
 export interface TimeWindow {
@@ -44,15 +43,12 @@ export async function ingestWindow(deps: IngestDeps, window: TimeWindow, options
 
 /** Like {@link ingestWindow}, with the export job supplied by `job` (so several can be requested ahead). */
 export async function ingestPreparedWindow(deps: IngestDeps, window: TimeWindow, job: () => Promise<ExportJob>, options: WindowOptions = {}): Promise<RunSummary> {
-  const runId = await startRun(deps.db, { kind: options.kind ?? 'backfill', source: 'dpod-api', windowFrom: window.from, windowTo: window.to });
-  const reporter = createProgressReporter(deps.logger, { tty: options.progressBar });
-  let error: unknown = null;
-  let writers: EventWriter[] = [];
-  try {
+  const run = { kind: options.kind ?? 'backfill', source: 'dpod-api', windowFrom: window.from, windowTo: window.to } as const;
+  const summary = await recordedRun(deps, run, { progressBar: options.progressBar, parallelism: options.parallelism, client: options.client }, async ({ runId, openWriters, onProgress }) => {
     const ready = await job();
     await setRunExportJob(deps.db, runId, ready.jobId);
     const download = await deps.dpod!.downloadExport(ready.location!);
-    writers = await openWriters(deps.db, deps.pool, runId, { client: options.client, parallelism: options.parallelism });
+    const writers = await openWriters();
     const counter: ByteCounter = { bytes: 0, total: null };
     const detail = { from: window.from.toISOString(), to: window.to.toISOString(), jobId: ready.jobId };
     const totals = await ingestEntries(openStreamEntries(download, `export ${ready.jobId}`, counter), {
@@ -63,20 +59,11 @@ export async function ingestPreparedWindow(deps: IngestDeps, window: TimeWindow,
       batchSize: options.batchSize,
       shouldStop: options.shouldStop,
       checkpointFor: options.checkpointName ? (b) => ({ name: options.checkpointName!, position: null, detail: { ...detail, line: b.lastLine, done: false } }) : undefined,
-      onProgress: (p) => {
-        reporter.update(p);
-        deps.onProgress?.(p);
-      },
+      onProgress,
     });
     if (!totals.complete) throw new Error('interrupted before the end of the window (shutdown); the next run reads it again');
     if (options.checkpointName) await writers[0]!.touch({ name: options.checkpointName, position: window.to, detail: { ...detail, done: true } });
-  } catch (err) {
-    error = err;
-  } finally {
-    reporter.stop();
-    for (const w of writers) w.close();
-  }
-  const summary = await finishRun(deps.db, runId, error);
+  });
   deps.logger?.info({ summary }, 'window ingested');
   return summary;
 }

@@ -1,0 +1,44 @@
+import type pg from 'pg';
+import type { IngestDeps } from './ingest-deps';
+import { openWriters, type EventWriter } from './event-writer';
+import { createProgressReporter, type IngestProgress } from './progress-reporter';
+import { finishRun, startRun, type NewRun, type RunSummary } from './ingest-run';
+
+/** What the body of a {@link recordedRun} gets: its run id, writers opened on demand, and a progress sink. */
+export interface RunScope {
+  runId: string;
+  openWriters(): Promise<EventWriter[]>;
+  onProgress(progress: IngestProgress): void;
+}
+
+/**
+ * Runs `body` as one recorded ingest run: starts the `ingest_runs` row, reports progress, closes the writers
+ * and the progress bar whatever happens, and finishes the row as succeeded or failed (with the error).
+ */
+export async function recordedRun(
+  deps: IngestDeps,
+  run: NewRun,
+  options: { progressBar?: boolean; parallelism?: number; client?: pg.PoolClient },
+  body: (scope: RunScope) => Promise<void>,
+): Promise<RunSummary> {
+  const runId = await startRun(deps.db, run);
+  const reporter = createProgressReporter(deps.logger, { tty: options.progressBar });
+  let writers: EventWriter[] = [];
+  let error: unknown = null;
+  try {
+    await body({
+      runId,
+      openWriters: async () => (writers = await openWriters(deps.db, deps.pool, runId, { client: options.client, parallelism: options.parallelism })),
+      onProgress: (p) => {
+        reporter.update(p);
+        deps.onProgress?.(p);
+      },
+    });
+  } catch (err) {
+    error = err;
+  } finally {
+    reporter.stop();
+    for (const w of writers) w.close();
+  }
+  return finishRun(deps.db, runId, error);
+}
