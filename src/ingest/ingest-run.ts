@@ -91,8 +91,48 @@ export function summarizeRun(row: {
   };
 }
 
-/** Marks runs whose process stopped heart-beating (killed, crashed) as failed; returns how many. */
-export async function failAbandonedRuns(db: Kysely<Database>, staleSeconds = 300): Promise<number> {
+/** Seconds between the heartbeats of a running run (the default of {@link startRunHeartbeat}). */
+export const RUN_HEARTBEAT_SECONDS = 30;
+
+/** A running run whose last heartbeat is older than this many seconds is abandoned (ten missed beats). */
+export const RUN_STALE_SECONDS = 300;
+
+/** Notes that a running run is alive (its process is still working on it, even if it stores nothing yet). */
+export async function heartbeatRun(db: Kysely<Database>, runId: string): Promise<void> {
+  await db.updateTable('ingest_runs').set({ heartbeat_at: sql`now()` }).where('id', '=', runId).where('state', '=', 'running').execute();
+}
+
+/**
+ * Beats a run's heartbeat every `intervalSeconds` (default {@link RUN_HEARTBEAT_SECONDS}) until the returned
+ * stop function is called, so a run that waits long (an export being prepared, a slow download) is never taken
+ * for abandoned. The timer does not keep the process alive; a failed beat is reported and the next one retried.
+ */
+export function startRunHeartbeat(
+  db: Kysely<Database>,
+  runId: string,
+  options: { intervalSeconds?: number; onError?: (err: unknown) => void } = {},
+): () => Promise<void> {
+  let beating: Promise<void> | null = null;
+  const timer = setInterval(() => {
+    if (beating) return;
+    beating = heartbeatRun(db, runId)
+      .catch((err) => options.onError?.(err))
+      .finally(() => {
+        beating = null;
+      });
+  }, (options.intervalSeconds ?? RUN_HEARTBEAT_SECONDS) * 1000);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await beating;
+  };
+}
+
+/**
+ * Marks running runs whose heartbeat is older than `staleSeconds` (default {@link RUN_STALE_SECONDS}) as failed:
+ * their process stopped (killed, crashed). How long ago a run started does not matter. Returns how many.
+ */
+export async function failAbandonedRuns(db: Kysely<Database>, staleSeconds = RUN_STALE_SECONDS): Promise<number> {
   const rows = await db
     .updateTable('ingest_runs')
     .set({ state: 'failed', finished_at: sql`now()`, error: 'abandoned: the ingesting process stopped without finishing' })
