@@ -1,7 +1,7 @@
-import { parseAuditTime } from './audit-time';
-import { eventKey, OccurrenceCounter } from './event-key';
-import { normalizeRecord } from './record-normalizer';
-import { RecordSplitter } from './record-splitter';
+import { parseAuditTime } from '../../src/ingest/audit-time';
+import { eventKey, OccurrenceCounter } from '../../src/ingest/event-key';
+import { normalizeRecord } from '../../src/ingest/record-normalizer';
+import { RecordSplitter } from '../../src/ingest/record-splitter';
 
 describe('parseAuditTime', () => {
   it.each([
