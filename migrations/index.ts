@@ -1,9 +1,11 @@
 import type { Migration } from 'kysely';
 import * as m20261125_0001 from './20261125_0001_audit_store';
 import * as m20261125_0003 from './20261125_0003_audit_rollups_daily';
+import * as m20261125_0004 from './20261125_0004_identifier_collation';
 
 /** Every migration, by name, in order. Names are date-prefixed and never change once shipped. */
 export const migrations: Record<string, Migration> = {
   '20261125_0001_audit_store': m20261125_0001,
   '20261125_0003_audit_rollups_daily': m20261125_0003,
+  '20261125_0004_identifier_collation': m20261125_0004,
 };
