@@ -1,0 +1,121 @@
+import { StringDecoder } from 'node:string_decoder';
+import { encodeCopyRow } from './copy-row';
+import { appendRow, emptyBatch, NULL_ROLE, ROLLUP_SEPARATOR, type EventBatch } from './event-batch';
+import { eventKey, OccurrenceCounter } from './event-key';
+import { RecordSplitter } from './record-splitter';
+import { normalizeRecord } from './record-normalizer';
+
+/**
+ * Turns the raw bytes of one input (one export window or one file, possibly several entries such as the
+ * files of a zip) into full batches of COPY rows: splits records, rejects bad ones with their line,
+ * normalises, numbers identical records and keys them. Pure CPU work, no I/O: the pipeline feeds it and
+ * hands the batches it completes to the writers.
+ *
+ * Occurrences are numbered across the whole input, and line numbers continue across its entries.
+ */
+export class BatchBuilder {
+  private readonly occurrences = new OccurrenceCounter();
+  private readonly full: EventBatch[] = [];
+  private batch = emptyBatch();
+  private splitter: RecordSplitter | null = null;
+  private decoder = new StringDecoder('utf8');
+  private lineOffset = 0;
+  private lastLine = 0;
+
+  constructor(
+    private readonly runId: string,
+    private readonly batchSize: number,
+  ) {}
+
+  /** Starts the next entry of the input (line numbers carry on from the previous one). */
+  startEntry(): void {
+    this.splitter = new RecordSplitter(this.onRecord, this.onReject);
+    this.decoder = new StringDecoder('utf8');
+  }
+
+  /** Reads a chunk of the current entry; returns the batches it completed. */
+  feed(chunk: Uint8Array): EventBatch[] {
+    this.current().feed(this.decoder.write(chunk as Buffer));
+    return this.full.splice(0);
+  }
+
+  /** Ends the current entry; returns the batches that completed. */
+  endEntry(): EventBatch[] {
+    const splitter = this.current();
+    splitter.feed(this.decoder.end());
+    splitter.end();
+    this.splitter = null;
+    this.lineOffset = this.lastLine;
+    return this.full.splice(0);
+  }
+
+  /** The last, partial batch (none when it is empty). */
+  finish(): EventBatch[] {
+    if (this.batch.read > 0) this.complete();
+    return this.full.splice(0);
+  }
+
+  private current(): RecordSplitter {
+    if (!this.splitter) throw new Error('BatchBuilder: no entry started');
+    return this.splitter;
+  }
+
+  private complete(): void {
+    const done = this.batch;
+    done.lastLine = this.lastLine;
+    this.full.push(done);
+    this.batch = emptyBatch(Math.ceil(done.used * 1.1));
+  }
+
+  private countRead(lineNumber: number): void {
+    this.lastLine = Math.max(this.lastLine, lineNumber);
+    this.batch.read++;
+  }
+
+  private readonly onReject = (raw: string, localLine: number, reason: string): void => {
+    const lineNumber = this.lineOffset + localLine;
+    this.countRead(lineNumber);
+    this.batch.rejected.push({ lineNumber, raw, reason });
+    if (this.batch.read >= this.batchSize) this.complete();
+  };
+
+  private readonly onRecord = (text: string, localLine: number): void => {
+    const lineNumber = this.lineOffset + localLine;
+    this.countRead(lineNumber);
+    this.addRecord(text, lineNumber);
+    if (this.batch.read >= this.batchSize) this.complete();
+  };
+
+  private addRecord(text: string, lineNumber: number): void {
+    const batch = this.batch;
+    if (text.includes('\\u0000') || text.includes('\0')) {
+      batch.rejected.push({ lineNumber, raw: text, reason: 'contains a NUL character, which PostgreSQL text cannot store' });
+      return;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      batch.rejected.push({ lineNumber, raw: text, reason: `not valid JSON: ${(err as Error).message}` });
+      return;
+    }
+    const result = normalizeRecord(parsed);
+    if (!result.ok) {
+      batch.rejected.push({ lineNumber, raw: text, reason: result.reason });
+      return;
+    }
+    const f = result.fields;
+    // The occurrence-0 key stands for the exact record in the counter (short, one-to-one with it).
+    const firstKey = eventKey(f.canonical, 0);
+    const occurrence = this.occurrences.next(Math.floor(f.timeMs / 1000), firstKey);
+    const key = occurrence === 0 ? firstKey : eventKey(f.canonical, occurrence);
+    const rollupKey =
+      `${f.time.slice(0, 13)}:00:00.000Z${ROLLUP_SEPARATOR}${f.serviceId}${ROLLUP_SEPARATOR}${f.clientId}${ROLLUP_SEPARATOR}` +
+      `${f.action}${ROLLUP_SEPARATOR}${f.status}${ROLLUP_SEPARATOR}${f.role ?? NULL_ROLE}`;
+    appendRow(batch, encodeCopyRow(f, key, occurrence, this.runId), key, f.time, rollupKey, lineNumber);
+    if (f.metaMalformed) batch.malformedMeta++;
+    const d = new Date(f.timeMs);
+    batch.months.add(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
+    if (batch.maxTimeMs === null || f.timeMs > batch.maxTimeMs) batch.maxTimeMs = f.timeMs;
+  }
+}
