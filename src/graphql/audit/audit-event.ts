@@ -33,10 +33,9 @@ export interface AuditEvent {
   meta: AuditEventMeta;
 }
 
-/** The columns selected for an event, with `time_us` for exact keyset positions. */
+/** The columns selected for an event: `time_us` (exact microseconds) is both the keyset position and the time. */
 export interface AuditEventSqlRow {
   id: string;
-  time: Date;
   time_us: string;
   source: string;
   partition_id: string;
@@ -61,7 +60,7 @@ export function rowToAuditEvent(row: AuditEventSqlRow): AuditEvent {
   return {
     id: encodeAuditEventId(position),
     position,
-    time: row.time,
+    time: microsToDate(row.time_us),
     source: row.source,
     partitionId: row.partition_id,
     serviceId: row.service_id,
@@ -87,6 +86,14 @@ export function rowToAuditEvent(row: AuditEventSqlRow): AuditEvent {
 export interface EventPosition {
   timeUs: string;
   id: string;
+}
+
+/**
+ * The Date (millisecond precision) of epoch microseconds, truncated as pg's own timestamptz parser
+ * truncates: reading `time_us` alone spares parsing a second timestamp text per row.
+ */
+export function microsToDate(us: string): Date {
+  return new Date(us.length > 3 ? Number(us.slice(0, -3)) : 0);
 }
 
 /** Formats epoch microseconds as an exact ISO-8601 UTC timestamp PostgreSQL parses losslessly. */

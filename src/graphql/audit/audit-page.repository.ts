@@ -12,16 +12,14 @@ export interface EventPage {
   hasPreviousPage: boolean;
 }
 
-/** The columns of an event as selected by every query here (alias `e`). */
-export function eventColumns(alias: string): RawBuilder<unknown> {
-  const c = (n: string) => sql.ref(`${alias}.${n}`);
-  return sql`${c('id')} as id, ${c('time')} as time, (extract(epoch from ${c('time')}) * 1000000)::bigint::text as time_us,
-    ${c('source')} as source, ${c('partition_id')} as partition_id, ${c('service_id')} as service_id, ${c('client_id')} as client_id,
-    ${c('tenant_id')} as tenant_id, ${c('trace_id')} as trace_id, ${c('action')} as action, ${c('status')} as status,
-    host(${c('client_ip')}) as client_ip, ${c('hsm_id')} as hsm_id, ${c('object_ids')} as object_ids,
-    ${c('partition_serial')} as partition_serial, ${c('role')} as role, ${c('meta_malformed')} as meta_malformed,
-    coalesce(${c('meta_raw')}, ${c('meta')}::text) as meta_raw`;
-}
+/**
+ * The select list of an event, over the alias `e`. One raw fragment rather than a reference per column:
+ * the statement is compiled on every page request.
+ */
+const EVENT_COLUMNS = sql.raw(`e.id, (extract(epoch from e.time) * 1000000)::bigint::text as time_us,
+    e.source, e.partition_id, e.service_id, e.client_id, e.tenant_id, e.trace_id, e.action, e.status,
+    host(e.client_ip) as client_ip, e.hsm_id, e.object_ids, e.partition_serial, e.role, e.meta_malformed,
+    coalesce(e.meta_raw, e.meta::text) as meta_raw`);
 
 function positionCondition(alias: string, position: EventPosition, op: '<' | '>' | '<=' | '>='): RawBuilder<unknown> {
   const t = sql.ref(`${alias}.time`);
@@ -55,11 +53,11 @@ export async function fetchEventPages(
     ? sql`unnest(${parents}::text[]) with ordinality as p(parent, ord)`
     : sql`(select null::text as parent, 1::bigint as ord) p`;
   const result = await sql<AuditEventSqlRow & { parent: string | null; ord: string; has_other: boolean }>`
-    select p.parent, p.ord::text as ord, o.has_other, e.*
+    select p.parent, p.ord::text as ord, o.has_other, ${EVENT_COLUMNS}
       from ${source}
       cross join lateral (select ${otherSide} as has_other) o
       left join lateral (
-        select ${eventColumns('e')}
+        select *
           from audit_events e
          where ${parentCond('e')} and ${filterCondition(filter, 'e')} and ${pageCursorCond}
          order by e.time ${dir}, e.id ${dir}
@@ -91,7 +89,7 @@ export async function fetchEventsByPosition(db: Kysely<Database>, positions: rea
   const times = positions.map((p) => microsToIso(p.timeUs));
   const ids = positions.map((p) => p.id);
   const result = await sql<AuditEventSqlRow>`
-    select ${eventColumns('e')}
+    select ${EVENT_COLUMNS}
       from unnest(${times}::timestamptz[], ${ids}::bigint[]) as k(time, id)
       cross join lateral (select * from audit_events x where x.time = k.time and x.id = k.id) e`.execute(db);
   const byKey = new Map(result.rows.map((r) => [`${r.time_us}:${r.id}`, rowToAuditEvent(r)]));
