@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { GraphQLSchema } from 'graphql';
-import { GraphQLDateTime } from 'graphql-scalars';
 import { buildSchema } from 'type-graphql';
 import { printSubgraphSdl, toSubgraphSchema } from './federation/subgraph-schema';
 import { AuditAggregateResolver } from './resolvers/audit-aggregate.resolver';
@@ -12,6 +11,7 @@ import { CatalogResolver } from './resolvers/catalog.resolver';
 import { ClientsResolver } from './resolvers/clients.resolver';
 import { IngestRunsResolver } from './resolvers/ingest-runs.resolver';
 import { ServicesResolver } from './resolvers/services.resolver';
+import { DateTimeScalar } from './types/date-time.scalar';
 
 /** Every resolver class of the API. */
 export const RESOLVERS = [
@@ -34,7 +34,7 @@ let built: Promise<GraphQLSchema> | undefined;
 export async function buildGraphqlSchema(options: { emitSchemaFile?: string } = {}): Promise<GraphQLSchema> {
   built ??= buildSchema({
     resolvers: [...RESOLVERS],
-    scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
+    scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     validate: false,
   }).then(toSubgraphSchema);
   const schema = await built;
