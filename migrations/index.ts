@@ -2,10 +2,12 @@ import type { Migration } from 'kysely';
 import * as m20261125_0001 from './20261125_0001_audit_store';
 import * as m20261125_0003 from './20261125_0003_audit_rollups_daily';
 import * as m20261125_0004 from './20261125_0004_identifier_collation';
+import * as m20261125_0005 from './20261125_0005_time_first_event_key';
 
 /** Every migration, by name, in order. Names are date-prefixed and never change once shipped. */
 export const migrations: Record<string, Migration> = {
   '20261125_0001_audit_store': m20261125_0001,
   '20261125_0003_audit_rollups_daily': m20261125_0003,
   '20261125_0004_identifier_collation': m20261125_0004,
+  '20261125_0005_time_first_event_key': m20261125_0005,
 };
