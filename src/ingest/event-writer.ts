@@ -69,6 +69,15 @@ function isUniqueViolation(err: unknown): boolean {
   return (err as { code?: unknown }).code === '23505';
 }
 
+/** A deadlock or serialization failure: the transaction was rolled back and may simply run again. */
+function isTransient(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === '40P01' || code === '40001';
+}
+
+/** Attempts of one batch transaction that PostgreSQL aborts as a deadlock or serialization failure. */
+export const TRANSIENT_ATTEMPTS = 4;
+
 /**
  * Writes batches of events on one dedicated connection; each batch is one transaction holding the
  * events, the hourly rollups of exactly the inserted rows, the rejected records, the run's counters and
@@ -113,10 +122,10 @@ export class EventWriter {
     }
     try {
       try {
-        return await this.commit(batch, checkpoint, 'direct');
+        return await this.commitRetrying(batch, checkpoint, 'direct');
       } catch (err) {
         if (!isUniqueViolation(err)) throw err;
-        return await this.commit(batch, checkpoint, 'staged');
+        return await this.commitRetrying(batch, checkpoint, 'staged');
       }
     } catch (err) {
       const rows = rowCount(batch);
@@ -127,7 +136,7 @@ export class EventWriter {
         const raw = rowLine(batch, 0).toString('utf8').replace(/\n$/, '');
         const reason = `the database refused the record (raw is the row as sent, tab-separated): ${(err as Error).message}`;
         const rest = { ...emptyBatch(), read: batch.read, malformedMeta: batch.malformedMeta, bytesRead: batch.bytesRead, lastLine: batch.lastLine, rejected: [...batch.rejected, { lineNumber, raw, reason }] };
-        return this.commit(rest, checkpoint, 'staged');
+        return this.commitRetrying(rest, checkpoint, 'staged');
       }
       // Split in halves; the second keeps the rejects and counters so totals stay right.
       const half = Math.ceil(rows / 2);
@@ -143,6 +152,21 @@ export class EventWriter {
         rejected: a.rejected + b.rejected,
         malformedMeta: a.malformedMeta + b.malformedMeta,
       };
+    }
+  }
+
+  /**
+   * {@link commit}, run again (after a short, growing pause) when PostgreSQL aborts it as a deadlock or a
+   * serialization failure; the transaction was rolled back whole, so running it again is safe.
+   */
+  private async commitRetrying(batch: EventBatch, checkpoint: CheckpointUpdate | undefined, how: 'direct' | 'staged'): Promise<BatchOutcome> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.commit(batch, checkpoint, how);
+      } catch (err) {
+        if (!isTransient(err) || attempt >= TRANSIENT_ATTEMPTS) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 20 * attempt ** 2 + Math.random() * 20));
+      }
     }
   }
 
