@@ -60,3 +60,12 @@ export function loadAggregate(ctx: Context, scope: AuditScope, need: AggregateNe
 export function cursorOf(event: AuditEvent): string {
   return encodeEventCursor(event.position);
 }
+
+/** An edge of an event page; its cursor is encoded only when the query selects it. */
+export class EventEdge {
+  constructor(readonly node: AuditEvent) {}
+
+  get cursor(): string {
+    return cursorOf(this.node);
+  }
+}

@@ -1,6 +1,6 @@
 import { Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
 import type { Context } from '../context';
-import { cursorOf, loadAggregate, loadPage, type AuditConnectionSource } from '../audit/audit-connection';
+import { cursorOf, EventEdge, loadAggregate, loadPage, type AuditConnectionSource } from '../audit/audit-connection';
 import type { AuditEvent } from '../audit/audit-event';
 import type { AuditScope } from '../audit/audit-scope';
 import { AuditAggregateType } from '../types/aggregate.types';
@@ -12,9 +12,9 @@ import { PageInfoType } from '../types/page-info.type';
 @Resolver(() => AuditEventConnectionType)
 export class AuditEventConnectionResolver {
   @FieldResolver(() => [AuditEventEdgeType], { description: 'The events of this page with their cursors.' })
-  async edges(@Root() source: AuditConnectionSource, @Ctx() ctx: Context): Promise<{ cursor: string; node: AuditEvent }[]> {
+  async edges(@Root() source: AuditConnectionSource, @Ctx() ctx: Context): Promise<EventEdge[]> {
     const page = await loadPage(ctx, source);
-    return page.events.map((node) => ({ cursor: cursorOf(node), node }));
+    return page.events.map((node) => new EventEdge(node));
   }
 
   @FieldResolver(() => [AuditEventType], { description: 'The events of this page.' })
