@@ -3,6 +3,7 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDi
 import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
+import { compiledExecutionGateway } from './compiled-executor';
 import { createErrorMasker, errorLoggingPlugin } from './error-masking';
 import type { Metrics } from './metrics';
 import { operationMetricsPlugin } from './operation-metrics.plugin';
@@ -27,7 +28,8 @@ export interface ApolloServerOptions {
 export function createApolloServer<TContext extends { requestId: string }>(options: ApolloServerOptions): ApolloServer<TContext> {
   const { limits, logger } = options;
   return new ApolloServer<TContext>({
-    schema: options.schema,
+    // Operations execute compiled (graphql-jit); Apollo keeps parsing, validation, plugins and formatting.
+    gateway: compiledExecutionGateway(options.schema),
     introspection: limits.introspection,
     includeStacktraceInErrorResponses: false,
     formatError: createErrorMasker(limits.statementTimeoutMs),

@@ -1,0 +1,75 @@
+import { ApolloServer } from '@apollo/server';
+import { GraphQLError, GraphQLObjectType, GraphQLSchema, GraphQLString, GraphQLNonNull, GraphQLList, GraphQLInt } from 'graphql';
+import { compiledExecutionGateway } from '../../src/server/compiled-executor';
+
+/** A schema with plain fields, lists, arguments, a failing field and a client error. */
+function schema(): GraphQLSchema {
+  const item = new GraphQLObjectType({
+    name: 'Item',
+    fields: {
+      n: { type: new GraphQLNonNull(GraphQLInt) },
+      label: { type: GraphQLString, resolve: (i: { n: number }) => `#${i.n}` },
+      broken: {
+        type: GraphQLString,
+        resolve: (i: { n: number }) => {
+          if (i.n === 2) throw Object.assign(new Error('select * from secret'), { code: '57014' });
+          return 'fine';
+        },
+      },
+    },
+  });
+  return new GraphQLSchema({
+    query: new GraphQLObjectType({
+      name: 'Query',
+      fields: {
+        items: {
+          type: new GraphQLList(new GraphQLNonNull(item)),
+          args: { first: { type: GraphQLInt } },
+          resolve: async (_root, args: { first?: number }) => Array.from({ length: args.first ?? 3 }, (_, i) => ({ n: i + 1 })),
+        },
+        refused: {
+          type: GraphQLString,
+          resolve: () => {
+            throw new GraphQLError('not allowed here', { extensions: { code: 'FORBIDDEN' } });
+          },
+        },
+      },
+    }),
+  });
+}
+
+async function both(query: string, variables?: Record<string, unknown>) {
+  const plain = new ApolloServer({ schema: schema(), includeStacktraceInErrorResponses: false });
+  const compiled = new ApolloServer({ gateway: compiledExecutionGateway(schema()), includeStacktraceInErrorResponses: false });
+  await plain.start();
+  await compiled.start();
+  try {
+    const [a, b] = await Promise.all([plain.executeOperation({ query, variables }), compiled.executeOperation({ query, variables })]);
+    return { plain: a.body, compiled: b.body };
+  } finally {
+    await plain.stop();
+    await compiled.stop();
+  }
+}
+
+describe('compiled execution (graphql-jit behind Apollo)', () => {
+  it.each([
+    ['lists, arguments and variables', 'query($k: Int) { items(first: $k) { n label } }', { k: 4 }],
+    ['a failing field nulls only itself, with path and location', '{ items { n broken } }', undefined],
+    ['a client error keeps its code', '{ refused items(first: 1) { n } }', undefined],
+    ['aliases and typename', '{ a: items(first: 1) { x: n __typename } b: __typename }', undefined],
+  ])('answers %s exactly like graphql-js', async (_name, query, variables) => {
+    const { plain, compiled } = await both(query, variables);
+    expect(compiled).toEqual(plain);
+    expect(plain.kind).toBe('single');
+  });
+
+  it('reports a failing field with the code Apollo gives unexpected errors', async () => {
+    const { compiled } = await both('{ items { n broken } }');
+    if (compiled.kind !== 'single') throw new Error('expected a single result');
+    expect(compiled.singleResult.data).toEqual({ items: [{ n: 1, broken: 'fine' }, { n: 2, broken: null }, { n: 3, broken: 'fine' }] });
+    expect(compiled.singleResult.errors).toEqual([
+      { message: 'select * from secret', locations: [{ line: 1, column: 13 }], path: ['items', 1, 'broken'], extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+    ]);
+  });
+});
