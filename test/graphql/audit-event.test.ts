@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { microsToDate } from './audit-event';
+import { microsToDate } from '../../src/graphql/audit/audit-event';
 
 const parseTimestamptz = pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ, 'text') as (text: string) => Date;
 
