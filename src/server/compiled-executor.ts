@@ -1,6 +1,9 @@
 import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
-import { execute, GraphQLError, printSchema, Source, type GraphQLSchema } from 'graphql';
+import { execute, GraphQLError, printSchema, Source, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+
+/** Compiles one operation (graphql-jit's `compileQuery`; replaceable to observe it in tests). */
+export type Compile = (schema: GraphQLSchema, document: DocumentNode, operationName?: string) => CompiledQuery | ExecutionResult;
 
 /** Compiled operations kept (least recently used dropped first). */
 const MAX_COMPILED = 500;
@@ -22,34 +25,44 @@ function asGraphqlJsError(error: GraphQLError, text: string): GraphQLError {
   });
 }
 
+/** Compiling an operation costs a few ms of CPU: only operations seen this often are compiled. */
+const COMPILE_AFTER = 2;
+
 /**
- * Executes operations through graphql-jit: each distinct operation is compiled once into a function
+ * Executes operations through graphql-jit: an operation that comes back is compiled once into a function
  * specialised to its selection, which resolves and serializes an event page several times faster than
- * graphql-js walking the selection for every field of every event. Anything graphql-jit cannot compile
- * runs on graphql-js as before.
+ * graphql-js walking the selection for every field of every event. An operation's first run, anything
+ * graphql-jit cannot compile, and any request whose variables it refuses run on graphql-js, so that
+ * one-off queries do not pay for compiling and bad input gets graphql-js's exact BAD_USER_INPUT errors.
  *
  * Apollo Server only lets a custom executor in through its gateway interface: it still parses, validates,
  * runs every plugin hook (limits, metrics, error masking) and formats the response; only execution moves.
  */
-export function compiledExecutionGateway(schema: GraphQLSchema): GatewayInterface {
-  const compiled = new Map<string, CompiledQuery | null>();
+export function compiledExecutionGateway(schema: GraphQLSchema, compile: Compile = compileQuery): GatewayInterface {
+  // Per operation: how often it ran uncompiled, or its compiled form (null: graphql-jit cannot compile it).
+  const operations = new Map<string, number | CompiledQuery | null>();
 
   const executor: GatewayExecutor = async (rc) => {
     const key = `${rc.operationName ?? ''}\u0000${rc.queryHash}`;
-    let query = compiled.get(key);
-    if (query === undefined) {
-      const result = compileQuery(schema, rc.document, rc.operationName ?? undefined);
-      query = isCompiledQuery(result) ? result : null;
-      if (compiled.size >= MAX_COMPILED) compiled.delete(compiled.keys().next().value!);
-    } else {
-      compiled.delete(key);
+    let entry = operations.get(key);
+    if (entry === undefined && operations.size >= MAX_COMPILED) operations.delete(operations.keys().next().value!);
+    operations.delete(key);
+    if (typeof entry === 'number' || entry === undefined) {
+      const runs = (entry ?? 0) + 1;
+      if (runs >= COMPILE_AFTER) {
+        const result = compile(schema, rc.document, rc.operationName ?? undefined);
+        entry = isCompiledQuery(result) ? result : null;
+      } else {
+        entry = runs;
+      }
     }
-    compiled.set(key, query);
+    operations.set(key, entry);
     const variables = rc.request.variables ?? {};
-    if (query === null) {
-      return execute({ schema, document: rc.document, contextValue: rc.context, variableValues: variables, operationName: rc.operationName });
-    }
-    const result = await query.query(undefined, rc.context, variables);
+    const plain = () => execute({ schema, document: rc.document, contextValue: rc.context, variableValues: variables, operationName: rc.operationName });
+    if (entry === null || typeof entry === 'number') return plain();
+    const result = await entry.query(undefined, rc.context, variables);
+    // No data at all means the variables were refused before execution: graphql-js words those errors.
+    if (result.data === undefined || result.data === null) return plain();
     if (result.errors) result.errors = result.errors.map((e) => (e.extensions ? e : asGraphqlJsError(e, rc.source)));
     return result;
   };
@@ -63,7 +76,7 @@ export function compiledExecutionGateway(schema: GraphQLSchema): GatewayInterfac
       return { executor };
     },
     async stop() {
-      compiled.clear();
+      operations.clear();
     },
   };
 }

@@ -1,5 +1,6 @@
 import { ApolloServer } from '@apollo/server';
-import { GraphQLError, GraphQLObjectType, GraphQLSchema, GraphQLString, GraphQLNonNull, GraphQLList, GraphQLInt } from 'graphql';
+import { type DocumentNode, GraphQLError, GraphQLObjectType, GraphQLSchema, GraphQLString, GraphQLNonNull, GraphQLList, GraphQLInt } from 'graphql';
+import { compileQuery } from 'graphql-jit';
 import { compiledExecutionGateway } from '../../src/server/compiled-executor';
 
 /** A schema with plain fields, lists, arguments, a failing field and a client error. */
@@ -38,13 +39,16 @@ function schema(): GraphQLSchema {
   });
 }
 
+/** The response of graphql-js and the compiled executor's third answer (the first runs uncompiled). */
 async function both(query: string, variables?: Record<string, unknown>) {
   const plain = new ApolloServer({ schema: schema(), includeStacktraceInErrorResponses: false });
   const compiled = new ApolloServer({ gateway: compiledExecutionGateway(schema()), includeStacktraceInErrorResponses: false });
   await plain.start();
   await compiled.start();
   try {
-    const [a, b] = await Promise.all([plain.executeOperation({ query, variables }), compiled.executeOperation({ query, variables })]);
+    const a = await plain.executeOperation({ query, variables });
+    for (let i = 0; i < 2; i++) await compiled.executeOperation({ query, variables });
+    const b = await compiled.executeOperation({ query, variables });
     return { plain: a.body, compiled: b.body };
   } finally {
     await plain.stop();
@@ -58,10 +62,36 @@ describe('compiled execution (graphql-jit behind Apollo)', () => {
     ['a failing field nulls only itself, with path and location', '{ items { n broken } }', undefined],
     ['a client error keeps its code', '{ refused items(first: 1) { n } }', undefined],
     ['aliases and typename', '{ a: items(first: 1) { x: n __typename } b: __typename }', undefined],
+    ['a variable of the wrong type', 'query($k: Int!) { items(first: $k) { n } }', { k: 'x' }],
+    ['a missing required variable', 'query($k: Int!) { items(first: $k) { n } }', {}],
   ])('answers %s exactly like graphql-js', async (_name, query, variables) => {
     const { plain, compiled } = await both(query, variables);
     expect(compiled).toEqual(plain);
     expect(plain.kind).toBe('single');
+  });
+
+  it('compiles an operation when it comes back, once, and runs it compiled from then on', async () => {
+    const compile = jest.fn((s: GraphQLSchema, d: DocumentNode, op?: string) => compileQuery(s, d, op));
+    const server = new ApolloServer({ gateway: compiledExecutionGateway(schema(), compile) });
+    await server.start();
+    try {
+      const query = '{ items(first: 2) { n label } }';
+      await server.executeOperation({ query });
+      expect(compile).not.toHaveBeenCalled();
+      for (let i = 0; i < 3; i++) await server.executeOperation({ query });
+      expect(compile).toHaveBeenCalledTimes(1);
+      await server.executeOperation({ query: '{ items(first: 1) { n } }' });
+      expect(compile).toHaveBeenCalledTimes(1);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('answers refused variables with BAD_USER_INPUT, as graphql-js does', async () => {
+    const { compiled } = await both('query($k: Int!) { items(first: $k) { n } }', { k: 'x' });
+    if (compiled.kind !== 'single') throw new Error('expected a single result');
+    expect(compiled.singleResult.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(compiled.singleResult.errors?.[0]?.message).toMatch(/Variable "\$k" got invalid value "x"/);
   });
 
   it('reports a failing field with the code Apollo gives unexpected errors', async () => {
