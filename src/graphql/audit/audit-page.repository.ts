@@ -49,9 +49,22 @@ export async function fetchEventPages(
   const otherSide = cursor
     ? sql`exists (select 1 from audit_events x where ${parentCond('x')} and ${filterCondition(filter, 'x')} and ${positionCondition('x', cursor, scanAsc ? '<=' : '>=')})`
     : sql`false`;
-  const source = dimension
-    ? sql`unnest(${parents}::text[]) with ordinality as p(parent, ord)`
-    : sql`(select null::text as parent, 1::bigint as ord) p`;
+  if (!dimension) {
+    // One page without parents: a plain keyset scan; the other side of the cursor is an InitPlan evaluated once.
+    const single = await sql<AuditEventSqlRow & { has_other: boolean }>`
+      select (${otherSide}) as has_other, ${EVENT_COLUMNS}
+        from audit_events e
+       where ${filterCondition(filter, 'e')} and ${pageCursorCond}
+       order by e.time ${dir}, e.id ${dir}
+       limit ${request.size + 1}`.execute(db);
+    let hasOther = single.rows[0]?.has_other ?? false;
+    if (single.rows.length === 0 && cursor) {
+      // Past the last row: the scan returned nothing to carry the flag, so ask on its own.
+      hasOther = (await sql<{ has_other: boolean }>`select (${otherSide}) as has_other`.execute(db)).rows[0]!.has_other;
+    }
+    return parents.map(() => toPage(single.rows, hasOther, request.size, backward));
+  }
+  const source = sql`unnest(${parents}::text[]) with ordinality as p(parent, ord)`;
   const result = await sql<AuditEventSqlRow & { parent: string | null; ord: string; has_other: boolean }>`
     select p.parent, p.ord::text as ord, o.has_other, ${EVENT_COLUMNS}
       from ${source}
@@ -72,15 +85,20 @@ export async function fetchEventPages(
   }
   return parents.map((_, i) => {
     const entry = byOrd.get(String(i + 1)) ?? { rows: [], hasOther: false };
-    const more = entry.rows.length > request.size;
-    const rows = entry.rows.slice(0, request.size);
-    if (backward) rows.reverse();
-    return {
-      events: rows.map(rowToAuditEvent),
-      hasNextPage: backward ? entry.hasOther : more,
-      hasPreviousPage: backward ? more : entry.hasOther,
-    };
+    return toPage(entry.rows, entry.hasOther, request.size, backward);
   });
+}
+
+/** A page from its scanned rows (one extra beyond `size` means more) and whether rows lie behind the cursor. */
+function toPage(scanned: AuditEventSqlRow[], hasOther: boolean, size: number, backward: boolean): EventPage {
+  const more = scanned.length > size;
+  const rows = scanned.slice(0, size);
+  if (backward) rows.reverse();
+  return {
+    events: rows.map(rowToAuditEvent),
+    hasNextPage: backward ? hasOther : more,
+    hasPreviousPage: backward ? more : hasOther,
+  };
 }
 
 /** Loads events by keyset position (global ids) in one statement; null for unknown positions. */
