@@ -55,8 +55,11 @@ export async function ingestEntries(entries: AsyncIterable<InputEntry>, options:
     });
   };
 
-  /** Hands complete batches to the writers, waiting while every writer is busy; false once asked to stop. */
-  const submit = async (batches: EventBatch[]): Promise<boolean> => {
+  /**
+   * Hands complete batches to the writers, waiting while every writer is busy; false once asked to stop.
+   * The input's final batches are all handed over: a stop asked for then leaves nothing unread.
+   */
+  const submit = async (batches: EventBatch[], final = false): Promise<boolean> => {
     for (const batch of batches) {
       if (stopped) return false;
       while (pending.length >= options.writers.length) await pending.shift();
@@ -72,7 +75,7 @@ export async function ingestEntries(entries: AsyncIterable<InputEntry>, options:
       });
       p.catch(() => undefined);
       pending.push(p);
-      if (options.shouldStop?.()) stopped = true;
+      if (!final && options.shouldStop?.()) stopped = true;
     }
     return !stopped;
   };
@@ -89,7 +92,7 @@ export async function ingestEntries(entries: AsyncIterable<InputEntry>, options:
       }
       if (!(await submit(parser.endEntry()))) break;
     }
-    if (!stopped) await submit(parser.finish());
+    if (!stopped) await submit(parser.finish(), true);
     while (pending.length > 0) await pending.shift();
     progress();
     return { ...totals, complete: !stopped };
