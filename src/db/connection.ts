@@ -1,4 +1,5 @@
-import { Kysely, PostgresDialect } from 'kysely';
+import { createHash } from 'node:crypto';
+import { Kysely, PostgresDialect, sql, type RawBuilder } from 'kysely';
 import pg from 'pg';
 import type { Database } from './database';
 
@@ -25,6 +26,33 @@ export interface DatabaseHandle {
   destroy(): Promise<void>;
 }
 
+const PREPARED_MARK = '/* prepared */';
+
+/**
+ * Marks a statement to run as a named prepared statement: each connection parses and plans it once and then
+ * only executes it, saving the planning on every later run. For the hot, fixed-shape reads (event pages);
+ * its name derives from its text, so each distinct text is prepared once per connection.
+ */
+export function prepared<T>(statement: RawBuilder<T>): RawBuilder<T> {
+  return sql<T>`${sql.raw(PREPARED_MARK)} ${statement}`;
+}
+
+/** A pg client whose marked statements go out as named prepared statements. */
+function withPreparedStatements(client: pg.PoolClient): pg.PoolClient {
+  const marked = client as pg.PoolClient & { preparesMarked?: true };
+  if (marked.preparesMarked) return client;
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as { query: unknown }).query = (text: unknown, values?: unknown, callback?: unknown) => {
+    if (typeof text === 'string' && text.startsWith(PREPARED_MARK)) {
+      const name = `p${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+      return query({ name, text, values }, callback);
+    }
+    return callback === undefined ? query(text, values) : query(text, values, callback);
+  };
+  marked.preparesMarked = true;
+  return client;
+}
+
 /** Opens a pooled connection to PostgreSQL. */
 export function createDatabase(options: DatabaseOptions): DatabaseHandle {
   const pool = new pg.Pool({
@@ -35,7 +63,11 @@ export function createDatabase(options: DatabaseOptions): DatabaseHandle {
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({
+      pool: { connect: async () => withPreparedStatements(await pool.connect()), end: () => pool.end() },
+    }),
+  });
   let destroyed = false;
   return {
     db,

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { prepared } from '../../db/connection';
 import type { Database } from '../../db/database';
 import type { PageRequest } from '../pagination/page-request';
 import { rowToAuditEvent, microsToIso, type AuditEvent, type AuditEventSqlRow, type EventPosition } from './audit-event';
@@ -51,12 +52,12 @@ export async function fetchEventPages(
     : sql`false`;
   if (!dimension) {
     // One page without parents: a plain keyset scan; the other side of the cursor is an InitPlan evaluated once.
-    const single = await sql<AuditEventSqlRow & { has_other: boolean }>`
+    const single = await prepared(sql<AuditEventSqlRow & { has_other: boolean }>`
       select (${otherSide}) as has_other, ${EVENT_COLUMNS}
         from audit_events e
        where ${filterCondition(filter, 'e')} and ${pageCursorCond}
        order by e.time ${dir}, e.id ${dir}
-       limit ${request.size + 1}`.execute(db);
+       limit ${request.size + 1}`).execute(db);
     let hasOther = single.rows[0]?.has_other ?? false;
     if (single.rows.length === 0 && cursor) {
       // Past the last row: the scan returned nothing to carry the flag, so ask on its own.
