@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SignJWT } from 'jose';
 import { sql } from 'kysely';
 import { importFiles } from '../../src/ingest';
 import type { SimClient, SimService } from '../../src/simulator';
 import { jsonLines, record, writeText } from '../ingest/hand-made';
+import { bearer as signedBearer } from './support/bearer';
 import { gql } from './support/http';
 import { startSeededApp, type SeededApp } from './support/seeded-app';
 
@@ -27,16 +27,7 @@ let to: Date;
 let asA: Record<string, string>;
 let asAll: Record<string, string>;
 
-async function bearer(claims: Record<string, unknown>): Promise<Record<string, string>> {
-  const jwt = await new SignJWT(claims)
-    .setProtectedHeader({ alg: 'HS256' })
-    .setIssuer(ISSUER)
-    .setAudience(AUDIENCE)
-    .setSubject('client-home-test')
-    .setExpirationTime('10m')
-    .sign(new TextEncoder().encode(SECRET));
-  return { authorization: `Bearer ${jwt}` };
-}
+const bearer = (claims: Record<string, unknown>) => signedBearer({ secret: SECRET, issuer: ISSUER, audience: AUDIENCE, subject: 'client-home-test' }, claims);
 
 /** A DPoD audit time (`YYYY-MM-DD HH:MM:SS.fff UTC`). */
 function auditTime(ms: number): string {

@@ -1,7 +1,7 @@
-import { SignJWT } from 'jose';
 import { sql } from 'kysely';
 import { exampleQueries, type ExampleIds } from '../../src/server/example-queries';
 import { readExampleIds } from '../../src/server/example-ids';
+import { bearer as signedBearer } from './support/bearer';
 import { gql, rawPost } from './support/http';
 import { startSeededApp, type SeededApp } from './support/seeded-app';
 
@@ -17,16 +17,7 @@ let clientsB: string[];
 let asA: Record<string, string>;
 let asAll: Record<string, string>;
 
-async function bearer(claims: Record<string, unknown>): Promise<Record<string, string>> {
-  const jwt = await new SignJWT(claims)
-    .setProtectedHeader({ alg: 'HS256' })
-    .setIssuer(ISSUER)
-    .setAudience(AUDIENCE)
-    .setSubject('security-test')
-    .setExpirationTime('10m')
-    .sign(new TextEncoder().encode(SECRET));
-  return { authorization: `Bearer ${jwt}` };
-}
+const bearer = (claims: Record<string, unknown>) => signedBearer({ secret: SECRET, issuer: ISSUER, audience: AUDIENCE, subject: 'security-test' }, claims);
 
 async function countFor(serviceId: string | null): Promise<number> {
   const q = serviceId
