@@ -9,7 +9,10 @@
  * Prints p50/p95 of sequential requests, requests/s at 4 concurrent clients (with the server's CPU time per
  * request), the ratios to SQL, and the fixed cost of any request (`{ __typename }`: HTTP, Apollo, plugins).
  *
- *   node dist/bench/graphql.js [--events 1000000] [--samples 200] [--seconds 5] [--reuse]
+ * With --postgraphile, also (1) served by PostGraphile v4 + connection-filter on the same table, the SPEC's peer
+ * (installed on first use into .data/bench-peer; needs the npm registry once).
+ *
+ *   node dist/bench/graphql.js [--events 1000000] [--samples 200] [--seconds 5] [--reuse] [--postgraphile]
  *   (DATABASE_URL, else an embedded PostgreSQL; --reuse keeps/reuses the bench database of that size)
  */
 import 'reflect-metadata';
@@ -31,6 +34,7 @@ import { startSimulator, writeExportFile } from '../src/simulator';
 import { graphqlThroughput, interleavedLatency, ms, postGraphql, sequentialLatency, sqlThroughput, startServerProcess, type Latency } from './graphql-support';
 import { numberArg } from './bench-args';
 import { benchServer } from './bench-server';
+import { POSTGRAPHILE_PAGE_QUERY, startPostgraphilePeer } from './postgraphile-peer';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const NOW = new Date('2026-11-20T00:00:00.000Z');
@@ -201,6 +205,31 @@ async function main(): Promise<void> {
     const s = latencies[2 * i + 1]!;
     rows.push({ name: c.name, g, s, gRps, gCpu, sRps });
     log(`${c.name}: GraphQL p50 ${ms(g.p50)} p95 ${ms(g.p95)} ${gRps.toFixed(0)} req/s (server CPU ${ms(gCpu)}/request) | SQL p50 ${ms(s.p50)} p95 ${ms(s.p95)} ${sRps.toFixed(0)} q/s | p50 ratio ${(g.p50 / s.p50).toFixed(2)}x`);
+  }
+  // The SPEC's peer: the same page from PostGraphile v4 on the same table, alternated with ours.
+  if (process.argv.includes('--postgraphile')) {
+    const peer = await startPostgraphilePeer(sqlPool, dbUrl, log);
+    try {
+      const peerBody = JSON.stringify({ query: POSTGRAPHILE_PAGE_QUERY, variables: { s: service.id, from: windowFrom.toISOString(), to: windowTo.toISOString(), after: null } });
+      const peerPage = await postGraphql(peer.endpoint, peerBody);
+      const times = (edges: { node: { time: string } }[]) => edges.map((e) => new Date(e.node.time).getTime()).join(',');
+      if (times(peerPage.allAuditEvents.edges) !== times(gPage.auditEvents.edges)) throw new Error('PostGraphile returned another page than ours');
+      const [ours, theirs] = await interleavedLatency([() => postGraphql(endpoint, pageBody(null)), () => postGraphql(peer.endpoint, peerBody)], samples);
+      const oursRps: number[] = [];
+      const theirsRps: number[] = [];
+      for (let round = 0; round < 2; round++) {
+        oursRps.push((await graphqlThroughput(endpoint, pageBody(null), connections, seconds)).rps);
+        theirsRps.push((await graphqlThroughput(peer.endpoint, peerBody, connections, seconds)).rps);
+      }
+      const sum = (l: number[]) => l.reduce((a, b) => a + b, 0);
+      log(
+        `(1) against PostGraphile v4.14 + connection-filter, same page (alternated): p50 ${ms(ours!.p50)} vs ${ms(theirs!.p50)}; ` +
+          `req/s at ${connections} clients ${oursRps.map((r) => r.toFixed(0)).join(', ')} vs ${theirsRps.map((r) => r.toFixed(0)).join(', ')}: ` +
+          `${(sum(oursRps) / sum(theirsRps)).toFixed(2)}x PostGraphile's throughput (target >= 1.5x)`,
+      );
+    } finally {
+      await peer.stop();
+    }
   }
   // The fixed cost of a request, whatever it asks: HTTP, Apollo's pipeline, limits, metrics, context.
   const floorBody = JSON.stringify({ query: '{ __typename }' });
