@@ -1,9 +1,12 @@
-import { StringDecoder } from 'node:string_decoder';
 import { encodeCopyRow } from './copy-row';
 import { appendRow, emptyBatch, NULL_ROLE, ROLLUP_SEPARATOR, type EventBatch } from './event-batch';
 import { eventKey, OccurrenceCounter } from './event-key';
 import { RecordSplitter } from './record-splitter';
 import { normalizeRecord } from './record-normalizer';
+import { hasInvalidBytes, showInvalidBytes, Utf8Decoder } from './utf8-decoder';
+
+/** A `\u0000` escape that is not itself an escaped backslash followed by `u0000`. */
+const NUL_ESCAPE = /(?<!\\)(?:\\\\)*\\u0000/;
 
 /**
  * Turns the raw bytes of one input (one export window or one file, possibly several entries such as the
@@ -18,7 +21,7 @@ export class BatchBuilder {
   private readonly full: EventBatch[] = [];
   private batch = emptyBatch();
   private splitter: RecordSplitter | null = null;
-  private decoder = new StringDecoder('utf8');
+  private decoder = new Utf8Decoder();
   private lineOffset = 0;
   private lastLine = 0;
 
@@ -30,7 +33,7 @@ export class BatchBuilder {
   /** Starts the next entry of the input (line numbers carry on from the previous one). */
   startEntry(): void {
     this.splitter = new RecordSplitter(this.onRecord, this.onReject);
-    this.decoder = new StringDecoder('utf8');
+    this.decoder = new Utf8Decoder();
   }
 
   /** Reads a chunk of the current entry; returns the batches it completed. */
@@ -39,11 +42,14 @@ export class BatchBuilder {
     return this.full.splice(0);
   }
 
-  /** Ends the current entry; returns the batches that completed. */
-  endEntry(): EventBatch[] {
+  /**
+   * Ends the current entry; returns the batches that completed. `cut` says why the input stopped early
+   * (a read error): the record it ended inside is then rejected with that reason instead of parsed.
+   */
+  endEntry(cut?: string): EventBatch[] {
     const splitter = this.current();
     splitter.feed(this.decoder.end());
-    splitter.end();
+    splitter.end(cut);
     this.splitter = null;
     this.lineOffset = this.lastLine;
     return this.full.splice(0);
@@ -75,7 +81,7 @@ export class BatchBuilder {
   private readonly onReject = (raw: string, localLine: number, reason: string): void => {
     const lineNumber = this.lineOffset + localLine;
     this.countRead(lineNumber);
-    this.batch.rejected.push({ lineNumber, raw, reason });
+    this.batch.rejected.push({ lineNumber, raw: this.decoder.sawInvalid ? showInvalidBytes(raw) : raw, reason });
     if (this.batch.read >= this.batchSize) this.complete();
   };
 
@@ -88,7 +94,11 @@ export class BatchBuilder {
 
   private addRecord(text: string, lineNumber: number): void {
     const batch = this.batch;
-    if (text.includes('\\u0000') || text.includes('\0')) {
+    if (this.decoder.sawInvalid && hasInvalidBytes(text)) {
+      batch.rejected.push({ lineNumber, raw: showInvalidBytes(text), reason: 'not valid UTF-8 (the bad bytes are shown as \\xNN)' });
+      return;
+    }
+    if (text.includes('\0') || (text.includes('\\u0000') && NUL_ESCAPE.test(text))) {
       batch.rejected.push({ lineNumber, raw: text, reason: 'contains a NUL character, which PostgreSQL text cannot store' });
       return;
     }

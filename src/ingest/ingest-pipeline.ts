@@ -4,6 +4,10 @@ import type { BatchOutcome, CheckpointUpdate, EventWriter } from './event-writer
 import type { ByteCounter, InputEntry } from './input-opener';
 import type { IngestProgress } from './progress-reporter';
 
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** Default rows per insert transaction. */
 export const DEFAULT_BATCH_SIZE = 5_000;
 
@@ -80,14 +84,38 @@ export async function ingestEntries(entries: AsyncIterable<InputEntry>, options:
     return !stopped;
   };
 
+  let readError: { where: string; err: unknown } | null = null;
+  const entryIterator = entries[Symbol.asyncIterator]();
   try {
-    for await (const entry of entries) {
-      parser.startEntry();
-      for await (const chunk of entry.stream as AsyncIterable<Buffer>) {
-        if (!(await submit(parser.feed(chunk)))) break;
+    for (;;) {
+      let next: IteratorResult<InputEntry>;
+      try {
+        next = await entryIterator.next();
+      } catch (err) {
+        readError = { where: options.source, err };
+        break;
       }
-      if (stopped) {
-        entry.stream.destroy();
+      if (next.done) break;
+      const entry = next.value;
+      parser.startEntry();
+      // Errors reading the input (a cut gzip, a broken download) are told apart from errors writing it.
+      const chunks = (entry.stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+      for (;;) {
+        let chunk: IteratorResult<Buffer>;
+        try {
+          chunk = await chunks.next();
+        } catch (err) {
+          readError = { where: entry.name, err };
+          break;
+        }
+        if (chunk.done) break;
+        if (!(await submit(parser.feed(chunk.value)))) break;
+      }
+      if (stopped || readError) entry.stream.destroy();
+      if (stopped) break;
+      if (readError) {
+        // What was read before the error is stored; the record the input broke off inside is rejected.
+        await submit(parser.endEntry(errorText(readError.err)), true);
         break;
       }
       if (!(await submit(parser.endEntry()))) break;
@@ -95,8 +123,13 @@ export async function ingestEntries(entries: AsyncIterable<InputEntry>, options:
     if (!stopped) await submit(parser.finish(), true);
     while (pending.length > 0) await pending.shift();
     progress();
+    if (readError) {
+      throw new Error(`${readError.where}: could not read on: ${errorText(readError.err)} (the input is damaged or cut short; the records before this point were stored, a complete copy can be read again)`);
+    }
     return { ...totals, complete: !stopped };
   } finally {
     await Promise.allSettled(pending);
+    // Left early (a stop, an error): let the entries close their files and temporary copies.
+    await entryIterator.return?.(undefined).catch(() => undefined);
   }
 }

@@ -25,10 +25,13 @@ export interface ByteCounter {
   total: number | null;
 }
 
-/** Tells the container format from the first bytes: `1f 8b` gzip, `PK\x03\x04` zip, else plain. */
+/**
+ * Tells the container format from the first bytes: `1f 8b` gzip, `PK\x03\x04` zip (or `PK\x05\x06`, the
+ * whole of a zip without entries), else plain.
+ */
 export function sniffFormat(head: Buffer): InputFormat {
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
-  if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) return 'zip';
+  if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && ((head[2] === 0x03 && head[3] === 0x04) || (head[2] === 0x05 && head[3] === 0x06))) return 'zip';
   return 'plain';
 }
 

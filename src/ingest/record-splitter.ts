@@ -8,10 +8,10 @@ export type RecordHandler = (text: string, lineNumber: number) => void;
 export type RejectHandler = (raw: string, lineNumber: number, reason: string) => void;
 
 const enum Mode {
+  /** Nothing but blanks read yet (at the start, or after a closed array). */
   Unknown,
   Lines,
   Array,
-  AfterArray,
 }
 
 function isBlank(text: string): boolean {
@@ -26,12 +26,15 @@ function isBlank(text: string): boolean {
  * Splits decoded export text into record texts, streaming: JSON Lines (one record per line) or one JSON
  * array of records (detected by a leading `[`). Array elements are cut at top-level commas by a small
  * scanner that respects strings, so a broken element is rejected on its own and the rest still read.
+ * Text after a closed array is read the same way (another array, or lines), never dropped. A UTF-8
+ * byte-order mark before a line (e.g. where two exports were concatenated) is skipped.
  */
 export class RecordSplitter {
   private mode = Mode.Unknown;
   private carry = '';
   private line = 1;
   private carryLine = 1;
+  /** Skipping the rest of a line, or of an array element, already rejected as too long. */
   private discarding = false;
   // Array scanner state.
   private depth = 0;
@@ -46,41 +49,52 @@ export class RecordSplitter {
 
   /** Feeds the next piece of text. */
   feed(text: string): void {
-    if (this.mode === Mode.Unknown) {
-      const probe = this.carry + text;
-      const m = /[^\s\ufeff]/.exec(probe);
-      if (!m) {
-        this.carry = probe;
-        return;
-      }
-      this.mode = m[0] === '[' ? Mode.Array : Mode.Lines;
-      this.carry = '';
-      if (this.mode === Mode.Array) {
-        // Count the lines before the opening bracket, then scan after it.
-        for (let i = 0; i < m.index; i++) if (probe.charCodeAt(i) === 10) this.line++;
-        this.carryLine = this.line;
-        this.feedArray(probe.slice(m.index + 1));
-      } else {
-        this.feedLines(probe);
-      }
-      return;
-    }
     if (this.mode === Mode.Lines) this.feedLines(text);
     else if (this.mode === Mode.Array) this.feedArray(text);
-    else this.feedAfterArray(text);
+    else this.feedUnknown(text);
   }
 
-  /** Flushes what remains at the end of the input. */
-  end(): void {
-    if (this.mode === Mode.Lines) {
+  /**
+   * Flushes what remains at the end of the input. `cut` says why the input stopped early (a read error):
+   * the record it stopped inside is then rejected with that reason rather than parsed.
+   */
+  end(cut?: string): void {
+    if (cut !== undefined) {
+      const open = this.mode === Mode.Array || (this.mode === Mode.Lines && !this.discarding);
+      if (open && !isBlank(this.carry) && !this.discarding) {
+        this.onReject(this.carry.slice(0, KEPT_OF_LONG_RECORD), this.mode === Mode.Array ? this.carryLine : this.line, `the input ended inside this record: ${cut}`);
+      }
+    } else if (this.mode === Mode.Lines) {
       if (!this.discarding && this.carry.length > 0) this.emitLine(this.carry, this.line);
     } else if (this.mode === Mode.Array) {
-      if (!isBlank(this.carry)) this.emitElement(this.carry, this.carryLine);
+      if (!this.discarding && !isBlank(this.carry)) this.emitElement(this.carry, this.carryLine);
       this.onReject('', this.line, 'JSON array not closed: the input ended before "]"');
-    } else if (this.mode === Mode.AfterArray) {
-      if (!isBlank(this.carry)) this.onReject(this.carry.slice(0, KEPT_OF_LONG_RECORD), this.carryLine, 'unexpected text after the JSON array');
     }
     this.carry = '';
+  }
+
+  private feedUnknown(text: string): void {
+    const probe = this.carry + text;
+    const m = /[^\s\ufeff]/.exec(probe);
+    if (!m) {
+      this.carry = probe;
+      return;
+    }
+    this.carry = '';
+    if (m[0] === '[') {
+      this.mode = Mode.Array;
+      this.depth = 0;
+      this.inString = false;
+      this.escaped = false;
+      this.seenText = false;
+      // Count the lines before the opening bracket, then scan after it.
+      for (let i = 0; i < m.index; i++) if (probe.charCodeAt(i) === 10) this.line++;
+      this.carryLine = this.line;
+      this.feedArray(probe.slice(m.index + 1));
+    } else {
+      this.mode = Mode.Lines;
+      this.feedLines(probe);
+    }
   }
 
   private feedLines(text: string): void {
@@ -92,6 +106,12 @@ export class RecordSplitter {
       this.line++;
       start = nl + 1;
     }
+    if (this.carry.length > 0 && text.indexOf('\n', start) < 0) {
+      // Still inside one long line: append without searching the carried text again.
+      this.carry += start > 0 ? text.slice(start) : text;
+      this.checkLongLine();
+      return;
+    }
     const data = this.carry.length > 0 ? this.carry + text.slice(start) : start > 0 ? text.slice(start) : text;
     this.carry = '';
     let from = 0;
@@ -102,24 +122,44 @@ export class RecordSplitter {
       this.line++;
       from = nl + 1;
     }
-    const rest = from === 0 ? data : data.slice(from);
-    if (rest.length > MAX_RECORD_CHARS) {
-      this.onReject(`${rest.slice(0, KEPT_OF_LONG_RECORD)}…`, this.line, `line longer than ${MAX_RECORD_CHARS} characters (first ${KEPT_OF_LONG_RECORD} kept)`);
-      this.discarding = true;
-    } else {
-      this.carry = rest;
-    }
+    this.carry = from === 0 ? data : data.slice(from);
+    this.checkLongLine();
+  }
+
+  private checkLongLine(): void {
+    if (this.carry.length <= MAX_RECORD_CHARS) return;
+    this.onReject(`${this.carry.slice(0, KEPT_OF_LONG_RECORD)}…`, this.line, `line longer than ${MAX_RECORD_CHARS} characters (first ${KEPT_OF_LONG_RECORD} kept)`);
+    this.carry = '';
+    this.discarding = true;
   }
 
   private emitLine(text: string, lineNumber: number): void {
-    const line = text.charCodeAt(text.length - 1) === 13 ? text.slice(0, -1) : text;
+    let line = text.charCodeAt(text.length - 1) === 13 ? text.slice(0, -1) : text;
+    if (line.charCodeAt(0) === 0xfeff) line = line.slice(1);
     if (line.length === 0 || (line.charCodeAt(0) !== 123 && isBlank(line))) return;
+    if (line.length > MAX_RECORD_CHARS) {
+      this.onReject(`${line.slice(0, KEPT_OF_LONG_RECORD)}…`, lineNumber, `line longer than ${MAX_RECORD_CHARS} characters (first ${KEPT_OF_LONG_RECORD} kept)`);
+      return;
+    }
     this.onRecord(line, lineNumber);
   }
 
   private emitElement(text: string, lineNumber: number): void {
+    if (this.discarding) {
+      // The rest of an element already rejected as too long.
+      this.discarding = false;
+      return;
+    }
     if (isBlank(text)) return;
+    if (text.length > MAX_RECORD_CHARS) {
+      this.rejectLongElement(text, lineNumber);
+      return;
+    }
     this.onRecord(text.trim(), lineNumber);
+  }
+
+  private rejectLongElement(text: string, lineNumber: number): void {
+    this.onReject(`${text.trimStart().slice(0, KEPT_OF_LONG_RECORD)}…`, lineNumber, `array element longer than ${MAX_RECORD_CHARS} characters (first ${KEPT_OF_LONG_RECORD} kept)`);
   }
 
   private feedArray(text: string): void {
@@ -141,30 +181,31 @@ export class RecordSplitter {
       }
       if (c === 34) this.inString = true;
       else if (c === 123 || c === 91) this.depth++;
-      else if (c === 125 || (c === 93 && this.depth > 0)) this.depth--;
-      else if (c === 44 && this.depth === 0) {
+      else if (c === 125 || c === 93) {
+        // A closing bracket with nothing open: "]" ends the array; a stray "}" stays in its element
+        // (which is then rejected) and must not unbalance the elements after it.
+        if (this.depth > 0) this.depth--;
+        else if (c === 93) {
+          this.emitElement(this.carry + text.slice(start, i), this.carryLine);
+          this.carry = '';
+          this.mode = Mode.Unknown;
+          this.feedUnknown(text.slice(i + 1));
+          return;
+        }
+      } else if (c === 44 && this.depth === 0) {
         this.emitElement(this.carry + text.slice(start, i), this.carryLine);
         this.carry = '';
         start = i + 1;
         this.carryLine = this.line;
         this.seenText = false;
-      } else if (c === 93 && this.depth === 0) {
-        this.emitElement(this.carry + text.slice(start, i), this.carryLine);
-        this.carry = '';
-        this.mode = Mode.AfterArray;
-        this.carryLine = this.line;
-        this.feedAfterArray(text.slice(i + 1));
-        return;
       }
     }
+    if (this.discarding) return;
     this.carry += text.slice(start);
     if (this.carry.length > MAX_RECORD_CHARS) {
-      this.onReject(`${this.carry.slice(0, KEPT_OF_LONG_RECORD)}…`, this.carryLine, `array element longer than ${MAX_RECORD_CHARS} characters (first ${KEPT_OF_LONG_RECORD} kept)`);
+      this.rejectLongElement(this.carry, this.carryLine);
       this.carry = '';
+      this.discarding = true;
     }
-  }
-
-  private feedAfterArray(text: string): void {
-    if (this.carry.length < KEPT_OF_LONG_RECORD) this.carry += text.slice(0, KEPT_OF_LONG_RECORD);
   }
 }

@@ -73,3 +73,49 @@ function crc32(buf: Buffer): number {
   }
   return ~c >>> 0;
 }
+
+/** One entry of {@link zipOfEntries}: a file (content) or a directory (name ending in "/", no content). */
+export interface ZipEntry {
+  name: string;
+  content?: Buffer;
+}
+
+/** A stored zip (method 0) holding the entries in order, built by hand from the format's spec. */
+export function zipOfEntries(entries: ZipEntry[]): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const entry of entries) {
+    const content = entry.content ?? Buffer.alloc(0);
+    const crc = crc32(content);
+    const nameBuf = Buffer.from(entry.name);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(content.length, 18);
+    local.writeUInt32LE(content.length, 22);
+    local.writeUInt16LE(nameBuf.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(content.length, 20);
+    central.writeUInt32LE(content.length, 24);
+    central.writeUInt16LE(nameBuf.length, 28);
+    central.writeUInt32LE(entry.name.endsWith('/') ? 0x10 : 0, 38);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, nameBuf, content);
+    centrals.push(central, nameBuf);
+    offset += local.length + nameBuf.length + content.length;
+  }
+  const centralSize = centrals.reduce((n, b) => n + b.length, 0);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(centralSize, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, ...centrals, end]);
+}

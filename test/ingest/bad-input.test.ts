@@ -1,0 +1,234 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { constants as zlibConstants, gunzipSync, gzipSync } from 'node:zlib';
+import { sql } from 'kysely';
+import { importFiles } from '../../src/ingest';
+import { MAX_RECORD_CHARS } from '../../src/ingest/record-splitter';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { jsonLines, record, zipOfEntries } from './hand-made';
+
+let t: TestDatabase;
+let dir: string;
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  dir = mkdtempSync(join(tmpdir(), 'ingest-bad-'));
+});
+afterAll(async () => {
+  await t.drop();
+  rmSync(dir, { recursive: true, force: true });
+});
+beforeEach(() => t.truncate());
+
+const deps = () => ({ db: t.db, pool: t.pool });
+
+/** `n` distinct records, one a second from 2026-11-21 10:00:00 UTC. */
+function records(n: number, from = 0): Record<string, unknown>[] {
+  return Array.from({ length: n }, (_, i) => record({ time: new Date(Date.UTC(2026, 10, 21, 10, 0, from + i)).toISOString() }));
+}
+
+/** The record's JSON as bytes, with the placeholder "@" in it replaced by `bytes`. */
+function withBytes(r: Record<string, unknown>, bytes: number[]): Buffer {
+  const [head, tail] = JSON.stringify(r).split('@');
+  return Buffer.concat([Buffer.from(head!), Buffer.from(bytes), Buffer.from(tail!)]);
+}
+
+function file(name: string, content: string | Buffer): string {
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+async function importOne(path: string, options: { batchSize?: number } = {}) {
+  const [summary] = await importFiles(deps(), [path], options);
+  return summary!;
+}
+
+async function storedKeys(): Promise<string[]> {
+  const { rows } = await sql<{ k: string }>`select event_key as k from audit_events order by 1`.execute(t.db);
+  return rows.map((r) => r.k);
+}
+
+async function rejected(): Promise<{ line: number; raw: string; reason: string }[]> {
+  const rows = await t.db.selectFrom('rejected_records').select(['line_number', 'raw', 'reason']).orderBy('id').execute();
+  return rows.map((r) => ({ line: Number(r.line_number), raw: r.raw, reason: r.reason }));
+}
+
+describe('line endings, byte-order marks and containers', () => {
+  it('reads a UTF-8 byte-order mark at the start of the file and at the start of a later line', async () => {
+    const [a, b, c] = records(3).map((r) => JSON.stringify(r));
+    // The second BOM is what `cat` of two exports that each start with one leaves mid-file.
+    const summary = await importOne(file('bom.jsonl', `\ufeff${a}\n${b}\n\ufeff${c}\n`));
+    expect(summary).toMatchObject({ state: 'succeeded', read: 3, inserted: 3, rejected: 0 });
+  });
+
+  it('gives the same records the same keys as JSON Lines (LF, CRLF, BOM), as a JSON array and inside gzip and zip', async () => {
+    const sample = [...records(4), record({ time: '2026-11-21 10:00:00 UTC' })]; // the last repeats the first: occurrence 1
+    const first = await importOne(file('lf.jsonl', jsonLines(sample)));
+    expect(first).toMatchObject({ state: 'succeeded', read: 5, inserted: 5 });
+    const keys = await storedKeys();
+    const crlf = `\ufeff${sample.map((r) => JSON.stringify(r)).join('\r\n')}\r\n`;
+    const array = `\ufeff[\r\n${sample.map((r) => JSON.stringify(r, null, 2).replace(/\n/g, '\r\n')).join(',\r\n')}\r\n]\r\n`;
+    const variants: [string, string | Buffer][] = [
+      ['crlf.jsonl', crlf],
+      ['array.json', array],
+      ['crlf.jsonl.gz', gzipSync(crlf)],
+      ['array.zip', zipOfEntries([{ name: 'export.json', content: Buffer.from(array) }])],
+    ];
+    for (const [name, content] of variants) {
+      expect([name, await importOne(file(name, content))]).toEqual([name, expect.objectContaining({ state: 'succeeded', read: 5, inserted: 0, duplicates: 5, rejected: 0 })]);
+    }
+    expect(await storedKeys()).toEqual(keys);
+  });
+
+  it('reads every file entry of a zip, skipping a directory entry and an empty entry, with line numbers running on', async () => {
+    const zip = zipOfEntries([
+      { name: 'export/' },
+      { name: 'export/part-1.jsonl', content: Buffer.from(jsonLines(records(2))) },
+      { name: 'export/empty.jsonl', content: Buffer.alloc(0) },
+      { name: 'export/part-2.json', content: Buffer.from(`[${JSON.stringify(records(2, 2)[0])},\n{"broken": }]`) },
+    ]);
+    const summary = await importOne(file('multi.zip', zip));
+    expect(summary).toMatchObject({ state: 'succeeded', read: 4, inserted: 3, rejected: 1 });
+    expect((await rejected()).map((r) => [r.line, r.raw])).toEqual([[4, '{"broken": }']]);
+  });
+
+  it('reads an empty file, an empty gzip and a zip without entries as no records, and succeeds', async () => {
+    for (const [name, content] of [['empty.jsonl', ''], ['empty.gz', gzipSync('')], ['blank.jsonl', '\r\n\n  \n'], ['empty.zip', zipOfEntries([])]] as const) {
+      expect([name, await importOne(file(name, content))]).toEqual([name, expect.objectContaining({ state: 'succeeded', read: 0, inserted: 0, rejected: 0, error: null })]);
+    }
+  });
+});
+
+describe('damaged input', () => {
+  it('stores every record before the cut of a truncated gzip, rejects the cut line, and fails the run saying so', async () => {
+    const earlier = await importOne(file('earlier.jsonl', jsonLines([record({ time: '2026-11-01 00:00:00 UTC' })])));
+    expect(earlier.inserted).toBe(1);
+    const all = records(400);
+    const gz = gzipSync(jsonLines(all));
+    const cut = gz.subarray(0, Math.floor(gz.length * 0.6));
+    // What a reader can get out of the cut file: whole lines, then part of one.
+    const readable = gunzipSync(cut, { finishFlush: zlibConstants.Z_SYNC_FLUSH }).toString('utf8');
+    const whole = readable.split('\n').length - 1;
+    expect(whole).toBeGreaterThan(10);
+    const path = file('cut.jsonl.gz', cut);
+
+    const summary = await importOne(path);
+    expect(summary).toMatchObject({ state: 'failed', read: whole + 1, inserted: whole, rejected: 1 });
+    expect(summary.error).toContain(path);
+    expect(summary.error).toMatch(/unexpected end of file/);
+    const [cutLine] = await rejected();
+    expect(cutLine).toMatchObject({ line: whole + 1, raw: readable.slice(readable.lastIndexOf('\n') + 1) });
+    expect(cutLine!.reason).toMatch(/^the input ended inside this record/);
+
+    // Rows stored before stay; the whole file later adds exactly the rest.
+    const rest = await importOne(file('whole.jsonl.gz', gzipSync(jsonLines(all))));
+    expect(rest).toMatchObject({ state: 'succeeded', read: 400, inserted: 400 - whole, duplicates: whole });
+    expect(await storedKeys()).toHaveLength(401);
+  });
+
+  it('fails the run of a zip cut before its directory with an error naming the file, and keeps stored rows', async () => {
+    await importOne(file('earlier.jsonl', jsonLines(records(1))));
+    const zip = zipOfEntries([{ name: 'export.jsonl', content: Buffer.from(jsonLines(records(3, 10))) }]);
+    const path = file('cut.zip', zip.subarray(0, zip.length - 30));
+    const summary = await importOne(path);
+    expect(summary).toMatchObject({ state: 'failed', inserted: 0 });
+    expect(summary.error).toContain(path);
+    expect(await storedKeys()).toHaveLength(1);
+  });
+
+  it('rejects a line longer than the limit on its own, keeping its start, and reads the lines around it', async () => {
+    const [a, c] = records(2).map((r) => JSON.stringify(r));
+    const huge = JSON.stringify(record({ time: '2026-11-21 11:00:00 UTC', padding: 'x'.repeat(MAX_RECORD_CHARS - 300) }));
+    expect(huge.length - MAX_RECORD_CHARS).toBeGreaterThan(0); // just over: the limit is exact
+    expect(huge.length - MAX_RECORD_CHARS).toBeLessThan(1000);
+    const summary = await importOne(file('huge.jsonl', `${a}\n${huge}\n${c}\n`));
+    expect(summary).toMatchObject({ state: 'succeeded', read: 3, inserted: 2, rejected: 1 });
+    const [r] = await rejected();
+    expect(r).toMatchObject({ line: 2, reason: expect.stringMatching(/^line longer than/) });
+    expect(huge.startsWith(r!.raw.slice(0, -1))).toBe(true);
+  });
+
+  it('rejects an array element longer than the limit once, and reads the elements around it', async () => {
+    const [a, c] = records(2).map((r) => JSON.stringify(r));
+    const huge = JSON.stringify(record({ time: '2026-11-21 11:00:00 UTC', padding: 'x'.repeat(MAX_RECORD_CHARS + 100_000) }));
+    const summary = await importOne(file('huge.json', `[${a},\n${huge},\n${c}]`));
+    expect(summary).toMatchObject({ state: 'succeeded', read: 3, inserted: 2, rejected: 1 });
+    expect((await rejected()).map((r) => [r.line, r.reason.replace(/ \(.*$/, '')])).toEqual([[2, `array element longer than ${MAX_RECORD_CHARS} characters`]]);
+  });
+
+  it('rejects a record holding a NUL byte and stores one whose text only spells a backslash-u0000', async () => {
+    const [a, b] = records(2);
+    const withNul = JSON.stringify(a).replace('LUNA_SIGN', 'LUNA_\u0000SIGN');
+    const spelled = JSON.stringify({ ...b, note: 'C:\\u0000' }); // the value is the six characters \u0000, not NUL
+    const summary = await importOne(file('nul.jsonl', `${withNul}\n${spelled}\n`));
+    expect(summary).toMatchObject({ state: 'succeeded', read: 2, inserted: 1, rejected: 1 });
+    expect((await rejected())[0]).toMatchObject({ line: 1, reason: expect.stringContaining('NUL') });
+    const row = await t.db.selectFrom('audit_events').select('extra').executeTakeFirstOrThrow();
+    expect(row.extra).toEqual({ note: 'C:\\u0000' });
+  });
+
+  it('rejects records with invalid UTF-8, showing the bad bytes, and stores the rest (a real U+FFFD included)', async () => {
+    const [a, b, c, d] = records(4).map((r) => Buffer.from(JSON.stringify(r)));
+    const latin1 = Buffer.from(JSON.stringify(record({ time: '2026-11-21 12:00:00 UTC', note: 'caf\u00e9' })), 'latin1'); // é as the lone byte e9
+    const cutSequence = withBytes(record({ time: '2026-11-21 12:00:01 UTC', x: '@' }), [0xe2, 0x82]); // a 3-byte sequence missing its last byte
+    const replacement = Buffer.from(JSON.stringify(record({ time: '2026-11-21 12:00:02 UTC', note: '\ufffd' })));
+    const nl = Buffer.from('\n');
+    const summary = await importOne(file('utf8.jsonl', Buffer.concat([a!, nl, latin1, nl, b!, nl, cutSequence, nl, c!, nl, replacement, nl, d!, nl])));
+    expect(summary).toMatchObject({ state: 'succeeded', read: 7, inserted: 5, rejected: 2 });
+    const bad = await rejected();
+    expect(bad.map((r) => [r.line, r.reason])).toEqual([
+      [2, expect.stringMatching(/not valid UTF-8/)],
+      [4, expect.stringMatching(/not valid UTF-8/)],
+    ]);
+    expect(bad[0]!.raw).toContain('caf\\xe9');
+    expect(bad[1]!.raw).toContain('"x":"\\xe2\\x82"');
+    const notes = await sql<{ note: string }>`select extra->>'note' as note from audit_events where extra is not null`.execute(t.db);
+    expect(notes.rows).toEqual([{ note: '\ufffd' }]);
+  });
+
+  it('rejects an invalid UTF-8 sequence split across read chunks', async () => {
+    // 64 KiB reads: put the bad bytes right at a chunk boundary, and a good multi-byte character across the next.
+    const badText = JSON.stringify(record({ time: '2026-11-21 12:00:01 UTC', x: '@' }));
+    const before = Buffer.from(`\n${badText.slice(0, badText.indexOf('@'))}`);
+    const bare = JSON.stringify(record({ time: '2026-11-21 12:00:00 UTC', pad: '' })).length;
+    const line1 = Buffer.from(JSON.stringify(record({ time: '2026-11-21 12:00:00 UTC', pad: 'p'.repeat(65_535 - before.length - bare) })));
+    const bad = Buffer.from([0xf0, 0x9f, 0x98]); // a 4-byte sequence missing its last byte
+    const afterBad = Buffer.from(`${badText.slice(badText.indexOf('@') + 1)}\n`);
+    expect(line1.length + before.length).toBe(65_536 - 1); // the bad bytes straddle the first chunk boundary
+    const goodAt = (pad: number) => JSON.stringify(record({ time: '2026-11-21 12:00:02 UTC', pad: 'q'.repeat(pad), note: '\u{1F600}' }));
+    const used = line1.length + before.length + bad.length + afterBad.length;
+    const pad = 131_072 - 2 - used - goodAt(0).indexOf('\u{1F600}');
+    const good = Buffer.from(`${goodAt(pad)}\n`);
+    expect(good.subarray(131_072 - used - 2, 131_072 - used + 2)).toEqual(Buffer.from('\u{1F600}')); // the emoji straddles the second
+    const content = Buffer.concat([line1, before, bad, afterBad, good]);
+    const summary = await importOne(file('utf8-chunks.jsonl', content));
+    expect(summary).toMatchObject({ state: 'succeeded', read: 3, inserted: 2, rejected: 1 });
+    expect((await rejected())[0]).toMatchObject({ line: 2, raw: badText.replace('@', '\\xf0\\x9f\\x98'), reason: expect.stringMatching(/not valid UTF-8/) });
+    const notes = await sql<{ note: string }>`select extra->>'note' as note from audit_events where extra ? 'note'`.execute(t.db);
+    expect(notes.rows).toEqual([{ note: '\u{1F600}' }]);
+  });
+});
+
+describe('JSON arrays that go wrong', () => {
+  it('rejects an element with a stray closing brace on its own and reads the elements after it', async () => {
+    const [a, b, c] = records(3).map((r) => JSON.stringify(r));
+    const summary = await importOne(file('stray.json', `[\n${a},\n${b}},\n${c}\n]\n`));
+    expect(summary).toMatchObject({ state: 'succeeded', read: 3, inserted: 2, rejected: 1 });
+    expect((await rejected()).map((r) => r.line)).toEqual([3]);
+  });
+
+  it('reads what follows a closed array (another array, or JSON Lines) instead of dropping it', async () => {
+    const [a, b, c, d] = records(4).map((r) => JSON.stringify(r));
+    const summary = await importOne(file('after.json', `[${a}]\n[${b}]\n${c}\n${d}\n`));
+    expect(summary).toMatchObject({ state: 'succeeded', read: 4, inserted: 4, rejected: 0 });
+  });
+
+  it('rejects text after an array line by line, keeping the records among it', async () => {
+    const [a, b] = records(2).map((r) => JSON.stringify(r));
+    const summary = await importOne(file('trailing.json', `[${a}]\ngarbage\n${b}\n`));
+    expect(summary).toMatchObject({ state: 'succeeded', read: 3, inserted: 2, rejected: 1 });
+    expect((await rejected()).map((r) => [r.line, r.raw])).toEqual([[2, 'garbage']]);
+  });
+});
