@@ -1,7 +1,7 @@
 import './server/production-default';
 import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
-import { ConfigError, loadConfig, type Config } from './config';
+import { assertDpodConfigured, ConfigError, loadConfig, type Config } from './config';
 import { createDatabase } from './db/connection';
 import { migrateToLatest } from './db/migrate';
 import { locateStore } from './db/store';
@@ -57,6 +57,19 @@ export function buildProgram(): Command {
     .command('migrate')
     .description('apply pending database migrations (safe to run concurrently; a no-op when current)')
     .action(runMigrate);
+
+  // Commands that read DPoD's Audit Query API refuse to start without it, as a configuration error (exit 2),
+  // before they start an embedded PostgreSQL or migrate a database.
+  program.hook('preAction', (_program, command) => {
+    const flags = command.opts<{ ingest?: boolean; port?: string; host?: string }>();
+    const needsDpod = command.name() === 'ingest' || (command.name() === 'serve' && flags.ingest === true);
+    if (needsDpod) {
+      const invocation = command.name() === 'serve' ? 'serve --ingest' : 'ingest';
+      // The same overrides as `serve` applies, so a bad PORT fixed by --port is not reported here.
+      const env = { ...process.env, ...(flags.port ? { PORT: flags.port } : {}), ...(flags.host ? { HOST: flags.host } : {}) };
+      assertDpodConfigured(loadConfig(env), `by \`dpod-audit ${invocation}\``);
+    }
+  });
 
   registerIngestCommands(program);
   registerSimulateCommand(program);

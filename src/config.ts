@@ -8,8 +8,8 @@ export const AUTH_MODES = ['none', 'jwt'] as const;
 /** Variables whose values must never be printed. */
 const SECRET_VARIABLES = new Set(['DPOD_CLIENT_SECRET', 'JWT_SECRET', 'DATABASE_URL', 'DATABASE_READ_URL']);
 
-/** An example of a good value for each variable, shown next to a problem. */
-const EXAMPLES: Record<string, string> = {
+/** An example of a good value for each variable, shown next to a problem (one per variable, checked by the compiler). */
+const EXAMPLES: Record<keyof typeof envSchema.shape, string> = {
   DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/dpod_audit',
   DATABASE_READ_URL: 'postgres://reader@replica.internal:5432/dpod_audit',
   DPOD_API_URL: 'https://acme.eu.market.dpondemand.io',
@@ -46,7 +46,7 @@ const intIn = (min: number, max: number) =>
   z
     .string()
     .trim()
-    .regex(/^\d+$/, { message: 'must be a whole number' })
+    .regex(/^\d+$/, { message: `must be a whole number between ${min} and ${max}` })
     .transform(Number)
     .refine((n) => n >= min && n <= max, { message: `must be between ${min} and ${max}` });
 
@@ -196,7 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success || issues.length > 0) {
     const problems = issues.map(({ name, message }) => {
       const shown = describeValue(name, input[name]);
-      const example = EXAMPLES[name] ? ` (example: ${name}=${EXAMPLES[name]})` : '';
+      const example = name in EXAMPLES ? ` (example: ${name}=${EXAMPLES[name as keyof typeof EXAMPLES]})` : '';
       return `${name} ${shown === 'is unset' ? '' : `= ${shown} `}${message}${example}`.replace(/\s+/g, ' ').trim();
     });
     throw new ConfigError(problems);
@@ -246,8 +246,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   });
 }
 
-/** The variables the program reads, for docs and `--help`. */
-export const CONFIG_VARIABLES: readonly string[] = Object.keys(EXAMPLES);
+/** The variables that connect the program to a DPoD tenant (or the simulator). */
+export const DPOD_VARIABLES = ['DPOD_API_URL', 'DPOD_TOKEN_URL', 'DPOD_CLIENT_ID', 'DPOD_CLIENT_SECRET'] as const;
+
+/**
+ * Throws a {@link ConfigError} naming each unset DPoD variable unless `config` can reach DPoD;
+ * `purpose` completes "is required ..." (e.g. "by `dpod-audit ingest`").
+ */
+export function assertDpodConfigured(config: Config, purpose: string): void {
+  const values: Record<(typeof DPOD_VARIABLES)[number], string | undefined> = {
+    DPOD_API_URL: config.dpod.apiUrl,
+    DPOD_TOKEN_URL: config.dpod.tokenUrl,
+    DPOD_CLIENT_ID: config.dpod.clientId,
+    DPOD_CLIENT_SECRET: config.dpod.clientSecret,
+  };
+  const missing = DPOD_VARIABLES.filter((name) => !values[name]);
+  if (missing.length > 0) throw new ConfigError(missing.map((name) => `${name} is required ${purpose} (example: ${name}=${EXAMPLES[name]})`));
+}
+
+/** The variables the program reads (the schema's keys), for docs and checks. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
 
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object') {

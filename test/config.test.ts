@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../src/config';
+import { assertDpodConfigured, ConfigError, loadConfig } from '../src/config';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -59,14 +59,16 @@ describe('loadConfig', () => {
   });
 
   it.each([
-    ['PORT', 'abc', /^PORT = "abc" must be a whole number \(example: PORT=4000\)$/],
+    ['PORT', 'abc', /^PORT = "abc" must be a whole number between 0 and 65535 \(example: PORT=4000\)$/],
     ['PORT', '70000', /^PORT = "70000" must be between 0 and 65535/],
     ['DATABASE_URL', 'mysql://x', /^DATABASE_URL = \(value hidden\) must start with postgres:\/\//],
     ['DPOD_TOKEN_URL', 'ftp://x', /^DPOD_TOKEN_URL = "ftp:\/\/x" must be an http\(s\) URL \(example: /],
     ['AUTH_MODE', 'basic', /^AUTH_MODE = "basic" must be one of none, jwt/],
     ['LOG_LEVEL', 'loud', /^LOG_LEVEL = "loud" must be one of fatal, error/],
     ['INGEST_INTERVAL_SECONDS', '0', /^INGEST_INTERVAL_SECONDS = "0" must be between 1 and 86400/],
-    ['DPOD_CACHE_TTL_SECONDS', '-5', /^DPOD_CACHE_TTL_SECONDS = "-5" must be a whole number/],
+    ['DPOD_CACHE_TTL_SECONDS', '-5', /^DPOD_CACHE_TTL_SECONDS = "-5" must be a whole number between 0 and 86400 /],
+    ['INGEST_INTERVAL_SECONDS', '-60', /^INGEST_INTERVAL_SECONDS = "-60" must be a whole number between 1 and 86400 /],
+    ['PORT', '4000.5', /^PORT = "4000.5" must be a whole number between 0 and 65535 /],
     ['INTROSPECTION', 'maybe', /^INTROSPECTION = "maybe" must be true or false/],
     ['JWT_JWKS_URL', 'not a url', /^JWT_JWKS_URL = "not a url" must be an http\(s\) URL/],
   ])('names %s when it is %p', (name, value, expected) => {
@@ -92,6 +94,25 @@ describe('loadConfig', () => {
     expect(problems[0]).toMatch(/^JWT_SECRET = \(value hidden\) must be at least 32 characters/);
     const dbProblems = problemsOf({ DATABASE_URL: 'postgres://user:hunter2@db:notaport/x' });
     expect(dbProblems.join('\n')).not.toContain('hunter2');
+  });
+
+  it('names every DPoD variable a command needs when none is set', () => {
+    const config = loadConfig({});
+    let problems: readonly string[] = [];
+    try {
+      assertDpodConfigured(config, 'by `dpod-audit ingest`');
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems = err.problems;
+    }
+    expect(problems).toEqual([
+      'DPOD_API_URL is required by `dpod-audit ingest` (example: DPOD_API_URL=https://acme.eu.market.dpondemand.io)',
+      'DPOD_TOKEN_URL is required by `dpod-audit ingest` (example: DPOD_TOKEN_URL=https://access.dpondemand.io/oauth/v1/token)',
+      'DPOD_CLIENT_ID is required by `dpod-audit ingest` (example: DPOD_CLIENT_ID=a1b2c3d4-0000-4000-8000-000000000001)',
+      'DPOD_CLIENT_SECRET is required by `dpod-audit ingest` (example: DPOD_CLIENT_SECRET=(your platform client secret))',
+    ]);
+    const connected = loadConfig({ DPOD_API_URL: 'http://127.0.0.1:4010', DPOD_TOKEN_URL: 'http://127.0.0.1:4010/oauth/token', DPOD_CLIENT_ID: 'sim-client', DPOD_CLIENT_SECRET: 'sim-secret' });
+    expect(() => assertDpodConfigured(connected, 'by `dpod-audit ingest`')).not.toThrow();
   });
 
   it('refuses two JWT key sources at once', () => {
