@@ -78,10 +78,10 @@ export function registerIngestCommands(program: Command): void {
 
   program
     .command('ingest')
-    .description('ingest through the DPoD Audit Query API: a backfill of --from .. --to (windows of at most 31 days, resumable), or --follow')
-    .option('--from <time>', 'start of the range (inclusive), e.g. 2026-11-01', parseInstant)
-    .option('--to <time>', 'end of the range (exclusive), e.g. 2026-11-25T00:00:00Z', parseInstant)
-    .option('--follow', 'keep ingesting from the last checkpoint every INGEST_INTERVAL_SECONDS until stopped')
+    .description('ingest through the DPoD Audit Query API (needs DPOD_API_URL, DPOD_TOKEN_URL, DPOD_CLIENT_ID, DPOD_CLIENT_SECRET): a backfill of --from .. --to (windows of at most 31 days, resumable), or --follow')
+    .option('--from <time>', 'start of the range (inclusive; UTC, a bare date is midnight; DPoD keeps 12 months), e.g. 2026-11-01', parseInstant)
+    .option('--to <time>', 'end of the range (exclusive; not in the future), e.g. 2026-11-25T00:00:00Z', parseInstant)
+    .option('--follow', 'every INGEST_INTERVAL_SECONDS, ingest from the last checkpoint (the first pass: the last 24 h) to now, until stopped')
     .option('--window-days <n>', 'days per export window (at most 31)', positiveInt('--window-days'), 31)
     .option('--concurrency <n>', 'exports requested ahead', positiveInt('--concurrency'), 3)
     .option('--batch-size <n>', 'rows per insert transaction', positiveInt('--batch-size'), 5_000)
@@ -129,7 +129,7 @@ export function registerIngestCommands(program: Command): void {
   program
     .command('retention')
     .description('drop month partitions (and their hourly rollups) older than the given age')
-    .requiredOption('--older-than <age>', 'e.g. 400d', parseAge)
+    .requiredOption('--older-than <age>', '400d (days), 12w (weeks) or 6m (30-day months); the follower uses RETENTION_DAYS', parseAge)
     .action(async (opts: { olderThan: number }) => {
       await withStore(async ({ deps }) => {
         const r = await applyRetention(deps, { olderThanDays: opts.olderThan });

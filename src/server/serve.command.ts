@@ -8,8 +8,8 @@ import { stopOnSignal } from './shutdown-signals';
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
-    .description('serve GraphQL (+ GraphiQL, /healthz, /readyz, /metrics) on HOST:PORT; --ingest also follows DPoD audit exports')
-    .option('--ingest', 'run the ingest follower in this process (needs DPOD_API_URL and its credentials)', false)
+    .description('apply pending migrations, then serve GraphQL (+ GraphiQL, /healthz, /readyz, /metrics) on HOST:PORT; --ingest also follows DPoD audit exports')
+    .option('--ingest', 'run the ingest follower in this process (needs DPOD_API_URL, DPOD_TOKEN_URL, DPOD_CLIENT_ID, DPOD_CLIENT_SECRET)', false)
     .option('--port <port>', 'listen port (overrides PORT)')
     .option('--host <host>', 'listen address (overrides HOST)')
     .action(async (flags: { ingest: boolean; port?: string; host?: string }) => {
