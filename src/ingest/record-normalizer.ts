@@ -32,6 +32,8 @@ export type NormalizeResult = { ok: true; fields: NormalizedFields } | { ok: fal
 
 /** Top-level keys with a column of their own (lower-cased). */
 const KNOWN_KEYS = new Set(['time', 'source', 'resourceid', 'actorid', 'tenantid', 'action', 'status', 'traceid', 'meta']);
+/** Known keys whose column is optional text: a value it cannot hold (an object, an array) goes to `extra`. */
+const OPTIONAL_TEXT_KEYS = new Set(['source', 'tenantid', 'traceid']);
 const SOURCE_PREFIX = 'thales/cloudhsm/';
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -96,39 +98,111 @@ function lower(key: string): string {
   return l;
 }
 
-/** The object's entries under lower-cased keys (the first spelling wins; `__proto__` is left out). */
-function lowerKeys(obj: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+/** A record or meta object with its keys folded to lower case. */
+interface FoldedKeys {
+  /** Values under lower-cased keys; a key spelt several ways holds the value chosen among them. */
+  fields: Record<string, unknown>;
+  /** Original keys whose value was not chosen (the other spellings of a key), or null when there are none. */
+  others: Set<string> | null;
+  /** What the canonical record holds: the same as `fields` unless some key is spelt twice or named specially. */
+  canonical: Record<string, unknown>;
+}
+
+/**
+ * The name of a key in the canonical record: lower-cased, with a leading "#" when it holds a "#" or is
+ * "__proto__" (which a plain object cannot hold), so no key can pass for the marker of a second spelling.
+ */
+function canonicalName(lowerKey: string): string {
+  return lowerKey.includes('#') || lowerKey === '__proto__' ? `#${lowerKey}` : lowerKey;
+}
+
+/**
+ * Folds keys to lower case (keys are matched case-insensitively). The usual object, each key spelt once,
+ * takes one pass. When a key is spelt several ways, every value is kept in the identity whatever the order:
+ * the greatest (by canonical JSON text, non-null first) is the key's value, the others follow sorted as
+ * `<key>#dup`, `<key>#dup2`, ... (so the first released form, one second spelling as `<key>#dup`, stays).
+ */
+function foldKeys(obj: Record<string, unknown>): FoldedKeys {
+  const fields: Record<string, unknown> = {};
+  let plain = true;
   for (const key of Object.keys(obj)) {
     const l = lower(key);
-    if (l !== '__proto__' && !Object.prototype.hasOwnProperty.call(out, l)) out[l] = obj[key];
+    if (l === '__proto__' || Object.prototype.hasOwnProperty.call(fields, l) || l.includes('#')) {
+      plain = false;
+      break;
+    }
+    fields[l] = obj[key];
   }
-  return out;
+  return plain ? { fields, others: null, canonical: fields } : foldSpellings(obj);
+}
+
+function foldSpellings(obj: Record<string, unknown>): FoldedKeys {
+  const groups = new Map<string, string[]>();
+  for (const key of Object.keys(obj)) {
+    const l = lower(key);
+    const group = groups.get(l);
+    if (group) group.push(key);
+    else groups.set(l, [key]);
+  }
+  const fields: Record<string, unknown> = {};
+  const canonical: Record<string, unknown> = {};
+  const others = new Set<string>();
+  const rank = (v: unknown) => `${v === null || v === undefined ? 0 : 1}${canonicalJson(v)}`;
+  for (const [l, keys] of groups) {
+    const name = canonicalName(l);
+    if (keys.length === 1 && l !== '__proto__') {
+      fields[l] = obj[keys[0]!];
+      canonical[name] = obj[keys[0]!];
+      continue;
+    }
+    const ranked = keys.map((key) => ({ key, rank: rank(obj[key]) })).sort((a, b) => (a.rank < b.rank ? 1 : a.rank > b.rank ? -1 : 0));
+    ranked.forEach(({ key }, i) => {
+      if (i === 0 && l !== '__proto__') fields[l] = obj[key];
+      else others.add(key);
+      canonical[i === 0 ? name : `${name}#dup${i === 1 ? '' : i}`] = obj[key];
+    });
+  }
+  return { fields, others: others.size > 0 ? others : null, canonical };
 }
 
 interface MetaParts {
   meta: Record<string, unknown> | null;
   raw: string | null;
   malformed: boolean;
+  /** The parsed meta under lower-cased keys (empty when there is none). */
+  fields: Record<string, unknown>;
   /** What the canonical record holds for meta: the parsed object, or the raw text when malformed. */
   canonical: unknown;
 }
 
+const NO_FIELDS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
 function parseMeta(value: unknown): MetaParts {
-  if (value === undefined || value === null) return { meta: null, raw: null, malformed: false, canonical: value ?? undefined };
-  if (isPlainObject(value)) return { meta: value, raw: null, malformed: false, canonical: lowerKeys(value) };
+  if (value === undefined || value === null) return { meta: null, raw: null, malformed: false, fields: NO_FIELDS, canonical: value ?? undefined };
+  if (isPlainObject(value)) {
+    const folded = foldKeys(value);
+    return { meta: value, raw: null, malformed: false, fields: folded.fields, canonical: folded.canonical };
+  }
   if (typeof value === 'string') {
-    if (value.trim() === '') return { meta: null, raw: value, malformed: false, canonical: value };
+    if (value.trim() === '') return { meta: null, raw: value, malformed: false, fields: NO_FIELDS, canonical: value };
     try {
       const parsed: unknown = JSON.parse(value);
-      if (isPlainObject(parsed)) return { meta: parsed, raw: value, malformed: false, canonical: lowerKeys(parsed) };
+      if (isPlainObject(parsed)) {
+        const folded = foldKeys(parsed);
+        return { meta: parsed, raw: value, malformed: false, fields: folded.fields, canonical: folded.canonical };
+      }
     } catch {
       // fall through: malformed
     }
-    return { meta: null, raw: value, malformed: true, canonical: value };
+    return { meta: null, raw: value, malformed: true, fields: NO_FIELDS, canonical: value };
   }
   const raw = JSON.stringify(value);
-  return { meta: null, raw, malformed: true, canonical: raw };
+  return { meta: null, raw, malformed: true, fields: NO_FIELDS, canonical: raw };
+}
+
+/** Whether a known key's column can hold its value (else the value is kept in `extra`). */
+function fitsColumn(lowerKey: string, v: unknown): boolean {
+  return !OPTIONAL_TEXT_KEYS.has(lowerKey) || v === null || scalarText(v) !== null;
 }
 
 /**
@@ -140,7 +214,8 @@ export function normalizeRecord(record: unknown): NormalizeResult {
   if (!isPlainObject(record)) {
     return { ok: false, reason: `record is not a JSON object (got ${Array.isArray(record) ? 'an array' : record === null ? 'null' : typeof record})` };
   }
-  const fields = lowerKeys(record);
+  const folded = foldKeys(record);
+  const fields = folded.fields;
 
   const timeValue = fields.time;
   if (timeValue === undefined || timeValue === null) return { ok: false, reason: 'missing field "time"' };
@@ -159,7 +234,7 @@ export function normalizeRecord(record: unknown): NormalizeResult {
   if (typeof clientId !== 'string') return { ok: false, ...clientId };
 
   const meta = parseMeta(fields.meta);
-  const metaFields: Record<string, unknown> = (meta.canonical !== null && typeof meta.canonical === 'object' ? meta.canonical : {}) as Record<string, unknown>;
+  const metaFields = meta.fields;
   const partid = optionalText(metaFields.partid);
 
   let source = optionalText(fields.source);
@@ -171,24 +246,20 @@ export function normalizeRecord(record: unknown): NormalizeResult {
     ? source.slice(SOURCE_PREFIX.length)
     : (partid ?? source);
 
+  // Unknown keys, other spellings of a known key (e.g. both `resourceID` and `resourceid`), and known
+  // optional fields whose value no text column can hold (an object for `tenantID`), under their own spelling.
   let extra: Record<string, unknown> | null = null;
-  const seen = new Set<string>();
   for (const key of Object.keys(record)) {
     const lowerKey = lower(key);
-    // Unknown keys, and a second spelling of a known key (e.g. both `resourceID` and `resourceid`).
-    if (!KNOWN_KEYS.has(lowerKey) || seen.has(lowerKey)) {
+    if (!KNOWN_KEYS.has(lowerKey) || folded.others?.has(key) || !fitsColumn(lowerKey, record[key])) {
       extra ??= {};
-      extra[key] = record[key];
+      // Defined, not assigned: an own "__proto__" key is kept like any other.
+      Object.defineProperty(extra, key, { value: record[key], enumerable: true, writable: true, configurable: true });
     }
-    seen.add(lowerKey);
   }
 
-  const canonicalSource: Record<string, unknown> = { ...fields, time };
+  const canonicalSource: Record<string, unknown> = { ...folded.canonical, time };
   if ('meta' in fields) canonicalSource.meta = meta.canonical;
-  if (extra) {
-    // Second spellings of a known key are part of the record too.
-    for (const key of Object.keys(extra)) if (KNOWN_KEYS.has(key.toLowerCase())) canonicalSource[`${key.toLowerCase()}#dup`] = extra[key];
-  }
 
   return {
     ok: true,

@@ -89,3 +89,81 @@ describe('RecordSplitter', () => {
     expect(split(['[{"a":1},{"b":'])).toEqual({ records: [['{"a":1}', 1], ['{"b":', 1]], rejects: [[1, 'JSON array not closed: the input ended before "]"']] });
   });
 });
+
+describe('record identity', () => {
+  const base = {
+    time: '2026-11-20 14:52:47.120 UTC', source: 'thales/cloudhsm/1334049524932', resourceID: 's', actorID: 'c', action: 'LUNA_SIGN', status: 'LUNA_RET_OK',
+  };
+  /** The normalised fields of a record given as JSON text (so own "__proto__" keys and key order are exactly as written). */
+  function fieldsOf(text: string) {
+    const result = normalizeRecord(JSON.parse(text));
+    if (!result.ok) throw new Error(result.reason);
+    return result.fields;
+  }
+  const json = (extra: string) => JSON.stringify(base).replace(/}$/, `,${extra}}`);
+
+  it('gives one record the same identity and columns whatever the order of two spellings of a key', () => {
+    const a = fieldsOf(json('"resourceid":"other"'));
+    const b = fieldsOf(`{"resourceid":"other",${JSON.stringify(base).slice(1)}`);
+    expect(b.canonical).toBe(a.canonical);
+    expect([b.serviceId, b.extra]).toEqual([a.serviceId, expect.anything()]);
+    expect(a.serviceId).toBe('s');
+    expect(Object.values(a.extra!)).toEqual(['other']);
+  });
+
+  it('tells apart records whose second spelling of an unknown key differs', () => {
+    const a = fieldsOf(json('"Region":"eu","region":"us"'));
+    const b = fieldsOf(json('"Region":"eu","region":"xx"'));
+    expect(a.canonical).not.toBe(b.canonical);
+    expect(a.extra).toEqual({ Region: 'eu', region: 'us' });
+    expect(fieldsOf(json('"region":"us","Region":"eu"')).canonical).toBe(a.canonical);
+  });
+
+  it('tells apart records whose third spelling of a known key differs', () => {
+    const a = fieldsOf(json('"resourceid":"x","ResourceId":"y"'));
+    const b = fieldsOf(json('"resourceid":"w","ResourceId":"y"'));
+    expect(a.canonical).not.toBe(b.canonical);
+    // Whatever the order, the column takes the same one of the values (the greatest); the others stay in extra.
+    expect([a.serviceId, a.extra]).toEqual(['y', { resourceID: 's', resourceid: 'x' }]);
+  });
+
+  it('tells a second spelling of a key apart from a key literally named like its marker', () => {
+    const spelt = fieldsOf(json('"resourceid":"x"'));
+    const literal = fieldsOf(json('"resourceid#dup":"x"'));
+    expect(literal.canonical).not.toBe(spelt.canonical);
+    expect(literal.extra).toEqual({ 'resourceid#dup': 'x' });
+  });
+
+  it('tells apart metas whose second spelling of a key differs, whatever their order', () => {
+    const a = fieldsOf(json('"meta":{"clientip":"10.0.0.1","ClientIP":"10.0.0.2"}'));
+    const b = fieldsOf(json('"meta":{"clientip":"10.0.0.1","ClientIP":"10.0.0.3"}'));
+    const swapped = fieldsOf(json('"meta":"{\\"ClientIP\\":\\"10.0.0.2\\",\\"clientip\\":\\"10.0.0.1\\"}"'));
+    expect(a.canonical).not.toBe(b.canonical);
+    expect(swapped.canonical).toBe(a.canonical);
+    expect(swapped.clientIp).toBe(a.clientIp);
+  });
+
+  it('keeps a "__proto__" key in extra and in the identity', () => {
+    const a = fieldsOf(json('"__proto__":{"x":1}'));
+    const b = fieldsOf(json('"__proto__":{"x":2}'));
+    expect(a.canonical).not.toBe(b.canonical);
+    expect(JSON.stringify(a.extra)).toBe('{"__proto__":{"x":1}}');
+    expect(a.canonical).not.toBe(fieldsOf(JSON.stringify(base)).canonical);
+  });
+
+  it('keeps a known field whose value no column can hold in extra', () => {
+    const f = fieldsOf(json('"tenantID":{"id":"t1"},"traceID":["a","b"]'));
+    expect([f.tenantId, f.traceId]).toEqual([null, null]);
+    expect(f.extra).toEqual({ tenantID: { id: 't1' }, traceID: ['a', 'b'] });
+  });
+
+  it('reads a record as its JSON value: number spellings, string escapes and repeated keys (the last wins)', () => {
+    const plain = fieldsOf(json('"n":100,"s":"é"'));
+    expect(fieldsOf(json('"n":1e2,"s":"\\u00e9"')).canonical).toBe(plain.canonical);
+    expect(fieldsOf(json('"n":100.0,"s":"é"')).canonical).toBe(plain.canonical);
+    // Unicode normal forms are different text, so different records.
+    expect(fieldsOf(json('"n":100,"s":"e\\u0301"')).canonical).not.toBe(plain.canonical);
+    // JSON.parse keeps the last of repeated keys; the line is read as that object.
+    expect(fieldsOf(`${json('"n":1,"s":"é"').slice(0, -1)},"n":100}`).canonical).toBe(plain.canonical);
+  });
+});
