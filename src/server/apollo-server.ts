@@ -1,5 +1,9 @@
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
@@ -45,6 +49,10 @@ export function createApolloServer<TContext extends { requestId: string }>(optio
       // No field carries a cache hint, so every response is uncacheable: the HTTP layer sends
       // `cache-control: no-store` itself instead of Apollo running a hook on every resolved field to work that out.
       ApolloServerPluginCacheControlDisabled(),
+      // No federated tracing (ftv1): one router request asking for a trace would make Apollo wrap every field
+      // resolver of the schema for good, slowing every later operation; and Apollo would otherwise install it for
+      // any subgraph and build a trace recorder on every request. Operation timings are in /metrics.
+      ApolloServerPluginInlineTraceDisabled(),
       queryLimitsPlugin<TContext>({
         maxDepth: limits.maxDepth,
         maxCost: limits.maxCost,
