@@ -62,20 +62,31 @@ function optionalText(v: unknown): string | null {
   return text === null || text === '' ? null : text;
 }
 
-/** A value PostgreSQL's `inet` accepts (an address, optionally with a prefix length), else null. */
+/** An IPv4 address with a port (`10.0.0.1:443`), or a bracketed IPv6 address with or without one (`[::1]:443`). */
+const ADDRESS_WITH_PORT = /^(?:(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}|\[([^\]]+)\](?::\d{1,5})?)$/;
+
+/**
+ * A value PostgreSQL's `inet` accepts (an address, optionally with a prefix length), else null. The address
+ * is taken out of a port (`10.0.0.1:443`, `[2001:db8::1]:443`), brackets or an IPv6 zone id (`fe80::1%eth0`):
+ * `inet` holds none of those, and meta keeps the text as given.
+ */
 export function toInet(v: unknown): string | null {
   if (typeof v !== 'string') return null;
   const text = v.trim();
   const slash = text.indexOf('/');
-  const address = slash < 0 ? text : text.slice(0, slash);
-  if (address.includes('%')) return null;
+  let address = slash < 0 ? text : text.slice(0, slash);
+  if (address.charCodeAt(0) === 91 || (address.includes(':') && address.includes('.'))) {
+    const m = ADDRESS_WITH_PORT.exec(address);
+    if (m) address = m[1] ?? m[2]!;
+  }
+  const zone = address.indexOf('%');
+  if (zone >= 0) address = address.slice(0, zone);
   const family = isIP(address);
   if (family === 0) return null;
-  if (slash >= 0) {
-    const bits = text.slice(slash + 1);
-    if (!/^\d{1,3}$/.test(bits) || Number(bits) > (family === 4 ? 32 : 128)) return null;
-  }
-  return text;
+  if (slash < 0) return address;
+  const bits = text.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(bits) || Number(bits) > (family === 4 ? 32 : 128)) return null;
+  return `${address}/${bits}`;
 }
 
 function objectIdList(v: unknown): string[] {
