@@ -26,15 +26,18 @@ export interface OccurrenceCounterOptions {
  * occurrence 0, an identical record later in the stream is 1, and so on.
  *
  * Identical records share their time, so counts are kept per second. Exports are time-ordered (DPoD may
- * shuffle records within one second), so seconds more than `marginSeconds` behind the newest second seen
- * are forgotten: memory stays flat whatever the stream's length. The assumption: identical copies of one
- * record never lie further apart in the stream than that margin.
+ * shuffle records within one second), so seconds more than `marginSeconds` away from both the newest second
+ * seen and the second of the record just counted are forgotten: memory stays flat whatever the stream's
+ * length, and a stream sorted newest first (or one record far ahead of the rest) is numbered right too.
+ * The assumption: identical copies of one record never lie further apart in the stream than that margin.
  */
 export class OccurrenceCounter {
   private readonly buckets = new Map<number, Map<string, number>>();
   private entries = 0;
   private newest = -Infinity;
+  private current = -Infinity;
   private lastPrune = -Infinity;
+  private lastPruneCurrent = -Infinity;
   private readonly margin: number;
   private readonly maxEntries: number;
 
@@ -58,22 +61,24 @@ export class OccurrenceCounter {
     bucket.set(identity, seen + 1);
     if (seen === 0) this.entries++;
     if (second > this.newest) this.newest = second;
-    if (this.newest - this.lastPrune >= 60 || this.entries > this.maxEntries) this.prune();
+    this.current = second;
+    if (this.newest - this.lastPrune >= 60 || Math.abs(second - this.lastPruneCurrent) >= 60 || this.entries > this.maxEntries) this.prune();
     return seen;
   }
 
   private prune(): void {
     this.lastPrune = this.newest;
-    let limit = this.newest - this.margin;
-    for (;;) {
+    this.lastPruneCurrent = this.current;
+    // Over the entry limit, the kept span narrows (down to the newest and the current second alone).
+    for (let margin = this.margin; ; margin = Math.floor(margin / 2)) {
+      const limit = this.newest - margin;
       for (const [second, bucket] of this.buckets) {
-        if (second < limit) {
+        if (second < limit && Math.abs(second - this.current) > margin) {
           this.entries -= bucket.size;
           this.buckets.delete(second);
         }
       }
-      if (this.entries <= this.maxEntries || limit >= this.newest) return;
-      limit += Math.max(1, Math.floor((this.newest - limit) / 2));
+      if (this.entries <= this.maxEntries || margin === 0) return;
     }
   }
 }

@@ -61,6 +61,28 @@ describe('event keys', () => {
     expect(counter.next(0, 'x')).toBe(0);
     expect(counter.next(150, 'r150')).toBe(1);
   });
+
+  it('numbers identical records right in a stream sorted newest first, with memory still bounded', () => {
+    const counter = new OccurrenceCounter({ marginSeconds: 60, maxEntries: 100 });
+    const wrong: number[] = [];
+    for (let s = 5000; s >= 0; s--) {
+      counter.next(s, `other-${s}`);
+      if (counter.next(s, 'x') !== 0 || counter.next(s, 'x') !== 1) wrong.push(s);
+    }
+    expect(wrong).toEqual([]);
+    expect((counter as unknown as { entries: number }).entries).toBeLessThanOrEqual(102);
+  });
+
+  it('keeps numbering right after one record far in the future', () => {
+    const counter = new OccurrenceCounter({ marginSeconds: 60, maxEntries: 100 });
+    counter.next(1e9, 'outlier');
+    const wrong: number[] = [];
+    for (let s = 0; s < 5000; s++) {
+      counter.next(s, `other-${s}`);
+      if (counter.next(s, 'x') !== 0 || counter.next(s, 'x') !== 1) wrong.push(s);
+    }
+    expect(wrong).toEqual([]);
+  });
 });
 
 describe('RecordSplitter', () => {
