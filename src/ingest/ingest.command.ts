@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig, type Config } from '../config';
 import { createDatabase } from '../db/connection';
-import { migrateToLatest } from '../db/migrate';
+import { aheadMessage, migrateToLatest } from '../db/migrate';
 import { locateStore } from '../db/store';
 import { createLogger } from '../logger';
 import { createDpodClient } from '../dpod';
@@ -18,14 +18,16 @@ interface StoreSession {
   deps: IngestDeps;
 }
 
-/** Opens the store (DATABASE_URL or embedded), migrates it, runs `work`, and closes everything. */
+/** Opens the store (DATABASE_URL or embedded), migrates it (unless a newer version has), runs `work`, and closes everything. */
 async function withStore<T>(work: (s: StoreSession) => Promise<T>): Promise<T> {
   const config = loadConfig(process.env);
   const logger = createLogger(config.logLevel, { component: 'ingest' });
   const store = await locateStore(config);
   const handle = createDatabase({ url: store.url, poolSize: Math.max(3, Math.min(config.dbPoolSize, 5)) });
   try {
-    await migrateToLatest(handle.db);
+    // A newer version may already have migrated the database (mid-upgrade): use it as it is.
+    const { unknown } = await migrateToLatest(handle.db, { whenAhead: 'skip' });
+    if (unknown.length > 0) logger.warn({ unknownMigrations: unknown }, `${aheadMessage(unknown)}; running without migrating`);
     return await work({ config, deps: { db: handle.db, pool: handle.pool, logger } });
   } finally {
     await handle.destroy();

@@ -1,7 +1,7 @@
 import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config';
 import { createDatabase, type DatabaseHandle } from '../db/connection';
-import { migrateToLatest } from '../db/migrate';
+import { aheadMessage, migrateToLatest } from '../db/migrate';
 import { locateStore, type StoreLocation } from '../db/store';
 import { createDpodClient, type DpodClient, type DpodClientHooks } from '../dpod';
 import { createContext, createGraphqlDeps, type Context } from '../graphql/context';
@@ -26,7 +26,7 @@ export interface AppOverrides {
   follow?: boolean;
   /** Follower options over those from config (interval, overlap, retention). */
   follower?: Partial<FollowerOptions>;
-  /** Apply pending migrations at start (default true). */
+  /** Apply pending migrations at start (default true); a database a newer version migrated is used as it is, with a warning. */
   migrate?: boolean;
 }
 
@@ -87,8 +87,10 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
       readDatabase = createDatabase({ url: config.databaseReadUrl, poolSize: config.dbPoolSize, statementTimeoutMs: config.limits.statementTimeoutMs, applicationName: 'dpod-audit-graphql-read' });
     }
     if (overrides.migrate ?? true) {
-      const outcome = await migrateToLatest(ingestDatabase.db);
-      logger.info({ applied: outcome.applied }, outcome.alreadyCurrent ? 'database schema is current' : `applied ${outcome.applied.length} migration(s)`);
+      // A newer version may already have migrated the database (a rolling upgrade, or a rollback): start without migrating.
+      const outcome = await migrateToLatest(ingestDatabase.db, { whenAhead: 'skip' });
+      if (outcome.unknown.length > 0) logger.warn({ unknownMigrations: outcome.unknown }, `${aheadMessage(outcome.unknown)}; starting without migrating`);
+      else logger.info({ applied: outcome.applied }, outcome.alreadyCurrent ? 'database schema is current' : `applied ${outcome.applied.length} migration(s)`);
     }
   }
 

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/database';
-import { pendingMigrations } from '../db/migrate';
+import { aheadMessage, migrationStatus, type MigrationStatus } from '../db/migrate';
 
 /** One readiness check's outcome. */
 export interface CheckResult {
@@ -9,7 +9,7 @@ export interface CheckResult {
   [extra: string]: unknown;
 }
 
-/** What `/readyz` reports: ready when the database is reachable and migrations are current (DPoD is reported, not required). */
+/** What `/readyz` reports: ready when the database is reachable and has every migration this version knows (DPoD is reported, not required). */
 export interface ReadinessReport {
   ready: boolean;
   checks: { database: CheckResult; migrations: CheckResult; dpod: CheckResult };
@@ -43,14 +43,20 @@ export function createReadiness(options: ReadinessOptions): () => Promise<Readin
         () => ({ ok: true }),
         (err) => ({ ok: false, detail: `database unreachable: ${messageOf(err)}` }),
       ),
-      pendingMigrations(options.db).then(
-        (pending) => (pending.length === 0 ? { ok: true } : { ok: false, detail: `pending migrations: ${pending.join(', ')}`, pending }),
-        (err) => ({ ok: false, detail: `cannot read migrations: ${messageOf(err)}` }),
-      ),
+      migrationStatus(options.db).then(migrationsCheck, (err) => ({ ok: false, detail: `cannot read migrations: ${messageOf(err)}` })),
       dpod(),
     ]);
     return { ready: database.ok && migrations.ok, checks: { database, migrations, dpod: dpodResult } };
   };
+}
+
+/** Current, or ahead (a newer version migrated the database: this one runs on it), is ready; behind is not. */
+function migrationsCheck(status: MigrationStatus): CheckResult {
+  if (status.ahead) return { ok: true, detail: `${aheadMessage(status.unknown)}; this version runs on it without migrating`, unknown: status.unknown };
+  if (status.unknown.length > 0) {
+    return { ok: false, detail: `the database has migrations this version does not know (${status.unknown.join(', ')})`, pending: status.pending, unknown: status.unknown };
+  }
+  return status.pending.length === 0 ? { ok: true } : { ok: false, detail: `pending migrations: ${status.pending.join(', ')}`, pending: status.pending };
 }
 
 function messageOf(err: unknown): string {

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { createDatabase, type DatabaseHandle } from '../../src/db/connection';
-import { migrateAllDown, migrateToLatest, pendingMigrations } from '../../src/db/migrate';
+import { migrateAllDown, migrateToLatest, migrationStatus, pendingMigrations } from '../../src/db/migrate';
 import { migrations } from '../../migrations';
 import { runCli } from '../support/cli';
 import { createEmptyDatabase, dropDatabase, urlFor } from '../support/db';
@@ -45,7 +45,54 @@ describe('migrations', () => {
 
   it('does nothing the second time', async () => {
     const outcome = await migrateToLatest(handle.db);
-    expect(outcome).toEqual({ applied: [], alreadyCurrent: true });
+    expect(outcome).toEqual({ applied: [], alreadyCurrent: true, unknown: [] });
+  });
+});
+
+describe('a database with migrations this version does not know', () => {
+  let name: string;
+  let handle: DatabaseHandle;
+  const known = Object.keys(migrations);
+  const applied = async () => (await sql<{ name: string }>`select name from schema_migrations order by name`.execute(handle.db)).rows.map((r) => r.name);
+  const record = (migration: string) => sql`insert into schema_migrations (name, timestamp) values (${migration}, ${new Date().toISOString()})`.execute(handle.db);
+
+  beforeAll(async () => {
+    name = await createEmptyDatabase();
+    handle = createDatabase({ url: urlFor(name), poolSize: 2 });
+  });
+  afterAll(async () => {
+    await handle.destroy();
+    await dropDatabase(name);
+  });
+
+  it('is ahead when it has every known migration and newer ones: skipped on request, refused by default', async () => {
+    await migrateToLatest(handle.db);
+    await record('29990101_0001_newer');
+    await record('29990102_0001_newest');
+    expect(await migrationStatus(handle.db)).toEqual({ pending: [], unknown: ['29990101_0001_newer', '29990102_0001_newest'], ahead: true });
+    expect(await migrateToLatest(handle.db, { whenAhead: 'skip' })).toEqual({ applied: [], alreadyCurrent: true, unknown: ['29990101_0001_newer', '29990102_0001_newest'] });
+    await expect(migrateToLatest(handle.db)).rejects.toThrow(
+      'the database is ahead of this version of dpod-audit: it has 2 migration(s) this version does not know (29990101_0001_newer, 29990102_0001_newest), applied by a newer version; nothing was migrated.',
+    );
+    expect(await applied()).toEqual([...known, '29990101_0001_newer', '29990102_0001_newest']);
+  });
+
+  it('is not ahead, and is never migrated, when it also lacks a known migration', async () => {
+    const last = known[known.length - 1]!;
+    await sql`delete from schema_migrations where name = ${last}`.execute(handle.db);
+    expect(await migrationStatus(handle.db)).toEqual({ pending: [last], unknown: ['29990101_0001_newer', '29990102_0001_newest'], ahead: false });
+    await expect(migrateToLatest(handle.db, { whenAhead: 'skip' })).rejects.toThrow(
+      `the database's migrations do not match this version of dpod-audit: it has 29990101_0001_newer, 29990102_0001_newest, which this version does not know and lacks ${last}, which it does know; nothing was migrated.`,
+    );
+    expect(await applied()).toEqual([...known.slice(0, -1), '29990101_0001_newer', '29990102_0001_newest']);
+  });
+
+  it('is not ahead when an unknown migration sorts before a known one', async () => {
+    await record(known[known.length - 1]!);
+    await sql`delete from schema_migrations where name like '2999%'`.execute(handle.db);
+    await record('20000101_0001_from_another_build');
+    expect(await migrationStatus(handle.db)).toEqual({ pending: [], unknown: ['20000101_0001_from_another_build'], ahead: false });
+    await expect(migrateToLatest(handle.db, { whenAhead: 'skip' })).rejects.toThrow(/do not match this version of dpod-audit: it has 20000101_0001_from_another_build, which this version does not know; nothing was migrated/);
   });
 });
 
