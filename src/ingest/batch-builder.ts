@@ -2,11 +2,8 @@ import { encodeCopyRow } from './copy-row';
 import { appendRow, emptyBatch, NULL_ROLE, ROLLUP_SEPARATOR, type EventBatch } from './event-batch';
 import { eventKey, OccurrenceCounter } from './event-key';
 import { RecordSplitter } from './record-splitter';
-import { normalizeRecord } from './record-normalizer';
+import { normalizeRecord, settleUnstorable } from './record-normalizer';
 import { hasInvalidBytes, showInvalidBytes, Utf8Decoder } from './utf8-decoder';
-
-/** A `\u0000` escape that is not itself an escaped backslash followed by `u0000`. */
-const NUL_ESCAPE = /(?<!\\)(?:\\\\)*\\u0000/;
 
 /**
  * Turns the raw bytes of one input (one export window or one file, possibly several entries such as the
@@ -98,7 +95,7 @@ export class BatchBuilder {
       batch.rejected.push({ lineNumber, raw: showInvalidBytes(text), reason: 'not valid UTF-8 (the bad bytes are shown as \\xNN)' });
       return;
     }
-    if (text.includes('\0') || (text.includes('\\u0000') && NUL_ESCAPE.test(text))) {
+    if (text.includes('\0')) {
       batch.rejected.push({ lineNumber, raw: text, reason: 'contains a NUL character, which PostgreSQL text cannot store' });
       return;
     }
@@ -115,6 +112,14 @@ export class BatchBuilder {
       return;
     }
     const f = result.fields;
+    // NUL and lone surrogates can only come from \u escapes here (the text was decoded from UTF-8).
+    if (text.includes('\\u')) {
+      const unstorable = settleUnstorable(f);
+      if (unstorable) {
+        batch.rejected.push({ lineNumber, raw: text, reason: unstorable });
+        return;
+      }
+    }
     // The occurrence-0 key stands for the exact record in the counter (short, one-to-one with it).
     const firstKey = eventKey(f.canonical, 0);
     const occurrence = this.occurrences.next(Math.floor(f.timeMs / 1000), firstKey);

@@ -216,6 +216,50 @@ function fitsColumn(lowerKey: string, v: unknown): boolean {
   return !OPTIONAL_TEXT_KEYS.has(lowerKey) || v === null || scalarText(v) !== null;
 }
 
+/** A `\u0000` or lone-surrogate escape as `JSON.stringify` writes them (not an escaped backslash before `u`). */
+const UNSTORABLE_ESCAPE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/;
+/** A UTF-16 surrogate without its other half. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
+
+function hasUnstorableJson(value: unknown): boolean {
+  return UNSTORABLE_ESCAPE.test(JSON.stringify(value));
+}
+
+function storableText(text: string | null): boolean {
+  return text === null || (!LONE_SURROGATE.test(text) && !text.includes('\0'));
+}
+
+const UNSTORABLE_REASON = 'holds NUL (\\u0000) or an unpaired UTF-16 surrogate (\\udXXX), which PostgreSQL cannot store';
+
+/**
+ * Makes a normalised record storable when its JSON text holds `\u` escapes that PostgreSQL cannot store:
+ * NUL (`\u0000`) or a lone surrogate. Meta holding one is treated as malformed (kept raw, flagged, the event
+ * stored; its typed fields are kept where they can be); anywhere else the record cannot be stored as it is,
+ * and the reason is returned. Only records whose text holds `\u` need this check: text decoded from UTF-8
+ * holds neither otherwise.
+ */
+export function settleUnstorable(f: NormalizedFields): string | null {
+  if (f.meta && hasUnstorableJson(f.meta)) {
+    f.metaRaw ??= JSON.stringify(f.meta);
+    f.meta = null;
+    f.metaMalformed = true;
+    if (!storableText(f.clientIp)) f.clientIp = null;
+    if (!storableText(f.hsmId)) f.hsmId = null;
+    if (!storableText(f.partitionSerial)) f.partitionSerial = null;
+    if (!storableText(f.role)) f.role = null;
+    f.objectIds = f.objectIds.filter(storableText);
+  }
+  if (f.metaRaw !== null && LONE_SURROGATE.test(f.metaRaw)) {
+    f.metaRaw = f.metaRaw.replace(LONE_SURROGATES, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+  }
+  if (f.metaRaw !== null && f.metaRaw.includes('\0')) f.metaRaw = f.metaRaw.replace(/\0/g, '\\u0000');
+  const texts = [f.source, f.partitionId, f.serviceId, f.clientId, f.tenantId, f.action, f.status, f.traceId, f.clientIp, f.hsmId, f.partitionSerial, f.role, ...f.objectIds];
+  if (!texts.every(storableText)) return `a field ${UNSTORABLE_REASON}`;
+  if (f.extra && hasUnstorableJson(f.extra)) return `an unknown field ${UNSTORABLE_REASON}`;
+  return null;
+}
+
 /**
  * Maps one parsed audit record to columns: keys matched case-insensitively, the time normalised to
  * UTC milliseconds, meta parsed (string or object) into typed fields, unknown keys kept in `extra`,

@@ -232,3 +232,55 @@ describe('JSON arrays that go wrong', () => {
     expect((await rejected()).map((r) => [r.line, r.raw])).toEqual([[2, 'garbage']]);
   });
 });
+
+describe('escapes PostgreSQL cannot store', () => {
+  it('keeps the event when only its meta holds NUL or a lone surrogate (meta kept raw, flagged), and rejects it when another field does', async () => {
+    const at = (s: number) => `2026-11-21 13:00:0${s} UTC`;
+    const lines = [
+      // Meta as a string holding escapes (the outer JSON escapes their backslash).
+      JSON.stringify(record({ time: at(0), meta: '{"clientip":"10.0.0.1","role":"CO","x":"a\\u0000b"}' })),
+      JSON.stringify(record({ time: at(1), meta: '{"clientip":"10.0.0.1","role":"\\udc00"}' })),
+      // Meta as an object holding them.
+      JSON.stringify(record({ time: at(2), meta: { clientip: '10.0.0.2', role: 'CU', x: 'a\u0000b' } })),
+      JSON.stringify(record({ time: at(3), meta: { clientip: '10.0.0.3', role: 'PO', ['k\ud800']: 1 } })),
+      // Elsewhere: nothing can hold them.
+      JSON.stringify(record({ time: at(4), action: 'LUNA_\ud800SIGN' })),
+      JSON.stringify(record({ time: at(5), note: 'x\udfff' })),
+      JSON.stringify(record({ time: at(6), tenantID: 'a\u0000b' })),
+      // A surrogate pair written as escapes is an ordinary character.
+      JSON.stringify(record({ time: at(7), note: '\u{1F600}' })).replace('\u{1F600}', '\\ud83d\\ude00'),
+    ];
+    const summary = await importOne(file('escapes.jsonl', `${lines.join('\n')}\n`));
+    expect(summary).toMatchObject({ state: 'succeeded', read: 8, inserted: 5, rejected: 3, malformedMeta: 4 });
+    expect((await rejected()).map((r) => [r.line, r.reason.replace(/ holds.*/, '')])).toEqual([
+      [5, 'a field'],
+      [6, 'an unknown field'],
+      [7, 'a field'],
+    ]);
+    const rows = await t.db.selectFrom('audit_events').select(['client_ip', 'role', 'meta', 'meta_raw', 'meta_malformed', 'extra']).orderBy('time').execute();
+    expect(rows).toEqual([
+      { client_ip: '10.0.0.1', role: 'CO', meta: null, meta_raw: '{"clientip":"10.0.0.1","role":"CO","x":"a\\u0000b"}', meta_malformed: true, extra: null },
+      { client_ip: '10.0.0.1', role: null, meta: null, meta_raw: '{"clientip":"10.0.0.1","role":"\\udc00"}', meta_malformed: true, extra: null },
+      { client_ip: '10.0.0.2', role: 'CU', meta: null, meta_raw: '{"clientip":"10.0.0.2","role":"CU","x":"a\\u0000b"}', meta_malformed: true, extra: null },
+      { client_ip: '10.0.0.3', role: 'PO', meta: null, meta_raw: '{"clientip":"10.0.0.3","role":"PO","k\\ud800":1}', meta_malformed: true, extra: null },
+      { client_ip: '10.0.0.1', role: 'CO', meta: expect.objectContaining({ role: 'CO' }), meta_raw: expect.any(String), meta_malformed: false, extra: { note: '\u{1F600}' } },
+    ]);
+  });
+
+  it('rejects on its own a row the database refuses, storing the rest of its batch', async () => {
+    // A constraint stands in for any refusal the parser does not foresee.
+    await sql`alter table audit_events add constraint refuse_teleport check (action <> 'LUNA_TELEPORT')`.execute(t.db);
+    try {
+      const all = records(7).map((r, i) => (i === 4 ? { ...r, action: 'LUNA_TELEPORT' } : r));
+      const summary = await importOne(file('refused.jsonl', jsonLines(all)));
+      expect(summary).toMatchObject({ state: 'succeeded', read: 7, inserted: 6, rejected: 1 });
+      const [r] = await rejected();
+      expect(r).toMatchObject({ line: 5, reason: expect.stringMatching(/^the database refused the record .*refuse_teleport/) });
+      expect(r!.raw).toContain('LUNA_TELEPORT');
+      const rollups = await sql<{ n: number }>`select sum(count)::int as n from audit_rollups_hourly`.execute(t.db);
+      expect(rollups.rows[0]!.n).toBe(6);
+    } finally {
+      await sql`alter table audit_events drop constraint refuse_teleport`.execute(t.db);
+    }
+  });
+});
