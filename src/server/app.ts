@@ -83,7 +83,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     database = createDatabase({ url: store.url, poolSize: config.dbPoolSize, statementTimeoutMs: config.limits.statementTimeoutMs, applicationName: 'dpod-audit-graphql' });
     ingestDatabase = createDatabase({ url: store.url, poolSize: 3, applicationName: 'dpod-audit-ingest' });
     if (config.databaseReadUrl) {
-      // GraphQL reads (loaders, ingestRuns) go to the replica; ingest, migrations and /readyz stay on the primary.
+      // GraphQL reads (loaders, ingestRuns) go to the replica; ingest and migrations stay on the primary; /readyz checks both.
       readDatabase = createDatabase({ url: config.databaseReadUrl, poolSize: config.dbPoolSize, statementTimeoutMs: config.limits.statementTimeoutMs, applicationName: 'dpod-audit-graphql-read' });
     }
     if (overrides.migrate ?? true) {
@@ -121,6 +121,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
         schema,
         createContext: ({ requestId, auth }) => createContext(deps, { requestId, auth }),
         db: db.db,
+        readDb: readDatabase?.db,
         logger,
         metrics,
         dpodProbe: dpod ? () => probeDpod(dpod) : undefined,

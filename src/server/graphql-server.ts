@@ -20,6 +20,8 @@ export interface GraphqlServerOptions<TContext extends { requestId: string }> {
   createContext(input: { requestId: string; auth: AuthScope }): Promise<TContext> | TContext;
   /** The store: readiness, ingest metrics and example ids read it. */
   db: Kysely<Database>;
+  /** The read replica GraphQL reads go to (`DATABASE_READ_URL`), if any: readiness checks it too. */
+  readDb?: Kysely<Database>;
   logger: Logger;
   /** Metrics to use (default: a fresh registry). */
   metrics?: Metrics;
@@ -51,7 +53,7 @@ export function createGraphqlServer<TContext extends { requestId: string }>(opti
     createContext: options.createContext,
     metrics,
     logger,
-    readiness: createReadiness({ db, dpodProbe: options.dpodProbe }),
+    readiness: createReadiness({ db, readDb: options.readDb, dpodProbe: options.dpodProbe }),
     assets,
     async graphiqlPage() {
       if (!exampleIds || Date.now() - exampleIds.at > 60_000) {

@@ -9,10 +9,13 @@ export interface CheckResult {
   [extra: string]: unknown;
 }
 
-/** What `/readyz` reports: ready when the database is reachable and has every migration this version knows (DPoD is reported, not required). */
+/**
+ * What `/readyz` reports: ready when the database and the read replica (if any) answer within the deadline and
+ * the database has every migration this version knows (DPoD is reported, not required).
+ */
 export interface ReadinessReport {
   ready: boolean;
-  checks: { database: CheckResult; migrations: CheckResult; dpod: CheckResult };
+  checks: { database: CheckResult; migrations: CheckResult; replica: CheckResult; dpod: CheckResult };
 }
 
 /** Probes DPoD reachability: resolves with a check result, never throws. */
@@ -21,6 +24,10 @@ export type DpodProbe = () => Promise<CheckResult>;
 /** Options for {@link createReadiness}. */
 export interface ReadinessOptions {
   db: Kysely<Database>;
+  /** The read replica GraphQL reads go to (`DATABASE_READ_URL`), when there is one: checked like `db`, as `replica`. */
+  readDb?: Kysely<Database>;
+  /** How long each database check may take, in ms (default 2000): a server that does not answer fails the check. */
+  databaseDeadlineMs?: number;
   /** DPoD reachability; results are cached for `dpodCacheMs` (default 10 s) so probes do not hammer DPoD. */
   dpodProbe?: DpodProbe;
   dpodCacheMs?: number;
@@ -30,6 +37,7 @@ export interface ReadinessOptions {
 export function createReadiness(options: ReadinessOptions): () => Promise<ReadinessReport> {
   let dpodCached: { at: number; result: Promise<CheckResult> } | null = null;
   const cacheMs = options.dpodCacheMs ?? 10_000;
+  const deadlineMs = options.databaseDeadlineMs ?? 2_000;
   const dpod = (): Promise<CheckResult> => {
     if (!options.dpodProbe) return Promise.resolve({ ok: true, detail: 'not configured' });
     if (!dpodCached || Date.now() - dpodCached.at > cacheMs) {
@@ -37,17 +45,48 @@ export function createReadiness(options: ReadinessOptions): () => Promise<Readin
     }
     return dpodCached.result;
   };
+  const ping = (db: Kysely<Database>) => singleFlight(() => sql`select 1`.execute(db));
+  const pingPrimary = ping(options.db);
+  const pingReplica = options.readDb ? ping(options.readDb) : null;
+  const readMigrations = singleFlight(() => migrationStatus(options.db));
   return async () => {
-    const [database, migrations, dpodResult] = await Promise.all([
-      sql`select 1`.execute(options.db).then(
+    const [database, migrations, replica, dpodResult] = await Promise.all([
+      within(deadlineMs, pingPrimary()).then(
         () => ({ ok: true }),
         (err) => ({ ok: false, detail: `database unreachable: ${messageOf(err)}` }),
       ),
-      migrationStatus(options.db).then(migrationsCheck, (err) => ({ ok: false, detail: `cannot read migrations: ${messageOf(err)}` })),
+      within(deadlineMs, readMigrations()).then(migrationsCheck, (err) => ({ ok: false, detail: `cannot read migrations: ${messageOf(err)}` })),
+      pingReplica
+        ? within(deadlineMs, pingReplica()).then(
+            () => ({ ok: true }),
+            (err) => ({ ok: false, detail: `read replica (DATABASE_READ_URL) unreachable: ${messageOf(err)}` }),
+          )
+        : { ok: true, detail: 'not configured' },
       dpod(),
     ]);
-    return { ready: database.ok && migrations.ok, checks: { database, migrations, dpod: dpodResult } };
+    return { ready: database.ok && migrations.ok && replica.ok, checks: { database, migrations, replica, dpod: dpodResult } };
   };
+}
+
+/** Rejects when `work` has not settled within `ms`. */
+function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Shares one run of `work` between callers while it is unsettled, so that probes of a server that does not
+ * answer wait on the same attempt instead of each taking another pool connection.
+ */
+function singleFlight<T>(work: () => Promise<T>): () => Promise<T> {
+  let running: Promise<T> | null = null;
+  return () =>
+    (running ??= work().finally(() => {
+      running = null;
+    }));
 }
 
 /** Current, or ahead (a newer version migrated the database: this one runs on it), is ready; behind is not. */

@@ -302,7 +302,7 @@ describe('HTTP', () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({
       status: 'ready',
-      checks: { database: { ok: true }, migrations: { ok: true }, dpod: { ok: true, detail: 'not configured' } },
+      checks: { database: { ok: true }, migrations: { ok: true }, replica: { ok: true, detail: 'not configured' }, dpod: { ok: true, detail: 'not configured' } },
     });
   });
 
