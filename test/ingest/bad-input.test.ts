@@ -5,6 +5,7 @@ import { constants as zlibConstants, gunzipSync, gzipSync } from 'node:zlib';
 import { sql } from 'kysely';
 import { importFiles } from '../../src/ingest';
 import { MAX_RECORD_CHARS } from '../../src/ingest/record-splitter';
+import { runCli } from '../support/cli';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { jsonLines, record, zipOfEntries } from './hand-made';
 
@@ -282,5 +283,25 @@ describe('escapes PostgreSQL cannot store', () => {
     } finally {
       await sql`alter table audit_events drop constraint refuse_teleport`.execute(t.db);
     }
+  });
+});
+
+describe('dpod-audit import', () => {
+  it('imports every file it can, prints a summary per file, and exits 1 naming the damaged one', async () => {
+    const good = file('cli-good.jsonl', jsonLines(records(3)));
+    const gz = gzipSync(jsonLines(records(200, 100)));
+    const cut = file('cli-cut.jsonl.gz', gz.subarray(0, gz.length - 40));
+    const odd = file('cli-odd.jsonl', Buffer.concat([Buffer.from(`\ufeff${JSON.stringify(records(1, 400)[0])}\r\n`), withBytes(record({ time: '2026-11-21 12:00:00 UTC', x: '@' }), [0xff]), Buffer.from('\r\n')]));
+    const result = await runCli(['import', good, cut, odd, '--no-progress'], { DATABASE_URL: t.url, LOG_LEVEL: 'error' });
+    expect(result.code).toBe(1);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/cli-good\.jsonl: succeeded; read 3, inserted 3, duplicates 0, rejected 0/);
+    expect(lines[1]).toMatch(/cli-cut\.jsonl\.gz: failed; read \d+, inserted \d+, duplicates 0, rejected 1, .*error: .*cli-cut\.jsonl\.gz: could not read on: unexpected end of file/);
+    expect(lines[2]).toMatch(/cli-odd\.jsonl: succeeded; read 2, inserted 1, duplicates 0, rejected 1/);
+    expect(result.stderr).toContain('1 of 3 run(s) failed');
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from audit_events`.execute(t.db);
+    expect(rows[0]!.n).toBe(3 + Number(/inserted (\d+)/.exec(lines[1]!)![1]) + 1);
+    expect(Number(/inserted (\d+)/.exec(lines[1]!)![1])).toBeGreaterThan(100);
   });
 });
