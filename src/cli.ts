@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
 import { assertDpodConfigured, ConfigError, loadConfig, type Config } from './config';
 import { createDatabase } from './db/connection';
+import { storeSource } from './db/connection-failure';
 import { migrateToLatest } from './db/migrate';
 import { locateStore } from './db/store';
 import { createLogger } from './logger';
@@ -28,7 +29,7 @@ async function runMigrate(): Promise<void> {
   const store = await locateStore(cfg);
   const handle = createDatabase({ url: store.url, poolSize: 2 });
   try {
-    const outcome = await migrateToLatest(handle.db);
+    const outcome = await migrateToLatest(handle.db, { source: storeSource(store) });
     if (outcome.alreadyCurrent) {
       process.stdout.write('Database schema is already up to date; nothing to do.\n');
     } else {

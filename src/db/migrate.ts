@@ -1,5 +1,6 @@
 import { Kysely, Migrator, sql, type MigrationResult } from 'kysely';
 import { migrations } from '../../migrations';
+import { describeConnectionFailure, type DatabaseSource } from './connection-failure';
 
 const MIGRATION_TABLE = 'schema_migrations';
 
@@ -31,6 +32,8 @@ export interface MigrateOptions {
    * `'skip'` applies nothing and returns the unknown migrations (for processes that start mid-upgrade).
    */
   whenAhead?: 'fail' | 'skip';
+  /** Where the URL came from: a failure to connect then names it, the server and what to check. */
+  source?: DatabaseSource;
 }
 
 function migrator(db: Kysely<any>): Migrator {
@@ -42,7 +45,9 @@ function migrator(db: Kysely<any>): Migrator {
   });
 }
 
-function failureMessage(results: MigrationResult[] | undefined, error: unknown): string {
+function failureMessage(results: MigrationResult[] | undefined, error: unknown, source?: DatabaseSource): string {
+  const connection = source && describeConnectionFailure(error, source);
+  if (connection) return connection;
   const failed = results?.find((r) => r.status === 'Error');
   const reason = error instanceof Error ? error.message : String(error);
   return failed ? `migration ${failed.migrationName} failed: ${reason}` : `migration failed: ${reason}`;
@@ -91,7 +96,7 @@ export async function migrateToLatest(db: Kysely<any>, options: MigrateOptions =
   try {
     status = await migrationStatus(db);
   } catch (err) {
-    throw new Error(failureMessage(undefined, err));
+    throw new Error(failureMessage(undefined, err, options.source));
   }
   if (status.unknown.length === 0) {
     const { error, results } = await migrator(db).migrateToLatest();
@@ -101,7 +106,7 @@ export async function migrateToLatest(db: Kysely<any>, options: MigrateOptions =
     }
     // A newer version may have migrated the database between our look and our run: look again.
     status = await migrationStatus(db).catch(() => status);
-    if (status.unknown.length === 0) throw new Error(failureMessage(results, error));
+    if (status.unknown.length === 0) throw new Error(failureMessage(results, error, options.source));
   }
   if (status.ahead && options.whenAhead === 'skip') return { applied: [], alreadyCurrent: true, unknown: status.unknown };
   throw mismatchError(status);

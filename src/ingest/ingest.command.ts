@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig, type Config } from '../config';
 import { createDatabase } from '../db/connection';
+import { storeSource } from '../db/connection-failure';
 import { aheadMessage, migrateToLatest } from '../db/migrate';
 import { locateStore } from '../db/store';
 import { createLogger } from '../logger';
@@ -26,7 +27,7 @@ async function withStore<T>(work: (s: StoreSession) => Promise<T>): Promise<T> {
   const handle = createDatabase({ url: store.url, poolSize: Math.max(3, Math.min(config.dbPoolSize, 5)) });
   try {
     // A newer version may already have migrated the database (mid-upgrade): use it as it is.
-    const { unknown } = await migrateToLatest(handle.db, { whenAhead: 'skip' });
+    const { unknown } = await migrateToLatest(handle.db, { whenAhead: 'skip', source: storeSource(store) });
     if (unknown.length > 0) logger.warn({ unknownMigrations: unknown }, `${aheadMessage(unknown)}; running without migrating`);
     return await work({ config, deps: { db: handle.db, pool: handle.pool, logger } });
   } finally {

@@ -1,6 +1,7 @@
 import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config';
 import { createDatabase, type DatabaseHandle } from '../db/connection';
+import { assertReachable, storeSource } from '../db/connection-failure';
 import { aheadMessage, migrateToLatest } from '../db/migrate';
 import { locateStore, type StoreLocation } from '../db/store';
 import { createDpodClient, type DpodClient, type DpodClientHooks } from '../dpod';
@@ -86,9 +87,13 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
       // GraphQL reads (loaders, ingestRuns) go to the replica; ingest and migrations stay on the primary; /readyz checks both.
       readDatabase = createDatabase({ url: config.databaseReadUrl, poolSize: config.dbPoolSize, statementTimeoutMs: config.limits.statementTimeoutMs, applicationName: 'dpod-audit-graphql-read' });
     }
+    // Connection problems stop the start naming the variable, host:port and what to check.
+    const primary = storeSource(store);
+    await assertReachable(ingestDatabase.db, primary);
+    if (readDatabase) await assertReachable(readDatabase.db, { variable: 'DATABASE_READ_URL', url: config.databaseReadUrl! });
     if (overrides.migrate ?? true) {
       // A newer version may already have migrated the database (a rolling upgrade, or a rollback): start without migrating.
-      const outcome = await migrateToLatest(ingestDatabase.db, { whenAhead: 'skip' });
+      const outcome = await migrateToLatest(ingestDatabase.db, { whenAhead: 'skip', source: primary });
       if (outcome.unknown.length > 0) logger.warn({ unknownMigrations: outcome.unknown }, `${aheadMessage(outcome.unknown)}; starting without migrating`);
       else logger.info({ applied: outcome.applied }, outcome.alreadyCurrent ? 'database schema is current' : `applied ${outcome.applied.length} migration(s)`);
     }
