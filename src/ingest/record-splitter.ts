@@ -49,9 +49,16 @@ export class RecordSplitter {
 
   /** Feeds the next piece of text. */
   feed(text: string): void {
-    if (this.mode === Mode.Lines) this.feedLines(text);
-    else if (this.mode === Mode.Array) this.feedArray(text);
-    else this.feedUnknown(text);
+    // Each step reads in one mode and hands back the text it leaves to the next mode (a loop, not recursion:
+    // one chunk may hold thousands of small arrays).
+    let rest: string | null = text;
+    while (rest !== null) {
+      if (this.mode === Mode.Lines) {
+        this.feedLines(rest);
+        rest = null;
+      } else if (this.mode === Mode.Array) rest = this.feedArray(rest);
+      else rest = this.feedUnknown(rest);
+    }
   }
 
   /**
@@ -73,28 +80,28 @@ export class RecordSplitter {
     this.carry = '';
   }
 
-  private feedUnknown(text: string): void {
+  /** Finds what the input holds from its first non-blank character; returns the text for that mode. */
+  private feedUnknown(text: string): string | null {
     const probe = this.carry + text;
     const m = /[^\s\ufeff]/.exec(probe);
     if (!m) {
       this.carry = probe;
-      return;
+      return null;
     }
     this.carry = '';
-    if (m[0] === '[') {
-      this.mode = Mode.Array;
-      this.depth = 0;
-      this.inString = false;
-      this.escaped = false;
-      this.seenText = false;
-      // Count the lines before the opening bracket, then scan after it.
-      for (let i = 0; i < m.index; i++) if (probe.charCodeAt(i) === 10) this.line++;
-      this.carryLine = this.line;
-      this.feedArray(probe.slice(m.index + 1));
-    } else {
+    if (m[0] !== '[') {
       this.mode = Mode.Lines;
-      this.feedLines(probe);
+      return probe;
     }
+    this.mode = Mode.Array;
+    this.depth = 0;
+    this.inString = false;
+    this.escaped = false;
+    this.seenText = false;
+    // Count the lines before the opening bracket, then scan after it.
+    for (let i = 0; i < m.index; i++) if (probe.charCodeAt(i) === 10) this.line++;
+    this.carryLine = this.line;
+    return probe.slice(m.index + 1);
   }
 
   private feedLines(text: string): void {
@@ -162,7 +169,8 @@ export class RecordSplitter {
     this.onReject(`${text.trimStart().slice(0, KEPT_OF_LONG_RECORD)}…`, lineNumber, `array element longer than ${MAX_RECORD_CHARS} characters (first ${KEPT_OF_LONG_RECORD} kept)`);
   }
 
-  private feedArray(text: string): void {
+  /** Scans array text; returns the text after the closing "]" (null while the array is open). */
+  private feedArray(text: string): string | null {
     let start = 0;
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
@@ -189,8 +197,7 @@ export class RecordSplitter {
           this.emitElement(this.carry + text.slice(start, i), this.carryLine);
           this.carry = '';
           this.mode = Mode.Unknown;
-          this.feedUnknown(text.slice(i + 1));
-          return;
+          return text.slice(i + 1);
         }
       } else if (c === 44 && this.depth === 0) {
         this.emitElement(this.carry + text.slice(start, i), this.carryLine);
@@ -200,12 +207,13 @@ export class RecordSplitter {
         this.seenText = false;
       }
     }
-    if (this.discarding) return;
+    if (this.discarding) return null;
     this.carry += text.slice(start);
     if (this.carry.length > MAX_RECORD_CHARS) {
       this.rejectLongElement(this.carry, this.carryLine);
       this.carry = '';
       this.discarding = true;
     }
+    return null;
   }
 }

@@ -110,6 +110,18 @@ describe('RecordSplitter', () => {
   it('reports an array that never closes', () => {
     expect(split(['[{"a":1},{"b":'])).toEqual({ records: [['{"a":1}', 1], ['{"b":', 1]], rejects: [[1, 'JSON array not closed: the input ended before "]"']] });
   });
+
+  it('reads many arrays in a row in one chunk (no recursion per array)', () => {
+    const { records, rejects } = split([`${'[]'.repeat(200_000)}[{"a":1}]\n{"b":2}\n`]);
+    expect({ records, rejects }).toEqual({ records: [['{"a":1}', 1], ['{"b":2}', 2]], rejects: [] });
+  });
+
+  it('skips a byte-order mark before a line, and reads the text after a closed array as records too', () => {
+    expect(split(['\ufeff[{"a":1}', ']\n\ufeff{"b":2}\n\ufeff{"c":3}\n[1]'])).toEqual({
+      records: [['{"a":1}', 1], ['{"b":2}', 2], ['{"c":3}', 3], ['[1]', 4]],
+      rejects: [],
+    });
+  });
 });
 
 describe('record identity', () => {
