@@ -177,11 +177,75 @@ function describeValue(name: string, value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** Prefixes of the variables the program reads: another variable starting with one is likely misspelt. */
+const OWN_PREFIXES = ['DPOD_', 'JWT_', 'DATABASE_', 'INGEST_', 'RETENTION_', 'AUTH_'] as const;
+
+/** Options for {@link loadConfig}. */
+export interface LoadConfigOptions {
+  /**
+   * Receives one line per unknown variable with an own prefix (see {@link unknownVariableWarnings}). Default:
+   * stderr, each line once per process, nothing when `LOG_LEVEL` is `fatal`, `error` or `silent`.
+   */
+  warn?: (line: string) => void;
+}
+
+const warnedOnStderr = new Set<string>();
+
+function warnOnStderr(line: string): void {
+  if (warnedOnStderr.has(line)) return;
+  warnedOnStderr.add(line);
+  process.stderr.write(`${line}\n`);
+}
+
+/**
+ * One warning per variable that starts like the program's own (`DPOD_`, `JWT_`, `DATABASE_`, `INGEST_`,
+ * `RETENTION_`, `AUTH_`, in any case) but is not one of them, naming the closest known variable when it is at
+ * most two edits away (or starts with the name and `_`). Kubernetes' service links (`DATABASE_SERVICE_HOST`, `DATABASE_PORT=tcp://...`) are not warned about.
+ */
+export function unknownVariableWarnings(env: NodeJS.ProcessEnv): string[] {
+  const known = Object.keys(envSchema.shape);
+  return Object.keys(env)
+    .filter((name) => OWN_PREFIXES.some((p) => name.toUpperCase().startsWith(p)) && !known.includes(name) && !isServiceLink(name, env[name]))
+    .sort()
+    .map((name) => {
+      const upper = name.toUpperCase();
+      const [nearest] = known
+        .map((k) => ({ k, d: editDistance(upper, k) }))
+        .filter(({ d }) => d <= 2)
+        .sort((a, b) => a.d - b.d || a.k.localeCompare(b.k));
+      // A name without its unit (INGEST_INTERVAL for INGEST_INTERVAL_SECONDS) is as likely.
+      const suggestion = nearest?.k ?? known.find((k) => k.startsWith(`${upper}_`));
+      return `warning: ${name} is set but not read by this program; ignored${suggestion ? ` (did you mean ${suggestion}?)` : ''}`;
+    });
+}
+
+/** Variables Kubernetes sets for each Service (a Service named `database` gives `DATABASE_SERVICE_HOST`, ...). */
+function isServiceLink(name: string, value: string | undefined): boolean {
+  if (/_SERVICE_(HOST|PORT)(_\w+)?$|_PORT_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?$/.test(name)) return true;
+  return /_PORT$/.test(name) && /^(tcp|udp|sctp):\/\//.test(value ?? '');
+}
+
+/** Edits (insert, delete, substitute, swap two neighbours) turning `a` into `b`. */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
 /**
  * Parses the environment into a frozen {@link Config}.
  * Throws {@link ConfigError} naming each bad variable, its fault and an example of a good value.
+ * Unknown variables with the program's prefixes are reported through `options.warn`, never fatal.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): Config {
+  const quiet = ['fatal', 'error', 'silent'].includes(env.LOG_LEVEL ?? '');
+  const warn = options.warn ?? (quiet ? () => undefined : warnOnStderr);
+  for (const line of unknownVariableWarnings(env)) warn(line);
   const known = Object.keys(envSchema.shape);
   const input: Record<string, string> = {};
   for (const name of known) {

@@ -126,3 +126,46 @@ describe('loadConfig', () => {
     expect(problems).toEqual([expect.stringMatching(/^JWT_JWKS_URL = "https:\/\/idp\/jwks" cannot be combined with JWT_SECRET/)]);
   });
 });
+
+describe('variables the program does not read', () => {
+  const collect = (env: Record<string, string>) => {
+    const lines: string[] = [];
+    const config = loadConfig(env, { warn: (line) => lines.push(line) });
+    return { lines, config };
+  };
+
+  it('warns once each about unknown names with its prefixes, suggesting a near known name, and loads anyway', () => {
+    const { lines, config } = collect({
+      DPOD_CLIENT_SECERT: 'hunter2-secret',
+      RETENTION_DAY: '30',
+      JWT_ISSUR: 'https://idp/',
+      DATABASE_RAED_URL: 'postgres://reader@replica/db',
+      dpod_api_url: 'https://acme.eu.market.dpondemand.io',
+      INGEST_INTERVAL: '30',
+      AUTH_PROVIDER: 'okta',
+      // Not ours: other prefixes, and the variables Kubernetes sets for a Service named "database".
+      LOG_LEVL: 'debug',
+      HOME: '/root',
+      DATABASE_SERVICE_HOST: '10.0.0.7',
+      DATABASE_SERVICE_PORT: '5432',
+      DATABASE_PORT: 'tcp://10.0.0.7:5432',
+      DATABASE_PORT_5432_TCP_ADDR: '10.0.0.7',
+    });
+    expect(lines).toEqual([
+      'warning: AUTH_PROVIDER is set but not read by this program; ignored',
+      'warning: DATABASE_RAED_URL is set but not read by this program; ignored (did you mean DATABASE_READ_URL?)',
+      'warning: DPOD_CLIENT_SECERT is set but not read by this program; ignored (did you mean DPOD_CLIENT_SECRET?)',
+      'warning: INGEST_INTERVAL is set but not read by this program; ignored (did you mean INGEST_INTERVAL_SECONDS?)',
+      'warning: JWT_ISSUR is set but not read by this program; ignored (did you mean JWT_ISSUER?)',
+      'warning: RETENTION_DAY is set but not read by this program; ignored (did you mean RETENTION_DAYS?)',
+      'warning: dpod_api_url is set but not read by this program; ignored (did you mean DPOD_API_URL?)',
+    ]);
+    expect(lines.join('\n')).not.toContain('hunter2');
+    expect(config.ingest.retentionDays).toBe(400);
+    expect(config.dpod.clientSecret).toBeUndefined();
+  });
+
+  it('says nothing about the variables it reads', () => {
+    expect(collect({ DATABASE_URL: 'postgres://u@db/x', DATABASE_READ_URL: 'postgres://u@r/x', RETENTION_DAYS: '30', AUTH_MODE: 'none' }).lines).toEqual([]);
+  });
+});
