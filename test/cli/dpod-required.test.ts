@@ -28,7 +28,7 @@ describe('commands that read DPoD without DPoD configured', () => {
   it('goes on to the database once DPoD is configured (the check blocks nothing else)', async () => {
     const result = await runCli(['ingest', '--from', '2026-11-01', '--to', '2026-11-02'], { DATABASE_URL: UNREACHABLE_DB, ...DPOD });
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('ECONNREFUSED 127.0.0.1:1');
+    expect(result.stderr).toContain('cannot reach PostgreSQL at 127.0.0.1:1 (DATABASE_URL): connection refused');
   });
 
   it('reports a bad environment before the missing DPoD variables, with every problem listed', async () => {
