@@ -89,6 +89,14 @@ export interface AuditRollupsDailyTable {
   count: string;
 }
 
+/** `audit_rollups_daily_tenant`: the daily rollups summed over services (kept by triggers on the daily rollups). */
+export interface AuditRollupsDailyTenantTable {
+  day: Timestamp;
+  action: string;
+  status: string;
+  count: string;
+}
+
 /** The whole database, mirroring `migrations/`. */
 export interface Database {
   audit_events: AuditEventsTable;
@@ -97,6 +105,7 @@ export interface Database {
   rejected_records: RejectedRecordsTable;
   audit_rollups_hourly: AuditRollupsHourlyTable;
   audit_rollups_daily: AuditRollupsDailyTable;
+  audit_rollups_daily_tenant: AuditRollupsDailyTenantTable;
 }
 
 export type AuditEventRow = Selectable<AuditEventsTable>;

@@ -30,7 +30,7 @@ describe('migrations', () => {
   it('run up, down and up again on a real database', async () => {
     const first = await migrateToLatest(handle.db);
     expect(first.applied).toEqual(Object.keys(migrations));
-    expect(await tables(handle)).toEqual(['audit_events', 'audit_rollups_daily', 'audit_rollups_hourly', 'ingest_checkpoints', 'ingest_runs', 'rejected_records']);
+    expect(await tables(handle)).toEqual(['audit_events', 'audit_rollups_daily', 'audit_rollups_daily_tenant', 'audit_rollups_hourly', 'ingest_checkpoints', 'ingest_runs', 'rejected_records']);
     expect(await pendingMigrations(handle.db)).toEqual([]);
 
     const reverted = await migrateAllDown(handle.db);
@@ -40,7 +40,7 @@ describe('migrations', () => {
 
     const again = await migrateToLatest(handle.db);
     expect(again.applied).toEqual(Object.keys(migrations));
-    expect(await tables(handle)).toHaveLength(6);
+    expect(await tables(handle)).toHaveLength(7);
   });
 
   it('does nothing the second time', async () => {

@@ -173,6 +173,48 @@ describe('AuditAggregate', () => {
     expect(rows[0]!.n).toBeGreaterThan(10);
   });
 
+  it('keeps the tenant-wide daily rollups equal to the daily ones summed over services', async () => {
+    const { rows } = await sql<{ diff: number; n: number; services: number }>`
+      select (select count(*)::int from (
+                (select day, action, status, count from audit_rollups_daily_tenant
+                 except
+                 select day, action, status, sum(count) from audit_rollups_daily group by 1, 2, 3)
+                union all
+                (select day, action, status, sum(count) from audit_rollups_daily group by 1, 2, 3
+                 except
+                 select day, action, status, count from audit_rollups_daily_tenant)) x) as diff,
+             (select count(*)::int from audit_rollups_daily_tenant) as n,
+             (select count(distinct service_id)::int from audit_rollups_daily) as services`.execute(f.t.db);
+    expect(rows[0]).toEqual({ diff: 0, n: expect.any(Number), services: expect.any(Number) });
+    expect(rows[0]!.n).toBeGreaterThan(10);
+    expect(rows[0]!.services).toBeGreaterThan(1);
+  });
+
+  it('reads whole days of a tenant-wide aggregate from the tenant-wide rollups, and of a service from the daily ones', async () => {
+    const from = new Date(Math.ceil(f.from.getTime() / 86_400_000) * 86_400_000);
+    const to = new Date(from.getTime() + 86_400_000);
+    const needs: AggregateNeed[] = [{ kind: 'totals' }, { kind: 'dimension', dimension: 'status' }];
+    const whole = normalizeFilter({ from, to }, UNRESTRICTED);
+    const [before] = await computeAggregates(f.t.db, whole, null, [null], needs);
+    const [events] = await computeAggregates(f.t.db, whole, null, [null], needs, 'events');
+    expect({ ...before, source: 'x' }).toEqual({ ...events, source: 'x' });
+    expect(before!.count).toBeGreaterThan(0);
+    const service = (await sql<{ s: string }>`select service_id as s from audit_rollups_daily where day = ${from} limit 1`.execute(f.t.db)).rows[0]!.s;
+    const oneService = normalizeFilter({ from, to, serviceIds: [service] }, UNRESTRICTED);
+    const [serviceBefore] = await computeAggregates(f.t.db, oneService, null, [null], needs);
+    // Mark one tenant-wide row: only the tenant-wide aggregate may see it.
+    await sql`update audit_rollups_daily_tenant set count = count + 1000 where day = ${from} and status = (select min(status) from audit_rollups_daily_tenant where day = ${from})`.execute(f.t.db);
+    try {
+      const [marked] = await computeAggregates(f.t.db, whole, null, [null], needs);
+      const [serviceAfter] = await computeAggregates(f.t.db, oneService, null, [null], needs);
+      expect(marked!.source).toBe('daily');
+      expect(marked!.count).toBe(before!.count + 1000);
+      expect(serviceAfter).toEqual(serviceBefore);
+    } finally {
+      await sql`update audit_rollups_daily_tenant set count = count - 1000 where day = ${from} and status = (select min(status) from audit_rollups_daily_tenant where day = ${from})`.execute(f.t.db);
+    }
+  });
+
   it('counts whole days from the daily rollups and the partial days at both ends from the hourly ones', async () => {
     const filter: AuditFilterInput = { from: new Date(Math.ceil(f.from.getTime() / 3_600_000) * 3_600_000 + 5 * 3_600_000), to: new Date(f.to.getTime() - 3 * 3_600_000) };
     const normalized = normalizeFilter(filter, UNRESTRICTED);

@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import { importFiles } from '../../src/ingest';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { jsonLines, record, writeText, zipOf } from './hand-made';
+import { derivedRollups } from './store-assertions';
 
 let t: TestDatabase;
 let dir: string;
@@ -137,6 +138,10 @@ describe('importFiles', () => {
         from audit_rollups_hourly order by 1, 2, 3, 4, 5, 6`.execute(t.db);
     expect(rollups).toEqual(fromEvents);
     expect(fromEvents).toHaveLength(6);
+    const derived = await derivedRollups(t);
+    expect(derived.daily).toEqual(derived.dailyFromHourly);
+    expect(derived.tenant).toEqual(derived.tenantFromDaily);
+    expect(derived.tenant.length).toBeGreaterThan(0);
   });
 
   it('fails the run of a missing file with a clear error and still imports the others', async () => {

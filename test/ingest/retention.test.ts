@@ -6,6 +6,7 @@ import { applyRetention, importFiles } from '../../src/ingest';
 import { runCli } from '../support/cli';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { jsonLines, record, writeText } from './hand-made';
+import { derivedRollups } from './store-assertions';
 
 let t: TestDatabase;
 let dir: string;
@@ -40,6 +41,11 @@ it('drops whole month partitions older than the cutoff with their rollups, keepi
   expect(await months()).toEqual({ '2025-10': 1, '2026-11': 1 });
   const { rows } = await sql<{ hour: Date }>`select hour from audit_rollups_hourly order by hour`.execute(t.db);
   expect(rows.map((r) => r.hour.toISOString())).toEqual(['2025-10-01T00:00:00.000Z', '2026-11-20T10:00:00.000Z']);
+  // The daily and tenant-wide daily rollups lost the dropped months with the hourly ones.
+  const derived = await derivedRollups(t);
+  expect(derived.daily).toEqual(derived.dailyFromHourly);
+  expect(derived.tenant).toEqual(derived.tenantFromDaily);
+  expect((derived.tenant as { day: Date }[]).map((r) => r.day.toISOString())).toEqual(['2025-10-01T00:00:00.000Z', '2026-11-20T00:00:00.000Z']);
 });
 
 it('the retention command validates its age and reports what it dropped', async () => {

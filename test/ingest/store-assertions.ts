@@ -35,3 +35,20 @@ export async function rollupsAndGroupBy(t: TestDatabase): Promise<{ rollups: unk
       from audit_rollups_hourly order by 1, 2, 3, 4, 5, 6`.execute(t.db);
   return { rollups, groupBy };
 }
+
+/**
+ * The derived rollups and what they must equal: the daily rows against the hourly ones summed by UTC day, and the
+ * tenant-wide daily rows against the daily ones summed over services (each pair must be equal).
+ */
+export async function derivedRollups(t: TestDatabase): Promise<{ daily: unknown[]; dailyFromHourly: unknown[]; tenant: unknown[]; tenantFromDaily: unknown[] }> {
+  const rows = async (query: ReturnType<typeof sql>) => (await query.execute(t.db)).rows;
+  return {
+    daily: await rows(sql`select day, service_id, action, status, count::text as count from audit_rollups_daily order by 1, 2, 3, 4`),
+    dailyFromHourly: await rows(sql`
+      select date_trunc('day', hour, 'UTC') as day, service_id, action, status, sum(count)::text as count
+        from audit_rollups_hourly group by 1, 2, 3, 4 order by 1, 2, 3, 4`),
+    tenant: await rows(sql`select day, action, status, count::text as count from audit_rollups_daily_tenant order by 1, 2, 3`),
+    tenantFromDaily: await rows(sql`
+      select day, action, status, sum(count)::text as count from audit_rollups_daily group by 1, 2, 3 order by 1, 2, 3`),
+  };
+}

@@ -41,8 +41,19 @@ export function chooseTier(
   return hourlyCanServe(filter, needs) ? 'hourly' : 'events';
 }
 
-/** The counting relation `r(t, service_id, client_id, action, status, role, count)` of a rollup tier. */
-export function rollupRelation(filter: AuditFilter, tier: 'daily' | 'hourly'): RawBuilder<unknown> {
+/**
+ * Whether the tenant-wide daily rollups (day, action, status) can stand in for the daily ones: the whole tenant
+ * (no service in the filter, in the breakdowns or as the parent), so summing over services loses nothing.
+ */
+export function tenantWideCanServe(filter: AuditFilter, needs: readonly AggregateNeed[], dimension: ParentDimension | null): boolean {
+  return dimension === null && filter.serviceIds === null && !needs.some((n) => n.kind === 'dimension' && n.dimension === 'service');
+}
+
+/**
+ * The counting relation `r(t, service_id, client_id, action, status, role, count)` of a rollup tier.
+ * `tenantWide` (see {@link tenantWideCanServe}) reads the whole days from the tenant-wide daily rollups.
+ */
+export function rollupRelation(filter: AuditFilter, tier: 'daily' | 'hourly', tenantWide = false): RawBuilder<unknown> {
   // In the daily tier every `t` is a UTC day start (edge hours are truncated), so DAY buckets need no date_trunc.
   const hourly = (f: AuditFilter, asDays = false) => sql`
     select ${asDays ? sql`date_trunc('day', h.hour, 'UTC')` : sql`h.hour`} as t, h.service_id, h.client_id, h.action, h.status, h.role, h.count
@@ -52,9 +63,13 @@ export function rollupRelation(filter: AuditFilter, tier: 'daily' | 'hourly'): R
   const ceilDay = filter.from ? new Date(Math.ceil(filter.from.getTime() / DAY_MS) * DAY_MS) : null;
   const floorDay = filter.to ? new Date(Math.floor(filter.to.getTime() / DAY_MS) * DAY_MS) : null;
   if (ceilDay && floorDay && ceilDay.getTime() >= floorDay.getTime()) return sql`(${hourly(filter, true)}) r`;
+  const days = filterCondition({ ...filter, from: ceilDay, to: floorDay }, 'd', 'daily');
   const parts: RawBuilder<unknown>[] = [
-    sql`select d.day as t, d.service_id, null::text as client_id, d.action, d.status, null::text as role, d.count
-          from audit_rollups_daily d where ${filterCondition({ ...filter, from: ceilDay, to: floorDay }, 'd', 'daily')}`,
+    tenantWide
+      ? sql`select d.day as t, null::text as service_id, null::text as client_id, d.action, d.status, null::text as role, d.count
+              from audit_rollups_daily_tenant d where ${days}`
+      : sql`select d.day as t, d.service_id, null::text as client_id, d.action, d.status, null::text as role, d.count
+              from audit_rollups_daily d where ${days}`,
   ];
   if (filter.from && ceilDay && ceilDay.getTime() > filter.from.getTime()) parts.push(hourly({ ...filter, to: ceilDay }, true));
   if (filter.to && floorDay && floorDay.getTime() < filter.to.getTime()) parts.push(hourly({ ...filter, from: floorDay }, true));

@@ -8,7 +8,7 @@ import {
   type AggregateNeed,
   type AggregateValue,
 } from './audit-aggregate';
-import { chooseTier, rollupRelation, type AggregateTier } from './audit-aggregate-source';
+import { chooseTier, rollupRelation, tenantWideCanServe, type AggregateTier } from './audit-aggregate-source';
 import { filterCondition, RET_OK, type AuditFilter } from './audit-filter';
 import type { ParentDimension } from './audit-scope';
 
@@ -80,7 +80,7 @@ export async function computeAggregates(
   ];
   const groupingExpr = columns.length > 0 ? sql`grouping(${sql.join(columns.map((c) => c.expr))})` : sql`0`;
   const keyColumns = columns.map((c, i) => sql`${c.expr} as ${sql.ref(`k${i}`)}`);
-  const relation = tier === 'events' ? sql`audit_events r` : rollupRelation(filter, tier);
+  const relation = tier === 'events' ? sql`audit_events r` : rollupRelation(filter, tier, tier === 'daily' && tenantWideCanServe(filter, needs, dimension));
   const relationFilter = tier === 'events' ? filterCondition(filter, 'r') : sql`true`;
 
   const refine = useRollup && needBounds;
