@@ -154,10 +154,10 @@ async function main(): Promise<void> {
     query: `query($from: DateTime, $to: DateTime) { auditEvents(filter: { from: $from, to: $to }) { aggregate { byAction { key count } byStatus { key count } timeline(interval: DAY) { start count failed } } } }`,
     variables: { from: aggFrom.toISOString(), to: NOW.toISOString() },
   });
-  // The same counts by hand from the daily rollups (what a DBA would write on this schema).
+  // The same counts by hand from the tenant-wide daily rollups (what a DBA would write on this schema).
   const aggSqlRollup = `select grouping(action, status, day) as g, action, status, day, sum(count) as c,
       sum(count) filter (where status <> 'LUNA_RET_OK') as f
-    from audit_rollups_daily where day >= $1 and day < $2 group by grouping sets ((action), (status), (day))`;
+    from audit_rollups_daily_tenant where day >= $1 and day < $2 group by grouping sets ((action), (status), (day))`;
   const aggSqlEvents = `select 'a' as k, action as key, count(*) as c from audit_events where time >= $1 and time < $2 group by action
     union all select 's', status, count(*) from audit_events where time >= $1 and time < $2 group by status
     union all select 'd', date_trunc('day', time, 'UTC')::text, count(*) from audit_events where time >= $1 and time < $2 group by 2`;
@@ -238,8 +238,8 @@ async function main(): Promise<void> {
   log(`(0) { __typename } (per-request floor): p50 ${ms(floor.p50)} p95 ${ms(floor.p95)} ${floorRun.rps.toFixed(0)} req/s, server CPU ${ms(floorRun.cpuMsPerRequest)}/request`);
   const naive = await sequentialLatency(5, () => sqlPool.query(aggSqlEvents, aggParams), 1);
   log(`    (4) for reference, the same GROUP BY over the raw events: p50 ${ms(naive.p50)} p95 ${ms(naive.p95)}`);
-  const dailyRows = Number((await sqlPool.query('select count(*) as n from audit_rollups_daily where day >= $1 and day < $2', aggParams)).rows[0].n);
-  log(`    (4) reads ${dailyRows.toLocaleString('en')} daily rollup rows for 30 days (grows with days x services x actions x statuses, not with events)`);
+  const dailyRows = Number((await sqlPool.query('select count(*) as n from audit_rollups_daily_tenant where day >= $1 and day < $2', aggParams)).rows[0].n);
+  log(`    (4) reads ${dailyRows.toLocaleString('en')} tenant-wide daily rollup rows for 30 days (grows with days x actions x statuses, not with events)`);
 
   // (3) bounds: count SQL statements and DPoD requests at growing fan-out, in-process on the same schema.
   const schema = await buildGraphqlSchema();
