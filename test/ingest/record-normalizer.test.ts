@@ -177,6 +177,14 @@ describe('record identity', () => {
     expect(swapped.clientIp).toBe(a.clientIp);
   });
 
+  it('keeps the canonical text of an ordinary record with a "#" in a key, at the top and in meta', () => {
+    const plain = fieldsOf(JSON.stringify(base)).canonical;
+    expect(fieldsOf(json('"x#y":1')).canonical).toBe(`${plain.slice(0, -1)},"x#y":1}`);
+    const withMeta = fieldsOf(json('"meta":{"k#1":"v"}')).canonical;
+    expect(withMeta.startsWith('{')).toBe(true);
+    expect(withMeta).toContain('"meta":{"k#1":"v"}');
+  });
+
   it('keeps a "__proto__" key in extra and in the identity', () => {
     const a = fieldsOf(json('"__proto__":{"x":1}'));
     const b = fieldsOf(json('"__proto__":{"x":2}'));
