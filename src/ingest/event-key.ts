@@ -31,6 +31,9 @@ export interface OccurrenceCounterOptions {
  * length, and a stream sorted newest first (or one record far ahead of the rest) is numbered right too.
  * The assumption: identical copies of one record never lie further apart in the stream than that margin.
  */
+/** Records between prunes caused by the counted second moving away (each prune passes over every kept second). */
+const PRUNE_EVERY = 1024;
+
 export class OccurrenceCounter {
   private readonly buckets = new Map<number, Map<string, number>>();
   private entries = 0;
@@ -38,6 +41,8 @@ export class OccurrenceCounter {
   private current = -Infinity;
   private lastPrune = -Infinity;
   private lastPruneCurrent = -Infinity;
+  /** Records counted since the last prune: a stream jumping between distant seconds prunes at most this often. */
+  private sincePrune = 0;
   private readonly margin: number;
   private readonly maxEntries: number;
 
@@ -62,11 +67,19 @@ export class OccurrenceCounter {
     if (seen === 0) this.entries++;
     if (second > this.newest) this.newest = second;
     this.current = second;
-    if (this.newest - this.lastPrune >= 60 || Math.abs(second - this.lastPruneCurrent) >= 60 || this.entries > this.maxEntries) this.prune();
+    this.sincePrune++;
+    if (
+      this.newest - this.lastPrune >= 60 ||
+      (this.sincePrune >= PRUNE_EVERY && Math.abs(second - this.lastPruneCurrent) >= 60) ||
+      this.entries > this.maxEntries
+    ) {
+      this.prune();
+    }
     return seen;
   }
 
   private prune(): void {
+    this.sincePrune = 0;
     this.lastPrune = this.newest;
     this.lastPruneCurrent = this.current;
     // Over the entry limit, the kept span narrows (down to the newest and the current second alone).

@@ -73,6 +73,19 @@ describe('event keys', () => {
     expect((counter as unknown as { entries: number }).entries).toBeLessThanOrEqual(102);
   });
 
+  it('prunes a stream that jumps between distant seconds at most once per 1,024 records, numbering it right', () => {
+    const counter = new OccurrenceCounter();
+    const prune = jest.spyOn(counter as unknown as { prune: () => void }, 'prune');
+    const wrong: number[] = [];
+    // Two interleaved runs of time an hour apart, each record twice: each pass over the kept seconds is work.
+    for (let i = 0; i < 20_000; i++) {
+      const second = i % 2 === 0 ? 1_000_000 + Math.floor(i / 20) : 1_003_600 + Math.floor(i / 20);
+      if (counter.next(second, `r${i}`) !== 0 || counter.next(second, `r${i}`) !== 1) wrong.push(i);
+    }
+    expect(wrong).toEqual([]);
+    expect(prune.mock.calls.length).toBeLessThanOrEqual(Math.ceil(40_000 / 1024) + 20);
+  });
+
   it('keeps numbering right after one record far in the future', () => {
     const counter = new OccurrenceCounter({ marginSeconds: 60, maxEntries: 100 });
     counter.next(1e9, 'outlier');
