@@ -53,6 +53,14 @@ const STORED_FLAGS = `
            '' order by b.n) as flags
     from unnest(string_to_array($1, ',')::uuid[], string_to_array($2, ',')::timestamptz[]) with ordinality as b(k, t, n)`;
 
+/**
+ * Taken (until commit) by every transaction just before it writes rollups. One batch's hourly upsert updates and
+ * inserts in separate rounds, and triggers carry each round on to the daily and tenant-wide rollups, whose rows
+ * writers of different services share: key order inside each round cannot order the whole, so concurrent
+ * writers could deadlock there. Serialising the rollup step (the end of a batch, after its events) cannot.
+ */
+export const ROLLUP_LOCK = `select pg_advisory_xact_lock(hashtext('dpod-audit:rollups'))`;
+
 const UPSERT_ROLLUPS = `
   insert into audit_rollups_hourly (hour, service_id, client_id, action, status, role, count)
   select * from unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])
@@ -214,6 +222,9 @@ export class EventWriter {
 
   private async insertStaged(batch: EventBatch): Promise<number> {
     await this.copy('ingest_staging', [batch.data.subarray(0, batch.used)]);
+    // The general path writes events and rollups in one statement: it is rare (a concurrent writer got in
+    // between probe and COPY), so it takes the rollup lock for all of it.
+    await this.client.query(ROLLUP_LOCK);
     const { rows } = await this.client.query<{ inserted: number }>(INSERT_FROM_STAGING);
     return rows[0]!.inserted;
   }
@@ -246,6 +257,7 @@ export class EventWriter {
       for (let j = 0; j < 6; j++) cols[j]!.push(j === 5 && parts[j] === NULL_ROLE ? null : parts[j]!);
       n.push(counts[group]!);
     }
+    await this.client.query(ROLLUP_LOCK);
     await this.client.query(UPSERT_ROLLUPS, [...cols, n]);
     return fresh.length;
   }

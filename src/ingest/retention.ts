@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { listPartitions } from '../db/partitions';
+import { ROLLUP_LOCK } from './event-writer';
 import type { IngestDeps } from './ingest-deps';
 
 /** What {@link applyRetention} removed. */
@@ -25,6 +26,8 @@ export async function applyRetention(deps: Pick<IngestDeps, 'db' | 'logger'>, op
     return end.getTime() <= cutoff.getTime();
   });
   const outcome = await deps.db.transaction().execute(async (tx) => {
+    // Rollups change through triggers on three tables: wait for ingest batches' rollup steps, as they wait for each other.
+    await sql.raw(ROLLUP_LOCK).execute(tx);
     let rollupsDeleted = 0;
     for (const p of expired) {
       const end = new Date(Date.UTC(p.from.getUTCFullYear(), p.from.getUTCMonth() + 1, 1));
