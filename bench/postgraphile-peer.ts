@@ -81,21 +81,24 @@ export async function startPostgraphilePeer(sqlPool: pg.Pool, dbUrl: string, log
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
       output += d.toString();
       if (output.includes('postgraphile listening')) resolve();
     });
     child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    child.on('exit', (code) => reject(new Error(`PostGraphile exited with ${code}: ${output.slice(-2000)}`)));
-    setTimeout(() => reject(new Error(`PostGraphile did not start in 60 s: ${output.slice(-2000)}`)), 60_000).unref();
+    void exited.then(() => reject(new Error(`PostGraphile exited with ${child.exitCode}: ${output.slice(-2000)}`)));
+    setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`PostGraphile did not start in 60 s: ${output.slice(-2000)}`));
+    }, 60_000).unref();
   });
   return {
     endpoint: `http://127.0.0.1:${port}/graphql`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
+    stop: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
   };
 }
