@@ -84,31 +84,28 @@ export async function ingestEntries(entries: AsyncIterable<InputEntry>, options:
     return !stopped;
   };
 
-  let readError: { where: string; err: unknown } | null = null;
+  // Errors reading the input (a cut gzip, a broken download) are told apart from errors writing it.
+  let readError = null as { where: string; err: unknown } | null;
+  /** The next item of the input, or null when reading it failed (the error is kept in `readError`). */
+  const read = async <T>(iterator: AsyncIterator<T>, where: string): Promise<IteratorResult<T> | null> => {
+    try {
+      return await iterator.next();
+    } catch (err) {
+      readError = { where, err };
+      return null;
+    }
+  };
   const entryIterator = entries[Symbol.asyncIterator]();
   try {
     for (;;) {
-      let next: IteratorResult<InputEntry>;
-      try {
-        next = await entryIterator.next();
-      } catch (err) {
-        readError = { where: options.source, err };
-        break;
-      }
-      if (next.done) break;
+      const next = await read(entryIterator, options.source);
+      if (!next || next.done) break;
       const entry = next.value;
       parser.startEntry();
-      // Errors reading the input (a cut gzip, a broken download) are told apart from errors writing it.
       const chunks = (entry.stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
       for (;;) {
-        let chunk: IteratorResult<Buffer>;
-        try {
-          chunk = await chunks.next();
-        } catch (err) {
-          readError = { where: entry.name, err };
-          break;
-        }
-        if (chunk.done) break;
+        const chunk = await read(chunks, entry.name);
+        if (!chunk || chunk.done) break;
         if (!(await submit(parser.feed(chunk.value)))) break;
       }
       if (stopped || readError) entry.stream.destroy();
