@@ -14,64 +14,60 @@ async function tables(handle: DatabaseHandle): Promise<string[]> {
   return rows.map((r) => r.name);
 }
 
-describe('migrations', () => {
-  let name: string;
-  let handle: DatabaseHandle;
-
+/** A new empty database for the enclosing describe block, dropped after it; `handle` is set in beforeAll. */
+function useEmptyDatabase(): { handle: DatabaseHandle } {
+  const state = { name: '', handle: undefined as unknown as DatabaseHandle };
   beforeAll(async () => {
-    name = await createEmptyDatabase();
-    handle = createDatabase({ url: urlFor(name), poolSize: 2 });
+    state.name = await createEmptyDatabase();
+    state.handle = createDatabase({ url: urlFor(state.name), poolSize: 2 });
   });
   afterAll(async () => {
-    await handle.destroy();
-    await dropDatabase(name);
+    await state.handle?.destroy();
+    if (state.name) await dropDatabase(state.name);
   });
+  return state;
+}
+
+describe('migrations', () => {
+  const fresh = useEmptyDatabase();
+
 
   it('run up, down and up again on a real database', async () => {
-    const first = await migrateToLatest(handle.db);
+    const first = await migrateToLatest(fresh.handle.db);
     expect(first.applied).toEqual(Object.keys(migrations));
-    expect(await tables(handle)).toEqual(['audit_events', 'audit_rollups_daily', 'audit_rollups_daily_tenant', 'audit_rollups_hourly', 'ingest_checkpoints', 'ingest_runs', 'rejected_records']);
-    expect(await pendingMigrations(handle.db)).toEqual([]);
+    expect(await tables(fresh.handle)).toEqual(['audit_events', 'audit_rollups_daily', 'audit_rollups_daily_tenant', 'audit_rollups_hourly', 'ingest_checkpoints', 'ingest_runs', 'rejected_records']);
+    expect(await pendingMigrations(fresh.handle.db)).toEqual([]);
 
-    const reverted = await migrateAllDown(handle.db);
+    const reverted = await migrateAllDown(fresh.handle.db);
     expect(reverted).toEqual(Object.keys(migrations).reverse());
-    expect(await tables(handle)).toEqual([]);
-    expect(await pendingMigrations(handle.db)).toEqual(Object.keys(migrations));
+    expect(await tables(fresh.handle)).toEqual([]);
+    expect(await pendingMigrations(fresh.handle.db)).toEqual(Object.keys(migrations));
 
-    const again = await migrateToLatest(handle.db);
+    const again = await migrateToLatest(fresh.handle.db);
     expect(again.applied).toEqual(Object.keys(migrations));
-    expect(await tables(handle)).toHaveLength(7);
+    expect(await tables(fresh.handle)).toHaveLength(7);
   });
 
   it('does nothing the second time', async () => {
-    const outcome = await migrateToLatest(handle.db);
+    const outcome = await migrateToLatest(fresh.handle.db);
     expect(outcome).toEqual({ applied: [], alreadyCurrent: true, unknown: [] });
   });
 });
 
 describe('a database with migrations this version does not know', () => {
-  let name: string;
-  let handle: DatabaseHandle;
+  const fresh = useEmptyDatabase();
   const known = Object.keys(migrations);
-  const applied = async () => (await sql<{ name: string }>`select name from schema_migrations order by name`.execute(handle.db)).rows.map((r) => r.name);
-  const record = (migration: string) => sql`insert into schema_migrations (name, timestamp) values (${migration}, ${new Date().toISOString()})`.execute(handle.db);
+  const applied = async () => (await sql<{ name: string }>`select name from schema_migrations order by name`.execute(fresh.handle.db)).rows.map((r) => r.name);
+  const record = (migration: string) => sql`insert into schema_migrations (name, timestamp) values (${migration}, ${new Date().toISOString()})`.execute(fresh.handle.db);
 
-  beforeAll(async () => {
-    name = await createEmptyDatabase();
-    handle = createDatabase({ url: urlFor(name), poolSize: 2 });
-  });
-  afterAll(async () => {
-    await handle.destroy();
-    await dropDatabase(name);
-  });
 
   it('is ahead when it has every known migration and newer ones: skipped on request, refused by default', async () => {
-    await migrateToLatest(handle.db);
+    await migrateToLatest(fresh.handle.db);
     await record('29990101_0001_newer');
     await record('29990102_0001_newest');
-    expect(await migrationStatus(handle.db)).toEqual({ pending: [], unknown: ['29990101_0001_newer', '29990102_0001_newest'], ahead: true });
-    expect(await migrateToLatest(handle.db, { whenAhead: 'skip' })).toEqual({ applied: [], alreadyCurrent: true, unknown: ['29990101_0001_newer', '29990102_0001_newest'] });
-    await expect(migrateToLatest(handle.db)).rejects.toThrow(
+    expect(await migrationStatus(fresh.handle.db)).toEqual({ pending: [], unknown: ['29990101_0001_newer', '29990102_0001_newest'], ahead: true });
+    expect(await migrateToLatest(fresh.handle.db, { whenAhead: 'skip' })).toEqual({ applied: [], alreadyCurrent: true, unknown: ['29990101_0001_newer', '29990102_0001_newest'] });
+    await expect(migrateToLatest(fresh.handle.db)).rejects.toThrow(
       'the database is ahead of this version of dpod-audit: it has 2 migration(s) this version does not know (29990101_0001_newer, 29990102_0001_newest), applied by a newer version; nothing was migrated.',
     );
     expect(await applied()).toEqual([...known, '29990101_0001_newer', '29990102_0001_newest']);
@@ -79,9 +75,9 @@ describe('a database with migrations this version does not know', () => {
 
   it('is not ahead, and is never migrated, when it also lacks a known migration', async () => {
     const last = known[known.length - 1]!;
-    await sql`delete from schema_migrations where name = ${last}`.execute(handle.db);
-    expect(await migrationStatus(handle.db)).toEqual({ pending: [last], unknown: ['29990101_0001_newer', '29990102_0001_newest'], ahead: false });
-    await expect(migrateToLatest(handle.db, { whenAhead: 'skip' })).rejects.toThrow(
+    await sql`delete from schema_migrations where name = ${last}`.execute(fresh.handle.db);
+    expect(await migrationStatus(fresh.handle.db)).toEqual({ pending: [last], unknown: ['29990101_0001_newer', '29990102_0001_newest'], ahead: false });
+    await expect(migrateToLatest(fresh.handle.db, { whenAhead: 'skip' })).rejects.toThrow(
       `the database's migrations do not match this version of dpod-audit: it has 29990101_0001_newer, 29990102_0001_newest, which this version does not know and lacks ${last}, which it does know; nothing was migrated.`,
     );
     expect(await applied()).toEqual([...known.slice(0, -1), '29990101_0001_newer', '29990102_0001_newest']);
@@ -89,10 +85,10 @@ describe('a database with migrations this version does not know', () => {
 
   it('is not ahead when an unknown migration sorts before a known one', async () => {
     await record(known[known.length - 1]!);
-    await sql`delete from schema_migrations where name like '2999%'`.execute(handle.db);
+    await sql`delete from schema_migrations where name like '2999%'`.execute(fresh.handle.db);
     await record('20000101_0001_from_another_build');
-    expect(await migrationStatus(handle.db)).toEqual({ pending: [], unknown: ['20000101_0001_from_another_build'], ahead: false });
-    await expect(migrateToLatest(handle.db, { whenAhead: 'skip' })).rejects.toThrow(/do not match this version of dpod-audit: it has 20000101_0001_from_another_build, which this version does not know; nothing was migrated/);
+    expect(await migrationStatus(fresh.handle.db)).toEqual({ pending: [], unknown: ['20000101_0001_from_another_build'], ahead: false });
+    await expect(migrateToLatest(fresh.handle.db, { whenAhead: 'skip' })).rejects.toThrow(/do not match this version of dpod-audit: it has 20000101_0001_from_another_build, which this version does not know; nothing was migrated/);
   });
 });
 
