@@ -134,7 +134,8 @@ export class RecordSplitter {
   }
 
   private checkLongLine(): void {
-    if (this.carry.length <= MAX_RECORD_CHARS) return;
+    // Two more: a carried line may still hold a byte-order mark and a "\r" that emitLine strips (it then decides exactly).
+    if (this.carry.length <= MAX_RECORD_CHARS + 2) return;
     this.onReject(`${this.carry.slice(0, KEPT_OF_LONG_RECORD)}…`, this.line, `line longer than ${MAX_RECORD_CHARS} characters (first ${KEPT_OF_LONG_RECORD} kept)`);
     this.carry = '';
     this.discarding = true;

@@ -1,7 +1,7 @@
 import { parseAuditTime } from '../../src/ingest/audit-time';
 import { eventKey, OccurrenceCounter } from '../../src/ingest/event-key';
 import { normalizeRecord } from '../../src/ingest/record-normalizer';
-import { RecordSplitter } from '../../src/ingest/record-splitter';
+import { MAX_RECORD_CHARS, RecordSplitter } from '../../src/ingest/record-splitter';
 
 describe('parseAuditTime', () => {
   it.each([
@@ -122,6 +122,16 @@ describe('RecordSplitter', () => {
 
   it('reports an array that never closes', () => {
     expect(split(['[{"a":1},{"b":'])).toEqual({ records: [['{"a":1}', 1], ['{"b":', 1]], rejects: [[1, 'JSON array not closed: the input ended before "]"']] });
+  });
+
+  it('holds a line to its limit exactly, whatever the chunks and whatever BOM or CR around it', () => {
+    const longest = `{${'x'.repeat(MAX_RECORD_CHARS - 1)}`;
+    const whole = split([`\ufeff${longest}\r\n`]);
+    const cut = split([`\ufeff${longest}\r`, '\n']);
+    expect([whole.rejects, cut.rejects]).toEqual([[], []]);
+    expect([whole.records.map(([r]) => r.length), cut.records.map(([r]) => r.length)]).toEqual([[MAX_RECORD_CHARS], [MAX_RECORD_CHARS]]);
+    const over = split([`${longest}x\r`, '\n']);
+    expect([over.records, over.rejects.map(([line]) => line)]).toEqual([[], [1]]);
   });
 
   it('reads many arrays in a row in one chunk (no recursion per array)', () => {
