@@ -1,28 +1,16 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants as zlibConstants, gunzipSync, gzipSync } from 'node:zlib';
 import { sql } from 'kysely';
 import { importFiles } from '../../src/ingest';
 import { MAX_RECORD_CHARS } from '../../src/ingest/record-splitter';
 import { runCli } from '../support/cli';
-import { createTestDatabase, type TestDatabase } from '../support/db';
 import { jsonLines, record, zipOfEntries } from './hand-made';
+import { useIngestStore } from './store-fixture';
 
-let t: TestDatabase;
-let dir: string;
+const store = useIngestStore('ingest-bad-', { truncateEach: true });
 
-beforeAll(async () => {
-  t = await createTestDatabase();
-  dir = mkdtempSync(join(tmpdir(), 'ingest-bad-'));
-});
-afterAll(async () => {
-  await t.drop();
-  rmSync(dir, { recursive: true, force: true });
-});
-beforeEach(() => t.truncate());
-
-const deps = () => ({ db: t.db, pool: t.pool });
+const deps = () => ({ db: store.t.db, pool: store.t.pool });
 
 /** `n` distinct records, one a second from 2026-11-21 10:00:00 UTC. */
 function records(n: number, from = 0): Record<string, unknown>[] {
@@ -36,7 +24,7 @@ function withBytes(r: Record<string, unknown>, bytes: number[]): Buffer {
 }
 
 function file(name: string, content: string | Buffer): string {
-  const path = join(dir, name);
+  const path = join(store.dir, name);
   writeFileSync(path, content);
   return path;
 }
@@ -47,12 +35,12 @@ async function importOne(path: string, options: { batchSize?: number } = {}) {
 }
 
 async function storedKeys(): Promise<string[]> {
-  const { rows } = await sql<{ k: string }>`select event_key as k from audit_events order by 1`.execute(t.db);
+  const { rows } = await sql<{ k: string }>`select event_key as k from audit_events order by 1`.execute(store.t.db);
   return rows.map((r) => r.k);
 }
 
 async function rejected(): Promise<{ line: number; raw: string; reason: string }[]> {
-  const rows = await t.db.selectFrom('rejected_records').select(['line_number', 'raw', 'reason']).orderBy('id').execute();
+  const rows = await store.t.db.selectFrom('rejected_records').select(['line_number', 'raw', 'reason']).orderBy('id').execute();
   return rows.map((r) => ({ line: Number(r.line_number), raw: r.raw, reason: r.reason }));
 }
 
@@ -166,7 +154,7 @@ describe('damaged input', () => {
     const summary = await importOne(file('nul.jsonl', `${withNul}\n${spelled}\n`));
     expect(summary).toMatchObject({ state: 'succeeded', read: 2, inserted: 1, rejected: 1 });
     expect((await rejected())[0]).toMatchObject({ line: 1, reason: expect.stringContaining('NUL') });
-    const row = await t.db.selectFrom('audit_events').select('extra').executeTakeFirstOrThrow();
+    const row = await store.t.db.selectFrom('audit_events').select('extra').executeTakeFirstOrThrow();
     expect(row.extra).toEqual({ note: 'C:\\u0000' });
   });
 
@@ -185,7 +173,7 @@ describe('damaged input', () => {
     ]);
     expect(bad[0]!.raw).toContain('caf\\xe9');
     expect(bad[1]!.raw).toContain('"x":"\\xe2\\x82"');
-    const notes = await sql<{ note: string }>`select extra->>'note' as note from audit_events where extra is not null`.execute(t.db);
+    const notes = await sql<{ note: string }>`select extra->>'note' as note from audit_events where extra is not null`.execute(store.t.db);
     expect(notes.rows).toEqual([{ note: '\ufffd' }]);
   });
 
@@ -207,7 +195,7 @@ describe('damaged input', () => {
     const summary = await importOne(file('utf8-chunks.jsonl', content));
     expect(summary).toMatchObject({ state: 'succeeded', read: 3, inserted: 2, rejected: 1 });
     expect((await rejected())[0]).toMatchObject({ line: 2, raw: badText.replace('@', '\\xf0\\x9f\\x98'), reason: expect.stringMatching(/not valid UTF-8/) });
-    const notes = await sql<{ note: string }>`select extra->>'note' as note from audit_events where extra ? 'note'`.execute(t.db);
+    const notes = await sql<{ note: string }>`select extra->>'note' as note from audit_events where extra ? 'note'`.execute(store.t.db);
     expect(notes.rows).toEqual([{ note: '\u{1F600}' }]);
   });
 });
@@ -258,7 +246,7 @@ describe('escapes PostgreSQL cannot store', () => {
       [6, 'an unknown field'],
       [7, 'a field'],
     ]);
-    const rows = await t.db.selectFrom('audit_events').select(['client_ip', 'role', 'meta', 'meta_raw', 'meta_malformed', 'extra']).orderBy('time').execute();
+    const rows = await store.t.db.selectFrom('audit_events').select(['client_ip', 'role', 'meta', 'meta_raw', 'meta_malformed', 'extra']).orderBy('time').execute();
     expect(rows).toEqual([
       { client_ip: '10.0.0.1', role: 'CO', meta: null, meta_raw: '{"clientip":"10.0.0.1","role":"CO","x":"a\\u0000b"}', meta_malformed: true, extra: null },
       { client_ip: '10.0.0.1', role: null, meta: null, meta_raw: '{"clientip":"10.0.0.1","role":"\\udc00"}', meta_malformed: true, extra: null },
@@ -270,7 +258,7 @@ describe('escapes PostgreSQL cannot store', () => {
 
   it('rejects on its own a row the database refuses, storing the rest of its batch', async () => {
     // A constraint stands in for any refusal the parser does not foresee.
-    await sql`alter table audit_events add constraint refuse_teleport check (action <> 'LUNA_TELEPORT')`.execute(t.db);
+    await sql`alter table audit_events add constraint refuse_teleport check (action <> 'LUNA_TELEPORT')`.execute(store.t.db);
     try {
       const all = records(7).map((r, i) => (i === 4 ? { ...r, action: 'LUNA_TELEPORT' } : r));
       const summary = await importOne(file('refused.jsonl', jsonLines(all)));
@@ -278,10 +266,10 @@ describe('escapes PostgreSQL cannot store', () => {
       const [r] = await rejected();
       expect(r).toMatchObject({ line: 5, reason: expect.stringMatching(/^the database refused the record .*refuse_teleport/) });
       expect(r!.raw).toContain('LUNA_TELEPORT');
-      const rollups = await sql<{ n: number }>`select sum(count)::int as n from audit_rollups_hourly`.execute(t.db);
+      const rollups = await sql<{ n: number }>`select sum(count)::int as n from audit_rollups_hourly`.execute(store.t.db);
       expect(rollups.rows[0]!.n).toBe(6);
     } finally {
-      await sql`alter table audit_events drop constraint refuse_teleport`.execute(t.db);
+      await sql`alter table audit_events drop constraint refuse_teleport`.execute(store.t.db);
     }
   });
 });
@@ -292,7 +280,7 @@ describe('dpod-audit import', () => {
     const gz = gzipSync(jsonLines(records(200, 100)));
     const cut = file('cli-cut.jsonl.gz', gz.subarray(0, gz.length - 40));
     const odd = file('cli-odd.jsonl', Buffer.concat([Buffer.from(`\ufeff${JSON.stringify(records(1, 400)[0])}\r\n`), withBytes(record({ time: '2026-11-21 12:00:00 UTC', x: '@' }), [0xff]), Buffer.from('\r\n')]));
-    const result = await runCli(['import', good, cut, odd, '--no-progress'], { DATABASE_URL: t.url, LOG_LEVEL: 'error' });
+    const result = await runCli(['import', good, cut, odd, '--no-progress'], { DATABASE_URL: store.t.url, LOG_LEVEL: 'error' });
     expect(result.code).toBe(1);
     const lines = result.stdout.trim().split('\n');
     expect(lines).toHaveLength(3);
@@ -300,7 +288,7 @@ describe('dpod-audit import', () => {
     expect(lines[1]).toMatch(/cli-cut\.jsonl\.gz: failed; read \d+, inserted \d+, duplicates 0, rejected 1, .*error: .*cli-cut\.jsonl\.gz: could not read on: unexpected end of file/);
     expect(lines[2]).toMatch(/cli-odd\.jsonl: succeeded; read 2, inserted 1, duplicates 0, rejected 1/);
     expect(result.stderr).toContain('1 of 3 run(s) failed');
-    const { rows } = await sql<{ n: number }>`select count(*)::int as n from audit_events`.execute(t.db);
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from audit_events`.execute(store.t.db);
     expect(rows[0]!.n).toBe(3 + Number(/inserted (\d+)/.exec(lines[1]!)![1]) + 1);
     expect(Number(/inserted (\d+)/.exec(lines[1]!)![1])).toBeGreaterThan(100);
   });

@@ -1,26 +1,14 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { importFiles } from '../../src/ingest';
-import { createTestDatabase, type TestDatabase } from '../support/db';
 import { jsonLines, record, writeText, zipOf } from './hand-made';
+import { useIngestStore } from './store-fixture';
 import { derivedRollups } from './store-assertions';
 
-let t: TestDatabase;
-let dir: string;
+const store = useIngestStore('ingest-files-', { truncateEach: true });
 
-beforeAll(async () => {
-  t = await createTestDatabase();
-  dir = mkdtempSync(join(tmpdir(), 'ingest-files-'));
-});
-afterAll(async () => {
-  await t.drop();
-  rmSync(dir, { recursive: true, force: true });
-});
-beforeEach(() => t.truncate());
-
-const deps = () => ({ db: t.db, pool: t.pool });
+const deps = () => ({ db: store.t.db, pool: store.t.pool });
 
 /** Five distinct records over two hours and two months, plus one exact copy in the same second. */
 function sample(): Record<string, unknown>[] {
@@ -35,7 +23,7 @@ function sample(): Record<string, unknown>[] {
 }
 
 async function eventCount(): Promise<number> {
-  const { rows } = await sql<{ n: number }>`select count(*)::int as n from audit_events`.execute(t.db);
+  const { rows } = await sql<{ n: number }>`select count(*)::int as n from audit_events`.execute(store.t.db);
   return rows[0]!.n;
 }
 
@@ -48,11 +36,11 @@ describe('importFiles', () => {
     ['zip JSON array', (p: string) => writeFileSync(p, zipOf('export.json', Buffer.from(JSON.stringify(sample(), null, 1))))],
     ['zip JSON Lines', (p: string) => writeFileSync(p, zipOf('export.jsonl', Buffer.from(jsonLines(sample()))))],
   ])('imports %s with every record stored once', async (_name, write) => {
-    const path = join(dir, `f-${Math.random().toString(36).slice(2)}`);
+    const path = join(store.dir, `f-${Math.random().toString(36).slice(2)}`);
     write(path);
     const [summary] = await importFiles(deps(), [path]);
     expect(summary).toMatchObject({ state: 'succeeded', read: 6, inserted: 6, duplicates: 0, rejected: 0, malformedMeta: 0 });
-    const rows = await t.db
+    const rows = await store.t.db
       .selectFrom('audit_events')
       .select(['time', 'occurrence', 'action', 'status', 'client_ip', 'hsm_id', 'object_ids', 'partition_id', 'partition_serial', 'role', 'meta_malformed'])
       .orderBy('time').orderBy('occurrence')
@@ -68,9 +56,9 @@ describe('importFiles', () => {
   });
 
   it('adds nothing when the same records are imported again, in another format and key casing', async () => {
-    await importFiles(deps(), [writeText(join(dir, 'a.jsonl'), jsonLines(sample()))]);
+    await importFiles(deps(), [writeText(join(store.dir, 'a.jsonl'), jsonLines(sample()))]);
     const recased = sample().map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k.toLowerCase(), typeof v === 'object' && v !== null ? JSON.stringify(v) : v]).reverse()));
-    const [again] = await importFiles(deps(), [writeText(join(dir, 'b.json.gz'), JSON.stringify(recased), true)]);
+    const [again] = await importFiles(deps(), [writeText(join(store.dir, 'b.json.gz'), JSON.stringify(recased), true)]);
     expect(again).toMatchObject({ state: 'succeeded', read: 6, inserted: 0, duplicates: 6, rejected: 0 });
     expect(await eventCount()).toBe(6);
   });
@@ -96,9 +84,9 @@ describe('importFiles', () => {
       // A lone surrogate passes JSON.parse but PostgreSQL's jsonb refuses it: the meta is kept raw, flagged.
       JSON.stringify(record({ time: '2026-11-21 10:00:06 UTC', meta: '{"clientip":"10.0.0.1","x":"\\ud800"}' })),
     ];
-    const [summary] = await importFiles(deps(), [writeText(join(dir, 'bad.jsonl'), lines.join('\r\n'))]);
+    const [summary] = await importFiles(deps(), [writeText(join(store.dir, 'bad.jsonl'), lines.join('\r\n'))]);
     expect(summary).toMatchObject({ state: 'succeeded', read: 15, inserted: 5, duplicates: 0, rejected: 10, malformedMeta: 2 });
-    const rejected = await t.db.selectFrom('rejected_records').select(['run_id', 'line_number', 'raw', 'reason']).orderBy('line_number').execute();
+    const rejected = await store.t.db.selectFrom('rejected_records').select(['run_id', 'line_number', 'raw', 'reason']).orderBy('line_number').execute();
     expect(rejected.map((r) => [Number(r.line_number), r.reason.replace(/:.*$/s, '')])).toEqual([
       [2, 'not valid JSON'],
       [4, 'missing field "time"'],
@@ -112,7 +100,7 @@ describe('importFiles', () => {
       [15, 'an unknown field holds NUL (\\u0000) or an unpaired UTF-16 surrogate (\\udXXX), which PostgreSQL cannot store'],
     ]);
     expect(rejected[0]).toMatchObject({ run_id: summary!.runId, raw: lines[1] });
-    const stored = await t.db.selectFrom('audit_events').select(['time', 'source', 'partition_id', 'client_ip', 'role', 'meta', 'meta_raw', 'meta_malformed', 'extra']).orderBy('time').execute();
+    const stored = await store.t.db.selectFrom('audit_events').select(['time', 'source', 'partition_id', 'client_ip', 'role', 'meta', 'meta_raw', 'meta_malformed', 'extra']).orderBy('time').execute();
     expect(stored.map((r) => [r.source, r.partition_id, r.client_ip, r.role, r.meta_malformed, r.meta_raw === null, r.extra])).toEqual([
       ['thales/cloudhsm/1334049524932', '1334049524932', '10.0.0.1', 'CO', false, false, null],
       ['thales/cloudhsm/999', '999', null, null, false, false, null],
@@ -123,30 +111,30 @@ describe('importFiles', () => {
     expect(stored[2]!.meta_raw).toBe('{"clientip": "10.0.0.1", "role": ');
     expect(stored[3]!.meta).toEqual({ clientip: 'not-an-ip', role: 'PO' });
     expect([stored[4]!.meta, stored[4]!.meta_raw]).toEqual([null, '{"clientip":"10.0.0.1","x":"\\ud800"}']);
-    const run = await t.db.selectFrom('ingest_runs').selectAll().executeTakeFirstOrThrow();
+    const run = await store.t.db.selectFrom('ingest_runs').selectAll().executeTakeFirstOrThrow();
     expect(run).toMatchObject({ kind: 'import', state: 'succeeded', records_read: '15', inserted: '5', rejected: '10', malformed_meta: '2' });
   });
 
   it('keeps rollups equal to a GROUP BY over the events', async () => {
-    await importFiles(deps(), [writeText(join(dir, 'r.jsonl'), jsonLines(sample()))], { batchSize: 2 });
-    await importFiles(deps(), [writeText(join(dir, 'r2.jsonl'), jsonLines([...sample(), record({ time: '2026-11-22 01:02:03 UTC' })]))], { batchSize: 3 });
+    await importFiles(deps(), [writeText(join(store.dir, 'r.jsonl'), jsonLines(sample()))], { batchSize: 2 });
+    await importFiles(deps(), [writeText(join(store.dir, 'r2.jsonl'), jsonLines([...sample(), record({ time: '2026-11-22 01:02:03 UTC' })]))], { batchSize: 3 });
     const { rows: fromEvents } = await sql`
       select date_trunc('hour', time, 'UTC') as hour, service_id, client_id, action, status, role, count(*)::text as count
-        from audit_events group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3, 4, 5, 6`.execute(t.db);
+        from audit_events group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3, 4, 5, 6`.execute(store.t.db);
     const { rows: rollups } = await sql`
       select hour, service_id, client_id, action, status, role, count::text as count
-        from audit_rollups_hourly order by 1, 2, 3, 4, 5, 6`.execute(t.db);
+        from audit_rollups_hourly order by 1, 2, 3, 4, 5, 6`.execute(store.t.db);
     expect(rollups).toEqual(fromEvents);
     expect(fromEvents).toHaveLength(6);
-    const derived = await derivedRollups(t);
+    const derived = await derivedRollups(store.t);
     expect(derived.daily).toEqual(derived.dailyFromHourly);
     expect(derived.tenant).toEqual(derived.tenantFromDaily);
     expect(derived.tenant.length).toBeGreaterThan(0);
   });
 
   it('fails the run of a missing file with a clear error and still imports the others', async () => {
-    const ok = writeText(join(dir, 'ok.jsonl'), jsonLines([record()]));
-    const summaries = await importFiles(deps(), [join(dir, 'missing.jsonl'), ok]);
+    const ok = writeText(join(store.dir, 'ok.jsonl'), jsonLines([record()]));
+    const summaries = await importFiles(deps(), [join(store.dir, 'missing.jsonl'), ok]);
     expect(summaries.map((s) => [s.state, s.inserted])).toEqual([['failed', 0], ['succeeded', 1]]);
     expect(summaries[0]!.error).toMatch(/ENOENT.*missing\.jsonl/);
   });

@@ -1,35 +1,22 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { importFiles } from '../../src/ingest';
-import { createTestDatabase, type TestDatabase } from '../support/db';
 import { jsonLines, record, writeText } from './hand-made';
+import { useIngestStore } from './store-fixture';
 
 // Every variant of an audit record that /work/shared/dpod-api.md lists ("An audit record"), imported
 // through the real pipeline and read back from PostgreSQL. Each record has its own trace id.
 
-let t: TestDatabase;
-let dir: string;
-
-beforeAll(async () => {
-  t = await createTestDatabase();
-  dir = mkdtempSync(join(tmpdir(), 'ingest-variants-'));
-});
-afterAll(async () => {
-  await t.drop();
-  rmSync(dir, { recursive: true, force: true });
-});
-beforeEach(() => t.truncate());
+const store = useIngestStore('ingest-variants-', { truncateEach: true });
 
 const meta = (m: Record<string, unknown>) => JSON.stringify({ clientip: '10.0.0.1', hsmid: '567782', ouids: '2d00000012ab', partid: '1334049524932', role: 'CO', ...m });
 
 /** Imports the records (trace id = name) and returns the named columns of each stored row by trace id. */
 async function importAndRead(variants: Record<string, Record<string, unknown>>, columns: string[]): Promise<Record<string, Record<string, unknown>>> {
   const records = Object.entries(variants).map(([name, overrides]) => record({ traceID: name, ...overrides }));
-  const [summary] = await importFiles({ db: t.db, pool: t.pool }, [writeText(join(dir, `v-${Math.random().toString(36).slice(2)}.jsonl`), jsonLines(records))]);
+  const [summary] = await importFiles({ db: store.t.db, pool: store.t.pool }, [writeText(join(store.dir, `v-${Math.random().toString(36).slice(2)}.jsonl`), jsonLines(records))]);
   expect(summary).toMatchObject({ state: 'succeeded', read: records.length, inserted: records.length, rejected: 0 });
-  const { rows } = await sql<Record<string, unknown>>`select trace_id, ${sql.join(columns.map((c) => sql.ref(c)))} from audit_events`.execute(t.db);
+  const { rows } = await sql<Record<string, unknown>>`select trace_id, ${sql.join(columns.map((c) => sql.ref(c)))} from audit_events`.execute(store.t.db);
   return Object.fromEntries(rows.map(({ trace_id, ...rest }) => [trace_id as string, rest]));
 }
 
@@ -54,7 +41,7 @@ describe('audit record variants, as stored', () => {
       Object.fromEntries(Object.entries(times).map(([name, [, iso]]) => [name, iso])),
     );
     // Each row sits in the partition of its UTC month.
-    const { rows } = await sql<{ p: string; n: number }>`select tableoid::regclass::text as p, count(*)::int as n from audit_events group by 1 order by 1`.execute(t.db);
+    const { rows } = await sql<{ p: string; n: number }>`select tableoid::regclass::text as p, count(*)::int as n from audit_events group by 1 order by 1`.execute(store.t.db);
     expect(rows.map((r) => r.n)).toEqual([11, 1]);
   });
 
@@ -129,7 +116,7 @@ describe('audit record variants, as stored', () => {
       null: { client_ip: null, hsm_id: null, object_ids: [], role: null, meta: null, meta_raw: null, meta_malformed: false },
       absent: { client_ip: null, hsm_id: null, object_ids: [], role: null, meta: null, meta_raw: null, meta_malformed: false },
     });
-    const run = await t.db.selectFrom('ingest_runs').select('malformed_meta').executeTakeFirstOrThrow();
+    const run = await store.t.db.selectFrom('ingest_runs').select('malformed_meta').executeTakeFirstOrThrow();
     expect(run.malformed_meta).toBe('3');
   });
 

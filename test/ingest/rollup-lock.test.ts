@@ -1,38 +1,26 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { importFiles } from '../../src/ingest';
-import { createTestDatabase, type TestDatabase } from '../support/db';
 import { jsonLines, record, writeText } from './hand-made';
+import { useIngestStore } from './store-fixture';
 import { derivedRollups, rollupsAndGroupBy } from './store-assertions';
 
 // Ingest batches write their rollups (hourly, and by trigger daily and tenant-wide) one transaction at a time:
 // rows of those tables are shared by writers of different services, and one batch writes them in several rounds.
 
-let t: TestDatabase;
-let dir: string;
-
-beforeAll(async () => {
-  t = await createTestDatabase();
-  dir = mkdtempSync(join(tmpdir(), 'ingest-rollup-lock-'));
-});
-afterAll(async () => {
-  await t.drop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const store = useIngestStore('ingest-rollup-lock-');
 
 it('waits for the rollup lock before writing rollups, then stores everything', async () => {
-  const holder = new pg.Client({ connectionString: t.url });
+  const holder = new pg.Client({ connectionString: store.t.url });
   await holder.connect();
   try {
     await holder.query('begin');
     await holder.query(`select pg_advisory_xact_lock(hashtext('dpod-audit:rollups'))`);
     const times = ['2026-11-20 10:00:00 UTC', '2026-11-20 10:00:01 UTC', '2026-11-21 09:00:00 UTC'];
-    const file = writeText(join(dir, 'r.jsonl'), jsonLines(times.map((time, i) => record({ time, resourceID: `svc-${i % 2}` }))));
+    const file = writeText(join(store.dir, 'r.jsonl'), jsonLines(times.map((time, i) => record({ time, resourceID: `svc-${i % 2}` }))));
     let done = false;
-    const running = importFiles({ db: t.db, pool: t.pool }, [file], { progressBar: false }).then((s) => {
+    const running = importFiles({ db: store.t.db, pool: store.t.pool }, [file], { progressBar: false }).then((s) => {
       done = true;
       return s;
     });
@@ -41,7 +29,7 @@ it('waits for the rollup lock before writing rollups, then stores everything', a
     for (let i = 0; i < 100 && waiting === 0; i++) {
       await new Promise((r) => setTimeout(r, 50));
       const { rows } = await sql<{ n: number }>`
-        select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`.execute(t.db);
+        select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`.execute(store.t.db);
       waiting = rows[0]!.n;
     }
     expect(waiting).toBeGreaterThan(0);
@@ -52,9 +40,9 @@ it('waits for the rollup lock before writing rollups, then stores everything', a
   } finally {
     await holder.end();
   }
-  const { rollups, groupBy } = await rollupsAndGroupBy(t);
+  const { rollups, groupBy } = await rollupsAndGroupBy(store.t);
   expect(rollups).toEqual(groupBy);
-  const derived = await derivedRollups(t);
+  const derived = await derivedRollups(store.t);
   expect(derived.tenant).toEqual(derived.tenantFromDaily);
   expect(derived.daily).toEqual(derived.dailyFromHourly);
 });
