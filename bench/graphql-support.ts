@@ -84,8 +84,10 @@ export function postGraphql(url: string, body: string): Promise<any> {
 /**
  * Runs every task `n` times, interleaved (task 1, task 2, ..., task 1, ...), after `warmup` rounds, so that
  * load from elsewhere on a shared machine affects every task alike; returns p50/p95 per task in ms.
+ * The warm-up stands for a server in service: V8 optimises the hot paths (the compiled operation, row
+ * decoding) only after some dozens of runs of them.
  */
-export async function interleavedLatency(tasks: (() => Promise<unknown>)[], n: number, warmup = 10): Promise<Latency[]> {
+export async function interleavedLatency(tasks: (() => Promise<unknown>)[], n: number, warmup = 50): Promise<Latency[]> {
   for (let i = 0; i < warmup; i++) for (const t of tasks) await t();
   const times = tasks.map(() => [] as number[]);
   for (let i = 0; i < n; i++) {
