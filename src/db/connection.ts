@@ -17,6 +17,15 @@ export interface DatabaseOptions {
   statementTimeoutMs?: number;
   /** `application_name` shown in `pg_stat_activity` (default `dpod-audit-gateway`). */
   applicationName?: string;
+  /**
+   * How long a statement may wait for PostgreSQL's answer on the client side, in ms (default: no limit). Past it
+   * the statement fails and its connection is dropped from the pool: a connection that went silent (a firewall or
+   * NAT forgetting it after a failover) would otherwise hold every later statement on it for good. Set it above
+   * `statementTimeoutMs`, which PostgreSQL enforces itself when it can answer.
+   */
+  queryTimeoutMs?: number;
+  /** How long to wait for a pool connection, connecting included, in ms (default: no limit). */
+  connectTimeoutMs?: number;
 }
 
 /** A Kysely instance and the pg pool beneath it (the pool is needed for COPY). */
@@ -37,19 +46,40 @@ export function prepared<T>(statement: RawBuilder<T>): RawBuilder<T> {
   return sql<T>`${sql.raw(PREPARED_MARK)} ${statement}`;
 }
 
-/** A pg client whose marked statements go out as named prepared statements. */
-function withPreparedStatements(client: pg.PoolClient): pg.PoolClient {
-  const marked = client as pg.PoolClient & { preparesMarked?: true };
-  if (marked.preparesMarked) return client;
-  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-  (client as { query: unknown }).query = (text: unknown, values?: unknown, callback?: unknown) => {
-    if (typeof text === 'string' && text.startsWith(PREPARED_MARK)) {
-      const name = `p${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
-      return query({ name, text, values }, callback);
-    }
-    return callback === undefined ? query(text, values) : query(text, values, callback);
-  };
-  marked.preparesMarked = true;
+/** pg's error for a statement whose answer did not come within `query_timeout`. */
+const READ_TIMEOUT = 'Query read timeout';
+
+type WrappedClient = pg.PoolClient & { wrapped?: true; readTimedOut?: boolean };
+
+/**
+ * A pg client, as handed out for one use: its marked statements go out as named prepared statements, and once a
+ * statement on it timed out waiting for an answer it is released as broken, so the pool ends it (pg leaves such a
+ * client waiting for the lost answer, and every later statement on it would queue behind that).
+ */
+function forOneUse(client: pg.PoolClient): pg.PoolClient {
+  const wrapped = client as WrappedClient;
+  if (!wrapped.wrapped) {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as { query: unknown }).query = (text: unknown, values?: unknown, callback?: unknown) => {
+      let result: unknown;
+      if (typeof text === 'string' && text.startsWith(PREPARED_MARK)) {
+        const name = `p${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+        result = query({ name, text, values }, callback);
+      } else {
+        result = callback === undefined ? query(text, values) : query(text, values, callback);
+      }
+      if (callback !== undefined || !(result instanceof Promise)) return result;
+      return result.catch((err: unknown) => {
+        if (err instanceof Error && err.message === READ_TIMEOUT) wrapped.readTimedOut = true;
+        throw err;
+      });
+    };
+    wrapped.wrapped = true;
+  }
+  // The pool gives the client a new release function at every checkout. (Kysely releases with `false`.)
+  const release = client.release.bind(client);
+  client.release = (err?: Error | boolean) =>
+    release(err || (wrapped.readTimedOut ? new Error('PostgreSQL did not answer within the query timeout; the connection is dropped') : undefined));
   return client;
 }
 
@@ -60,12 +90,14 @@ export function createDatabase(options: DatabaseOptions): DatabaseHandle {
     max: options.poolSize ?? 10,
     application_name: options.applicationName ?? 'dpod-audit-gateway',
     ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+    ...(options.queryTimeoutMs ? { query_timeout: options.queryTimeoutMs } : {}),
+    ...(options.connectTimeoutMs ? { connectionTimeoutMillis: options.connectTimeoutMs } : {}),
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
   const db = new Kysely<Database>({
     dialect: new PostgresDialect({
-      pool: { connect: async () => withPreparedStatements(await pool.connect()), end: () => pool.end() },
+      pool: { connect: async () => forOneUse(await pool.connect()), end: () => pool.end() },
     }),
   });
   let destroyed = false;

@@ -14,6 +14,9 @@ import { readIngestSnapshot } from './ingest-snapshot';
 import { createMetrics, type Metrics } from './metrics';
 import type { CheckResult } from './readiness';
 
+/** How long past `STATEMENT_TIMEOUT_MS` a GraphQL statement may wait for an answer before its connection is dropped. */
+export const SILENT_CONNECTION_MARGIN_MS = 2000;
+
 /** Replaceable parts of {@link createApp} (tests, the demo). */
 export interface AppOverrides {
   logger?: Logger;
@@ -81,11 +84,19 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
       ? { url: overrides.databaseUrl, embedded: undefined, stop: async () => undefined }
       : await locateStore(config, (line) => logger.debug({ component: 'embedded-postgres' }, line));
     if (store.embedded) logger.info({ port: store.embedded.port }, 'started an embedded PostgreSQL (DATABASE_URL is unset)');
-    database = createDatabase({ url: store.url, poolSize: config.dbPoolSize, statementTimeoutMs: config.limits.statementTimeoutMs, applicationName: 'dpod-audit-graphql' });
+    // GraphQL pools: PostgreSQL cancels a statement at STATEMENT_TIMEOUT_MS; one with no answer 2 s past that is on a
+    // connection gone silent, which is then dropped from the pool (and /readyz recovers with a new one).
+    const graphqlPool = {
+      poolSize: config.dbPoolSize,
+      statementTimeoutMs: config.limits.statementTimeoutMs,
+      queryTimeoutMs: config.limits.statementTimeoutMs + SILENT_CONNECTION_MARGIN_MS,
+      connectTimeoutMs: config.http.requestTimeoutMs,
+    };
+    database = createDatabase({ url: store.url, ...graphqlPool, applicationName: 'dpod-audit-graphql' });
     ingestDatabase = createDatabase({ url: store.url, poolSize: 3, applicationName: 'dpod-audit-ingest' });
     if (config.databaseReadUrl) {
       // GraphQL reads (loaders, ingestRuns) go to the replica; ingest and migrations stay on the primary; /readyz checks both.
-      readDatabase = createDatabase({ url: config.databaseReadUrl, poolSize: config.dbPoolSize, statementTimeoutMs: config.limits.statementTimeoutMs, applicationName: 'dpod-audit-graphql-read' });
+      readDatabase = createDatabase({ url: config.databaseReadUrl, ...graphqlPool, applicationName: 'dpod-audit-graphql-read' });
     }
     // Connection problems stop the start naming the variable, host:port and what to check.
     const primary = storeSource(store);

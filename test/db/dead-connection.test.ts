@@ -1,0 +1,122 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { sql } from 'kysely';
+import { loadConfig } from '../../src/config';
+import { createDatabase, type DatabaseHandle } from '../../src/db/connection';
+import { createLogger } from '../../src/logger';
+import { createApp } from '../../src/server/app';
+import { createReadiness } from '../../src/server/readiness';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+
+/**
+ * A TCP proxy to PostgreSQL whose open connections can go silent at once, as when a firewall or a NAT forgets
+ * them after a failover: bytes are swallowed in both directions and nobody closes anything. Connections made
+ * after `silence()` are forwarded normally.
+ */
+class SilencingProxy {
+  private readonly pairs: { client: Socket; server: Socket; silent: boolean }[] = [];
+  private readonly server: Server;
+  connections = 0;
+
+  constructor(target: URL) {
+    this.server = createServer((client) => {
+      this.connections++;
+      const server = connect(Number(target.port || 5432), target.hostname);
+      const pair = { client, server, silent: false };
+      this.pairs.push(pair);
+      client.on('data', (d) => pair.silent || server.write(d));
+      server.on('data', (d) => pair.silent || client.write(d));
+      client.on('error', () => undefined);
+      server.on('error', () => undefined);
+      client.on('close', () => pair.silent || server.destroy());
+      server.on('close', () => pair.silent || client.destroy());
+    });
+  }
+
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return (this.server.address() as { port: number }).port;
+  }
+
+  /** Every connection open now stops passing bytes, without closing. */
+  silence(): void {
+    for (const pair of this.pairs) pair.silent = true;
+  }
+
+  async close(): Promise<void> {
+    for (const pair of this.pairs) {
+      pair.client.destroy();
+      pair.server.destroy();
+    }
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}
+
+describe('a pooled connection that goes silent', () => {
+  let target: TestDatabase;
+  let proxy: SilencingProxy;
+  let store: DatabaseHandle;
+
+  beforeAll(async () => {
+    target = await createTestDatabase({ poolSize: 1 });
+  });
+  afterAll(() => target?.drop());
+
+  beforeEach(async () => {
+    proxy = new SilencingProxy(new URL(target.url));
+    const url = new URL(target.url);
+    url.host = `127.0.0.1:${await proxy.listen()}`;
+    store = createDatabase({ url: url.toString(), poolSize: 1, queryTimeoutMs: 400 });
+  });
+  afterEach(async () => {
+    await proxy.close();
+    await store.destroy().catch(() => undefined);
+  });
+
+  it('fails the statement after the query timeout and is replaced, so the next statement runs on a new connection', async () => {
+    expect((await sql<{ n: number }>`select 1 as n`.execute(store.db)).rows).toEqual([{ n: 1 }]);
+    proxy.silence();
+    const started = Date.now();
+    await expect(sql`select 2`.execute(store.db)).rejects.toThrow('Query read timeout');
+    expect(Date.now() - started).toBeLessThan(3000);
+    // The pool holds one connection: without replacing the silent one, this statement would queue behind the
+    // unanswered one for good.
+    expect((await sql<{ n: number }>`select 3 as n`.execute(store.db)).rows).toEqual([{ n: 3 }]);
+    expect(proxy.connections).toBe(2);
+  });
+
+  it('leaves /readyz not ready while silent, then ready again once the silent connection is dropped', async () => {
+    const readiness = createReadiness({ db: store.db, databaseDeadlineMs: 150 });
+    expect((await readiness()).ready).toBe(true);
+    proxy.silence();
+    const silent = await readiness();
+    expect({ ready: silent.ready, database: silent.checks.database }).toEqual({ ready: false, database: { ok: false, detail: 'database unreachable: no answer within 150 ms' } });
+    // Past the query timeout the unanswered probe fails, its connection is dropped, and a new one answers.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const after = await readiness();
+    expect({ ready: after.ready, database: after.checks.database }).toEqual({ ready: true, database: { ok: true } });
+  });
+});
+
+describe('the server process pools', () => {
+  let primary: TestDatabase;
+  beforeAll(async () => {
+    primary = await createTestDatabase({ poolSize: 1 });
+  });
+  afterAll(() => primary?.drop());
+
+  it('give GraphQL statements a client-side limit 2 s past STATEMENT_TIMEOUT_MS, and leave ingest without one', async () => {
+    const config = loadConfig({ LOG_LEVEL: 'silent', STATEMENT_TIMEOUT_MS: '1500', REQUEST_TIMEOUT_MS: '7000', DATABASE_READ_URL: primary.url });
+    const app = createApp(config, { logger: createLogger('silent'), databaseUrl: primary.url, migrate: false });
+    try {
+      await app.prepare();
+      const options = (pool: unknown) => {
+        const o = (pool as { options: Record<string, unknown> }).options;
+        return { statement: o.statement_timeout, query: o.query_timeout, connect: o.connectionTimeoutMillis };
+      };
+      expect(options(app.database.pool)).toEqual({ statement: 1500, query: 3500, connect: 7000 });
+      expect(options(app.ingestDatabase.pool)).toEqual({ statement: undefined, query: undefined, connect: undefined });
+    } finally {
+      await app.stop();
+    }
+  });
+});
