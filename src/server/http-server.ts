@@ -150,6 +150,12 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
     const started = process.hrtime.bigint();
     const header = req.headers['x-request-id'];
     const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+    // The parser lets through absolute targets such as `http://host:99999/`, which URL refuses: an exception here
+    // (outside the handler's try) would reject unhandled and end the process.
+    if (!URL.canParse(req.url ?? '/', 'http://localhost')) {
+      sendHttpError(res, new HttpError(400, 'BAD_REQUEST', 'The request target is not a valid URL.'), requestId);
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://localhost');
     const routeLabel = routeOf(url.pathname.replace(/\/+$/, '') || '/');
     // A plain flag, not an AbortController: nothing listens for the abort, and one is built per request.
