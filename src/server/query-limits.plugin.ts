@@ -13,9 +13,14 @@ export function queryLimitsPlugin<TContext extends object>(limits: QueryLimits):
       return {
         async didResolveOperation({ schema, document, operation, request }) {
           if (!operation) return;
-          const variables = request.variables ?? {};
-          // Invalid variables: execution refuses the request (BAD_USER_INPUT) before any resolver runs.
-          if (operation.variableDefinitions?.length && getVariableValues(schema, operation.variableDefinitions, variables, { maxErrors: 1 }).errors) return;
+          let variables = request.variables ?? {};
+          if (operation.variableDefinitions?.length) {
+            const values = getVariableValues(schema, operation.variableDefinitions, variables, { maxErrors: 1 });
+            // Invalid variables: execution refuses the request (BAD_USER_INPUT) before any resolver runs.
+            if (values.errors) return;
+            // Measured with their defaults applied: an omitted `$r` defaulting to 600 representations is 600.
+            variables = values.coerced;
+          }
           enforce(schema, document, operation, variables);
         },
       };

@@ -37,9 +37,9 @@ export interface QueryMeasure {
   cost: number;
 }
 
-/** A rejected query; `extensions` names the limit, its value and what was asked. */
-export function limitError(code: LimitCode, message: string, limit: number, actual: number): GraphQLError {
-  return new GraphQLError(message, { extensions: { code, limit, actual, http: { status: 400 } } });
+/** A rejected query; `extensions` names the limit, its value and what was asked (when it could be measured). */
+export function limitError(code: LimitCode, message: string, limit: number, actual?: number): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, limit, ...(actual === undefined ? {} : { actual }), http: { status: 400 } } });
 }
 
 const isMeta = (name: string) => name.startsWith('__');
@@ -50,6 +50,7 @@ const isMeta = (name: string) => name.startsWith('__');
  */
 function measureShape(operation: OperationDefinitionNode, fragments: Map<string, FragmentDefinitionNode>, variables: Record<string, unknown>) {
   const memo = new Map<string, { depth: number; aliases: number; largestPage: number }>();
+  const rootFragments = new Set<string>();
   let rootFields = 0;
   const walk = (set: SelectionSetNode, root: boolean): { depth: number; aliases: number; largestPage: number } => {
     let depth = 0;
@@ -77,6 +78,10 @@ function measureShape(operation: OperationDefinitionNode, fragments: Map<string,
         const fragment = fragments.get(name);
         if (!fragment) continue;
         if (root) {
+          // Execution collects a fragment once however often the root spreads it (also from fragments it spreads):
+          // walking it again would only repeat its fields, and doubling spreads would make the walk exponential.
+          if (rootFragments.has(name)) continue;
+          rootFragments.add(name);
           sub = walk(fragment.selectionSet, true);
         } else {
           let known = memo.get(name);
@@ -122,6 +127,33 @@ function checkShape(limits: QueryLimits, shape: Omit<QueryMeasure, 'cost'>): voi
   }
 }
 
+/**
+ * Selections the cost walk may visit. It walks a fragment again wherever it is spread, so fragments spreading
+ * fragments twice make it exponential in the query's length; past this many, the query is refused as too complex.
+ */
+const MAX_COST_NODES = 10_000;
+
+/** The operation's cost (see {@link fieldCost}); QUERY_TOO_COMPLEX when its fragments expand past {@link MAX_COST_NODES}. */
+function measureCost(limits: QueryLimits, schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): number {
+  try {
+    return getComplexity({
+      schema,
+      query: document,
+      variables,
+      operationName: operation.name?.value,
+      estimators: [fieldCost(limits.defaultPageSize ?? 50)],
+      maxQueryNodes: MAX_COST_NODES,
+    });
+  } catch (err) {
+    if (!(err instanceof GraphQLError) || !/maximum allowed number of nodes/.test(err.message)) throw err;
+    throw limitError(
+      'QUERY_TOO_COMPLEX',
+      `Query expands to more than ${MAX_COST_NODES} fields once its fragments are spread, past any cost within the maximum of ${limits.maxCost}; spread each fragment fewer times.`,
+      limits.maxCost,
+    );
+  }
+}
+
 function checkCost(limits: QueryLimits, cost: number): void {
   if (cost > limits.maxCost) {
     throw limitError(
@@ -145,13 +177,7 @@ export function enforceQueryLimits(
   for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
   const shape = measureShape(operation, fragments, variables);
   checkShape(limits, shape);
-  const cost = getComplexity({
-    schema,
-    query: document,
-    variables,
-    operationName: operation.name?.value,
-    estimators: [fieldCost(limits.defaultPageSize ?? 50)],
-  });
+  const cost = measureCost(limits, schema, document, operation, variables);
   checkCost(limits, cost);
   return { ...shape, cost };
 }
@@ -219,13 +245,7 @@ export function createQueryLimitsEnforcer(
       entry.measures.set(key, known);
     }
     checkShape(limits, known.shape);
-    known.cost ??= getComplexity({
-      schema,
-      query: document,
-      variables,
-      operationName: operation.name?.value,
-      estimators: [fieldCost(limits.defaultPageSize ?? 50)],
-    });
+    known.cost ??= measureCost(limits, schema, document, operation, variables);
     checkCost(limits, known.cost);
     return { ...known.shape, cost: known.cost };
   };

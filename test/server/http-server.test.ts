@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { SignJWT, base64url } from 'jose';
 import { loadConfig } from '../../src/config';
 import { createDatabase, type DatabaseHandle } from '../../src/db/connection';
@@ -167,6 +168,21 @@ describe('limits', () => {
     await expectLimit('{ items(first: 100) { children(first: 100) { id } } }', 'QUERY_TOO_COMPLEX', 1000);
   });
 
+  it('refuses fragments that spread the next one twice with QUERY_TOO_COMPLEX at once, at the root and below it', async () => {
+    // n fragments, each spreading the next twice: 2^n copies of the last one when expanded spread by spread.
+    const doubling = (prefix: string, on: string, n: number, leaf: string) =>
+      Array.from({ length: n }, (_, i) => `fragment ${prefix}${i} on ${on} { ...${prefix}${i + 1} ...${prefix}${i + 1} }`).join('\n') +
+      `\nfragment ${prefix}${n} on ${on} { ${leaf} }`;
+    const started = Date.now();
+    await expectLimit(`{ ...Q0 }\n${doubling('Q', 'Query', 24, 'echo(text: "x")')}`, 'QUERY_TOO_COMPLEX', 1000);
+    await expectLimit(`{ item { ...I0 } }\n${doubling('I', 'Item', 16, 'id')}`, 'QUERY_TOO_COMPLEX', 1000);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('measures page sizes given by variable defaults', async () => {
+    await expectLimit('query ($n: Int = 101) { items(first: $n) { id } }', 'PAGE_SIZE_EXCEEDED', 100);
+  });
+
   it('answers a query within every limit', async () => {
     const res = await gql(url, '{ items(first: 2) { id children(first: 2) { id } } }', {}, auth);
     expect(res.body).toEqual({ data: { items: [{ id: 0, children: [{ id: 0 }, { id: 1 }] }, { id: 1, children: [{ id: 10 }, { id: 11 }] }] } });
@@ -312,6 +328,22 @@ describe('HTTP', () => {
     expect(((await missing.json()) as any).errors[0].extensions.code).toBe('NOT_FOUND');
     const put = await fetch(`${url}/graphql`, { method: 'PUT' });
     expect(put.status).toBe(405);
+  });
+
+  it('answers a request target that is not a URL with 400 and keeps serving', async () => {
+    // node's parser accepts this absolute-form target; URL refuses its port.
+    const target = new URL(url);
+    const answer = await new Promise<string>((resolve) => {
+      const socket = connect(Number(target.port), target.hostname, () => socket.write('GET http://localhost:99999/graphql HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      let text = '';
+      socket.on('data', (d) => (text += d));
+      socket.on('close', () => resolve(text));
+      socket.setTimeout(2000, () => socket.destroy());
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).toContain('"code":"BAD_REQUEST"');
+    const health = await fetch(`${url}/healthz`);
+    expect(await health.json()).toEqual({ status: 'ok' });
   });
 
   it('finishes in-flight requests on close and refuses new connections', async () => {
