@@ -223,6 +223,40 @@ describe('hostile input on the real schema', () => {
     expect(await countFor(null)).toBe(before);
   });
 
+  it('refuses filter values and ids PostgreSQL cannot take with BAD_USER_INPUT, not an internal error', async () => {
+    const q = 'query ($f: AuditEventFilter) { auditEvents(filter: $f, first: 1) { totalCount nodes { id } aggregate { byAction { key } } } }';
+    const cases: [Record<string, unknown>, string][] = [
+      [{ objectId: 'a\u0000b' }, 'filter.objectId'],
+      [{ actions: ['LUNA_SIGN', 'x\u0000'] }, 'filter.actions'],
+      [{ serviceIds: ['\u0000'] }, 'filter.serviceIds'],
+      [{ from: '0000-01-01T00:00:00Z' }, 'filter.from'],
+      [{ to: '9999-12-31T23:59:59-23:59' }, 'filter.to'],
+      [{ clientIps: ['fe80::1%eth0'] }, 'filter.clientIps'],
+    ];
+    for (const [f, argument] of cases) {
+      const res = await gql(seeded.url, q, { f }, asAll);
+      expect(res.body.data).toBeNull();
+      expect(res.body.errors).toEqual([expect.objectContaining({ path: ['auditEvents'], extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', argument }) })]);
+    }
+    const earliest = await gql(seeded.url, '{ auditEvents(filter: { from: "0001-01-01T00:00:00Z" }) { totalCount } }', {}, asAll);
+    expect(earliest.body).toEqual({ data: { auditEvents: { totalCount: await countFor(null) } } });
+    const ids = await gql(seeded.url, 'query ($id: ID!) { client(id: $id) { id } service(id: $id) { id auditEvents { totalCount } } }', { id: 'a\u0000' }, asAll);
+    expect(ids.body.data).toEqual({ client: null, service: null });
+    expect(ids.body.errors?.map((e) => `${e.path} ${e.extensions?.code}`).sort()).toEqual(['client BAD_USER_INPUT', 'service BAD_USER_INPUT']);
+  });
+
+  it('refuses malformed _entities representations with BAD_USER_INPUT, not an internal error', async () => {
+    const q = 'query ($r: [_Any!]!) { _entities(representations: $r) { __typename ... on Client { id } } }';
+    for (const r of [[{ __typename: 'Nope', id: 'x' }], [{ id: 'x' }], ['a string'], [{ __typename: 'Client', id: 'ok' }, { __typename: 'LunaAction', code: 'x' }]]) {
+      const res = await gql(seeded.url, q, { r }, asAll);
+      expect(res.body.data).toBeNull();
+      expect(res.body.errors).toEqual([expect.objectContaining({ path: ['_entities'], extensions: { code: 'BAD_USER_INPUT', argument: 'representations' } })]);
+    }
+    const nul = await gql(seeded.url, q, { r: [{ __typename: 'Client', id: 'a\u0000' }, { __typename: 'Client', id: clientsA[0] }] }, asAll);
+    expect(nul.body.data).toEqual({ _entities: [null, { __typename: 'Client', id: clientsA[0] }] });
+    expect(nul.body.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+  });
+
   it('refuses a tampered cursor with INVALID_CURSOR', async () => {
     const first = await gql(seeded.url, '{ auditEvents(first: 2) { pageInfo { endCursor } } }', {}, asA);
     const cursor: string = first.body.data.auditEvents.pageInfo.endCursor;

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { sql, type RawBuilder } from 'kysely';
 import type { AuthScope } from '../auth-scope';
 import { badInput } from '../errors';
+import { storableText } from '../text-input';
 
 /** The success status: `succeeded` means `status = 'LUNA_RET_OK'`. */
 export const RET_OK = 'LUNA_RET_OK';
@@ -43,6 +44,7 @@ export interface AuditFilter {
 function list(name: string, values: readonly string[] | null | undefined): string[] | null {
   if (values == null) return null;
   if (values.length > MAX_FILTER_VALUES) throw badInput(`filter.${name} holds ${values.length} values; at most ${MAX_FILTER_VALUES} are allowed`, `filter.${name}`);
+  for (const value of values) storableText(value, `filter.${name}`);
   return [...new Set(values)].sort();
 }
 
@@ -50,7 +52,8 @@ function cidr(value: string): string {
   const [address, bits, ...rest] = value.trim().split('/');
   const family = isIP(address ?? '');
   const max = family === 4 ? 32 : 128;
-  if (!family || rest.length > 0 || (bits !== undefined && (!/^\d{1,3}$/.test(bits) || Number(bits) > max))) {
+  // Node takes an IPv6 zone (fe80::1%eth0); PostgreSQL's inet does not.
+  if (!family || address!.includes('%') || rest.length > 0 || (bits !== undefined && (!/^\d{1,3}$/.test(bits) || Number(bits) > max))) {
     throw badInput(`filter.clientIps: "${value.slice(0, 60)}" is neither an IP address nor a CIDR block (e.g. 10.0.0.7 or 10.0.0.0/8)`, 'filter.clientIps');
   }
   return bits === undefined ? address : `${address}/${bits}`;
@@ -62,6 +65,11 @@ export function normalizeFilter(input: AuditFilterInput | null | undefined, auth
   for (const key of ['from', 'to'] as const) {
     const d = f[key];
     if (d != null && Number.isNaN(d.getTime())) throw badInput(`filter.${key} is not a valid date-time`, `filter.${key}`);
+    // An offset can move a valid text out of years 1..9999 (0000-01-01T00:00:00Z, 9999-12-31T23:59:59-23:59),
+    // whose ISO text PostgreSQL does not read.
+    if (d != null && (d.getUTCFullYear() < 1 || d.getUTCFullYear() > 9999)) {
+      throw badInput(`filter.${key} must lie between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z`, `filter.${key}`);
+    }
   }
   let serviceIds = list('serviceIds', f.serviceIds);
   if (auth.serviceIds !== null) {
@@ -80,7 +88,7 @@ export function normalizeFilter(input: AuditFilterInput | null | undefined, auth
     roles: list('roles', f.roles),
     clientIps,
     hsmIds: list('hsmIds', f.hsmIds),
-    objectId: f.objectId ?? null,
+    objectId: f.objectId == null ? null : storableText(f.objectId, 'filter.objectId'),
     empty: false,
   };
   filter.empty =

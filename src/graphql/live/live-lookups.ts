@@ -6,6 +6,7 @@ import { decodeOffsetCursor, encodeOffsetCursor, sliceByOffset, type OffsetSlice
 import { parsePageArgs, type PageArgs } from '../pagination/page-request';
 import type { ClientRef } from '../types/client.type';
 import type { ServiceRef } from '../types/service.type';
+import { storableText } from '../text-input';
 import { DPOD_MAX_PAGE_SIZE } from './dpod-directory';
 
 /** The DPoD record of a service through the request's loader; null when DPoD does not know it. Throws DPOD_UNAVAILABLE. */
@@ -32,7 +33,7 @@ export async function liveBinding(ctx: Context, client: ClientRef): Promise<Dpod
 
 /** Query.service: any id in the caller's scope resolves (unknown ones with inDpod = false). */
 export function findService(ctx: Context, id: string): ServiceRef | null {
-  return mayReadService(ctx.auth, id) ? { id } : null;
+  return mayReadService(ctx.auth, storableText(id, 'id')) ? { id } : null;
 }
 
 /**
@@ -41,6 +42,7 @@ export function findService(ctx: Context, id: string): ServiceRef | null {
  * Unrestricted callers get any id (an unknown one resolves with bound = false).
  */
 export async function findClient(ctx: Context, id: string): Promise<ClientRef | null> {
+  storableText(id, 'id');
   const home = await ctx.loaders.clientHome.load(id);
   if (home !== null && mayReadService(ctx.auth, home)) return { id, serviceId: home };
   const candidates =
