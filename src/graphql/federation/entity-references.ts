@@ -23,6 +23,19 @@ function keyOf(ref: EntityRepresentation): string {
 }
 
 /**
+ * Refuses representations `@apollo/subgraph` would fail on with a plain error (masked as INTERNAL_SERVER_ERROR, and
+ * for a missing or unknown `__typename` failing the whole list): each must be an object naming one of {@link ENTITY_TYPES}.
+ */
+export function checkRepresentations(representations: readonly unknown[]): void {
+  representations.forEach((ref, i) => {
+    const typename = ref !== null && typeof ref === 'object' ? (ref as { __typename?: unknown }).__typename : undefined;
+    if (typeof typename !== 'string' || !(ENTITY_TYPES as readonly string[]).includes(typename)) {
+      throw badInput(`representations[${i}] must be an object with a __typename of ${ENTITY_TYPES.join(', ')} and the key field id`, 'representations');
+    }
+  });
+}
+
+/**
  * `__resolveReference` of each entity. They go through the request's DataLoaders, so a batch of
  * representations costs one SQL statement (events, client homes) or one DPoD lookup per distinct service,
  * and they apply the caller's scope like Query.service / Query.client / Query.auditEvent do (null outside it).

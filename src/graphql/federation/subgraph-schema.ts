@@ -3,7 +3,7 @@ import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { isEnumType, isObjectType, isSpecifiedScalarType, lexicographicSortSchema, parse, type GraphQLSchema } from 'graphql';
 import { createResolversMap } from 'type-graphql';
-import { ENTITY_REFERENCE_RESOLVERS } from './entity-references';
+import { checkRepresentations, ENTITY_REFERENCE_RESOLVERS } from './entity-references';
 import type { Context } from '../context';
 
 /** The Federation 2 spec this subgraph links, importing only the directives it uses. */
@@ -57,6 +57,12 @@ export function toSubgraphSchema(schema: GraphQLSchema): GraphQLSchema {
   }
   const subgraph = buildSubgraphSchema([{ typeDefs, resolvers }]);
   describeFederationAdditions(subgraph);
+  const entities = subgraph.getQueryType()!.getFields()._entities!;
+  const resolveEntities = entities.resolve!;
+  entities.resolve = (source, args: { representations: readonly unknown[] }, ctx, info) => {
+    checkRepresentations(args.representations);
+    return resolveEntities(source, args, ctx, info);
+  };
   return subgraph;
 }
 
