@@ -1,14 +1,22 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { Metrics } from './metrics';
 
-/** Operation names are chosen by clients: keep the label short and printable. */
-function operationLabel(name: string | null | undefined): string {
-  if (!name) return 'anonymous';
-  return name.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 64);
-}
+/** Distinct operation labels kept; later new names are counted under `other` (each label is a histogram series). */
+export const MAX_OPERATION_LABELS = 200;
 
 /** Observes per-operation latency and counts returned errors by `extensions.code`. */
 export function operationMetricsPlugin<TContext extends object>(metrics: Metrics): ApolloServerPlugin<TContext> {
+  const labels = new Set<string>();
+  // Operation names are chosen by clients: the label is kept short and printable, and new names stop making
+  // new series past MAX_OPERATION_LABELS, so that a client sending unique names cannot grow memory and /metrics without end.
+  const operationLabel = (name: string | null | undefined): string => {
+    if (!name) return 'anonymous';
+    const label = name.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 64);
+    if (labels.has(label)) return label;
+    if (labels.size >= MAX_OPERATION_LABELS) return 'other';
+    labels.add(label);
+    return label;
+  };
   return {
     async requestDidStart() {
       const started = process.hrtime.bigint();

@@ -4,6 +4,7 @@ import { loadConfig } from '../../src/config';
 import { createDatabase, type DatabaseHandle } from '../../src/db/connection';
 import { createLogger } from '../../src/logger';
 import { createGraphqlServer, type GraphqlServer } from '../../src/server/graphql-server';
+import { MAX_OPERATION_LABELS } from '../../src/server/operation-metrics.plugin';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { gql, rawPost } from './support/http';
 import { placeholderSchema, type PlaceholderContext } from './support/placeholder-schema';
@@ -344,6 +345,17 @@ describe('HTTP', () => {
     expect(answer).toContain('"code":"BAD_REQUEST"');
     const health = await fetch(`${url}/healthz`);
     expect(await health.json()).toEqual({ status: 'ok' });
+  });
+
+  it('keeps the operation names of /metrics to a bounded set: later new names count under "other"', async () => {
+    for (let i = 0; i < MAX_OPERATION_LABELS + 50; i++) {
+      const res = await gql(noAuthUrl, `query Unique${i} { echo(text: "x") }`);
+      expect(res.body).toEqual({ data: { echo: 'x' } });
+    }
+    const { body } = await noAuthServer.metrics.render();
+    const names = [...body.matchAll(/graphql_operation_duration_seconds_count\{operation="([^"]+)"/g)].map((m) => m[1]);
+    expect(names.filter((n) => n!.startsWith('Unique'))).toHaveLength(MAX_OPERATION_LABELS);
+    expect(body).toContain('graphql_operation_duration_seconds_count{operation="other",type="query"} 50');
   });
 
   it('finishes in-flight requests on close and refuses new connections', async () => {
