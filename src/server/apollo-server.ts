@@ -35,6 +35,8 @@ export function createApolloServer<TContext extends { requestId: string }>(optio
     // Operations execute compiled (graphql-jit); Apollo keeps parsing, validation, plugins and formatting.
     gateway: compiledExecutionGateway(options.schema),
     introspection: limits.introspection,
+    // With introspection off, "Did you mean ...?" in validation errors would still spell out the schema field by field.
+    hideSchemaDetailsFromClientErrors: !limits.introspection,
     includeStacktraceInErrorResponses: false,
     formatError: createErrorMasker(limits.statementTimeoutMs),
     // The API is read-only and authenticates with bearer headers, never cookies: a cross-site request can neither

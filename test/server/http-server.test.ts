@@ -273,6 +273,14 @@ describe('errors', () => {
     expect(res.body.errors![0]!.extensions!.code).toBe('GRAPHQL_VALIDATION_FAILED');
     expect(res.body.errors![0]!.message).toMatch(/introspection/i);
   });
+
+  it('does not suggest field names when introspection is off', async () => {
+    const res = await gql(noAuthUrl, '{ ech(text: "x") }');
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([expect.objectContaining({ message: 'Cannot query field "ech" on type "Query".', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })]);
+    const withIntrospection = await gql(url, '{ ech(text: "x") }', {}, { authorization: `Bearer ${await token({ scope: 'audit:read' })}` });
+    expect(withIntrospection.body.errors![0]!.message).toBe('Cannot query field "ech" on type "Query". Did you mean "echo"?');
+  });
 });
 
 describe('HTTP', () => {
