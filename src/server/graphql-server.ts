@@ -56,6 +56,8 @@ export function createGraphqlServer<TContext extends { requestId: string }>(opti
     readiness: createReadiness({ db, readDb: options.readDb, dpodProbe: options.dpodProbe }),
     assets,
     async graphiqlPage() {
+      // The page is served without a token: under AUTH_MODE=jwt it must not name the store's services, clients or keys.
+      if (config.auth.mode !== 'none') return renderGraphiqlPage({ examples: exampleQueries(PLACEHOLDER_IDS), headers: bearerHint });
       if (!exampleIds || Date.now() - exampleIds.at > 60_000) {
         exampleIds = { at: Date.now(), ids: await readExampleIds(db).catch(() => PLACEHOLDER_IDS) };
       }

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { exampleQueries, type ExampleIds } from '../../src/server/example-queries';
+import { exampleQueries, PLACEHOLDER_IDS, type ExampleIds } from '../../src/server/example-queries';
 import { readExampleIds } from '../../src/server/example-ids';
 import { bearer as signedBearer } from './support/bearer';
 import { gql, rawPost } from './support/http';
@@ -287,6 +287,16 @@ describe('hostile input on the real schema', () => {
 });
 
 describe('GraphiQL examples', () => {
+  it('are filled with placeholders, not the store\'s ids, on the page served without a token (AUTH_MODE=jwt)', async () => {
+    const res = await fetch(`${seeded.url}/graphql`, { headers: { accept: 'text/html' } });
+    const page = await res.text();
+    expect(res.status).toBe(200);
+    const stored = (await sql<{ id: string }>`select distinct service_id as id from audit_events union select distinct client_id from audit_events`.execute(seeded.db.db)).rows;
+    expect(stored.length).toBeGreaterThan(0);
+    expect(stored.filter((r) => page.includes(r.id))).toEqual([]);
+    expect(page).toContain(PLACEHOLDER_IDS.serviceId);
+  });
+
   it('every example query runs on the real schema without errors and finds data', async () => {
     const ids: ExampleIds = await readExampleIds(seeded.db.db);
     const now = seeded.sim.tenant.now();
