@@ -110,7 +110,9 @@ export class DpodClient {
 
   /** One service instance, or null when DPoD does not know it (404: unknown or deleted). */
   async getService(id: string): Promise<DpodService | null> {
-    const res = await this.get('getService', ROUTES.service, `/v1/service_instances/${encodeURIComponent(id)}`, [404]);
+    const path = idPath`/v1/service_instances/${id}`;
+    if (path === null) return null;
+    const res = await this.get('getService', ROUTES.service, path, [404]);
     if (res.status === 404) return null;
     return this.parse('getService', ROUTES.service, res.text, toService);
   }
@@ -118,8 +120,10 @@ export class DpodClient {
   /** One page of a service's bindings, or null when the service is unknown (404). */
   async listBindingsPage(serviceId: string, params: { page: number; size: number }): Promise<Page<DpodBinding> | null> {
     checkPaging(params, 'listBindingsPage');
+    const path = idPath`/v1/service_instances/${serviceId}/bindings`;
+    if (path === null) return null;
     const query = new URLSearchParams({ page: String(params.page), size: String(params.size) });
-    const res = await this.get('listBindingsPage', ROUTES.bindings, `/v1/service_instances/${encodeURIComponent(serviceId)}/bindings?${query}`, [404]);
+    const res = await this.get('listBindingsPage', ROUTES.bindings, `${path}?${query}`, [404]);
     if (res.status === 404) return null;
     return this.parse('listBindingsPage', ROUTES.bindings, res.text, (body) => toPage(body, (item) => toBinding(item, serviceId), params));
   }
@@ -137,7 +141,8 @@ export class DpodClient {
 
   /** One binding, or null when the client is not bound to the service (or the service is unknown). */
   async getBinding(serviceId: string, clientId: string): Promise<DpodBinding | null> {
-    const path = `/v1/service_instances/${encodeURIComponent(serviceId)}/bindings/${encodeURIComponent(clientId)}`;
+    const path = idPath`/v1/service_instances/${serviceId}/bindings/${clientId}`;
+    if (path === null) return null;
     const res = await this.get('getBinding', ROUTES.binding, path, [404]);
     if (res.status === 404) return null;
     return this.parse('getBinding', ROUTES.binding, res.text, (body) => toBinding(body, serviceId));
@@ -163,7 +168,11 @@ export class DpodClient {
 
   /** The current state of an export job. */
   async getExport(jobId: string): Promise<ExportJob> {
-    const res = await this.get('getExport', ROUTES.export, `/v1/audit-log-exports/${encodeURIComponent(jobId)}`);
+    const path = idPath`/v1/audit-log-exports/${jobId}`;
+    if (path === null) {
+      throw new DpodRequestError(`export job id ${JSON.stringify(jobId)} is not a path segment`, { call: 'getExport', route: ROUTES.export, status: null, retryable: false });
+    }
+    const res = await this.get('getExport', ROUTES.export, path);
     return this.parse('getExport', ROUTES.export, res.text, toExportJob);
   }
 
@@ -235,6 +244,17 @@ export class DpodClient {
       if (p.items.length === 0 || page + 1 >= p.totalPages) return all;
     }
   }
+}
+
+/**
+ * Builds an API path with each id percent-encoded as one path segment; null when an id cannot be one, so names
+ * nothing upstream: "", "." and ".." would be resolved by the URL parser (`/v1/service_instances/..` is `/v1/`)
+ * and DPoD would answer another endpoint; a lone surrogate has no UTF-8 form (encodeURIComponent throws).
+ * Ids like "%2e" are safe: their "%" is encoded, so they stay literal.
+ */
+function idPath(strings: TemplateStringsArray, ...ids: string[]): string | null {
+  if (ids.some((id) => id === '' || id === '.' || id === '..' || /\p{Cs}/u.test(id))) return null;
+  return strings.reduce((path, part, i) => path + encodeURIComponent(ids[i - 1]!) + part);
 }
 
 function checkPaging(params: { page: number; size: number }, call: string): void {

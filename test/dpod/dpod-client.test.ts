@@ -105,4 +105,31 @@ describe('DpodClient platform API', () => {
     expect(await client.listBindingsPage(deleted.id, { page: 0, size: 10 })).toBeNull();
     expect(await client.getBinding(deleted.id, deleted.clients[0]!.id)).toBeNull();
   });
+
+  it('treats ids that cannot be a path segment of their own (".", "..", "", a lone surrogate) as unknown without calling DPoD', async () => {
+    const { client, calls } = clientFor(sim);
+    const luna = sim.tenant.listedServices()[0]!;
+    for (const id of ['.', '..', '', '\ud800']) {
+      expect(await client.getService(id)).toBeNull();
+      expect(await client.listBindings(id)).toBeNull();
+      expect(await client.listBindingsPage(id, { page: 0, size: 10 })).toBeNull();
+      expect(await client.getBinding(id, luna.clients[0]!.id)).toBeNull();
+      expect(await client.getBinding(luna.id, id)).toBeNull();
+    }
+    await expect(client.getExport('..')).rejects.toBeInstanceOf(DpodRequestError);
+    expect(calls).toEqual([]);
+    expect(sim.stats()).toEqual({});
+  });
+
+  it('sends ids that only look like dot segments once decoded ("%2e", "%2E%2e") as themselves', async () => {
+    const { client } = clientFor(sim);
+    expect(await client.getService('%2e')).toBeNull();
+    expect(await client.getService('%2E%2e')).toBeNull();
+    expect(await client.listBindings('%2e%2e')).toBeNull();
+    expect(sim.statusStats()).toEqual({
+      'POST /oauth/token 200': 1,
+      'GET /v1/service_instances/{id} 404': 2,
+      'GET /v1/service_instances/{id}/bindings 404': 1,
+    });
+  });
 });

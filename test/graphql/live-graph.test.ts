@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import type { DpodClient } from '../../src/dpod';
 import { startGraphqlFixture, type GraphqlFixture } from './support/graphql-fixture';
 
 let f: GraphqlFixture;
@@ -125,6 +126,25 @@ describe('the live graph (services -> clients -> actions -> meta)', () => {
     expect(known.errors).toBeUndefined();
     expect(known.data.service).toEqual({ inDpod: false, name: null });
     expect(known.data.client.bound).toBe(false);
+  });
+
+  it('resolves ids that cannot be a path segment of their own (".", "..", a lone surrogate) as unknown without asking DPoD', async () => {
+    const upstreamCalls = () => (f.deps.dpod as DpodClient).callStats().reduce((n, s) => n + s.count, 0);
+    const before = upstreamCalls();
+    f.resetCounts();
+    const body = await f.gql(
+      `query($a: ID!, $b: ID!, $c: ID!) { a: service(id: $a) { ...S } b: service(id: $b) { ...S } c: service(id: $c) { ...S } } fragment S on Service { id inDpod name clients { totalCount } }`,
+      { a: '.', b: '..', c: '\ud800' },
+    );
+    expect(body).toEqual({
+      data: {
+        a: { id: '.', inDpod: false, name: null, clients: { totalCount: 0 } },
+        b: { id: '..', inDpod: false, name: null, clients: { totalCount: 0 } },
+        c: { id: '\ud800', inDpod: false, name: null, clients: { totalCount: 0 } },
+      },
+    });
+    expect(upstreamCalls() - before).toBe(0);
+    expect(f.sim.stats()).toEqual({});
   });
 
   it('serves audit data with null live fields and DPOD_UNAVAILABLE when DPoD fails', async () => {
