@@ -232,12 +232,29 @@ describe('AuditAggregate', () => {
     const body = await f.gql(AGG, { filter: wire(filter) });
     expect(body).toEqual({ data: { auditEvents: await expectedAggregate(filter) } });
     const minutes = await f.gql(`query($filter: AuditEventFilter) { auditEvents(filter: $filter) { aggregate { timeline(interval: MINUTE) { start count failed } } } }`, {
-      filter: wire({ serviceIds: [f.sim.tenant.services[0]!.id] }),
+      filter: wire({ serviceIds: [f.sim.tenant.services[0]!.id], from: f.from, to: f.to }),
     });
     const expected = (await sql<{ start: Date; count: number; failed: number }>`
       select date_trunc('minute', time) as start, count(*)::int as count, (count(*) filter (where status <> 'LUNA_RET_OK'))::int as failed
         from audit_events where service_id = ${f.sim.tenant.services[0]!.id} group by 1 order by 1`.execute(f.t.db)).rows;
     expect(minutes.data.auditEvents.aggregate.timeline).toEqual(expected.map((r) => ({ ...r, start: r.start.toISOString() })));
+  });
+
+  it('refuses a MINUTE timeline without filter.from or over more than 31 days, and serves one of exactly 31 days', async () => {
+    const minutes = `query($filter: AuditEventFilter) { auditEvents(filter: $filter) { aggregate { count timeline(interval: MINUTE) { count } } } }`;
+    const day = 86_400_000;
+    const refused = { message: expect.stringContaining('timeline(interval: MINUTE) needs filter.from, and at most 31 days'), locations: [{ line: 1, column: expect.any(Number) }], path: ['auditEvents', 'aggregate', 'timeline'], extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) };
+    // Only the timeline: a sibling field's statement would still be running when the error answers the request.
+    const onlyMinutes = `query($filter: AuditEventFilter) { auditEvents(filter: $filter) { aggregate { timeline(interval: MINUTE) { count } } } }`;
+    for (const filter of [{}, { to: f.to }, { from: new Date(f.to.getTime() - 31 * day - 1), to: f.to }, { from: new Date(Date.now() - 32 * day) }]) {
+      const body = await f.gql(onlyMinutes, { filter: wire(filter) });
+      expect({ filter, errors: body.errors }).toEqual({ filter, errors: [refused] });
+    }
+    const ok = await f.gql(minutes, { filter: wire({ from: new Date(f.to.getTime() - 31 * day), to: f.to }) });
+    expect(ok.errors).toBeUndefined();
+    const total = ok.data.auditEvents.aggregate.timeline.reduce((a: number, b: { count: number }) => a + b.count, 0);
+    expect(total).toBe(ok.data.auditEvents.aggregate.count);
+    expect(total).toBeGreaterThan(0);
   });
 
   it('computes the requested aggregate fields of every service together in one SQL query', async () => {

@@ -10,6 +10,22 @@ import { AuditAggregateType, ClientCountType, CountBucketType, ServiceCountType,
 
 const LIMIT_DESCRIPTION = 'Keep only the first `limit` buckets (default: all).';
 
+/** The widest window a MINUTE timeline may cover: 31 days, at most 44,640 buckets (every other interval is bounded by the rollups' grain). */
+export const MAX_MINUTE_TIMELINE_DAYS = 31;
+
+/** MINUTE buckets are counted from the raw events, one per minute: without a bounded window they grow with the store. */
+function checkMinuteWindow(scope: AuditScope, now: Date = new Date()): void {
+  const { from, to } = scope.filter;
+  const end = to ?? now;
+  if (!from || end.getTime() - from.getTime() > MAX_MINUTE_TIMELINE_DAYS * 86_400_000) {
+    throw badInput(
+      `timeline(interval: MINUTE) needs filter.from, and at most ${MAX_MINUTE_TIMELINE_DAYS} days between filter.from and filter.to (or now): ` +
+        `narrow the window or use interval HOUR or coarser`,
+      'interval',
+    );
+  }
+}
+
 function limited<T>(buckets: T[], limit: number | null | undefined): T[] {
   if (limit == null) return buckets;
   if (!Number.isInteger(limit) || limit < 1) throw badInput(`limit must be a positive whole number (got ${limit})`, 'limit');
@@ -91,8 +107,11 @@ export class AuditAggregateResolver {
     return limited(await buckets(ctx, scope, 'service'), limit).map((b) => ({ service: { id: b.key }, count: b.count }));
   }
 
-  @FieldResolver(() => [TimeBucketType], { description: 'Events per time bucket (UTC), oldest first; buckets without events are omitted.' })
+  @FieldResolver(() => [TimeBucketType], {
+    description: `Events per time bucket (UTC), oldest first; buckets without events are omitted. MINUTE needs filter.from and a window of at most ${MAX_MINUTE_TIMELINE_DAYS} days.`,
+  })
   async timeline(@Root() scope: AuditScope, @Ctx() ctx: Context, @Arg('interval', () => TimeInterval, { description: 'Bucket size.' }) interval: TimeInterval): Promise<TimeBucketValue[]> {
+    if (interval === TimeInterval.MINUTE) checkMinuteWindow(scope);
     const v = await loadAggregate(ctx, scope, { kind: 'timeline', interval });
     return v.timelines[interval] ?? [];
   }
