@@ -1,4 +1,4 @@
-import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import { Field, Float, ID, ObjectType } from 'type-graphql';
 
 /** One ingest run (an export window or an imported file). */
 @ObjectType('IngestRun', { simpleResolvers: true, description: 'One ingest run: an Audit Query API export window or an imported file.' })
@@ -54,6 +54,6 @@ export class IngestRunType {
   @Field(() => String, { nullable: true, description: 'Why the run failed.' })
   error!: string | null;
 
-  @Field(() => Int, { nullable: true, description: 'Run duration in milliseconds; null while running.' })
+  @Field(() => Float, { nullable: true, description: 'Run duration in milliseconds (a Float: runs may last past the 32-bit Int, about 24.8 days); null while running.' })
   durationMs!: number | null;
 }
