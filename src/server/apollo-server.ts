@@ -38,7 +38,7 @@ export function createApolloServer<TContext extends { requestId: string }>(optio
     // With introspection off, "Did you mean ...?" in validation errors would still spell out the schema field by field.
     hideSchemaDetailsFromClientErrors: !limits.introspection,
     includeStacktraceInErrorResponses: false,
-    formatError: createErrorMasker(limits.statementTimeoutMs),
+    formatError: createErrorMasker(limits.statementTimeoutMs, { hideSuggestions: !limits.introspection }),
     // The API is read-only and authenticates with bearer headers, never cookies: a cross-site request can neither
     // change anything nor act as a user, and plain GET queries (curl, links) must work.
     csrfPrevention: false,

@@ -44,16 +44,25 @@ export function isStatementTimeout(error: unknown): boolean {
   return false;
 }
 
+/** A message's closing suggestion, e.g. ` Did you mean "serviceIds"?` (graphql-js's wording). */
+const SUGGESTION = / ?Did you mean(.+?)\?$/;
+
 /**
  * Builds Apollo's `formatError`: client errors keep message, path, locations and extensions (never a stack
  * trace); a statement cancelled by `statement_timeout` becomes STATEMENT_TIMEOUT with its limit; anything else
- * becomes a generic INTERNAL_SERVER_ERROR (logged in full by {@link errorLoggingPlugin}).
+ * becomes a generic INTERNAL_SERVER_ERROR (logged in full by {@link errorLoggingPlugin}). With `hideSuggestions`
+ * (introspection off), client errors lose their "Did you mean ...?": Apollo drops it from validation errors only,
+ * and invalid variables would still name the schema's enum values and input fields.
  */
-export function createErrorMasker(statementTimeoutMs: number): (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError {
+export function createErrorMasker(
+  statementTimeoutMs: number,
+  options: { hideSuggestions?: boolean } = {},
+): (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError {
   return (formatted, error) => {
     if (isClientError(error)) {
       const { stacktrace: _stack, exception: _exception, ...extensions } = formatted.extensions ?? {};
-      return { ...formatted, extensions };
+      const message = options.hideSuggestions ? formatted.message.replace(SUGGESTION, '') : formatted.message;
+      return { ...formatted, message, extensions };
     }
     const path = formatted.path ? { path: formatted.path } : {};
     if (isStatementTimeout(error)) {

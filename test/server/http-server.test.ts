@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { GraphQLEnumType, GraphQLInputObjectType, GraphQLObjectType, GraphQLSchema, GraphQLString } from 'graphql';
 import { SignJWT, base64url } from 'jose';
 import { loadConfig } from '../../src/config';
 import { createDatabase, type DatabaseHandle } from '../../src/db/connection';
@@ -280,6 +281,30 @@ describe('errors', () => {
     expect(res.body.errors).toEqual([expect.objectContaining({ message: 'Cannot query field "ech" on type "Query".', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })]);
     const withIntrospection = await gql(url, '{ ech(text: "x") }', {}, { authorization: `Bearer ${await token({ scope: 'audit:read' })}` });
     expect(withIntrospection.body.errors![0]!.message).toBe('Cannot query field "ech" on type "Query". Did you mean "echo"?');
+  });
+
+  it('does not suggest enum values or input fields for invalid variables when introspection is off', async () => {
+    const color = new GraphQLEnumType({ name: 'Color', values: { CRIMSON: {} } });
+    const where = new GraphQLInputObjectType({ name: 'Where', fields: { hiddenField: { type: GraphQLString } } });
+    const schema = new GraphQLSchema({
+      query: new GraphQLObjectType({ name: 'Query', fields: { pick: { type: GraphQLString, args: { color: { type: color }, where: { type: where } }, resolve: () => 'x' } } }),
+    });
+    const hidden = createGraphqlServer<PlaceholderContext>({
+      config: loadConfig({ LOG_LEVEL: 'silent', INTROSPECTION: 'false' }),
+      schema,
+      createContext: ({ requestId, auth }) => ({ requestId, auth, sql: shortTimeoutDb.pool }),
+      db: db.db,
+      logger: createLogger('silent'),
+    });
+    const hiddenUrl = await hidden.start(0, '127.0.0.1');
+    try {
+      const q = 'query ($c: Color, $w: Where) { pick(color: $c, where: $w) }';
+      const messages = async (variables: Record<string, unknown>) => (await gql(hiddenUrl, q, variables)).body.errors?.map((e) => `${e.extensions?.code}: ${e.message}`);
+      expect(await messages({ c: 'CRIMSO' })).toEqual(['BAD_USER_INPUT: Variable "$c" got invalid value "CRIMSO"; Value "CRIMSO" does not exist in "Color" enum.']);
+      expect(await messages({ w: { hiddenFiel: 'x' } })).toEqual(['BAD_USER_INPUT: Variable "$w" got invalid value { hiddenFiel: "x" }; Field "hiddenFiel" is not defined by type "Where".']);
+    } finally {
+      await hidden.stop();
+    }
   });
 });
 
