@@ -95,6 +95,9 @@ export function createDatabase(options: DatabaseOptions): DatabaseHandle {
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
+  // Nor may a checked-out one (a statement running, or a client held like the follower's lease): pg emits 'error'
+  // with no listener then, an uncaught exception. pg fails its statements with the error, and the pool drops it on release.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({
     dialect: new PostgresDialect({
       pool: { connect: async () => forOneUse(await pool.connect()), end: () => pool.end() },

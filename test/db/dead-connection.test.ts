@@ -42,6 +42,11 @@ class SilencingProxy {
     for (const pair of this.pairs) pair.silent = true;
   }
 
+  /** Every connection open now is reset (RST), as when a failover or a proxy restart cuts it. */
+  reset(): void {
+    for (const pair of this.pairs) if (!pair.client.destroyed) pair.client.resetAndDestroy();
+  }
+
   async close(): Promise<void> {
     for (const pair of this.pairs) {
       pair.client.destroy();
@@ -82,6 +87,23 @@ describe('a pooled connection that goes silent', () => {
     // unanswered one for good.
     expect((await sql<{ n: number }>`select 3 as n`.execute(store.db)).rows).toEqual([{ n: 3 }]);
     expect(proxy.connections).toBe(2);
+  });
+
+  it('fails the statements of a connection reset while checked out, without ending the process, and replaces it', async () => {
+    // A client held for a while (as the follower holds its lease's) and reset while idle: its next statement fails.
+    const held = await store.pool.connect();
+    proxy.reset();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await expect(held.query('select 1')).rejects.toThrow();
+    held.release();
+    // A statement running when its connection is reset fails with the reset.
+    expect((await sql<{ n: number }>`select 1 as n`.execute(store.db)).rows).toEqual([{ n: 1 }]);
+    const running = sql`select pg_sleep(1)`.execute(store.db);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    proxy.reset();
+    await expect(running).rejects.toThrow('ECONNRESET');
+    expect((await sql<{ n: number }>`select 3 as n`.execute(store.db)).rows).toEqual([{ n: 3 }]);
+    expect(proxy.connections).toBe(3);
   });
 
   it('leaves /readyz not ready while silent, then ready again once the silent connection is dropped', async () => {
