@@ -61,8 +61,9 @@ export function compiledExecutionGateway(schema: GraphQLSchema, compile: Compile
     const plain = () => execute({ schema, document: rc.document, contextValue: rc.context, variableValues: variables, operationName: rc.operationName });
     if (entry === null || typeof entry === 'number') return plain();
     const result = await entry.query(undefined, rc.context, variables);
-    // No data at all means the variables were refused before execution: graphql-js words those errors.
-    if (result.data === undefined || result.data === null) return plain();
+    // No `data` key means the variables were refused before execution: graphql-js words those errors. (`data: null`
+    // is an execution error reaching the root: running again would repeat every statement, a timed-out one included.)
+    if (result.data === undefined) return plain();
     if (result.errors) result.errors = result.errors.map((e) => (e.extensions ? e : asGraphqlJsError(e, rc.source)));
     return result;
   };

@@ -94,6 +94,37 @@ describe('compiled execution (graphql-jit behind Apollo)', () => {
     expect(compiled.singleResult.errors?.[0]?.message).toMatch(/Variable "\$k" got invalid value "x"/);
   });
 
+  it('runs a failing non-null root field once: an error that nulls the whole answer does not run it again uncompiled', async () => {
+    let calls = 0;
+    const failing = new GraphQLSchema({
+      query: new GraphQLObjectType({
+        name: 'Query',
+        fields: {
+          total: {
+            type: new GraphQLNonNull(GraphQLInt),
+            resolve: async () => {
+              calls++;
+              throw new Error('the database did not answer');
+            },
+          },
+        },
+      }),
+    });
+    const server = new ApolloServer({ gateway: compiledExecutionGateway(failing), includeStacktraceInErrorResponses: false });
+    await server.start();
+    try {
+      for (let i = 0; i < 3; i++) {
+        const before = calls;
+        const res = await server.executeOperation({ query: '{ total }' });
+        if (res.body.kind !== 'single') throw new Error('expected a single result');
+        expect({ data: res.body.singleResult.data, message: res.body.singleResult.errors?.[0]?.message }).toEqual({ data: null, message: 'the database did not answer' });
+        expect({ request: i, calls: calls - before }).toEqual({ request: i, calls: 1 });
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('reports a failing field with the code Apollo gives unexpected errors', async () => {
     const { compiled } = await both('{ items { n broken } }');
     if (compiled.kind !== 'single') throw new Error('expected a single result');
