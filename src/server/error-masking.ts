@@ -48,8 +48,36 @@ export function isStatementTimeout(error: unknown): boolean {
 const SUGGESTION = / ?Did you mean(.+?)\?$/;
 
 /**
+ * How `pg` and the socket report that PostgreSQL could not be reached or stopped answering: connection refused or
+ * cut, no answer within the client-side query timeout, no connection within the pool's wait, or the server shutting
+ * down, starting up or out of connections (SQLSTATE 57P01, 57P02, 57P03, 53300).
+ */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', '57P01', '57P02', '57P03', '53300']);
+const UNAVAILABLE_MESSAGES = new Set([
+  'Query read timeout',
+  'Connection terminated unexpectedly',
+  'Connection terminated due to connection timeout',
+  'timeout exceeded when trying to connect',
+  'Client has encountered a connection error and is not queryable',
+]);
+
+/** True when the error (or one it wraps) says PostgreSQL could not be reached or stopped answering. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  let current: unknown = unwrapResolverError(error);
+  for (let depth = 0; current && depth < 5; depth++) {
+    const { code, message } = current as { code?: unknown; message?: unknown };
+    if ((typeof code === 'string' && UNAVAILABLE_CODES.has(code)) || (typeof message === 'string' && UNAVAILABLE_MESSAGES.has(message))) return true;
+    current = (current as { cause?: unknown; originalError?: unknown }).cause ?? (current as { originalError?: unknown }).originalError;
+  }
+  return false;
+}
+
+const UNAVAILABLE_MESSAGE = 'The database did not answer or could not be reached; audit data is unavailable for now. Try again shortly.';
+
+/**
  * Builds Apollo's `formatError`: client errors keep message, path, locations and extensions (never a stack
- * trace); a statement cancelled by `statement_timeout` becomes STATEMENT_TIMEOUT with its limit; anything else
+ * trace); a statement cancelled by `statement_timeout` becomes STATEMENT_TIMEOUT with its limit; PostgreSQL out of
+ * reach or silent becomes DATABASE_UNAVAILABLE; anything else
  * becomes a generic INTERNAL_SERVER_ERROR (logged in full by {@link errorLoggingPlugin}). With `hideSuggestions`
  * (introspection off), client errors lose their "Did you mean ...?": Apollo drops it from validation errors only,
  * and invalid variables would still name the schema's enum values and input fields.
@@ -72,6 +100,7 @@ export function createErrorMasker(
         extensions: { code: 'STATEMENT_TIMEOUT', limit: statementTimeoutMs },
       };
     }
+    if (isDatabaseUnavailable(error)) return { message: UNAVAILABLE_MESSAGE, ...path, extensions: { code: 'DATABASE_UNAVAILABLE' } };
     return { message: MASKED_MESSAGE, ...path, extensions: { code: INTERNAL_ERROR_CODE } };
   };
 }
@@ -88,6 +117,8 @@ export function errorLoggingPlugin<TContext extends { requestId: string }>(logge
               logger.warn({ requestId: contextValue.requestId, operationName, path: error.path }, 'SQL statement cancelled by statement_timeout');
             } else if (isClientError(error)) {
               logger.debug({ requestId: contextValue.requestId, operationName, code: error.extensions?.code, msg: error.message }, 'client error');
+            } else if (isDatabaseUnavailable(error)) {
+              logger.warn({ requestId: contextValue.requestId, operationName, path: error.path, reason: (original as Error).message }, 'PostgreSQL unreachable or not answering');
             } else {
               logger.error({ requestId: contextValue.requestId, operationName, path: error.path, err: original }, 'internal error in GraphQL request');
             }

@@ -1,4 +1,3 @@
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { sql } from 'kysely';
 import { loadConfig } from '../../src/config';
 import { createDatabase, type DatabaseHandle } from '../../src/db/connection';
@@ -6,55 +5,7 @@ import { createLogger } from '../../src/logger';
 import { createApp } from '../../src/server/app';
 import { createReadiness } from '../../src/server/readiness';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-
-/**
- * A TCP proxy to PostgreSQL whose open connections can go silent at once, as when a firewall or a NAT forgets
- * them after a failover: bytes are swallowed in both directions and nobody closes anything. Connections made
- * after `silence()` are forwarded normally.
- */
-class SilencingProxy {
-  private readonly pairs: { client: Socket; server: Socket; silent: boolean }[] = [];
-  private readonly server: Server;
-  connections = 0;
-
-  constructor(target: URL) {
-    this.server = createServer((client) => {
-      this.connections++;
-      const server = connect(Number(target.port || 5432), target.hostname);
-      const pair = { client, server, silent: false };
-      this.pairs.push(pair);
-      client.on('data', (d) => pair.silent || server.write(d));
-      server.on('data', (d) => pair.silent || client.write(d));
-      client.on('error', () => undefined);
-      server.on('error', () => undefined);
-      client.on('close', () => pair.silent || server.destroy());
-      server.on('close', () => pair.silent || client.destroy());
-    });
-  }
-
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return (this.server.address() as { port: number }).port;
-  }
-
-  /** Every connection open now stops passing bytes, without closing. */
-  silence(): void {
-    for (const pair of this.pairs) pair.silent = true;
-  }
-
-  /** Every connection open now is reset (RST), as when a failover or a proxy restart cuts it. */
-  reset(): void {
-    for (const pair of this.pairs) if (!pair.client.destroyed) pair.client.resetAndDestroy();
-  }
-
-  async close(): Promise<void> {
-    for (const pair of this.pairs) {
-      pair.client.destroy();
-      pair.server.destroy();
-    }
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-}
+import { SilencingProxy } from '../support/silencing-proxy';
 
 describe('a pooled connection that goes silent', () => {
   let target: TestDatabase;
