@@ -2,7 +2,7 @@ import { GraphQLError } from 'graphql';
 
 /**
  * The closed set of `extensions.code` values this API returns: the resolvers raise the first five; the
- * server adds the others (masked internal errors, statement timeouts, Apollo's validation codes).
+ * server adds the others (masked internal errors, statement timeouts, an unreachable database, Apollo's validation codes).
  */
 export const ERROR_CODES = [
   'BAD_USER_INPUT',
@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'FORBIDDEN',
   'UNAUTHENTICATED',
   'STATEMENT_TIMEOUT',
+  'DATABASE_UNAVAILABLE',
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'INTERNAL_SERVER_ERROR',

@@ -12,8 +12,13 @@ export interface UnconfirmedAnswer {
   message: string;
 }
 
-/** Records that the field at `info.path` answered without DPoD's confirmation because of `error`. */
+/**
+ * Records that the field at `info.path` answered without DPoD's confirmation because of `error`, a DPOD_UNAVAILABLE
+ * error. Any other error (the database failing while finding the client's service) is rethrown: it is not DPoD's,
+ * and its message is for the server log, not for a DPOD_UNAVAILABLE error.
+ */
 export function noteUnconfirmedAnswer(ctx: Context, info: GraphQLResolveInfo, error: unknown): void {
+  if (!(error instanceof GraphQLError && error.extensions?.code === 'DPOD_UNAVAILABLE')) throw error;
   const reason = error instanceof GraphQLError || error instanceof Error ? error.message : String(error);
   ctx.unconfirmedAnswers.push({
     path: responsePathAsArray(info.path),
