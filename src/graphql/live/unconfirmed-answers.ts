@@ -19,7 +19,7 @@ export interface UnconfirmedAnswer {
  */
 export function noteUnconfirmedAnswer(ctx: Context, info: GraphQLResolveInfo, error: unknown): void {
   if (!(error instanceof GraphQLError && error.extensions?.code === 'DPOD_UNAVAILABLE')) throw error;
-  const reason = error instanceof GraphQLError || error instanceof Error ? error.message : String(error);
+  const reason = error.message;
   ctx.unconfirmedAnswers.push({
     path: responsePathAsArray(info.path),
     message: `${info.parentType.name}.${info.fieldName} is false without confirmation: ${reason}`,
