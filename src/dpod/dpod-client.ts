@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { DpodHttp, type DpodHttpOptions, type DpodHttpRequest } from './dpod-http';
 import { toBinding, toExportJob, toPage, toService, ShapeError } from './dpod-mappers';
-import { DpodError, DpodExportError, DpodRequestError, DpodResponseError, excerptOf } from './errors';
+import { DpodError, DpodExportError, DpodRequestError, DpodResponseError, DpodUnavailableError, excerptOf } from './errors';
 import type { DpodBinding, DpodCallRecord, DpodService, ExportJob, Page, ServiceFilter } from './types';
 
 export type { DpodCallRecord } from './types';
@@ -21,6 +21,8 @@ export interface DpodClientOptions extends DpodHttpOptions {
   apiUrl: string;
   /** Page size used when walking all pages (default 100, the API's maximum). */
   pageSize?: number;
+  /** A download fails when no byte arrives for this long while its reader waits (default: `timeoutMs`, 15000 ms). */
+  downloadIdleTimeoutMs?: number;
 }
 
 /** Options of {@link DpodClient.waitForExport}. */
@@ -61,11 +63,13 @@ export class DpodClient {
   private readonly http: DpodHttp;
   private readonly apiUrl: string;
   private readonly pageSize: number;
+  private readonly downloadIdleMs: number;
   private readonly counters = new Map<string, DpodCallStat>();
 
   constructor(options: DpodClientOptions) {
     this.apiUrl = options.apiUrl.replace(/\/+$/, '');
     this.pageSize = Math.min(MAX_PAGE_SIZE, options.pageSize ?? MAX_PAGE_SIZE);
+    this.downloadIdleMs = options.downloadIdleTimeoutMs ?? options.timeoutMs ?? 15_000;
     this.http = new DpodHttp({
       ...options,
       onCall: (call) => {
@@ -105,7 +109,7 @@ export class DpodClient {
 
   /** Every service instance, walking all pages. */
   async listServices(filter: ServiceFilter = {}): Promise<DpodService[]> {
-    return this.walk((page, size) => this.listServicesPage({ page, size, ...filter }));
+    return this.walk('listServicesPage', ROUTES.services, (page, size) => this.listServicesPage({ page, size, ...filter }));
   }
 
   /** One service instance, or null when DPoD does not know it (404: unknown or deleted). */
@@ -131,7 +135,7 @@ export class DpodClient {
   /** Every binding of a service (all pages), or null when the service is unknown. */
   async listBindings(serviceId: string): Promise<DpodBinding[] | null> {
     let missing = false;
-    const all = await this.walk(async (page, size) => {
+    const all = await this.walk('listBindingsPage', ROUTES.bindings, async (page, size) => {
       const p = await this.listBindingsPage(serviceId, { page, size });
       if (p === null) missing = true;
       return p ?? { items: [], page, size, totalElements: 0, totalPages: 0 };
@@ -196,7 +200,10 @@ export class DpodClient {
     }
   }
 
-  /** Downloads an export's file from its pre-signed `location` (no Authorization header) as raw bytes. */
+  /**
+   * Downloads an export's file from its pre-signed `location` (no Authorization header) as raw bytes. The stream
+   * fails with a {@link DpodUnavailableError} when the server sends nothing for `downloadIdleTimeoutMs` while it is read.
+   */
   async downloadExport(location: string): Promise<Readable> {
     if (!URL.canParse(location)) {
       throw new DpodRequestError('location is not a URL', { call: 'downloadExport', route: ROUTES.download, status: null, bodyExcerpt: excerptOf(location), retryable: false });
@@ -212,7 +219,11 @@ export class DpodClient {
     });
     const body = res.response.body;
     if (!body) return Readable.from([]);
-    return Readable.fromWeb(body as unknown as WebReadableStream<Uint8Array>);
+    const stalled = () =>
+      new DpodUnavailableError(`no bytes for ${this.downloadIdleMs} ms in the middle of the file (the server stalled); download it again`, {
+        call: 'downloadExport', route: ROUTES.download, status: 'timeout', retryable: true, attempts: res.attempts,
+      });
+    return Readable.from(idleLimited(body as unknown as WebReadableStream<Uint8Array>, this.downloadIdleMs, stalled), { objectMode: false });
   }
 
   private get(call: string, route: string, path: string, passStatuses?: number[]) {
@@ -235,13 +246,27 @@ export class DpodClient {
     }
   }
 
-  /** Walks pages from 0 until the last one; stops on an empty page as a guard against a wrong total. */
-  private async walk<T>(fetchPage: (page: number, size: number) => Promise<Page<T>>): Promise<T[]> {
+  /**
+   * Walks pages from 0 until the last one. Guards against a lying total: stops on an empty page, never walks
+   * past the first answer's page count (a total that grows with every page would never end), and fails when a
+   * page repeats the one before (DPoD ignoring the page parameter would loop forever).
+   */
+  private async walk<T>(call: string, route: string, fetchPage: (page: number, size: number) => Promise<Page<T>>): Promise<T[]> {
     const all: T[] = [];
+    let lastPage = Infinity;
+    let previous: string | null = null;
     for (let page = 0; ; page++) {
       const p = await fetchPage(page, this.pageSize);
+      const items = JSON.stringify(p.items);
+      if (p.items.length > 0 && items === previous) {
+        throw new DpodResponseError(`page ${page} repeats page ${page - 1} (DPoD ignores the page parameter or its total of ${p.totalPages} pages is wrong)`, {
+          call, route, status: 200, retryable: false, attempts: page + 1,
+        });
+      }
+      previous = items;
       all.push(...p.items);
-      if (p.items.length === 0 || page + 1 >= p.totalPages) return all;
+      lastPage = Math.min(lastPage, p.totalPages);
+      if (p.items.length === 0 || page + 1 >= lastPage) return all;
     }
   }
 }
@@ -265,6 +290,31 @@ function checkPaging(params: { page: number; size: number }, call: string): void
       status: null,
       retryable: false,
     });
+  }
+}
+
+/**
+ * Yields a body's chunks, failing with `stalled()` when one read waits longer than `idleMs`. The clock runs only
+ * while the reader asks for more: a slow reader (backpressure) is not a stalled server.
+ */
+async function* idleLimited(body: WebReadableStream<Uint8Array>, idleMs: number, stalled: () => Error): AsyncGenerator<Buffer> {
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      const idle = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(stalled()), idleMs);
+      });
+      try {
+        const next = await Promise.race([reader.read(), idle]);
+        if (next.done) return;
+        yield Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
   }
 }
 

@@ -1,0 +1,114 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DpodClient, DpodResponseError, DpodUnavailableError, type DpodCallRecord } from '../../src/dpod';
+import { readAll } from './client-fixture';
+
+/** A DPoD that lies in ways the simulator cannot: each test sets `handle` for the API routes. */
+let server: Server;
+let base = '';
+let handle: (req: IncomingMessage, res: ServerResponse, url: URL) => void = (_req, res) => res.end();
+const requests: string[] = [];
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', base);
+    if (url.pathname === '/oauth/token') {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ access_token: 'tok', token_type: 'bearer', expires_in: 3599 }));
+      return;
+    }
+    requests.push(`${req.method} ${url.pathname}${url.search}`);
+    handle(req, res, url);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+beforeEach(() => {
+  requests.length = 0;
+});
+
+function client(options: { timeoutMs?: number; pageSize?: number } = {}): { client: DpodClient; calls: DpodCallRecord[] } {
+  const calls: DpodCallRecord[] = [];
+  const c = new DpodClient({
+    apiUrl: base,
+    tokenUrl: `${base}/oauth/token`,
+    clientId: 'id',
+    clientSecret: 'secret',
+    retryBaseMs: 5,
+    retryMaxMs: 20,
+    maxRetries: 2,
+    timeoutMs: options.timeoutMs ?? 2000,
+    deadlineMs: 10_000,
+    pageSize: options.pageSize,
+    onCall: (call) => calls.push(call),
+  });
+  return { client: c, calls };
+}
+
+const json = (res: ServerResponse, body: unknown) => {
+  res.setHeader('content-type', 'application/json');
+  res.end(JSON.stringify(body));
+};
+
+describe('DpodClient against a DPoD that lies', () => {
+  it('fails a download that stops sending mid-body after the per-attempt timeout instead of waiting forever', async () => {
+    handle = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': '1000' });
+      res.write(Buffer.alloc(100, 0x61)); // then nothing more, connection left open
+    };
+    const { client: c } = client({ timeoutMs: 300 });
+    const started = Date.now();
+    const read = readAll(await c.downloadExport(`${base}/files/export.gz`));
+    await expect(read).rejects.toBeInstanceOf(DpodUnavailableError);
+    await expect(read).rejects.toMatchObject({ call: 'downloadExport', status: 'timeout' });
+    await expect(read).rejects.toThrow(/no bytes for 300 ms/);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('does not time out a download whose reader is slower than the timeout (backpressure is not a stall)', async () => {
+    const body = Buffer.alloc(4 * 1024 * 1024, 0x62);
+    handle = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': String(body.length) });
+      res.end(body);
+    };
+    const { client: c } = client({ timeoutMs: 200 });
+    const stream = await c.downloadExport(`${base}/files/export.gz`);
+    let got = 0;
+    let first = true;
+    for await (const chunk of stream) {
+      if (first) await new Promise((r) => setTimeout(r, 500)); // a busy database, say
+      first = false;
+      got += (chunk as Buffer).length;
+    }
+    expect(got).toBe(body.length);
+  });
+
+  it('stops walking a service list whose pages all repeat the first one (page parameter ignored) with a clear error', async () => {
+    let served = 0;
+    handle = (_req, res) => {
+      served++;
+      json(res, { content: [{ service_id: 's1' }, { service_id: 's2' }], totalElements: 1e9, totalPages: 5e8, number: 0, size: 2 });
+    };
+    const { client: c } = client({ pageSize: 2 });
+    const call = c.listServices();
+    await expect(call).rejects.toBeInstanceOf(DpodResponseError);
+    await expect(call).rejects.toMatchObject({ call: 'listServicesPage', status: 200 });
+    await expect(call).rejects.toThrow(/page 1 .*page 0/);
+    expect(served).toBe(2);
+  });
+
+  it('stops walking bindings whose total pages grow with every page, at the first answer\'s count', async () => {
+    handle = (_req, res, url) => {
+      const page = Number(url.searchParams.get('page'));
+      json(res, { content: [{ clientId: `c${page}` }], totalElements: page + 2, totalPages: page + 2, number: page, size: 1 });
+    };
+    const { client: c } = client({ pageSize: 1 });
+    const bindings = await c.listBindings('svc');
+    expect(bindings?.map((b) => b.clientId)).toEqual(['c0', 'c1']);
+    expect(requests).toHaveLength(2);
+  });
+});
