@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DpodClient, DpodResponseError, DpodUnavailableError, type DpodCallRecord } from '../../src/dpod';
+import { DpodDirectory } from '../../src/graphql/live/dpod-directory';
+import { TtlCache } from '../../src/graphql/live/ttl-cache';
 import { readAll } from './client-fixture';
 
 /** A DPoD that lies in ways the simulator cannot: each test sets `handle` for the API routes. */
@@ -110,5 +112,25 @@ describe('DpodClient against a DPoD that lies', () => {
     const bindings = await c.listBindings('svc');
     expect(bindings?.map((b) => b.clientId)).toEqual(['c0', 'c1']);
     expect(requests).toHaveLength(2);
+  });
+});
+
+describe('DpodDirectory against a DPoD that lies', () => {
+  it('fails listing every service when pages repeat under a huge page count, after a bounded number of requests', async () => {
+    handle = (_req, res) => json(res, { content: [{ service_id: 's1' }, { service_id: 's2' }], totalElements: 1e7, totalPages: 1e5, number: 0, size: 100 });
+    const directory = new DpodDirectory(client().client, new TtlCache({ ttlSeconds: 60 }));
+    const call = directory.allServices(null);
+    await expect(call).rejects.toBeInstanceOf(DpodResponseError);
+    await expect(call).rejects.toThrow(/repeats/);
+    expect(requests.length).toBeLessThanOrEqual(10);
+  }, 10_000);
+
+  it('lists a service that two pages both hold once', async () => {
+    handle = (_req, res, url) => {
+      const page = Number(url.searchParams.get('page'));
+      json(res, { content: page === 0 ? [{ service_id: 's1' }, { service_id: 's2' }] : [{ service_id: 's2' }, { service_id: 's3' }], totalElements: 4, totalPages: 2, number: page, size: 100 });
+    };
+    const directory = new DpodDirectory(client().client, new TtlCache({ ttlSeconds: 60 }));
+    expect((await directory.allServices(null)).map((s) => s.id)).toEqual(['s1', 's2', 's3']);
   });
 });
