@@ -217,6 +217,13 @@ export class DpodClient {
       auth: false,
       stream: true,
     });
+    if (/^\s*text\/html\b/i.test(res.headers.get('content-type') ?? '')) {
+      // A login or error page served with 200 (a proxy, an expired link) would be read as lines of bad records.
+      const text = await firstChunkText(res.response);
+      throw new DpodResponseError('the signed URL answered an HTML page, not an export file; request the export again', {
+        call: 'downloadExport', route: ROUTES.download, status: res.status, bodyExcerpt: excerptOf(text), retryable: true, attempts: res.attempts,
+      });
+    }
     const body = res.response.body;
     if (!body) return Readable.from([]);
     const stalled = () =>
@@ -290,6 +297,20 @@ function checkPaging(params: { page: number; size: number }, call: string): void
       status: null,
       retryable: false,
     });
+  }
+}
+
+/** The text of a body's first chunk (enough for an error's excerpt); the rest is not read. */
+async function firstChunkText(response: Response): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return '';
+  try {
+    const first = await reader.read();
+    return first.done ? '' : Buffer.from(first.value).toString('utf8');
+  } catch {
+    return '';
+  } finally {
+    await reader.cancel().catch(() => undefined);
   }
 }
 

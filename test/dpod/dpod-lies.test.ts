@@ -89,6 +89,18 @@ describe('DpodClient against a DPoD that lies', () => {
     expect(got).toBe(body.length);
   });
 
+  it('refuses a signed URL that answers 200 with an HTML page instead of the export file', async () => {
+    handle = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end('<!DOCTYPE html>\n<html><body>Sign in to continue</body></html>');
+    };
+    const { client: c } = client();
+    const call = c.downloadExport(`${base}/files/export.gz?sig=x`);
+    await expect(call).rejects.toBeInstanceOf(DpodResponseError);
+    await expect(call).rejects.toMatchObject({ call: 'downloadExport', status: 200, bodyExcerpt: expect.stringContaining('Sign in to continue') });
+    await expect(call).rejects.toThrow(/HTML page/);
+  });
+
   it('stops walking a service list whose pages all repeat the first one (page parameter ignored) with a clear error', async () => {
     let served = 0;
     handle = (_req, res) => {
