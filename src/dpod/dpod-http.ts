@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { ConcurrencyLimiter } from './concurrency-limiter';
 import {
-  DpodAuthError, DpodError, DpodRequestError, DpodUnavailableError, excerptOf, type DpodFailureStatus,
+  DpodAuthError, DpodError, DpodRequestError, DpodResponseError, DpodUnavailableError, excerptOf, type DpodFailureStatus,
 } from './errors';
 import { TokenProvider, type AccessToken } from './token-provider';
 import type { DpodCallRecord } from './types';
@@ -21,6 +21,8 @@ export interface DpodHttpOptions {
   retryBaseMs?: number;
   /** Longest backoff delay (default 5000 ms). */
   retryMaxMs?: number;
+  /** Largest response body read into memory (downloads excepted); a larger one fails the call (default 32 MiB). */
+  maxBodyBytes?: number;
   /** Requests in flight at once, across all calls (default 8). */
   concurrency?: number;
   /** Receives every attempt (route, status, duration). */
@@ -60,6 +62,30 @@ export interface DpodHttpResponse {
   attempts: number;
 }
 
+/** A body's text, or null (and the rest left unread) when it is longer than `maxBytes`. */
+async function readCapped(response: Response, maxBytes: number): Promise<string | null> {
+  const declared = Number(response.headers.get('content-length'));
+  if (declared > maxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    return null;
+  }
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      return null;
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks)); // as response.text(): a leading BOM is dropped
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Parses `Retry-After` (seconds or an HTTP date) into ms, or null. */
@@ -84,6 +110,7 @@ export class DpodHttp {
   private readonly maxRetries: number;
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
+  private readonly maxBodyBytes: number;
 
   constructor(private readonly options: DpodHttpOptions) {
     this.timeoutMs = options.timeoutMs ?? 15_000;
@@ -91,6 +118,7 @@ export class DpodHttp {
     this.maxRetries = options.maxRetries ?? 6;
     this.retryBaseMs = options.retryBaseMs ?? 200;
     this.retryMaxMs = options.retryMaxMs ?? 5_000;
+    this.maxBodyBytes = options.maxBodyBytes ?? 32 * 1024 * 1024;
     this.limiter = new ConcurrencyLimiter(options.concurrency ?? 8);
     this.tokens = new TokenProvider(() => this.fetchToken(), options.clock ?? Date.now);
   }
@@ -123,10 +151,10 @@ export class DpodHttp {
       }, attemptTimeout);
       const started = performance.now();
       let response: Response;
-      let text = '';
+      let text: string | null = '';
       try {
         response = await fetch(req.url, { method: req.method, headers, body: req.body, signal: controller.signal, redirect: 'follow' });
-        if (!req.stream || !response.ok) text = await response.text();
+        if (!req.stream || !response.ok) text = await readCapped(response, this.maxBodyBytes);
       } catch (err) {
         clearTimeout(timer);
         release();
@@ -144,7 +172,13 @@ export class DpodHttp {
       release();
       this.record(req.route, response.status, started, attempt);
       const status = response.status;
-      if ((status >= 200 && status < 300) || req.passStatuses?.includes(status)) {
+      const answered = (status >= 200 && status < 300) || req.passStatuses?.includes(status);
+      if (text === null) {
+        // An error status is handled as usual, without an excerpt; an answer is useless unread.
+        if (answered) throw new DpodResponseError(`response body larger than ${this.maxBodyBytes} bytes (not read further)`, { call: req.call, route: req.route, status, retryable: false, attempts: attempt });
+        text = '';
+      }
+      if (answered) {
         return { status, headers: response.headers, text, response, attempts: attempt };
       }
       const excerpt = excerptOf(text);

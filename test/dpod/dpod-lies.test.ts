@@ -33,7 +33,7 @@ beforeEach(() => {
   requests.length = 0;
 });
 
-function client(options: { timeoutMs?: number; pageSize?: number } = {}): { client: DpodClient; calls: DpodCallRecord[] } {
+function client(options: { timeoutMs?: number; pageSize?: number; maxBodyBytes?: number } = {}): { client: DpodClient; calls: DpodCallRecord[] } {
   const calls: DpodCallRecord[] = [];
   const c = new DpodClient({
     apiUrl: base,
@@ -46,6 +46,7 @@ function client(options: { timeoutMs?: number; pageSize?: number } = {}): { clie
     timeoutMs: options.timeoutMs ?? 2000,
     deadlineMs: 10_000,
     pageSize: options.pageSize,
+    maxBodyBytes: options.maxBodyBytes,
     onCall: (call) => calls.push(call),
   });
   return { client: c, calls };
@@ -99,6 +100,30 @@ describe('DpodClient against a DPoD that lies', () => {
     await expect(call).rejects.toBeInstanceOf(DpodResponseError);
     await expect(call).rejects.toMatchObject({ call: 'downloadExport', status: 200, bodyExcerpt: expect.stringContaining('Sign in to continue') });
     await expect(call).rejects.toThrow(/HTML page/);
+  });
+
+  it('stops reading an API answer larger than maxBodyBytes, declared or not, instead of holding all of it', async () => {
+    const padding = ' '.repeat(8 * 1024 * 1024);
+    for (const declared of [true, false]) {
+      handle = (_req, res) => {
+        const body = `{"content":[{"service_id":"s1"}],${padding}"totalPages":1}`;
+        res.writeHead(200, { 'content-type': 'application/json', ...(declared ? { 'content-length': String(body.length) } : {}) });
+        res.end(body);
+      };
+      const { client: c } = client({ maxBodyBytes: 1024 * 1024 });
+      const call = c.listServicesPage({ page: 0, size: 10 });
+      await expect(call).rejects.toBeInstanceOf(DpodResponseError);
+      await expect(call).rejects.toMatchObject({ call: 'listServicesPage', status: 200, attempts: 1 });
+      await expect(call).rejects.toThrow(/larger than 1048576 bytes/);
+    }
+  });
+
+  it('reads an API answer that starts with a byte-order mark', async () => {
+    handle = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(`\ufeff${JSON.stringify({ content: [{ service_id: 's1' }], totalPages: 1 })}`);
+    };
+    expect((await client().client.listServicesPage({ page: 0, size: 10 })).items.map((s) => s.id)).toEqual(['s1']);
   });
 
   it('stops walking a service list whose pages all repeat the first one (page parameter ignored) with a clear error', async () => {
