@@ -44,6 +44,43 @@ describe('TtlCache', () => {
     expect(c.stats).toMatchObject({ staleServed: 1, errors: 2 });
   });
 
+  it('remembers a failure for 5 s: the key fails at once without asking upstream, then is asked again', async () => {
+    const c = cache();
+    let calls = 0;
+    const down = async () => {
+      calls++;
+      throw new Error(`down ${calls}`);
+    };
+    await expect(c.get('k', down)).rejects.toThrow('down 1');
+    now += 4_999;
+    await expect(c.get('k', down)).rejects.toThrow('down 1');
+    expect(calls).toBe(1);
+    now += 1;
+    await expect(c.get('k', down)).rejects.toThrow('down 2');
+    expect(calls).toBe(2);
+    // Other keys are asked as usual, and a success forgets the failure.
+    expect(await c.get('other', async () => 'fine')).toBe('fine');
+    now += 5_000;
+    expect(await c.get('k', async () => 'back')).toBe('back');
+    expect(c.stats).toMatchObject({ failedFast: 1, errors: 2 });
+  });
+
+  it('serves the stale entry at once while a failure is remembered', async () => {
+    const c = cache();
+    await c.get('k', async () => 'old');
+    now += 20_000;
+    let calls = 0;
+    const down = async () => {
+      calls++;
+      throw new Error('down');
+    };
+    expect(await c.get('k', down)).toBe('old');
+    now += 1_000;
+    expect(await c.get('k', down)).toBe('old');
+    expect(calls).toBe(1);
+    expect(c.stats).toMatchObject({ staleServed: 2, errors: 1 });
+  });
+
   it('caches null results (unknown ids) like any other', async () => {
     const c = cache();
     let calls = 0;

@@ -6,6 +6,11 @@ export interface TtlCacheOptions {
   staleIfErrorSeconds?: number;
   /** Most entries kept; the oldest are evicted first (default 50,000). */
   maxEntries?: number;
+  /**
+   * Seconds a failed upstream call is remembered (default 5): meanwhile the key is answered from its stale entry, or
+   * with that failure, at once. Without it, while DPoD is down every request would wait out its own retries.
+   */
+  failureMemoSeconds?: number;
   /** Clock, for tests (default `Date.now`). */
   now?: () => number;
 }
@@ -17,6 +22,8 @@ export interface TtlCacheStats {
   coalesced: number;
   staleServed: number;
   errors: number;
+  /** Answers given from a remembered failure, without asking upstream. */
+  failedFast: number;
 }
 
 interface Entry {
@@ -27,21 +34,25 @@ interface Entry {
 /**
  * A process-wide cache beneath the per-request DataLoaders: fresh entries are served for `ttlSeconds`;
  * concurrent misses of one key share one upstream call; when the upstream fails, a stale entry
- * (younger than `staleIfErrorSeconds`) is served instead of the error.
+ * (younger than `staleIfErrorSeconds`) is served instead of the error, and the failure is remembered for
+ * `failureMemoSeconds`, during which the key is answered without asking again.
  */
 export class TtlCache {
   private readonly entries = new Map<string, Entry>();
   private readonly inFlight = new Map<string, Promise<unknown>>();
+  private readonly failures = new Map<string, { error: unknown; at: number }>();
+  private readonly failureMemoMs: number;
   private readonly ttlMs: number;
   private readonly staleMs: number;
   private readonly maxEntries: number;
   private readonly now: () => number;
-  readonly stats: TtlCacheStats = { hits: 0, misses: 0, coalesced: 0, staleServed: 0, errors: 0 };
+  readonly stats: TtlCacheStats = { hits: 0, misses: 0, coalesced: 0, staleServed: 0, errors: 0, failedFast: 0 };
 
   constructor(options: TtlCacheOptions) {
     this.ttlMs = options.ttlSeconds * 1000;
     this.staleMs = (options.staleIfErrorSeconds ?? 86_400) * 1000;
     this.maxEntries = options.maxEntries ?? 50_000;
+    this.failureMemoMs = (options.failureMemoSeconds ?? 5) * 1000;
     this.now = options.now ?? Date.now;
   }
 
@@ -51,6 +62,16 @@ export class TtlCache {
     if (entry && this.now() - entry.storedAt < this.ttlMs) {
       this.stats.hits++;
       return entry.value as T;
+    }
+    const failed = this.failures.get(key);
+    if (failed && this.now() - failed.at < this.failureMemoMs) {
+      const stale = this.stale(key);
+      if (stale) {
+        this.stats.staleServed++;
+        return stale.value as T;
+      }
+      this.stats.failedFast++;
+      throw failed.error;
     }
     const pending = this.inFlight.get(key);
     if (pending) {
@@ -65,8 +86,9 @@ export class TtlCache {
         return value;
       } catch (err) {
         this.stats.errors++;
-        const stale = this.entries.get(key);
-        if (stale && this.now() - stale.storedAt < this.staleMs) {
+        this.rememberFailure(key, err);
+        const stale = this.stale(key);
+        if (stale) {
           this.stats.staleServed++;
           return stale.value as T;
         }
@@ -79,8 +101,21 @@ export class TtlCache {
     return promise;
   }
 
+  /** The entry of `key` if it is young enough to serve when the upstream fails. */
+  private stale(key: string): Entry | undefined {
+    const entry = this.entries.get(key);
+    return entry && this.now() - entry.storedAt < this.staleMs ? entry : undefined;
+  }
+
+  private rememberFailure(key: string, error: unknown): void {
+    this.failures.delete(key);
+    this.failures.set(key, { error, at: this.now() });
+    while (this.failures.size > this.maxEntries) this.failures.delete(this.failures.keys().next().value as string);
+  }
+
   /** Stores a value fetched elsewhere (e.g. services seen in a list page). */
   set(key: string, value: unknown): void {
+    this.failures.delete(key);
     this.entries.delete(key);
     this.entries.set(key, { value, storedAt: this.now() });
     while (this.entries.size > this.maxEntries) {
@@ -92,6 +127,7 @@ export class TtlCache {
   /** Forgets every entry. */
   clear(): void {
     this.entries.clear();
+    this.failures.clear();
   }
 
   /** Number of entries held. */
