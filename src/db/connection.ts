@@ -47,7 +47,7 @@ export function prepared<T>(statement: RawBuilder<T>): RawBuilder<T> {
 }
 
 /** pg's error for a statement whose answer did not come within `query_timeout`. */
-const READ_TIMEOUT = 'Query read timeout';
+export const READ_TIMEOUT = 'Query read timeout';
 
 type WrappedClient = pg.PoolClient & { wrapped?: true; readTimedOut?: boolean };
 

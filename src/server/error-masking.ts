@@ -1,6 +1,7 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { READ_TIMEOUT } from '../db/connection';
 import type { Logger } from '../logger';
 
 /** The code of every error whose details are hidden from clients. */
@@ -34,14 +35,19 @@ export function isClientError(error: unknown): boolean {
 /** PostgreSQL's SQLSTATE for a statement cancelled by `statement_timeout`. */
 const QUERY_CANCELED = '57014';
 
-/** True when the error (or one it wraps) is PostgreSQL cancelling a statement that ran past `statement_timeout`. */
-export function isStatementTimeout(error: unknown): boolean {
+/** True when `test` holds for the error a resolver threw or for one it wraps (`cause`, `originalError`; 5 deep). */
+function anyCause(error: unknown, test: (e: { code?: unknown; message?: unknown }) => boolean): boolean {
   let current: unknown = unwrapResolverError(error);
   for (let depth = 0; current && depth < 5; depth++) {
-    if ((current as { code?: unknown }).code === QUERY_CANCELED) return true;
+    if (test(current as { code?: unknown; message?: unknown })) return true;
     current = (current as { cause?: unknown; originalError?: unknown }).cause ?? (current as { originalError?: unknown }).originalError;
   }
   return false;
+}
+
+/** True when the error (or one it wraps) is PostgreSQL cancelling a statement that ran past `statement_timeout`. */
+export function isStatementTimeout(error: unknown): boolean {
+  return anyCause(error, (e) => e.code === QUERY_CANCELED);
 }
 
 /** A message's closing suggestion, e.g. ` Did you mean "serviceIds"?` (graphql-js's wording). */
@@ -54,7 +60,7 @@ const SUGGESTION = / ?Did you mean(.+?)\?$/;
  */
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', '57P01', '57P02', '57P03', '53300']);
 const UNAVAILABLE_MESSAGES = new Set([
-  'Query read timeout',
+  READ_TIMEOUT,
   'Connection terminated unexpectedly',
   'Connection terminated due to connection timeout',
   'timeout exceeded when trying to connect',
@@ -63,13 +69,10 @@ const UNAVAILABLE_MESSAGES = new Set([
 
 /** True when the error (or one it wraps) says PostgreSQL could not be reached or stopped answering. */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  let current: unknown = unwrapResolverError(error);
-  for (let depth = 0; current && depth < 5; depth++) {
-    const { code, message } = current as { code?: unknown; message?: unknown };
-    if ((typeof code === 'string' && UNAVAILABLE_CODES.has(code)) || (typeof message === 'string' && UNAVAILABLE_MESSAGES.has(message))) return true;
-    current = (current as { cause?: unknown; originalError?: unknown }).cause ?? (current as { originalError?: unknown }).originalError;
-  }
-  return false;
+  return anyCause(
+    error,
+    ({ code, message }) => (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) || (typeof message === 'string' && UNAVAILABLE_MESSAGES.has(message)),
+  );
 }
 
 const UNAVAILABLE_MESSAGE = 'The database did not answer or could not be reached; audit data is unavailable for now. Try again shortly.';
