@@ -30,7 +30,13 @@ export interface Throughput {
 }
 
 /** Requests per second of a GraphQL POST under `connections` concurrent clients (autocannon). */
-export async function graphqlThroughput(url: string, body: string, connections: number, seconds: number, serverCpuMs: () => number = () => NaN): Promise<Throughput> {
+export async function graphqlThroughput(
+  url: string,
+  body: string,
+  connections: number,
+  seconds: number,
+  serverCpuMs: () => number = () => NaN,
+): Promise<Throughput> {
   const cpu0 = serverCpuMs();
   const result = await autocannon({
     url,
@@ -41,12 +47,19 @@ export async function graphqlThroughput(url: string, body: string, connections: 
     duration: seconds,
   });
   const cpuMs = serverCpuMs() - cpu0;
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`GraphQL throughput run had ${result.non2xx} non-2xx answers and ${result.errors} errors`);
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(`GraphQL throughput run had ${result.non2xx} non-2xx answers and ${result.errors} errors`);
   return { rps: result.requests.average, cpuMsPerRequest: cpuMs / Math.max(1, result.requests.total) };
 }
 
 /** Queries per second of one SQL statement under `concurrency` concurrent pool clients. */
-export async function sqlThroughput(pool: pg.Pool, text: string, values: unknown[], concurrency: number, seconds: number): Promise<number> {
+export async function sqlThroughput(
+  pool: pg.Pool,
+  text: string,
+  values: unknown[],
+  concurrency: number,
+  seconds: number,
+): Promise<number> {
   const end = Date.now() + seconds * 1000;
   let done = 0;
   await Promise.all(
@@ -66,16 +79,29 @@ const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 /** POSTs a GraphQL request over a kept-alive connection; fails loudly on errors (failing queries measure nothing). */
 export function postGraphql(url: string, body: string): Promise<any> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { data?: unknown; errors?: unknown[] };
-        if (res.statusCode !== 200 || json.errors) reject(new Error(`GraphQL request failed (${res.statusCode}): ${JSON.stringify(json.errors ?? json).slice(0, 500)}`));
-        else resolve(json.data);
-      });
-      res.on('error', reject);
-    });
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { data?: unknown; errors?: unknown[] };
+          if (res.statusCode !== 200 || json.errors)
+            reject(
+              new Error(
+                `GraphQL request failed (${res.statusCode}): ${JSON.stringify(json.errors ?? json).slice(0, 500)}`,
+              ),
+            );
+          else resolve(json.data);
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -87,7 +113,11 @@ export function postGraphql(url: string, body: string): Promise<any> {
  * The warm-up stands for a server in service: V8 optimises the hot paths (the compiled operation, row
  * decoding) only after some dozens of runs of them.
  */
-export async function interleavedLatency(tasks: (() => Promise<unknown>)[], n: number, warmup = 50): Promise<Latency[]> {
+export async function interleavedLatency(
+  tasks: (() => Promise<unknown>)[],
+  n: number,
+  warmup = 50,
+): Promise<Latency[]> {
   for (let i = 0; i < warmup; i++) for (const t of tasks) await t();
   const times = tasks.map(() => [] as number[]);
   for (let i = 0; i < n; i++) {

@@ -32,7 +32,16 @@ import { createContext, createGraphqlDeps, UNRESTRICTED } from '../src/graphql/c
 import { buildGraphqlSchema } from '../src/graphql/schema';
 import { importFiles } from '../src/ingest';
 import { startSimulator, writeExportFile } from '../src/simulator';
-import { graphqlThroughput, interleavedLatency, ms, postGraphql, sequentialLatency, sqlThroughput, startServerProcess, type Latency } from './graphql-support';
+import {
+  graphqlThroughput,
+  interleavedLatency,
+  ms,
+  postGraphql,
+  sequentialLatency,
+  sqlThroughput,
+  startServerProcess,
+  type Latency,
+} from './graphql-support';
 import { numberArg } from './bench-args';
 import { benchServer } from './bench-server';
 import { POSTGRAPHILE_PAGE_QUERY, startPostgraphilePeer } from './postgraphile-peer';
@@ -66,7 +75,16 @@ async function main(): Promise<void> {
   const dbUrl = url.toString();
 
   const eventsPerDay = Math.ceil(events / (SERVICES * DAYS));
-  const sim = await startSimulator({ port: 0, seed: 42, services: SERVICES, clientsPerService: CLIENTS, eventsPerDay, days: DAYS, now: () => NOW, exportDelayMs: 0 });
+  const sim = await startSimulator({
+    port: 0,
+    seed: 42,
+    services: SERVICES,
+    clientsPerService: CLIENTS,
+    eventsPerDay,
+    days: DAYS,
+    now: () => NOW,
+    exportDelayMs: 0,
+  });
   const store = createDatabase({ url: dbUrl, poolSize: 4 });
   await migrateToLatest(store.db);
   let stored = Number((await store.pool.query('select count(*) as n from audit_events')).rows[0].n);
@@ -78,7 +96,12 @@ async function main(): Promise<void> {
       const start = NOW.getTime() - DAYS * 86_400_000;
       for (let from = start, i = 0; from < NOW.getTime(); from += 7 * 86_400_000, i++) {
         const path = join(dir, `week-${i}.jsonl.gz`);
-        await writeExportFile(sim.tenant, new Date(from), new Date(Math.min(NOW.getTime(), from + 7 * 86_400_000)), path);
+        await writeExportFile(
+          sim.tenant,
+          new Date(from),
+          new Date(Math.min(NOW.getTime(), from + 7 * 86_400_000)),
+          path,
+        );
         paths.push(path);
       }
       log(`generated ${paths.length} export files in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -119,7 +142,13 @@ async function main(): Promise<void> {
   const windowTo = NOW;
   const windowFrom = new Date(NOW.getTime() - 7 * 86_400_000);
   const inWindow = Number(
-    (await sqlPool.query('select count(*) as n from audit_events where service_id = $1 and time >= $2 and time < $3', [service.id, windowFrom, windowTo])).rows[0].n,
+    (
+      await sqlPool.query('select count(*) as n from audit_events where service_id = $1 and time >= $2 and time < $3', [
+        service.id,
+        windowFrom,
+        windowTo,
+      ])
+    ).rows[0].n,
   );
   const deepRow = (
     await sqlPool.query(
@@ -136,7 +165,11 @@ async function main(): Promise<void> {
       pageInfo { hasNextPage hasPreviousPage endCursor }
     }
   }`;
-  const pageBody = (after: string | null) => JSON.stringify({ query: pageQuery, variables: { s: service.id, from: windowFrom.toISOString(), to: windowTo.toISOString(), after } });
+  const pageBody = (after: string | null) =>
+    JSON.stringify({
+      query: pageQuery,
+      variables: { s: service.id, from: windowFrom.toISOString(), to: windowTo.toISOString(), after },
+    });
   const pageSql = `select ${EVENT_COLUMNS} from audit_events where service_id = $1 and time >= $2 and time < $3 order by time desc, id desc limit 51`;
   const deepSql = `select ${EVENT_COLUMNS} from audit_events where service_id = $1 and time >= $2 and time < $3 and (time, id) < ($4, $5) order by time desc, id desc limit 51`;
   const pageParams = [service.id, windowFrom, windowTo];
@@ -145,7 +178,12 @@ async function main(): Promise<void> {
   const deepQuery = (clients: number, actions: number) =>
     `{ services { nodes { id name clients(first: ${clients}) { nodes { id name bound actions(first: ${actions}) { nodes { time action status meta { clientIp hsmId objectIds role } } } } } } } }`;
   const listedIds = sim.tenant.listedServices().map((s) => s.id);
-  const clientIds = sim.tenant.listedServices().flatMap((s) => s.clients.filter((c) => c.bound).slice(0, 20).map((c) => c.id));
+  const clientIds = sim.tenant.listedServices().flatMap((s) =>
+    s.clients
+      .filter((c) => c.bound)
+      .slice(0, 20)
+      .map((c) => c.id),
+  );
   const traversalSql = `select c.id as client, e.* from unnest($1::text[]) as c(id)
     cross join lateral (select time, action, status, host(client_ip) as client_ip, hsm_id, object_ids, role from audit_events
       where client_id = c.id order by time desc, id desc limit 11) e`;
@@ -170,12 +208,19 @@ async function main(): Promise<void> {
   if (gPage.auditEvents.edges.length !== 50 || sPage.rows.length !== 51) throw new Error('page sizes differ');
   const gDeep = await postGraphql(endpoint, pageBody(deepCursor));
   const sDeep = await sqlPool.query(deepSql, deepParams);
-  if (new Date(gDeep.auditEvents.edges[0].node.time).getTime() !== new Date(sDeep.rows[0].time).getTime()) throw new Error('deep pages differ');
+  if (new Date(gDeep.auditEvents.edges[0].node.time).getTime() !== new Date(sDeep.rows[0].time).getTime())
+    throw new Error('deep pages differ');
 
   log('');
-  log(`GraphQL benchmark — ${stored.toLocaleString('en')} events, ${rollupRows.toLocaleString('en')} rollup rows, ${SERVICES} Luna services x ${CLIENTS} clients, ${DAYS} days`);
-  log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), shared; PostgreSQL ${(await sqlPool.query('show server_version')).rows[0].server_version}`);
-  log(`sequential samples: ${samples}; throughput: ${connections} concurrent clients for ${seconds} s; GraphQL over HTTP to the real server (dpod-audit serve, AUTH_MODE=none) in a child process`);
+  log(
+    `GraphQL benchmark — ${stored.toLocaleString('en')} events, ${rollupRows.toLocaleString('en')} rollup rows, ${SERVICES} Luna services x ${CLIENTS} clients, ${DAYS} days`,
+  );
+  log(
+    `machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), shared; PostgreSQL ${(await sqlPool.query('show server_version')).rows[0].server_version}`,
+  );
+  log(
+    `sequential samples: ${samples}; throughput: ${connections} concurrent clients for ${seconds} s; GraphQL over HTTP to the real server (dpod-audit serve, AUTH_MODE=none) in a child process`,
+  );
   log('');
 
   interface Row {
@@ -191,14 +236,35 @@ async function main(): Promise<void> {
   }
   const cases: { name: string; body: string; sql: string; params: unknown[] }[] = [
     { name: '(1) first page of 50, one service, 7 days', body: pageBody(null), sql: pageSql, params: pageParams },
-    { name: `(2) same page 90% deep (row ${Math.floor(inWindow * 0.9)} of ${inWindow})`, body: pageBody(deepCursor), sql: deepSql, params: deepParams },
-    { name: '(3) services -> clients(20) -> actions(10) -> meta', body: JSON.stringify({ query: deepQuery(20, 10) }), sql: traversalSql, params: [clientIds] },
-    { name: '(4) aggregate byAction+byStatus+timeline(DAY), 30 days', body: aggQuery, sql: aggSqlRollup, params: aggParams },
+    {
+      name: `(2) same page 90% deep (row ${Math.floor(inWindow * 0.9)} of ${inWindow})`,
+      body: pageBody(deepCursor),
+      sql: deepSql,
+      params: deepParams,
+    },
+    {
+      name: '(3) services -> clients(20) -> actions(10) -> meta',
+      body: JSON.stringify({ query: deepQuery(20, 10) }),
+      sql: traversalSql,
+      params: [clientIds],
+    },
+    {
+      name: '(4) aggregate byAction+byStatus+timeline(DAY), 30 days',
+      body: aggQuery,
+      sql: aggSqlRollup,
+      params: aggParams,
+    },
   ];
   // Latency of each query against its SQL: the two alternated, sample by sample, so background load on this
   // shared machine hits both alike.
   const latencies: Latency[] = [];
-  for (const c of cases) latencies.push(...(await interleavedLatency([() => postGraphql(endpoint, c.body), () => sqlPool.query(c.sql, c.params)], samples)));
+  for (const c of cases)
+    latencies.push(
+      ...(await interleavedLatency(
+        [() => postGraphql(endpoint, c.body), () => sqlPool.query(c.sql, c.params)],
+        samples,
+      )),
+    );
   // Mixed traffic: every query and every SQL statement in turn, so each GraphQL sample follows the other three
   // queries' work in the server (their garbage, their cold caches) and ~30 ms of the server idling.
   const mixed = await interleavedLatency(
@@ -207,7 +273,9 @@ async function main(): Promise<void> {
   );
   const rows: Row[] = [];
   for (const [i, c] of cases.entries()) {
-    const { rps: gRps, cpuMsPerRequest: gCpu } = await graphqlThroughput(endpoint, c.body, connections, seconds, () => server.cpuMs());
+    const { rps: gRps, cpuMsPerRequest: gCpu } = await graphqlThroughput(endpoint, c.body, connections, seconds, () =>
+      server.cpuMs(),
+    );
     const sRps = await sqlThroughput(sqlPool, c.sql, c.params, connections, seconds);
     const g = latencies[2 * i]!;
     const s = latencies[2 * i + 1]!;
@@ -222,11 +290,19 @@ async function main(): Promise<void> {
   if (process.argv.includes('--postgraphile')) {
     const peer = await startPostgraphilePeer(sqlPool, dbUrl, log);
     try {
-      const peerBody = JSON.stringify({ query: POSTGRAPHILE_PAGE_QUERY, variables: { s: service.id, from: windowFrom.toISOString(), to: windowTo.toISOString(), after: null } });
+      const peerBody = JSON.stringify({
+        query: POSTGRAPHILE_PAGE_QUERY,
+        variables: { s: service.id, from: windowFrom.toISOString(), to: windowTo.toISOString(), after: null },
+      });
       const peerPage = await postGraphql(peer.endpoint, peerBody);
-      const times = (edges: { node: { time: string } }[]) => edges.map((e) => new Date(e.node.time).getTime()).join(',');
-      if (times(peerPage.allAuditEvents.edges) !== times(gPage.auditEvents.edges)) throw new Error('PostGraphile returned another page than ours');
-      const [ours, theirs] = await interleavedLatency([() => postGraphql(endpoint, pageBody(null)), () => postGraphql(peer.endpoint, peerBody)], samples);
+      const times = (edges: { node: { time: string } }[]) =>
+        edges.map((e) => new Date(e.node.time).getTime()).join(',');
+      if (times(peerPage.allAuditEvents.edges) !== times(gPage.auditEvents.edges))
+        throw new Error('PostGraphile returned another page than ours');
+      const [ours, theirs] = await interleavedLatency(
+        [() => postGraphql(endpoint, pageBody(null)), () => postGraphql(peer.endpoint, peerBody)],
+        samples,
+      );
       const oursRps: number[] = [];
       const theirsRps: number[] = [];
       for (let round = 0; round < 2; round++) {
@@ -247,11 +323,22 @@ async function main(): Promise<void> {
   const floorBody = JSON.stringify({ query: '{ __typename }' });
   const floor = await sequentialLatency(samples, () => postGraphql(endpoint, floorBody));
   const floorRun = await graphqlThroughput(endpoint, floorBody, connections, seconds, () => server.cpuMs());
-  log(`(0) { __typename } (per-request floor): p50 ${ms(floor.p50)} p95 ${ms(floor.p95)} ${floorRun.rps.toFixed(0)} req/s, server CPU ${ms(floorRun.cpuMsPerRequest)}/request`);
+  log(
+    `(0) { __typename } (per-request floor): p50 ${ms(floor.p50)} p95 ${ms(floor.p95)} ${floorRun.rps.toFixed(0)} req/s, server CPU ${ms(floorRun.cpuMsPerRequest)}/request`,
+  );
   const naive = await sequentialLatency(5, () => sqlPool.query(aggSqlEvents, aggParams), 1);
   log(`    (4) for reference, the same GROUP BY over the raw events: p50 ${ms(naive.p50)} p95 ${ms(naive.p95)}`);
-  const dailyRows = Number((await sqlPool.query('select count(*) as n from audit_rollups_daily_tenant where day >= $1 and day < $2', aggParams)).rows[0].n);
-  log(`    (4) reads ${dailyRows.toLocaleString('en')} tenant-wide daily rollup rows for 30 days (grows with days x actions x statuses, not with events)`);
+  const dailyRows = Number(
+    (
+      await sqlPool.query(
+        'select count(*) as n from audit_rollups_daily_tenant where day >= $1 and day < $2',
+        aggParams,
+      )
+    ).rows[0].n,
+  );
+  log(
+    `    (4) reads ${dailyRows.toLocaleString('en')} tenant-wide daily rollup rows for 30 days (grows with days x actions x statuses, not with events)`,
+  );
 
   // (3) bounds: count SQL statements and DPoD requests at growing fan-out, in-process on the same schema.
   const schema = await buildGraphqlSchema();
@@ -259,16 +346,25 @@ async function main(): Promise<void> {
   const deps = createGraphqlDeps({ db: store.db, dpod, config });
   log('');
   log('(3) SQL statements and DPoD requests per traversal (cold TTL cache), by fan-out:');
-  for (const [clients, actions] of [[1, 1], [5, 5], [20, 10], [50, 50]] as const) {
+  for (const [clients, actions] of [
+    [1, 1],
+    [5, 5],
+    [20, 10],
+    [50, 50],
+  ] as const) {
     deps.liveCache.clear();
     sim.resetStats();
     const ctx = createContext(deps, { requestId: randomUUID(), auth: UNRESTRICTED });
     const result = await execute({ schema, document: parse(deepQuery(clients, actions)), contextValue: ctx });
     if (result.errors) throw new Error(JSON.stringify(result.errors));
     const stats = sim.stats();
-    const dpodCalls = Object.entries(stats).filter(([k]) => !k.includes('oauth')).reduce((a, [, v]) => a + v, 0);
+    const dpodCalls = Object.entries(stats)
+      .filter(([k]) => !k.includes('oauth'))
+      .reduce((a, [, v]) => a + v, 0);
     const nClients = (result.data as any).services.nodes.reduce((a: number, s: any) => a + s.clients.nodes.length, 0);
-    log(`    clients(first: ${clients}) actions(first: ${actions}): ${nClients} clients -> ${ctx.sqlQueries} SQL statement(s), ${dpodCalls} DPoD request(s) for ${listedIds.length} services (+${stats['POST /oauth/token'] ?? 0} token)`);
+    log(
+      `    clients(first: ${clients}) actions(first: ${actions}): ${nClients} clients -> ${ctx.sqlQueries} SQL statement(s), ${dpodCalls} DPoD request(s) for ${listedIds.length} services (+${stats['POST /oauth/token'] ?? 0} token)`,
+    );
   }
 
   // The GraphQL layer alone (parse once, execute in-process): separates it from HTTP and server plugins.
@@ -278,7 +374,12 @@ async function main(): Promise<void> {
     const { query, variables } = JSON.parse(body) as { query: string; variables?: Record<string, unknown> };
     const document = parse(query);
     const l = await sequentialLatency(samples, async () => {
-      const r = await execute({ schema, document, variableValues: variables, contextValue: createContext(deps, { requestId: 'bench', auth: UNRESTRICTED }) });
+      const r = await execute({
+        schema,
+        document,
+        variableValues: variables,
+        contextValue: createContext(deps, { requestId: 'bench', auth: UNRESTRICTED }),
+      });
       if (r.errors) throw new Error(JSON.stringify(r.errors));
     });
     log(`    ${name}: ${ms(l.p50)} / ${ms(l.p95)} (${(l.p50 / sqlP50).toFixed(2)}x SQL p50)`);
@@ -288,7 +389,9 @@ async function main(): Promise<void> {
   await inProcess('(4)', aggQuery, rows[3]!.s.p50);
 
   log('');
-  log('| query | GraphQL p50 | GraphQL p95 | GraphQL req/s | server CPU/request | SQL p50 | SQL p95 | SQL q/s | p50 ratio | p50 ratio, mixed traffic |');
+  log(
+    '| query | GraphQL p50 | GraphQL p95 | GraphQL req/s | server CPU/request | SQL p50 | SQL p95 | SQL q/s | p50 ratio | p50 ratio, mixed traffic |',
+  );
   log('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     log(

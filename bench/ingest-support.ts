@@ -39,7 +39,13 @@ export function runMeasured(args: string[], env: NodeJS.ProcessEnv): Promise<Mea
     });
     child.on('close', (code) => {
       clearInterval(timer);
-      resolve({ code, wallSeconds: Number(process.hrtime.bigint() - started) / 1e9, peakRssBytes: peak, stdout, stderr });
+      resolve({
+        code,
+        wallSeconds: Number(process.hrtime.bigint() - started) / 1e9,
+        peakRssBytes: peak,
+        stdout,
+        stderr,
+      });
     });
   });
 }

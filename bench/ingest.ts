@@ -75,13 +75,19 @@ async function main(): Promise<void> {
     // Size the tenant so that it generates about `target` events over 14 days.
     const now = () => new Date(Date.UTC(2026, 10, 20));
     const days = 14;
-    const probe = summarizeRecords(createTenant({ seed: 7, eventsPerDay: 1000, days, now }), new Date(now().getTime() - 86_400_000), now());
+    const probe = summarizeRecords(
+      createTenant({ seed: 7, eventsPerDay: 1000, days, now }),
+      new Date(now().getTime() - 86_400_000),
+      now(),
+    );
     const eventsPerDay = Math.max(1, Math.round((1000 * target) / (probe.total * days)));
     const tenant = createTenant({ seed: 7, eventsPerDay, days, now });
     const gz = join(dir, 'export.jsonl.gz');
     let t0 = Date.now();
     const file = await writeExportFile(tenant, new Date(now().getTime() - days * 86_400_000), now(), gz, 'gzip-jsonl');
-    log(`generated ${file.records} events (${(file.bytes / 1_048_576).toFixed(1)} MB gzip) in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    log(
+      `generated ${file.records} events (${(file.bytes / 1_048_576).toFixed(1)} MB gzip) in ${((Date.now() - t0) / 1000).toFixed(1)}s`,
+    );
 
     const copyPath = join(dir, 'rows.copy');
     const rows = await renderCopyFile(gz, copyPath);
@@ -92,7 +98,10 @@ async function main(): Promise<void> {
     const client = await handle.pool.connect();
     await client.query('create unlogged table bench_raw_copy (like audit_events including defaults)');
     t0 = Date.now();
-    await pipeline(createReadStream(copyPath, { highWaterMark: 1 << 20 }), client.query(copyFrom(`copy bench_raw_copy (${STAGING_COLUMNS.join(', ')}) from stdin`)));
+    await pipeline(
+      createReadStream(copyPath, { highWaterMark: 1 << 20 }),
+      client.query(copyFrom(`copy bench_raw_copy (${STAGING_COLUMNS.join(', ')}) from stdin`)),
+    );
     const aSeconds = (Date.now() - t0) / 1000;
     await client.query('drop table bench_raw_copy');
     client.release();
@@ -111,7 +120,10 @@ async function main(): Promise<void> {
       await ensurePartitions(dHandle.db, [new Date(now().getTime() - days * 86_400_000), now()]);
       const dClient = await dHandle.pool.connect();
       t0 = Date.now();
-      await pipeline(createReadStream(copyPath, { highWaterMark: 1 << 20 }), dClient.query(copyFrom(`copy audit_events (${STAGING_COLUMNS.join(', ')}) from stdin`)));
+      await pipeline(
+        createReadStream(copyPath, { highWaterMark: 1 << 20 }),
+        dClient.query(copyFrom(`copy audit_events (${STAGING_COLUMNS.join(', ')}) from stdin`)),
+      );
       dSeconds = (Date.now() - t0) / 1000;
       dClient.release();
     } finally {
@@ -128,7 +140,10 @@ async function main(): Promise<void> {
     if (c.code !== 0) throw new Error(`import (c) failed: ${c.stderr}`);
     const check = createDatabase({ url: dbUrl, poolSize: 1 });
     const runs = await check.db.selectFrom('ingest_runs').selectAll().orderBy('id').execute();
-    const stored = await check.db.selectFrom('audit_events').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    const stored = await check.db
+      .selectFrom('audit_events')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
     await check.destroy();
     const runSeconds = runs.map((r) => (r.finished_at!.getTime() - r.started_at.getTime()) / 1000);
 
@@ -136,14 +151,28 @@ async function main(): Promise<void> {
     const bRate = rate(rows, b.wallSeconds);
     const cRate = rate(rows, c.wallSeconds);
     log('');
-    log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GB RAM, node ${process.version}`);
-    log(`rows: ${rows} (file ${(statSync(gz).size / 1_048_576).toFixed(1)} MB gzip); stored after (b)+(c): ${stored.n}`);
+    log(
+      `machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GB RAM, node ${process.version}`,
+    );
+    log(
+      `rows: ${rows} (file ${(statSync(gz).size / 1_048_576).toFixed(1)} MB gzip); stored after (b)+(c): ${stored.n}`,
+    );
     log(`(a) raw COPY, unindexed unlogged table: ${aSeconds.toFixed(2)}s  ${aRate} events/s`);
-    log(`(b) dpod-audit import, empty store:     ${b.wallSeconds.toFixed(2)}s  ${bRate} events/s (process wall time; the run itself ${runSeconds[0]!.toFixed(2)}s, ${rate(rows, runSeconds[0]!)} events/s)`);
-    log(`(c) same import again (all duplicates): ${c.wallSeconds.toFixed(2)}s  ${cRate} events/s (the run itself ${runSeconds[1]!.toFixed(2)}s, ${rate(rows, runSeconds[1]!)} events/s)`);
-    log(`(d) reference: raw COPY into audit_events itself (logged, partitioned, all indexes): ${dSeconds.toFixed(2)}s  ${rate(rows, dSeconds)} events/s  (d/a = ${(rate(rows, dSeconds) / aRate).toFixed(2)}, b/d = ${(bRate / rate(rows, dSeconds)).toFixed(2)})`);
-    log(`b/a = ${(bRate / aRate).toFixed(2)} (target >= 0.5)   c/a = ${(cRate / aRate).toFixed(2)}   c/b = ${(cRate / bRate).toFixed(2)} (target >= 1)`);
-    log(`peak RSS of (b): ${(b.peakRssBytes / 1_048_576).toFixed(0)} MB (target < 250 MB); of (c): ${(c.peakRssBytes / 1_048_576).toFixed(0)} MB`);
+    log(
+      `(b) dpod-audit import, empty store:     ${b.wallSeconds.toFixed(2)}s  ${bRate} events/s (process wall time; the run itself ${runSeconds[0]!.toFixed(2)}s, ${rate(rows, runSeconds[0]!)} events/s)`,
+    );
+    log(
+      `(c) same import again (all duplicates): ${c.wallSeconds.toFixed(2)}s  ${cRate} events/s (the run itself ${runSeconds[1]!.toFixed(2)}s, ${rate(rows, runSeconds[1]!)} events/s)`,
+    );
+    log(
+      `(d) reference: raw COPY into audit_events itself (logged, partitioned, all indexes): ${dSeconds.toFixed(2)}s  ${rate(rows, dSeconds)} events/s  (d/a = ${(rate(rows, dSeconds) / aRate).toFixed(2)}, b/d = ${(bRate / rate(rows, dSeconds)).toFixed(2)})`,
+    );
+    log(
+      `b/a = ${(bRate / aRate).toFixed(2)} (target >= 0.5)   c/a = ${(cRate / aRate).toFixed(2)}   c/b = ${(cRate / bRate).toFixed(2)} (target >= 1)`,
+    );
+    log(
+      `peak RSS of (b): ${(b.peakRssBytes / 1_048_576).toFixed(0)} MB (target < 250 MB); of (c): ${(c.peakRssBytes / 1_048_576).toFixed(0)} MB`,
+    );
     log(`(b) summary: ${b.stdout.trim()}`);
     log(`(c) summary: ${c.stdout.trim()}`);
   } finally {

@@ -64,20 +64,33 @@ function installPeer(log: (line: string) => void): string {
     log(`installing ${PACKAGES.join(' ')} into ${PEER_DIR} (benchmark peer, not a project dependency)`);
     mkdirSync(PEER_DIR, { recursive: true });
     writeFileSync(join(PEER_DIR, 'package.json'), JSON.stringify({ name: 'bench-peer', private: true }));
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...PACKAGES], { cwd: PEER_DIR, stdio: 'inherit' });
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...PACKAGES], {
+      cwd: PEER_DIR,
+      stdio: 'inherit',
+    });
   }
   writeFileSync(join(PEER_DIR, 'server.js'), SERVER_JS);
   return PEER_DIR;
 }
 
 /** Creates the view on the bench database and starts PostGraphile on a free port. */
-export async function startPostgraphilePeer(sqlPool: pg.Pool, dbUrl: string, log: (line: string) => void): Promise<PostgraphilePeer> {
+export async function startPostgraphilePeer(
+  sqlPool: pg.Pool,
+  dbUrl: string,
+  log: (line: string) => void,
+): Promise<PostgraphilePeer> {
   const dir = installPeer(log);
   await sqlPool.query(VIEW_SQL);
   const port = await freePort();
   const child = spawn(process.execPath, [join(dir, 'server.js')], {
     cwd: dir,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', DATABASE_URL: dbUrl, PORT: String(port) },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NODE_ENV: 'production',
+      DATABASE_URL: dbUrl,
+      PORT: String(port),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

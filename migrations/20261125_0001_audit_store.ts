@@ -42,7 +42,9 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`create index audit_events_client_time_id on audit_events (client_id, time, id)`.execute(db);
   await sql`create index audit_events_action_time_id on audit_events (action, time, id)`.execute(db);
   // Failures are rare: a partial index keeps "what failed" fast at little ingest cost.
-  await sql`create index audit_events_failed_time_id on audit_events (status, time, id) where status <> 'LUNA_RET_OK'`.execute(db);
+  await sql`create index audit_events_failed_time_id on audit_events (status, time, id) where status <> 'LUNA_RET_OK'`.execute(
+    db,
+  );
 
   // Creates the month partition holding `at`, moving any rows that landed in the default partition.
   // Concurrent creators serialise on a self-conflicting lock of the default partition; taking a relation

@@ -58,11 +58,17 @@ export async function up(db: Kysely<any>): Promise<void> {
     end $$`.execute(db);
 
   await sql`create trigger audit_rollups_daily_insert after insert on audit_rollups_hourly
-    referencing new table as inserted_rows for each statement execute function audit_rollups_daily_on_insert()`.execute(db);
+    referencing new table as inserted_rows for each statement execute function audit_rollups_daily_on_insert()`.execute(
+    db,
+  );
   await sql`create trigger audit_rollups_daily_update after update on audit_rollups_hourly
-    referencing old table as old_rows new table as new_rows for each statement execute function audit_rollups_daily_on_update()`.execute(db);
+    referencing old table as old_rows new table as new_rows for each statement execute function audit_rollups_daily_on_update()`.execute(
+    db,
+  );
   await sql`create trigger audit_rollups_daily_delete after delete on audit_rollups_hourly
-    referencing old table as deleted_rows for each statement execute function audit_rollups_daily_on_delete()`.execute(db);
+    referencing old table as deleted_rows for each statement execute function audit_rollups_daily_on_delete()`.execute(
+    db,
+  );
   await sql`create trigger audit_rollups_daily_truncate after truncate on audit_rollups_hourly
     for each statement execute function audit_rollups_daily_on_truncate()`.execute(db);
 

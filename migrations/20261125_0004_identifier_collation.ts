@@ -8,7 +8,19 @@ import { Kysely, sql } from 'kysely';
  * Frozen history: never edit after it has shipped; add a new migration instead.
  */
 const COLUMNS: Record<string, string[]> = {
-  audit_events: ['source', 'partition_id', 'service_id', 'client_id', 'tenant_id', 'action', 'status', 'trace_id', 'hsm_id', 'partition_serial', 'role'],
+  audit_events: [
+    'source',
+    'partition_id',
+    'service_id',
+    'client_id',
+    'tenant_id',
+    'action',
+    'status',
+    'trace_id',
+    'hsm_id',
+    'partition_serial',
+    'role',
+  ],
   audit_rollups_hourly: ['service_id', 'client_id', 'action', 'status', 'role'],
   audit_rollups_daily: ['service_id', 'action', 'status'],
 };
@@ -16,7 +28,8 @@ const COLUMNS: Record<string, string[]> = {
 async function setCollation(db: Kysely<any>, collation: string | null): Promise<void> {
   for (const [table, columns] of Object.entries(COLUMNS)) {
     const changes = columns.map((c) => `alter column ${c} type text${collation ? ` collate "${collation}"` : ''}`);
-    if (table === 'audit_events') changes.push(`alter column object_ids type text[]${collation ? ` collate "${collation}"` : ''}`);
+    if (table === 'audit_events')
+      changes.push(`alter column object_ids type text[]${collation ? ` collate "${collation}"` : ''}`);
     await sql.raw(`alter table ${table} ${changes.join(', ')}`).execute(db);
   }
 }

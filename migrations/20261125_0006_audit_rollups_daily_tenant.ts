@@ -56,11 +56,17 @@ export async function up(db: Kysely<any>): Promise<void> {
     end $$`.execute(db);
 
   await sql`create trigger audit_rollups_daily_tenant_insert after insert on audit_rollups_daily
-    referencing new table as inserted_rows for each statement execute function audit_rollups_daily_tenant_on_insert()`.execute(db);
+    referencing new table as inserted_rows for each statement execute function audit_rollups_daily_tenant_on_insert()`.execute(
+    db,
+  );
   await sql`create trigger audit_rollups_daily_tenant_update after update on audit_rollups_daily
-    referencing old table as old_rows new table as new_rows for each statement execute function audit_rollups_daily_tenant_on_update()`.execute(db);
+    referencing old table as old_rows new table as new_rows for each statement execute function audit_rollups_daily_tenant_on_update()`.execute(
+    db,
+  );
   await sql`create trigger audit_rollups_daily_tenant_delete after delete on audit_rollups_daily
-    referencing old table as deleted_rows for each statement execute function audit_rollups_daily_tenant_on_delete()`.execute(db);
+    referencing old table as deleted_rows for each statement execute function audit_rollups_daily_tenant_on_delete()`.execute(
+    db,
+  );
   await sql`create trigger audit_rollups_daily_tenant_truncate after truncate on audit_rollups_daily
     for each statement execute function audit_rollups_daily_tenant_on_truncate()`.execute(db);
 

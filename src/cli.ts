@@ -67,7 +67,11 @@ export function buildProgram(): Command {
     if (needsDpod) {
       const invocation = command.name() === 'serve' ? 'serve --ingest' : 'ingest';
       // The same overrides as `serve` applies, so a bad PORT fixed by --port is not reported here.
-      const env = { ...process.env, ...(flags.port ? { PORT: flags.port } : {}), ...(flags.host ? { HOST: flags.host } : {}) };
+      const env = {
+        ...process.env,
+        ...(flags.port ? { PORT: flags.port } : {}),
+        ...(flags.host ? { HOST: flags.host } : {}),
+      };
       assertDpodConfigured(loadConfig(env), `by \`dpod-audit ${invocation}\``);
     }
   });
@@ -94,7 +98,8 @@ export async function main(argv: string[], registrars: CommandRegistrar[] = []):
     return EXIT.ok;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+        return EXIT.ok;
       return EXIT.usage;
     }
     if (err instanceof ConfigError) {

@@ -70,44 +70,46 @@ const bool = z
   .transform((s) => ['true', '1', 'yes'].includes(s));
 
 const envSchema = z.object({
-    DATABASE_URL: postgresUrl.optional(),
-    DATABASE_READ_URL: postgresUrl.optional(),
-    DPOD_API_URL: httpUrl.optional(),
-    DPOD_TOKEN_URL: httpUrl.optional(),
-    DPOD_CLIENT_ID: z.string().trim().min(1, { message: 'must not be empty' }).optional(),
-    DPOD_CLIENT_SECRET: z.string().min(1, { message: 'must not be empty' }).optional(),
-    PORT: intIn(0, 65535).default('4000'),
-    HOST: z.string().trim().min(1, { message: 'must not be empty' }).default('0.0.0.0'),
-    AUTH_MODE: z.enum(AUTH_MODES, { message: `must be one of ${AUTH_MODES.join(', ')}` }).default('none'),
-    JWT_SECRET: z.string().min(32, { message: 'must be at least 32 characters for HS256' }).optional(),
-    JWT_JWKS_URL: httpUrl.optional(),
-    JWT_ISSUER: z.string().trim().min(1, { message: 'must not be empty' }).optional(),
-    JWT_AUDIENCE: z.string().trim().min(1, { message: 'must not be empty' }).optional(),
-    LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
-    INGEST_INTERVAL_SECONDS: intIn(1, 86_400).default('60'),
-    INGEST_OVERLAP_SECONDS: intIn(0, 86_400).default('900'),
-    DPOD_CACHE_TTL_SECONDS: intIn(0, 86_400).default('300'),
-    RETENTION_DAYS: intIn(1, 3650).default('400'),
-    STATEMENT_TIMEOUT_MS: intIn(100, 600_000).default('10000'),
-    REQUEST_TIMEOUT_MS: intIn(100, 600_000).default('30000'),
-    MAX_PAGE_SIZE: intIn(1, 10_000).default('500'),
-    MAX_QUERY_DEPTH: intIn(2, 100).default('12'),
-    MAX_QUERY_COST: intIn(10, 100_000_000).default('50000'),
-    MAX_ALIASES: intIn(1, 1000).default('30'),
-    MAX_ROOT_FIELDS: intIn(1, 1000).default('10'),
-    BODY_LIMIT_BYTES: intIn(1024, 100_000_000).default('1000000'),
-    CORS_ORIGINS: z.string().trim().default(''),
-    INTROSPECTION: bool.default('true'),
-    EMBEDDED_PG_DIR: z.string().trim().min(1, { message: 'must not be empty' }).optional(),
-    DB_POOL_SIZE: intIn(1, 200).default('10'),
-  });
+  DATABASE_URL: postgresUrl.optional(),
+  DATABASE_READ_URL: postgresUrl.optional(),
+  DPOD_API_URL: httpUrl.optional(),
+  DPOD_TOKEN_URL: httpUrl.optional(),
+  DPOD_CLIENT_ID: z.string().trim().min(1, { message: 'must not be empty' }).optional(),
+  DPOD_CLIENT_SECRET: z.string().min(1, { message: 'must not be empty' }).optional(),
+  PORT: intIn(0, 65535).default('4000'),
+  HOST: z.string().trim().min(1, { message: 'must not be empty' }).default('0.0.0.0'),
+  AUTH_MODE: z.enum(AUTH_MODES, { message: `must be one of ${AUTH_MODES.join(', ')}` }).default('none'),
+  JWT_SECRET: z.string().min(32, { message: 'must be at least 32 characters for HS256' }).optional(),
+  JWT_JWKS_URL: httpUrl.optional(),
+  JWT_ISSUER: z.string().trim().min(1, { message: 'must not be empty' }).optional(),
+  JWT_AUDIENCE: z.string().trim().min(1, { message: 'must not be empty' }).optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  INGEST_INTERVAL_SECONDS: intIn(1, 86_400).default('60'),
+  INGEST_OVERLAP_SECONDS: intIn(0, 86_400).default('900'),
+  DPOD_CACHE_TTL_SECONDS: intIn(0, 86_400).default('300'),
+  RETENTION_DAYS: intIn(1, 3650).default('400'),
+  STATEMENT_TIMEOUT_MS: intIn(100, 600_000).default('10000'),
+  REQUEST_TIMEOUT_MS: intIn(100, 600_000).default('30000'),
+  MAX_PAGE_SIZE: intIn(1, 10_000).default('500'),
+  MAX_QUERY_DEPTH: intIn(2, 100).default('12'),
+  MAX_QUERY_COST: intIn(10, 100_000_000).default('50000'),
+  MAX_ALIASES: intIn(1, 1000).default('30'),
+  MAX_ROOT_FIELDS: intIn(1, 1000).default('10'),
+  BODY_LIMIT_BYTES: intIn(1024, 100_000_000).default('1000000'),
+  CORS_ORIGINS: z.string().trim().default(''),
+  INTROSPECTION: bool.default('true'),
+  EMBEDDED_PG_DIR: z.string().trim().min(1, { message: 'must not be empty' }).optional(),
+  DB_POOL_SIZE: intIn(1, 200).default('10'),
+});
 
 /** Rules that relate several variables; checked on the raw input so every problem is reported at once. */
 function crossChecks(input: Record<string, string>): { name: string; message: string }[] {
   const problems: { name: string; message: string }[] = [];
   if (input.AUTH_MODE === 'jwt') {
-    if (!input.JWT_SECRET && !input.JWT_JWKS_URL) problems.push({ name: 'JWT_SECRET', message: 'is required when AUTH_MODE=jwt (or set JWT_JWKS_URL)' });
-    if (input.JWT_SECRET && input.JWT_JWKS_URL) problems.push({ name: 'JWT_JWKS_URL', message: 'cannot be combined with JWT_SECRET: choose one key source' });
+    if (!input.JWT_SECRET && !input.JWT_JWKS_URL)
+      problems.push({ name: 'JWT_SECRET', message: 'is required when AUTH_MODE=jwt (or set JWT_JWKS_URL)' });
+    if (input.JWT_SECRET && input.JWT_JWKS_URL)
+      problems.push({ name: 'JWT_JWKS_URL', message: 'cannot be combined with JWT_SECRET: choose one key source' });
     if (!input.JWT_ISSUER) problems.push({ name: 'JWT_ISSUER', message: 'is required when AUTH_MODE=jwt' });
     if (!input.JWT_AUDIENCE) problems.push({ name: 'JWT_AUDIENCE', message: 'is required when AUTH_MODE=jwt' });
   }
@@ -205,7 +207,12 @@ function warnOnStderr(line: string): void {
 export function unknownVariableWarnings(env: NodeJS.ProcessEnv): string[] {
   const known = Object.keys(envSchema.shape);
   return Object.keys(env)
-    .filter((name) => OWN_PREFIXES.some((p) => name.toUpperCase().startsWith(p)) && !known.includes(name) && !isServiceLink(name, env[name]))
+    .filter(
+      (name) =>
+        OWN_PREFIXES.some((p) => name.toUpperCase().startsWith(p)) &&
+        !known.includes(name) &&
+        !isServiceLink(name, env[name]),
+    )
     .sort()
     .map((name) => {
       const upper = name.toUpperCase();
@@ -227,11 +234,14 @@ function isServiceLink(name: string, value: string | undefined): boolean {
 
 /** Edits (insert, delete, substitute, swap two neighbours) turning `a` into `b`. */
 function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
     }
   }
   return d[a.length]![b.length]!;
@@ -254,7 +264,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   }
   const parsed = envSchema.safeParse(input);
   const issues = [
-    ...(parsed.success ? [] : parsed.error.issues.map((i) => ({ name: String(i.path[0] ?? 'environment'), message: i.message }))),
+    ...(parsed.success
+      ? []
+      : parsed.error.issues.map((i) => ({ name: String(i.path[0] ?? 'environment'), message: i.message }))),
     ...crossChecks(input),
   ];
   if (!parsed.success || issues.length > 0) {
@@ -279,7 +291,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     http: {
       port: e.PORT,
       host: e.HOST,
-      corsOrigins: e.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
+      corsOrigins: e.CORS_ORIGINS.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
       requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     },
@@ -325,7 +339,8 @@ export function assertDpodConfigured(config: Config, purpose: string): void {
     DPOD_CLIENT_SECRET: config.dpod.clientSecret,
   };
   const missing = DPOD_VARIABLES.filter((name) => !values[name]);
-  if (missing.length > 0) throw new ConfigError(missing.map((name) => `${name} is required ${purpose} (example: ${name}=${EXAMPLES[name]})`));
+  if (missing.length > 0)
+    throw new ConfigError(missing.map((name) => `${name} is required ${purpose} (example: ${name}=${EXAMPLES[name]})`));
 }
 
 /** The variables the program reads (the schema's keys), for docs and checks. */

@@ -79,12 +79,22 @@ describe('loadConfig', () => {
 
   it('reports every problem at once, one line each', () => {
     const problems = problemsOf({ PORT: 'x', LOG_LEVEL: 'y', AUTH_MODE: 'jwt' });
-    expect(problems.map((p) => p.split(' ')[0]).sort()).toEqual(['JWT_AUDIENCE', 'JWT_ISSUER', 'JWT_SECRET', 'LOG_LEVEL', 'PORT']);
+    expect(problems.map((p) => p.split(' ')[0]).sort()).toEqual([
+      'JWT_AUDIENCE',
+      'JWT_ISSUER',
+      'JWT_SECRET',
+      'LOG_LEVEL',
+      'PORT',
+    ]);
   });
 
   it('requires the DPoD credentials together with DPOD_API_URL', () => {
     const problems = problemsOf({ DPOD_API_URL: 'https://acme.eu.market.dpondemand.io' });
-    expect(problems.map((p) => p.split(' ')[0]).sort()).toEqual(['DPOD_CLIENT_ID', 'DPOD_CLIENT_SECRET', 'DPOD_TOKEN_URL']);
+    expect(problems.map((p) => p.split(' ')[0]).sort()).toEqual([
+      'DPOD_CLIENT_ID',
+      'DPOD_CLIENT_SECRET',
+      'DPOD_TOKEN_URL',
+    ]);
   });
 
   it('never prints secret values', () => {
@@ -111,7 +121,12 @@ describe('loadConfig', () => {
       'DPOD_CLIENT_ID is required by `dpod-audit ingest` (example: DPOD_CLIENT_ID=a1b2c3d4-0000-4000-8000-000000000001)',
       'DPOD_CLIENT_SECRET is required by `dpod-audit ingest` (example: DPOD_CLIENT_SECRET=(your platform client secret))',
     ]);
-    const connected = loadConfig({ DPOD_API_URL: 'http://127.0.0.1:4010', DPOD_TOKEN_URL: 'http://127.0.0.1:4010/oauth/token', DPOD_CLIENT_ID: 'sim-client', DPOD_CLIENT_SECRET: 'sim-secret' });
+    const connected = loadConfig({
+      DPOD_API_URL: 'http://127.0.0.1:4010',
+      DPOD_TOKEN_URL: 'http://127.0.0.1:4010/oauth/token',
+      DPOD_CLIENT_ID: 'sim-client',
+      DPOD_CLIENT_SECRET: 'sim-secret',
+    });
     expect(() => assertDpodConfigured(connected, 'by `dpod-audit ingest`')).not.toThrow();
   });
 
@@ -123,7 +138,9 @@ describe('loadConfig', () => {
       JWT_ISSUER: 'i',
       JWT_AUDIENCE: 'a',
     });
-    expect(problems).toEqual([expect.stringMatching(/^JWT_JWKS_URL = "https:\/\/idp\/jwks" cannot be combined with JWT_SECRET/)]);
+    expect(problems).toEqual([
+      expect.stringMatching(/^JWT_JWKS_URL = "https:\/\/idp\/jwks" cannot be combined with JWT_SECRET/),
+    ]);
   });
 });
 
@@ -166,6 +183,13 @@ describe('variables the program does not read', () => {
   });
 
   it('says nothing about the variables it reads', () => {
-    expect(collect({ DATABASE_URL: 'postgres://u@db/x', DATABASE_READ_URL: 'postgres://u@r/x', RETENTION_DAYS: '30', AUTH_MODE: 'none' }).lines).toEqual([]);
+    expect(
+      collect({
+        DATABASE_URL: 'postgres://u@db/x',
+        DATABASE_READ_URL: 'postgres://u@r/x',
+        RETENTION_DAYS: '30',
+        AUTH_MODE: 'none',
+      }).lines,
+    ).toEqual([]);
   });
 });

@@ -66,6 +66,9 @@ export async function assertReachable(db: Kysely<any>, source: DatabaseSource): 
     await sql`select 1`.execute(db);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    throw new Error(describeConnectionFailure(err, source) ?? `cannot use PostgreSQL at ${serverOf(source.url)} (${source.variable}): ${reason}`);
+    throw new Error(
+      describeConnectionFailure(err, source) ??
+        `cannot use PostgreSQL at ${serverOf(source.url)} (${source.variable}): ${reason}`,
+    );
   }
 }

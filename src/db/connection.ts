@@ -79,7 +79,12 @@ function forOneUse(client: pg.PoolClient): pg.PoolClient {
   // The pool gives the client a new release function at every checkout. (Kysely releases with `false`.)
   const release = client.release.bind(client);
   client.release = (err?: Error | boolean) =>
-    release(err || (wrapped.readTimedOut ? new Error('PostgreSQL did not answer within the query timeout; the connection is dropped') : undefined));
+    release(
+      err ||
+        (wrapped.readTimedOut
+          ? new Error('PostgreSQL did not answer within the query timeout; the connection is dropped')
+          : undefined),
+    );
   return client;
 }
 

@@ -62,12 +62,18 @@ export async function migrationStatus(db: Kysely<any>): Promise<MigrationStatus>
   const known = Object.keys(migrations).sort();
   const table = await sql<{ t: string | null }>`select to_regclass(${MIGRATION_TABLE}::text)::text as t`.execute(db);
   const applied = table.rows[0]?.t
-    ? (await sql<{ name: string }>`select name from ${sql.table(MIGRATION_TABLE)} order by name`.execute(db)).rows.map((r) => r.name)
+    ? (await sql<{ name: string }>`select name from ${sql.table(MIGRATION_TABLE)} order by name`.execute(db)).rows.map(
+        (r) => r.name,
+      )
     : [];
   const pending = known.filter((name) => !applied.includes(name));
   const unknown = applied.filter((name) => !known.includes(name));
   const newest = known[known.length - 1] ?? '';
-  return { pending, unknown, ahead: unknown.length > 0 && pending.length === 0 && unknown.every((name) => name > newest) };
+  return {
+    pending,
+    unknown,
+    ahead: unknown.length > 0 && pending.length === 0 && unknown.every((name) => name > newest),
+  };
 }
 
 /** One line for a database a newer version has migrated, naming the migrations this version does not know. */
@@ -77,7 +83,9 @@ export function aheadMessage(unknown: readonly string[]): string {
 
 function mismatchError(status: MigrationStatus): Error {
   if (status.ahead) {
-    return new Error(`${aheadMessage(status.unknown)}; nothing was migrated. Run \`dpod-audit migrate\` from the newest version instead (this version's serve, ingest, import and retention still start against this database).`);
+    return new Error(
+      `${aheadMessage(status.unknown)}; nothing was migrated. Run \`dpod-audit migrate\` from the newest version instead (this version's serve, ingest, import and retention still start against this database).`,
+    );
   }
   const lacks = status.pending.length > 0 ? ` and lacks ${status.pending.join(', ')}, which it does know` : '';
   return new Error(
@@ -108,7 +116,8 @@ export async function migrateToLatest(db: Kysely<any>, options: MigrateOptions =
     status = await migrationStatus(db).catch(() => status);
     if (status.unknown.length === 0) throw new Error(failureMessage(results, error, options.source));
   }
-  if (status.ahead && options.whenAhead === 'skip') return { applied: [], alreadyCurrent: true, unknown: status.unknown };
+  if (status.ahead && options.whenAhead === 'skip')
+    return { applied: [], alreadyCurrent: true, unknown: status.unknown };
   throw mismatchError(status);
 }
 

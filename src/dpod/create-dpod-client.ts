@@ -17,9 +17,22 @@ export function createDpodClient(config: Config, hooks: DpodClientHooks = {}): D
     ['DPOD_TOKEN_URL', tokenUrl],
     ['DPOD_CLIENT_ID', clientId],
     ['DPOD_CLIENT_SECRET', clientSecret],
-  ].filter(([, v]) => !v).map(([name]) => name);
+  ]
+    .filter(([, v]) => !v)
+    .map(([name]) => name);
   if (missing.length > 0) {
-    throw new DpodError(`missing configuration: ${missing.join(', ')} (set them, or run against the simulator)`, { call: 'createDpodClient', route: '-', status: null, retryable: false });
+    throw new DpodError(`missing configuration: ${missing.join(', ')} (set them, or run against the simulator)`, {
+      call: 'createDpodClient',
+      route: '-',
+      status: null,
+      retryable: false,
+    });
   }
-  return new DpodClient({ ...hooks, apiUrl: apiUrl!, tokenUrl: tokenUrl!, clientId: clientId!, clientSecret: clientSecret! });
+  return new DpodClient({
+    ...hooks,
+    apiUrl: apiUrl!,
+    tokenUrl: tokenUrl!,
+    clientId: clientId!,
+    clientSecret: clientSecret!,
+  });
 }

@@ -2,7 +2,14 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { DpodHttp, type DpodHttpOptions, type DpodHttpRequest } from './dpod-http';
 import { toBinding, toExportJob, toPage, toService, ShapeError } from './dpod-mappers';
-import { DpodError, DpodExportError, DpodRequestError, DpodResponseError, DpodUnavailableError, excerptOf } from './errors';
+import {
+  DpodError,
+  DpodExportError,
+  DpodRequestError,
+  DpodResponseError,
+  DpodUnavailableError,
+  excerptOf,
+} from './errors';
 import type { DpodBinding, DpodCallRecord, DpodService, ExportJob, Page, ServiceFilter } from './types';
 
 export type { DpodCallRecord } from './types';
@@ -109,7 +116,9 @@ export class DpodClient {
 
   /** Every service instance, walking all pages. */
   async listServices(filter: ServiceFilter = {}): Promise<DpodService[]> {
-    return this.walk('listServicesPage', ROUTES.services, (page, size) => this.listServicesPage({ page, size, ...filter }));
+    return this.walk('listServicesPage', ROUTES.services, (page, size) =>
+      this.listServicesPage({ page, size, ...filter }),
+    );
   }
 
   /** One service instance, or null when DPoD does not know it (404: unknown or deleted). */
@@ -129,7 +138,9 @@ export class DpodClient {
     const query = new URLSearchParams({ page: String(params.page), size: String(params.size) });
     const res = await this.get('listBindingsPage', ROUTES.bindings, `${path}?${query}`, [404]);
     if (res.status === 404) return null;
-    return this.parse('listBindingsPage', ROUTES.bindings, res.text, (body) => toPage(body, (item) => toBinding(item, serviceId), params));
+    return this.parse('listBindingsPage', ROUTES.bindings, res.text, (body) =>
+      toPage(body, (item) => toBinding(item, serviceId), params),
+    );
   }
 
   /** Every binding of a service (all pages), or null when the service is unknown. */
@@ -155,8 +166,18 @@ export class DpodClient {
   /** Starts an audit log export of [from, to) (at most 31 days upstream); DPoD answers 201 with an ACTIVE job. */
   async createExport(request: ExportRequest): Promise<ExportJob> {
     const { from, to, ...filters } = request;
-    if (!(from instanceof Date) || Number.isNaN(from.getTime()) || !(to instanceof Date) || Number.isNaN(to.getTime())) {
-      throw new DpodRequestError('from and to must be valid dates', { call: 'createExport', route: ROUTES.createExport, status: null, retryable: false });
+    if (
+      !(from instanceof Date) ||
+      Number.isNaN(from.getTime()) ||
+      !(to instanceof Date) ||
+      Number.isNaN(to.getTime())
+    ) {
+      throw new DpodRequestError('from and to must be valid dates', {
+        call: 'createExport',
+        route: ROUTES.createExport,
+        status: null,
+        retryable: false,
+      });
     }
     const body = JSON.stringify({ from: from.toISOString(), to: to.toISOString(), ...filters });
     const res = await this.http.send({
@@ -174,7 +195,12 @@ export class DpodClient {
   async getExport(jobId: string): Promise<ExportJob> {
     const path = idPath`/v1/audit-log-exports/${jobId}`;
     if (path === null) {
-      throw new DpodRequestError(`export job id ${JSON.stringify(jobId)} is not a path segment`, { call: 'getExport', route: ROUTES.export, status: null, retryable: false });
+      throw new DpodRequestError(`export job id ${JSON.stringify(jobId)} is not a path segment`, {
+        call: 'getExport',
+        route: ROUTES.export,
+        status: null,
+        retryable: false,
+      });
     }
     const res = await this.get('getExport', ROUTES.export, path);
     return this.parse('getExport', ROUTES.export, res.text, toExportJob);
@@ -186,7 +212,12 @@ export class DpodClient {
     const timeoutMs = options.timeoutMs ?? 30 * 60_000;
     const giveUpAt = Date.now() + timeoutMs;
     const fail = (message: string, state: string | null, retryable: boolean) =>
-      new DpodExportError(message, { call: 'waitForExport', route: ROUTES.export, status: null, retryable }, jobId, state);
+      new DpodExportError(
+        message,
+        { call: 'waitForExport', route: ROUTES.export, status: null, retryable },
+        jobId,
+        state,
+      );
     for (;;) {
       if (options.signal?.aborted) throw fail('aborted', null, true);
       const job = await this.getExport(jobId);
@@ -194,8 +225,10 @@ export class DpodClient {
         if (!job.location) throw fail('job SUCCEEDED without a location', job.state, false);
         return job;
       }
-      if (job.state === 'FAILED' || job.state === 'CANCELLED') throw fail(`export job ${jobId} ended ${job.state}`, job.state, job.state === 'FAILED');
-      if (Date.now() + interval > giveUpAt) throw fail(`export job ${jobId} still ${job.state} after ${timeoutMs} ms`, job.state, true);
+      if (job.state === 'FAILED' || job.state === 'CANCELLED')
+        throw fail(`export job ${jobId} ended ${job.state}`, job.state, job.state === 'FAILED');
+      if (Date.now() + interval > giveUpAt)
+        throw fail(`export job ${jobId} still ${job.state} after ${timeoutMs} ms`, job.state, true);
       await abortableSleep(interval, options.signal);
     }
   }
@@ -206,7 +239,13 @@ export class DpodClient {
    */
   async downloadExport(location: string): Promise<Readable> {
     if (!URL.canParse(location)) {
-      throw new DpodRequestError('location is not a URL', { call: 'downloadExport', route: ROUTES.download, status: null, bodyExcerpt: excerptOf(location), retryable: false });
+      throw new DpodRequestError('location is not a URL', {
+        call: 'downloadExport',
+        route: ROUTES.download,
+        status: null,
+        bodyExcerpt: excerptOf(location),
+        retryable: false,
+      });
     }
     const res = await this.http.send({
       call: 'downloadExport',
@@ -220,17 +259,34 @@ export class DpodClient {
     if (/^\s*text\/html\b/i.test(res.headers.get('content-type') ?? '')) {
       // A login or error page served with 200 (a proxy, an expired link) would be read as lines of bad records.
       const text = await firstChunkText(res.response);
-      throw new DpodResponseError('the signed URL answered an HTML page, not an export file; request the export again', {
-        call: 'downloadExport', route: ROUTES.download, status: res.status, bodyExcerpt: excerptOf(text), retryable: true, attempts: res.attempts,
-      });
+      throw new DpodResponseError(
+        'the signed URL answered an HTML page, not an export file; request the export again',
+        {
+          call: 'downloadExport',
+          route: ROUTES.download,
+          status: res.status,
+          bodyExcerpt: excerptOf(text),
+          retryable: true,
+          attempts: res.attempts,
+        },
+      );
     }
     const body = res.response.body;
     if (!body) return Readable.from([]);
     const stalled = () =>
-      new DpodUnavailableError(`no bytes for ${this.downloadIdleMs} ms in the middle of the file (the server stalled); download it again`, {
-        call: 'downloadExport', route: ROUTES.download, status: 'timeout', retryable: true, attempts: res.attempts,
-      });
-    return Readable.from(idleLimited(body as unknown as WebReadableStream<Uint8Array>, this.downloadIdleMs, stalled), { objectMode: false });
+      new DpodUnavailableError(
+        `no bytes for ${this.downloadIdleMs} ms in the middle of the file (the server stalled); download it again`,
+        {
+          call: 'downloadExport',
+          route: ROUTES.download,
+          status: 'timeout',
+          retryable: true,
+          attempts: res.attempts,
+        },
+      );
+    return Readable.from(idleLimited(body as unknown as WebReadableStream<Uint8Array>, this.downloadIdleMs, stalled), {
+      objectMode: false,
+    });
   }
 
   private get(call: string, route: string, path: string, passStatuses?: number[]) {
@@ -243,13 +299,27 @@ export class DpodClient {
     try {
       body = JSON.parse(text);
     } catch (err) {
-      throw new DpodResponseError('response is not JSON', { call, route, status: 200, bodyExcerpt: excerptOf(text), retryable: false, cause: err });
+      throw new DpodResponseError('response is not JSON', {
+        call,
+        route,
+        status: 200,
+        bodyExcerpt: excerptOf(text),
+        retryable: false,
+        cause: err,
+      });
     }
     try {
       return map(body);
     } catch (err) {
       if (!(err instanceof ShapeError)) throw err;
-      throw new DpodResponseError(err.message, { call, route, status: 200, bodyExcerpt: excerptOf(text), retryable: false, cause: err });
+      throw new DpodResponseError(err.message, {
+        call,
+        route,
+        status: 200,
+        bodyExcerpt: excerptOf(text),
+        retryable: false,
+        cause: err,
+      });
     }
   }
 
@@ -258,7 +328,11 @@ export class DpodClient {
    * past the first answer's page count (a total that grows with every page would never end), and fails when a
    * page repeats the one before (DPoD ignoring the page parameter would loop forever).
    */
-  private async walk<T>(call: string, route: string, fetchPage: (page: number, size: number) => Promise<Page<T>>): Promise<T[]> {
+  private async walk<T>(
+    call: string,
+    route: string,
+    fetchPage: (page: number, size: number) => Promise<Page<T>>,
+  ): Promise<T[]> {
     const all: T[] = [];
     let lastPage = Infinity;
     let previous: string | null = null;
@@ -266,9 +340,16 @@ export class DpodClient {
       const p = await fetchPage(page, this.pageSize);
       const items = JSON.stringify(p.items);
       if (p.items.length > 0 && items === previous) {
-        throw new DpodResponseError(`page ${page} repeats page ${page - 1} (DPoD ignores the page parameter or its total of ${p.totalPages} pages is wrong)`, {
-          call, route, status: 200, retryable: false, attempts: page + 1,
-        });
+        throw new DpodResponseError(
+          `page ${page} repeats page ${page - 1} (DPoD ignores the page parameter or its total of ${p.totalPages} pages is wrong)`,
+          {
+            call,
+            route,
+            status: 200,
+            retryable: false,
+            attempts: page + 1,
+          },
+        );
       }
       previous = items;
       all.push(...p.items);
@@ -290,13 +371,22 @@ function idPath(strings: TemplateStringsArray, ...ids: string[]): string | null 
 }
 
 function checkPaging(params: { page: number; size: number }, call: string): void {
-  if (!Number.isInteger(params.page) || params.page < 0 || !Number.isInteger(params.size) || params.size < 1 || params.size > MAX_PAGE_SIZE) {
-    throw new DpodRequestError(`page must be a whole number >= 0 and size 1..${MAX_PAGE_SIZE} (got page=${params.page}, size=${params.size})`, {
-      call,
-      route: call === 'listServicesPage' ? ROUTES.services : ROUTES.bindings,
-      status: null,
-      retryable: false,
-    });
+  if (
+    !Number.isInteger(params.page) ||
+    params.page < 0 ||
+    !Number.isInteger(params.size) ||
+    params.size < 1 ||
+    params.size > MAX_PAGE_SIZE
+  ) {
+    throw new DpodRequestError(
+      `page must be a whole number >= 0 and size 1..${MAX_PAGE_SIZE} (got page=${params.page}, size=${params.size})`,
+      {
+        call,
+        route: call === 'listServicesPage' ? ROUTES.services : ROUTES.bindings,
+        status: null,
+        retryable: false,
+      },
+    );
   }
 }
 
@@ -318,7 +408,11 @@ async function firstChunkText(response: Response): Promise<string> {
  * Yields a body's chunks, failing with `stalled()` when one read waits longer than `idleMs`. The clock runs only
  * while the reader asks for more: a slow reader (backpressure) is not a stalled server.
  */
-async function* idleLimited(body: WebReadableStream<Uint8Array>, idleMs: number, stalled: () => Error): AsyncGenerator<Buffer> {
+async function* idleLimited(
+  body: WebReadableStream<Uint8Array>,
+  idleMs: number,
+  stalled: () => Error,
+): AsyncGenerator<Buffer> {
   const reader = body.getReader();
   try {
     for (;;) {

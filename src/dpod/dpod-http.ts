@@ -1,7 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import { ConcurrencyLimiter } from './concurrency-limiter';
 import {
-  DpodAuthError, DpodError, DpodRequestError, DpodResponseError, DpodUnavailableError, excerptOf, type DpodFailureStatus,
+  DpodAuthError,
+  DpodError,
+  DpodRequestError,
+  DpodResponseError,
+  DpodUnavailableError,
+  excerptOf,
+  type DpodFailureStatus,
 } from './errors';
 import { TokenProvider, type AccessToken } from './token-provider';
 import type { DpodCallRecord } from './types';
@@ -131,7 +137,15 @@ export class DpodHttp {
     let attempt = 0;
     let retries = 0;
     const unavailable = (message: string, status: DpodFailureStatus, bodyExcerpt: string | null, cause?: unknown) =>
-      new DpodUnavailableError(message, { call: req.call, route: req.route, status, bodyExcerpt, retryable: true, attempts: attempt, cause });
+      new DpodUnavailableError(message, {
+        call: req.call,
+        route: req.route,
+        status,
+        bodyExcerpt,
+        retryable: true,
+        attempts: attempt,
+        cause,
+      });
 
     for (;;) {
       attempt++;
@@ -153,17 +167,27 @@ export class DpodHttp {
       let response: Response;
       let text: string | null = '';
       try {
-        response = await fetch(req.url, { method: req.method, headers, body: req.body, signal: controller.signal, redirect: 'follow' });
+        response = await fetch(req.url, {
+          method: req.method,
+          headers,
+          body: req.body,
+          signal: controller.signal,
+          redirect: 'follow',
+        });
         if (!req.stream || !response.ok) text = await readCapped(response, this.maxBodyBytes);
       } catch (err) {
         clearTimeout(timer);
         release();
         const status = timedOut ? 'timeout' : 'network_error';
         this.record(req.route, status, started, attempt);
-        const why = timedOut ? `no answer within ${attemptTimeout} ms` : `network error: ${err instanceof Error ? (err.cause as Error | undefined)?.message ?? err.message : String(err)}`;
-        if (retries >= this.maxRetries) throw unavailable(`${why}; gave up after ${attempt} attempt(s)`, status, null, err);
+        const why = timedOut
+          ? `no answer within ${attemptTimeout} ms`
+          : `network error: ${err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}`;
+        if (retries >= this.maxRetries)
+          throw unavailable(`${why}; gave up after ${attempt} attempt(s)`, status, null, err);
         const delay = this.backoff(retries++);
-        if (Date.now() + delay >= deadlineAt) throw unavailable(`${why}; deadline of ${this.deadlineMs} ms reached`, status, null, err);
+        if (Date.now() + delay >= deadlineAt)
+          throw unavailable(`${why}; deadline of ${this.deadlineMs} ms reached`, status, null, err);
         await sleep(delay);
         continue;
       }
@@ -175,7 +199,14 @@ export class DpodHttp {
       const answered = (status >= 200 && status < 300) || req.passStatuses?.includes(status);
       if (text === null) {
         // An error status is handled as usual, without an excerpt; an answer is useless unread.
-        if (answered) throw new DpodResponseError(`response body larger than ${this.maxBodyBytes} bytes (not read further)`, { call: req.call, route: req.route, status, retryable: false, attempts: attempt });
+        if (answered)
+          throw new DpodResponseError(`response body larger than ${this.maxBodyBytes} bytes (not read further)`, {
+            call: req.call,
+            route: req.route,
+            status,
+            retryable: false,
+            attempts: attempt,
+          });
         text = '';
       }
       if (answered) {
@@ -188,19 +219,38 @@ export class DpodHttp {
           refreshed = true;
           continue;
         }
-        throw new DpodAuthError('the API refused a freshly issued token', { call: req.call, route: req.route, status, bodyExcerpt: excerpt, retryable: false, attempts: attempt });
+        throw new DpodAuthError('the API refused a freshly issued token', {
+          call: req.call,
+          route: req.route,
+          status,
+          bodyExcerpt: excerpt,
+          retryable: false,
+          attempts: attempt,
+        });
       }
       if (status === 429 || status >= 500 || status === 408) {
         if (retries >= this.maxRetries) throw unavailable(`gave up after ${attempt} attempt(s)`, status, excerpt);
         const retryAfter = status === 429 ? parseRetryAfter(response.headers.get('retry-after')) : null;
         const delay = retryAfter ?? this.backoff(retries);
         retries++;
-        if (Date.now() + delay >= deadlineAt) throw unavailable(`deadline of ${this.deadlineMs} ms would pass before the next retry (in ${delay} ms)`, status, excerpt);
+        if (Date.now() + delay >= deadlineAt)
+          throw unavailable(
+            `deadline of ${this.deadlineMs} ms would pass before the next retry (in ${delay} ms)`,
+            status,
+            excerpt,
+          );
         await sleep(delay);
         continue;
       }
       const ErrorClass = req.clientErrorClass ?? DpodRequestError;
-      throw new ErrorClass('request refused', { call: req.call, route: req.route, status, bodyExcerpt: excerpt, retryable: false, attempts: attempt });
+      throw new ErrorClass('request refused', {
+        call: req.call,
+        route: req.route,
+        status,
+        bodyExcerpt: excerpt,
+        retryable: false,
+        attempts: attempt,
+      });
     }
   }
 
@@ -217,7 +267,11 @@ export class DpodHttp {
   /** OAuth2 client credentials: form body plus HTTP Basic with the same pair. */
   private async fetchToken(): Promise<AccessToken> {
     const { tokenUrl, clientId, clientSecret } = this.options;
-    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret });
+    const form = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_secret: clientSecret,
+    });
     const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64');
     const res = await this.send({
       call: 'getToken',
@@ -233,10 +287,23 @@ export class DpodHttp {
     try {
       body = JSON.parse(res.text) as typeof body;
     } catch (err) {
-      throw new DpodAuthError('token response is not JSON', { call: 'getToken', route: 'POST /oauth/token', status: res.status, bodyExcerpt: excerptOf(res.text), retryable: false, cause: err });
+      throw new DpodAuthError('token response is not JSON', {
+        call: 'getToken',
+        route: 'POST /oauth/token',
+        status: res.status,
+        bodyExcerpt: excerptOf(res.text),
+        retryable: false,
+        cause: err,
+      });
     }
     if (typeof body.access_token !== 'string' || body.access_token === '') {
-      throw new DpodAuthError('token response has no access_token', { call: 'getToken', route: 'POST /oauth/token', status: res.status, bodyExcerpt: excerptOf(res.text), retryable: false });
+      throw new DpodAuthError('token response has no access_token', {
+        call: 'getToken',
+        route: 'POST /oauth/token',
+        status: res.status,
+        bodyExcerpt: excerptOf(res.text),
+        retryable: false,
+      });
     }
     const expiresIn = Number(body.expires_in);
     const lifetimeS = Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : 300;

@@ -66,7 +66,9 @@ export function toService(item: unknown): DpodService {
     id,
     name: str(get('name', 'serviceName')),
     serviceType: str(get('serviceType', 'service_type', 'type')),
-    partitionSerialNumber: str(get('partition_serial_number', 'partitionSerialNumber', 'partitionSerial', 'partitionId')),
+    partitionSerialNumber: str(
+      get('partition_serial_number', 'partitionSerialNumber', 'partitionSerial', 'partitionId'),
+    ),
     status: str(get('status', 'state')),
     createdAt: parseApiDate(get('createdAt', 'created_at', 'created')),
     tenantId: str(get('tenantId', 'tenant_id', 'subscriberGroupId')),
@@ -107,14 +109,25 @@ export function toExportJob(body: unknown): ExportJob {
  * Maps a Spring page (`content` + `totalElements`/`totalPages`/`number`/`size`, or the HATEOAS form with a
  * `page` object) or a bare array to a {@link Page}.
  */
-export function toPage<T>(body: unknown, map: (item: unknown) => T, requested: { page: number; size: number }): Page<T> {
+export function toPage<T>(
+  body: unknown,
+  map: (item: unknown) => T,
+  requested: { page: number; size: number },
+): Page<T> {
   if (Array.isArray(body)) {
-    return { items: body.map(map), page: requested.page, size: requested.size, totalElements: body.length, totalPages: body.length > 0 ? 1 : 0 };
+    return {
+      items: body.map(map),
+      page: requested.page,
+      size: requested.size,
+      totalElements: body.length,
+      totalPages: body.length > 0 ? 1 : 0,
+    };
   }
   const get = reader(asObject(body, 'page'));
   let content = get('content', 'items', 'data', 'results');
   const embedded = get('_embedded');
-  if (content === undefined && embedded && typeof embedded === 'object') content = Object.values(embedded as Json).find(Array.isArray);
+  if (content === undefined && embedded && typeof embedded === 'object')
+    content = Object.values(embedded as Json).find(Array.isArray);
   if (content === undefined) content = [];
   if (!Array.isArray(content)) throw new ShapeError('page content is not an array');
   const meta = get('page');

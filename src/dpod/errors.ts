@@ -29,7 +29,10 @@ export class DpodError extends Error {
   constructor(message: string, details: DpodErrorDetails) {
     const excerpt = details.bodyExcerpt ? `: ${details.bodyExcerpt}` : '';
     const status = details.status === null ? '' : ` (${details.status})`;
-    super(`DPoD ${details.call} [${details.route}] failed${status}: ${message}${excerpt}`, details.cause === undefined ? undefined : { cause: details.cause });
+    super(
+      `DPoD ${details.call} [${details.route}] failed${status}: ${message}${excerpt}`,
+      details.cause === undefined ? undefined : { cause: details.cause },
+    );
     this.name = new.target.name;
     this.call = details.call;
     this.route = details.route;

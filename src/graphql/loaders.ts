@@ -49,7 +49,11 @@ export interface LoaderDeps {
   onDpodError?: (err: unknown) => void;
 }
 
-function groupBy<K, G>(keys: readonly K[], groupOf: (k: K) => string, make: (k: K) => G): Map<string, { group: G; indexes: number[] }> {
+function groupBy<K, G>(
+  keys: readonly K[],
+  groupOf: (k: K) => string,
+  make: (k: K) => G,
+): Map<string, { group: G; indexes: number[] }> {
   const groups = new Map<string, { group: G; indexes: number[] }>();
   keys.forEach((k, i) => {
     const g = groupOf(k);
@@ -71,7 +75,11 @@ export function createLoaders(deps: LoaderDeps): Loaders {
   const eventPage = new DataLoader<PageLoadKey, EventPage, string>(
     async (keys) => {
       const out: EventPage[] = new Array(keys.length);
-      const groups = groupBy(keys, (k) => `${filterKey(k.filter)}|${k.dimension}|${k.order}|${JSON.stringify(k.request)}`, (k) => k);
+      const groups = groupBy(
+        keys,
+        (k) => `${filterKey(k.filter)}|${k.dimension}|${k.order}|${JSON.stringify(k.request)}`,
+        (k) => k,
+      );
       await Promise.all(
         [...groups.values()].map(async ({ group, indexes }) => {
           const parents = unique(indexes.map((i) => keys[i].parent));
@@ -92,11 +100,17 @@ export function createLoaders(deps: LoaderDeps): Loaders {
   const aggregate = new DataLoader<AggregateLoadKey, AggregateValue, string>(
     async (keys) => {
       const out: AggregateValue[] = new Array(keys.length);
-      const groups = groupBy(keys, (k) => `${filterKey(k.filter)}|${k.dimension}`, (k) => k);
+      const groups = groupBy(
+        keys,
+        (k) => `${filterKey(k.filter)}|${k.dimension}`,
+        (k) => k,
+      );
       await Promise.all(
         [...groups.values()].map(async ({ group, indexes }) => {
           const parents = unique(indexes.map((i) => keys[i].parent));
-          const needs = unique(indexes.map((i) => JSON.stringify(keys[i].need))).map((n) => JSON.parse(n) as AggregateNeed);
+          const needs = unique(indexes.map((i) => JSON.stringify(keys[i].need))).map(
+            (n) => JSON.parse(n) as AggregateNeed,
+          );
           if (!group.filter.empty) onQuery();
           const values = await computeAggregates(db, group.filter, group.dimension, parents, needs);
           for (const i of indexes) out[i] = values[parents.indexOf(keys[i].parent)];
@@ -120,7 +134,8 @@ export function createLoaders(deps: LoaderDeps): Loaders {
     return fetchClientHomes(db, ids);
   });
 
-  const live = <T>(fetch: (dir: DpodDirectory, id: string) => Promise<T>) =>
+  const live =
+    <T>(fetch: (dir: DpodDirectory, id: string) => Promise<T>) =>
     async (ids: readonly string[]): Promise<(T | Error)[]> => {
       if (!directory) return ids.map(() => dpodUnavailable('the DPoD platform API is not configured'));
       return Promise.all(

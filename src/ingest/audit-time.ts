@@ -1,5 +1,6 @@
 // DPoD writes `YYYY-MM-DD HH:MM:SS[.fff] UTC`; RFC 3339 (`T`, `Z` or an offset) is accepted too.
-const TIME_PATTERN = /^\s*(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?\s*(?:(Z|UTC|GMT)|([+-])(\d{2}):?(\d{2}))?\s*$/i;
+const TIME_PATTERN =
+  /^\s*(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?\s*(?:(Z|UTC|GMT)|([+-])(\d{2}):?(\d{2}))?\s*$/i;
 
 /**
  * Parses an audit record time to epoch milliseconds (UTC), truncated to the millisecond.

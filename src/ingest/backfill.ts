@@ -36,18 +36,34 @@ function exportFailed(err: unknown): boolean {
  * turn out huge or an export fails), requesting a few exports ahead. Resumes from its checkpoint.
  * Stops at the first window that fails (its summary says why); returns one summary per window.
  */
-export async function backfill(deps: IngestDeps, range: TimeWindow, options: BackfillOptions = {}): Promise<RunSummary[]> {
-  if (!(range.from.getTime() < range.to.getTime())) throw new Error(`--from must be before --to (got ${range.from.toISOString()} .. ${range.to.toISOString()})`);
+export async function backfill(
+  deps: IngestDeps,
+  range: TimeWindow,
+  options: BackfillOptions = {},
+): Promise<RunSummary[]> {
+  if (!(range.from.getTime() < range.to.getTime()))
+    throw new Error(`--from must be before --to (got ${range.from.toISOString()} .. ${range.to.toISOString()})`);
   await failAbandonedRuns(deps.db);
   const name = options.checkpointName ?? `backfill:${range.from.toISOString()}/${range.to.toISOString()}`;
-  const cp = await deps.db.selectFrom('ingest_checkpoints').select('position').where('name', '=', name).executeTakeFirst();
-  let cursor = options.resume === false ? range.from.getTime() : Math.max(range.from.getTime(), cp?.position ? cp.position.getTime() : 0);
+  const cp = await deps.db
+    .selectFrom('ingest_checkpoints')
+    .select('position')
+    .where('name', '=', name)
+    .executeTakeFirst();
+  let cursor =
+    options.resume === false
+      ? range.from.getTime()
+      : Math.max(range.from.getTime(), cp?.position ? cp.position.getTime() : 0);
   let sizeMs = Math.min(MAX_WINDOW_DAYS, Math.max(1 / 24, options.windowDays ?? MAX_WINDOW_DAYS)) * DAY_MS;
   const target = options.targetRecordsPerWindow ?? 2_000_000;
   const ahead = Math.max(1, options.concurrency ?? 3);
   const queue: { window: TimeWindow; job: Promise<ExportJob> }[] = [];
   const summaries: RunSummary[] = [];
-  if (cursor > range.from.getTime()) deps.logger?.info({ checkpoint: name, resumeAt: new Date(cursor).toISOString() }, 'backfill resumes from its checkpoint');
+  if (cursor > range.from.getTime())
+    deps.logger?.info(
+      { checkpoint: name, resumeAt: new Date(cursor).toISOString() },
+      'backfill resumes from its checkpoint',
+    );
 
   const request = (window: TimeWindow) => {
     const job = prepareExport(deps, window, options);
@@ -79,7 +95,10 @@ export async function backfill(deps: IngestDeps, range: TimeWindow, options: Bac
       deps.logger?.warn({ window, error: String(failedUpstream) }, 'export failed; retrying the window in two halves');
       sizeMs = Math.max(HOUR_MS, Math.floor(sizeMs / 2));
       // Requests already made for later windows stay; the halves go first.
-      const halves = [{ from: window.from, to: mid }, { from: mid, to: window.to }].map((w) => {
+      const halves = [
+        { from: window.from, to: mid },
+        { from: mid, to: window.to },
+      ].map((w) => {
         const j = prepareExport(deps, w, options);
         j.catch(() => undefined);
         return { window: w, job: j };
@@ -87,7 +106,11 @@ export async function backfill(deps: IngestDeps, range: TimeWindow, options: Bac
       queue.unshift(...halves);
       continue;
     }
-    const summary = await ingestPreparedWindow(deps, window, () => job, { ...options, kind: options.kind ?? 'backfill', checkpointName: name });
+    const summary = await ingestPreparedWindow(deps, window, () => job, {
+      ...options,
+      kind: options.kind ?? 'backfill',
+      checkpointName: name,
+    });
     summaries.push(summary);
     options.onRun?.(summary);
     if (summary.state === 'failed') break;

@@ -92,11 +92,19 @@ export class BatchBuilder {
   private addRecord(text: string, lineNumber: number): void {
     const batch = this.batch;
     if (this.decoder.sawInvalid && hasInvalidBytes(text)) {
-      batch.rejected.push({ lineNumber, raw: showInvalidBytes(text), reason: 'not valid UTF-8 (the bad bytes are shown as \\xNN)' });
+      batch.rejected.push({
+        lineNumber,
+        raw: showInvalidBytes(text),
+        reason: 'not valid UTF-8 (the bad bytes are shown as \\xNN)',
+      });
       return;
     }
     if (text.includes('\0')) {
-      batch.rejected.push({ lineNumber, raw: text, reason: 'contains a NUL character, which PostgreSQL text cannot store' });
+      batch.rejected.push({
+        lineNumber,
+        raw: text,
+        reason: 'contains a NUL character, which PostgreSQL text cannot store',
+      });
       return;
     }
     let parsed: unknown;

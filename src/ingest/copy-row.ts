@@ -2,9 +2,27 @@ import type { NormalizedFields } from './record-normalizer';
 
 /** Columns of the staging table, in COPY order (the same names as in `audit_events`). */
 export const STAGING_COLUMNS = [
-  'time', 'event_key', 'occurrence', 'source', 'partition_id', 'service_id', 'client_id', 'tenant_id', 'action',
-  'status', 'trace_id', 'client_ip', 'hsm_id', 'object_ids', 'partition_serial', 'role', 'meta', 'meta_raw',
-  'meta_malformed', 'extra', 'ingest_run_id',
+  'time',
+  'event_key',
+  'occurrence',
+  'source',
+  'partition_id',
+  'service_id',
+  'client_id',
+  'tenant_id',
+  'action',
+  'status',
+  'trace_id',
+  'client_ip',
+  'hsm_id',
+  'object_ids',
+  'partition_serial',
+  'role',
+  'meta',
+  'meta_raw',
+  'meta_malformed',
+  'extra',
+  'ingest_run_id',
 ] as const;
 
 /** DDL of the session's staging table (emptied at every commit). */

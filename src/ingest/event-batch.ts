@@ -39,7 +39,23 @@ export const NULL_ROLE = '\u0002';
 
 /** A new, empty batch; `capacity` pre-sizes its row buffer (e.g. the previous batch's size). */
 export function emptyBatch(capacity = 0): EventBatch {
-  return { data: Buffer.allocUnsafe(capacity), used: 0, offsets: [], keys: [], times: [], rollups: [], rollupKeys: new Map(), lineNumbers: [], rejected: [], read: 0, malformedMeta: 0, months: new Set(), bytesRead: 0, lastLine: 0, maxTimeMs: null };
+  return {
+    data: Buffer.allocUnsafe(capacity),
+    used: 0,
+    offsets: [],
+    keys: [],
+    times: [],
+    rollups: [],
+    rollupKeys: new Map(),
+    lineNumbers: [],
+    rejected: [],
+    read: 0,
+    malformedMeta: 0,
+    months: new Set(),
+    bytesRead: 0,
+    lastLine: 0,
+    maxTimeMs: null,
+  };
 }
 
 /** Number of storable rows in a batch. */
@@ -54,7 +70,14 @@ export function rowLine(batch: EventBatch, i: number): Buffer {
 }
 
 /** Appends one storable row. */
-export function appendRow(batch: EventBatch, line: string | Buffer, key: string, time: string, rollupKey: string, lineNumber: number): void {
+export function appendRow(
+  batch: EventBatch,
+  line: string | Buffer,
+  key: string,
+  time: string,
+  rollupKey: string,
+  lineNumber: number,
+): void {
   const len = typeof line === 'string' ? Buffer.byteLength(line, 'utf8') : line.length;
   if (batch.used + len > batch.data.length) {
     const grown = Buffer.allocUnsafe(Math.max(1 << 20, (batch.used + len) * 2));
@@ -78,8 +101,22 @@ export function appendRow(batch: EventBatch, line: string | Buffer, key: string,
 
 /** The rows at `indexes` of a batch, as a batch without rejects or counters. */
 export function pickRows(batch: EventBatch, indexes: number[]): EventBatch {
-  const out = { ...emptyBatch(), months: batch.months, bytesRead: batch.bytesRead, lastLine: batch.lastLine, maxTimeMs: batch.maxTimeMs };
+  const out = {
+    ...emptyBatch(),
+    months: batch.months,
+    bytesRead: batch.bytesRead,
+    lastLine: batch.lastLine,
+    maxTimeMs: batch.maxTimeMs,
+  };
   const keyOf = [...batch.rollupKeys.keys()];
-  for (const i of indexes) appendRow(out, rowLine(batch, i), batch.keys[i]!, batch.times[i]!, keyOf[batch.rollups[i]!]!, batch.lineNumbers[i]!);
+  for (const i of indexes)
+    appendRow(
+      out,
+      rowLine(batch, i),
+      batch.keys[i]!,
+      batch.times[i]!,
+      keyOf[batch.rollups[i]!]!,
+      batch.lineNumbers[i]!,
+    );
   return out;
 }

@@ -2,7 +2,9 @@ import crypto from 'node:crypto';
 
 // One-shot hashing (Node >= 20.12) is markedly faster than createHash().update().digest() per record.
 const sha256Hex: (data: string) => string =
-  typeof crypto.hash === 'function' ? (data) => crypto.hash('sha256', data, 'hex') : (data) => crypto.createHash('sha256').update(data).digest('hex');
+  typeof crypto.hash === 'function'
+    ? (data) => crypto.hash('sha256', data, 'hex')
+    : (data) => crypto.createHash('sha256').update(data).digest('hex');
 
 /**
  * The deterministic identity of an event: the first 16 bytes of

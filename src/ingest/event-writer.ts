@@ -125,7 +125,10 @@ export class EventWriter {
   async write(batch: EventBatch, checkpoint?: CheckpointUpdate): Promise<BatchOutcome> {
     const months = [...batch.months].filter((m) => !this.ensuredMonths.has(m));
     if (months.length > 0) {
-      await ensurePartitions(this.db, months.map((m) => new Date(m)));
+      await ensurePartitions(
+        this.db,
+        months.map((m) => new Date(m)),
+      );
       for (const m of months) this.ensuredMonths.add(m);
     }
     try {
@@ -143,14 +146,26 @@ export class EventWriter {
         const lineNumber = batch.lineNumbers[0]!;
         const raw = rowLine(batch, 0).toString('utf8').replace(/\n$/, '');
         const reason = `the database refused the record (raw is the row as sent, tab-separated): ${(err as Error).message}`;
-        const rest = { ...emptyBatch(), read: batch.read, malformedMeta: batch.malformedMeta, bytesRead: batch.bytesRead, lastLine: batch.lastLine, rejected: [...batch.rejected, { lineNumber, raw, reason }] };
+        const rest = {
+          ...emptyBatch(),
+          read: batch.read,
+          malformedMeta: batch.malformedMeta,
+          bytesRead: batch.bytesRead,
+          lastLine: batch.lastLine,
+          rejected: [...batch.rejected, { lineNumber, raw, reason }],
+        };
         return this.commitRetrying(rest, checkpoint, 'staged');
       }
       // Split in halves; the second keeps the rejects and counters so totals stay right.
       const half = Math.ceil(rows / 2);
       const all = [...Array(rows).keys()];
       const first = pickRows(batch, all.slice(0, half));
-      const second = { ...pickRows(batch, all.slice(half)), rejected: batch.rejected, read: batch.read, malformedMeta: batch.malformedMeta };
+      const second = {
+        ...pickRows(batch, all.slice(half)),
+        rejected: batch.rejected,
+        read: batch.read,
+        malformedMeta: batch.malformedMeta,
+      };
       const a = await this.write(first);
       const b = await this.write(second, checkpoint);
       return {
@@ -167,7 +182,11 @@ export class EventWriter {
    * {@link commit}, run again (after a short, growing pause) when PostgreSQL aborts it as a deadlock or a
    * serialization failure; the transaction was rolled back whole, so running it again is safe.
    */
-  private async commitRetrying(batch: EventBatch, checkpoint: CheckpointUpdate | undefined, how: 'direct' | 'staged'): Promise<BatchOutcome> {
+  private async commitRetrying(
+    batch: EventBatch,
+    checkpoint: CheckpointUpdate | undefined,
+    how: 'direct' | 'staged',
+  ): Promise<BatchOutcome> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.commit(batch, checkpoint, how);
@@ -178,12 +197,17 @@ export class EventWriter {
     }
   }
 
-  private async commit(batch: EventBatch, checkpoint: CheckpointUpdate | undefined, how: 'direct' | 'staged'): Promise<BatchOutcome> {
+  private async commit(
+    batch: EventBatch,
+    checkpoint: CheckpointUpdate | undefined,
+    how: 'direct' | 'staged',
+  ): Promise<BatchOutcome> {
     const c = this.client;
     await c.query('begin');
     try {
       const rows = rowCount(batch);
-      const inserted = rows === 0 ? 0 : how === 'direct' ? await this.insertDirect(batch) : await this.insertStaged(batch);
+      const inserted =
+        rows === 0 ? 0 : how === 'direct' ? await this.insertDirect(batch) : await this.insertStaged(batch);
       if (batch.rejected.length > 0) {
         await c.query(
           `insert into rejected_records (run_id, line_number, raw, reason)
@@ -209,7 +233,15 @@ export class EventWriter {
                 rejected = rejected + $5, malformed_meta = malformed_meta + $6, bytes_read = greatest(bytes_read, $7),
                 heartbeat_at = now()
           where id = $1`,
-        [this.runId, outcome.read, outcome.inserted, outcome.duplicates, outcome.rejected, outcome.malformedMeta, batch.bytesRead],
+        [
+          this.runId,
+          outcome.read,
+          outcome.inserted,
+          outcome.duplicates,
+          outcome.rejected,
+          outcome.malformedMeta,
+          batch.bytesRead,
+        ],
       );
       if (checkpoint) await saveCheckpoint(c, this.runId, checkpoint);
       await c.query('commit');
@@ -236,17 +268,33 @@ export class EventWriter {
       if (t < lo) lo = t;
       if (t > hi) hi = t;
     }
-    const { rows } = await this.client.query<{ flags: string }>(STORED_FLAGS, [batch.keys.join(','), batch.times.join(','), lo, hi]);
+    const { rows } = await this.client.query<{ flags: string }>(STORED_FLAGS, [
+      batch.keys.join(','),
+      batch.times.join(','),
+      lo,
+      hi,
+    ]);
     const flags = rows[0]!.flags;
     const fresh: number[] = [];
     // Identical keys inside one batch cannot happen (occurrences differ), so "not stored" means "new".
     for (let i = 0; i < batch.keys.length; i++) if (flags.charCodeAt(i) === 48) fresh.push(i);
     if (fresh.length === 0) return 0;
     // Sorted by (time, key), like the general path, so concurrent writers lock in the same order.
-    fresh.sort((a, b) => (batch.times[a]! < batch.times[b]! ? -1 : batch.times[a]! > batch.times[b]! ? 1 : batch.keys[a]! < batch.keys[b]! ? -1 : 1));
+    fresh.sort((a, b) =>
+      batch.times[a]! < batch.times[b]!
+        ? -1
+        : batch.times[a]! > batch.times[b]!
+          ? 1
+          : batch.keys[a]! < batch.keys[b]!
+            ? -1
+            : 1,
+    );
     // The whole buffer may go as it is only when every row is new and already in order.
     const sorted = fresh.length === rowCount(batch) && fresh.every((v, i) => v === i);
-    await this.copy('audit_events', sorted ? [batch.data.subarray(0, batch.used)] : fresh.map((i) => rowLine(batch, i)));
+    await this.copy(
+      'audit_events',
+      sorted ? [batch.data.subarray(0, batch.used)] : fresh.map((i) => rowLine(batch, i)),
+    );
     const counts = new Array<number>(batch.rollupKeys.size).fill(0);
     for (const i of fresh) counts[batch.rollups[i]!]!++;
     const cols: (string | null)[][] = [[], [], [], [], [], []];
@@ -303,7 +351,12 @@ export const DEFAULT_PARALLELISM = 2;
  * Batches on different writers commit independently; counters add up, and checkpoint positions only
  * move forward, so their order does not matter.
  */
-export async function openWriters(db: Kysely<Database>, pool: pg.Pool, runId: string, options: { client?: pg.PoolClient; parallelism?: number } = {}): Promise<EventWriter[]> {
+export async function openWriters(
+  db: Kysely<Database>,
+  pool: pg.Pool,
+  runId: string,
+  options: { client?: pg.PoolClient; parallelism?: number } = {},
+): Promise<EventWriter[]> {
   const writers: EventWriter[] = [];
   try {
     for (let i = 0; i < Math.max(1, options.parallelism ?? DEFAULT_PARALLELISM); i++) {

@@ -59,14 +59,20 @@ export function startFollower(deps: IngestDeps, options: FollowerOptions = {}): 
     const client = await deps.pool.connect();
     let locked = false;
     try {
-      const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock(hashtext($1)) as locked', [leaseKey(name)]);
+      const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock(hashtext($1)) as locked', [
+        leaseKey(name),
+      ]);
       locked = rows[0]!.locked;
       if (!locked) {
         deps.logger?.debug({ checkpoint: name }, 'another follower holds the lease; skipping this pass');
         return null;
       }
       await failAbandonedRuns(deps.db);
-      const cp = await deps.db.selectFrom('ingest_checkpoints').select('position').where('name', '=', name).executeTakeFirst();
+      const cp = await deps.db
+        .selectFrom('ingest_checkpoints')
+        .select('position')
+        .where('name', '=', name)
+        .executeTakeFirst();
       const end = Math.floor(now().getTime() / 1000) * 1000;
       const start = cp?.position ? cp.position.getTime() - overlap : end - lookback;
       if (start >= end) return [];
@@ -90,7 +96,8 @@ export function startFollower(deps: IngestDeps, options: FollowerOptions = {}): 
       if (options.retentionDays) await applyRetention(deps, { olderThanDays: options.retentionDays });
       return summaries;
     } finally {
-      if (locked) await client.query('select pg_advisory_unlock(hashtext($1))', [leaseKey(name)]).catch(() => undefined);
+      if (locked)
+        await client.query('select pg_advisory_unlock(hashtext($1))', [leaseKey(name)]).catch(() => undefined);
       client.release();
     }
   }

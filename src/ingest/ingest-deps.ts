@@ -9,7 +9,10 @@ import type { IngestProgress } from './progress-reporter';
 /** The part of the DPoD client the ingester uses (the Audit Query API); `DpodClient` satisfies it. */
 export interface AuditExportApi {
   createExport(window: { from: Date; to: Date }): Promise<ExportJob>;
-  waitForExport(jobId: string, options?: { pollIntervalMs?: number; timeoutMs?: number; signal?: AbortSignal }): Promise<ExportJob>;
+  waitForExport(
+    jobId: string,
+    options?: { pollIntervalMs?: number; timeoutMs?: number; signal?: AbortSignal },
+  ): Promise<ExportJob>;
   downloadExport(location: string): Promise<Readable>;
 }
 

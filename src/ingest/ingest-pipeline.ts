@@ -38,7 +38,10 @@ export type PipelineTotals = BatchOutcome & { complete?: boolean };
  * Parsing on a worker thread was tried and measured no faster on a 2-core machine: the parser, the main
  * thread and PostgreSQL's backends then compete for the same cores, and the work only moves around.
  */
-export async function ingestEntries(entries: AsyncIterable<InputEntry>, options: PipelineOptions): Promise<PipelineTotals> {
+export async function ingestEntries(
+  entries: AsyncIterable<InputEntry>,
+  options: PipelineOptions,
+): Promise<PipelineTotals> {
   const parser = new BatchBuilder(options.runId, options.batchSize ?? DEFAULT_BATCH_SIZE);
   const totals: PipelineTotals = { read: 0, inserted: 0, duplicates: 0, rejected: 0, malformedMeta: 0 };
   // Batches being written, oldest first; batch n goes to writer n % writers.length.
@@ -121,7 +124,9 @@ export async function ingestEntries(entries: AsyncIterable<InputEntry>, options:
     while (pending.length > 0) await pending.shift();
     progress();
     if (readError) {
-      throw new Error(`${readError.where}: could not read on: ${errorText(readError.err)} (the input is damaged or cut short; the records before this point were stored, a complete copy can be read again)`);
+      throw new Error(
+        `${readError.where}: could not read on: ${errorText(readError.err)} (the input is damaged or cut short; the records before this point were stored, a complete copy can be read again)`,
+      );
     }
     return { ...totals, complete: !stopped };
   } finally {

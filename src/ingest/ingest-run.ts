@@ -48,7 +48,11 @@ export async function startRun(db: Kysely<Database>, run: NewRun): Promise<strin
 
 /** Notes the export job of a running run. */
 export async function setRunExportJob(db: Kysely<Database>, runId: string, jobId: string): Promise<void> {
-  await db.updateTable('ingest_runs').set({ export_job_id: jobId, heartbeat_at: sql`now()` }).where('id', '=', runId).execute();
+  await db
+    .updateTable('ingest_runs')
+    .set({ export_job_id: jobId, heartbeat_at: sql`now()` })
+    .where('id', '=', runId)
+    .execute();
 }
 
 /** Marks a run finished and returns its summary (counters as committed by its batches). */
@@ -56,7 +60,12 @@ export async function finishRun(db: Kysely<Database>, runId: string, error: unkn
   const message = error === null ? null : error instanceof Error ? error.message : String(error);
   const row = await db
     .updateTable('ingest_runs')
-    .set({ state: message === null ? 'succeeded' : 'failed', finished_at: sql`now()`, heartbeat_at: sql`now()`, error: message })
+    .set({
+      state: message === null ? 'succeeded' : 'failed',
+      finished_at: sql`now()`,
+      heartbeat_at: sql`now()`,
+      error: message,
+    })
     .where('id', '=', runId)
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -65,9 +74,22 @@ export async function finishRun(db: Kysely<Database>, runId: string, error: unkn
 
 /** Builds a {@link RunSummary} from an `ingest_runs` row. */
 export function summarizeRun(row: {
-  id: string; kind: IngestRunsTable['kind']; source: string; state: string; window_from: Date | null; window_to: Date | null;
-  export_job_id: string | null; records_read: string; inserted: string; duplicates: string; rejected: string;
-  malformed_meta: string; bytes_read: string; started_at: Date; finished_at: Date | null; error: string | null;
+  id: string;
+  kind: IngestRunsTable['kind'];
+  source: string;
+  state: string;
+  window_from: Date | null;
+  window_to: Date | null;
+  export_job_id: string | null;
+  records_read: string;
+  inserted: string;
+  duplicates: string;
+  rejected: string;
+  malformed_meta: string;
+  bytes_read: string;
+  started_at: Date;
+  finished_at: Date | null;
+  error: string | null;
 }): RunSummary {
   const seconds = Math.max(0.001, ((row.finished_at ?? new Date()).getTime() - row.started_at.getTime()) / 1000);
   const read = Number(row.records_read);
@@ -99,7 +121,12 @@ export const RUN_STALE_SECONDS = 300;
 
 /** Notes that a running run is alive (its process is still working on it, even if it stores nothing yet). */
 export async function heartbeatRun(db: Kysely<Database>, runId: string): Promise<void> {
-  await db.updateTable('ingest_runs').set({ heartbeat_at: sql`now()` }).where('id', '=', runId).where('state', '=', 'running').execute();
+  await db
+    .updateTable('ingest_runs')
+    .set({ heartbeat_at: sql`now()` })
+    .where('id', '=', runId)
+    .where('state', '=', 'running')
+    .execute();
 }
 
 /**
@@ -113,14 +140,17 @@ export function startRunHeartbeat(
   options: { intervalSeconds?: number; onError?: (err: unknown) => void } = {},
 ): () => Promise<void> {
   let beating: Promise<void> | null = null;
-  const timer = setInterval(() => {
-    if (beating) return;
-    beating = heartbeatRun(db, runId)
-      .catch((err) => options.onError?.(err))
-      .finally(() => {
-        beating = null;
-      });
-  }, (options.intervalSeconds ?? RUN_HEARTBEAT_SECONDS) * 1000);
+  const timer = setInterval(
+    () => {
+      if (beating) return;
+      beating = heartbeatRun(db, runId)
+        .catch((err) => options.onError?.(err))
+        .finally(() => {
+          beating = null;
+        });
+    },
+    (options.intervalSeconds ?? RUN_HEARTBEAT_SECONDS) * 1000,
+  );
   timer.unref();
   return async () => {
     clearInterval(timer);
@@ -135,7 +165,11 @@ export function startRunHeartbeat(
 export async function failAbandonedRuns(db: Kysely<Database>, staleSeconds = RUN_STALE_SECONDS): Promise<number> {
   const rows = await db
     .updateTable('ingest_runs')
-    .set({ state: 'failed', finished_at: sql`now()`, error: 'abandoned: the ingesting process stopped without finishing' })
+    .set({
+      state: 'failed',
+      finished_at: sql`now()`,
+      error: 'abandoned: the ingesting process stopped without finishing',
+    })
     .where('state', '=', 'running')
     .where('heartbeat_at', '<', sql<Date>`now() - make_interval(secs => ${staleSeconds})`)
     .returning('id')

@@ -30,40 +30,82 @@ export interface WindowOptions extends IngestOptions {
 }
 
 /** Requests an export of the window and waits for it to be ready. */
-export async function prepareExport(deps: IngestDeps, window: TimeWindow, options: WindowOptions = {}): Promise<ExportJob> {
-  if (!deps.dpod) throw new Error('no DPoD client configured: set DPOD_API_URL, DPOD_TOKEN_URL, DPOD_CLIENT_ID and DPOD_CLIENT_SECRET');
+export async function prepareExport(
+  deps: IngestDeps,
+  window: TimeWindow,
+  options: WindowOptions = {},
+): Promise<ExportJob> {
+  if (!deps.dpod)
+    throw new Error(
+      'no DPoD client configured: set DPOD_API_URL, DPOD_TOKEN_URL, DPOD_CLIENT_ID and DPOD_CLIENT_SECRET',
+    );
   const job = await deps.dpod.createExport({ from: window.from, to: window.to });
-  return deps.dpod.waitForExport(job.jobId, { pollIntervalMs: options.pollIntervalMs, timeoutMs: options.exportTimeoutMs, signal: options.signal });
+  return deps.dpod.waitForExport(job.jobId, {
+    pollIntervalMs: options.pollIntervalMs,
+    timeoutMs: options.exportTimeoutMs,
+    signal: options.signal,
+  });
 }
 
 /** Ingests one window through the Audit Query API: create the export, poll it, download and store it. */
-export async function ingestWindow(deps: IngestDeps, window: TimeWindow, options: WindowOptions = {}): Promise<RunSummary> {
+export async function ingestWindow(
+  deps: IngestDeps,
+  window: TimeWindow,
+  options: WindowOptions = {},
+): Promise<RunSummary> {
   return ingestPreparedWindow(deps, window, () => prepareExport(deps, window, options), options);
 }
 
 /** Like {@link ingestWindow}, with the export job supplied by `job` (so several can be requested ahead). */
-export async function ingestPreparedWindow(deps: IngestDeps, window: TimeWindow, job: () => Promise<ExportJob>, options: WindowOptions = {}): Promise<RunSummary> {
-  const run = { kind: options.kind ?? 'backfill', source: 'dpod-api', windowFrom: window.from, windowTo: window.to } as const;
-  const summary = await recordedRun(deps, run, { progressBar: options.progressBar, parallelism: options.parallelism, client: options.client }, async ({ runId, openWriters, onProgress }) => {
-    const ready = await job();
-    await setRunExportJob(deps.db, runId, ready.jobId);
-    const download = await deps.dpod!.downloadExport(ready.location!);
-    const writers = await openWriters();
-    const counter: ByteCounter = { bytes: 0, total: null };
-    const detail = { from: window.from.toISOString(), to: window.to.toISOString(), jobId: ready.jobId };
-    const totals = await ingestEntries(openStreamEntries(download, `export ${ready.jobId}`, counter), {
-      runId,
-      source: `export ${ready.jobId}`,
-      writers,
-      counter,
-      batchSize: options.batchSize,
-      shouldStop: options.shouldStop,
-      checkpointFor: options.checkpointName ? (b) => ({ name: options.checkpointName!, position: null, detail: { ...detail, line: b.lastLine, done: false } }) : undefined,
-      onProgress,
-    });
-    if (!totals.complete) throw new Error('interrupted before the end of the window (shutdown); the next run reads it again');
-    if (options.checkpointName) await writers[0]!.touch({ name: options.checkpointName, position: window.to, detail: { ...detail, done: true } });
-  });
+export async function ingestPreparedWindow(
+  deps: IngestDeps,
+  window: TimeWindow,
+  job: () => Promise<ExportJob>,
+  options: WindowOptions = {},
+): Promise<RunSummary> {
+  const run = {
+    kind: options.kind ?? 'backfill',
+    source: 'dpod-api',
+    windowFrom: window.from,
+    windowTo: window.to,
+  } as const;
+  const summary = await recordedRun(
+    deps,
+    run,
+    { progressBar: options.progressBar, parallelism: options.parallelism, client: options.client },
+    async ({ runId, openWriters, onProgress }) => {
+      const ready = await job();
+      await setRunExportJob(deps.db, runId, ready.jobId);
+      const download = await deps.dpod!.downloadExport(ready.location!);
+      const writers = await openWriters();
+      const counter: ByteCounter = { bytes: 0, total: null };
+      const detail = { from: window.from.toISOString(), to: window.to.toISOString(), jobId: ready.jobId };
+      const totals = await ingestEntries(openStreamEntries(download, `export ${ready.jobId}`, counter), {
+        runId,
+        source: `export ${ready.jobId}`,
+        writers,
+        counter,
+        batchSize: options.batchSize,
+        shouldStop: options.shouldStop,
+        checkpointFor: options.checkpointName
+          ? (b) => ({
+              name: options.checkpointName!,
+              position: null,
+              detail: { ...detail, line: b.lastLine, done: false },
+            })
+          : undefined,
+        onProgress,
+      });
+      if (!totals.complete)
+        throw new Error('interrupted before the end of the window (shutdown); the next run reads it again');
+      if (options.checkpointName)
+        await writers[0]!.touch({
+          name: options.checkpointName,
+          position: window.to,
+          detail: { ...detail, done: true },
+        });
+    },
+  );
   deps.logger?.info({ summary }, 'window ingested');
   return summary;
 }

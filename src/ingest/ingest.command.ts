@@ -28,7 +28,8 @@ async function withStore<T>(work: (s: StoreSession) => Promise<T>): Promise<T> {
   try {
     // A newer version may already have migrated the database (mid-upgrade): use it as it is.
     const { unknown } = await migrateToLatest(handle.db, { whenAhead: 'skip', source: storeSource(store) });
-    if (unknown.length > 0) logger.warn({ unknownMigrations: unknown }, `${aheadMessage(unknown)}; running without migrating`);
+    if (unknown.length > 0)
+      logger.warn({ unknownMigrations: unknown }, `${aheadMessage(unknown)}; running without migrating`);
     return await work({ config, deps: { db: handle.db, pool: handle.pool, logger } });
   } finally {
     await handle.destroy();
@@ -38,7 +39,8 @@ async function withStore<T>(work: (s: StoreSession) => Promise<T>): Promise<T> {
 
 function positiveInt(name: string): (v: string) => number {
   return (v) => {
-    if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError(`${name} must be a whole number >= 1, got "${v}"`);
+    if (!/^\d+$/.test(v) || Number(v) < 1)
+      throw new InvalidArgumentError(`${name} must be a whole number >= 1, got "${v}"`);
     return Number(v);
   };
 }
@@ -46,7 +48,8 @@ function positiveInt(name: string): (v: string) => number {
 /** Parses `400d`, `400` (days), `12w` or `6m` (months of 30 days) into days. */
 export function parseAge(text: string): number {
   const m = /^(\d+)\s*(d|w|m)?$/i.exec(text.trim());
-  if (!m || Number(m[1]) < 1) throw new InvalidArgumentError(`--older-than must look like 400d (days), 12w or 6m, got "${text}"`);
+  if (!m || Number(m[1]) < 1)
+    throw new InvalidArgumentError(`--older-than must look like 400d (days), 12w or 6m, got "${text}"`);
   const n = Number(m[1]);
   const unit = (m[2] ?? 'd').toLowerCase();
   return unit === 'w' ? n * 7 : unit === 'm' ? n * 30 : n;
@@ -55,84 +58,133 @@ export function parseAge(text: string): number {
 /** Parses `2026-11-01`, `2026-11-01T00:00:00Z` or DPoD's `2026-11-01 00:00:00 UTC`. */
 export function parseInstant(text: string): Date {
   const ms = parseAuditTime(/^\d{4}-\d{2}-\d{2}$/.test(text.trim()) ? `${text.trim()}T00:00:00Z` : text);
-  if (Number.isNaN(ms)) throw new InvalidArgumentError(`"${text}" is not a time; use e.g. 2026-11-01 or 2026-11-01T12:00:00Z`);
+  if (Number.isNaN(ms))
+    throw new InvalidArgumentError(`"${text}" is not a time; use e.g. 2026-11-01 or 2026-11-01T12:00:00Z`);
   return new Date(ms);
 }
 
 function report(summaries: RunSummary[]): void {
   for (const s of summaries) process.stdout.write(`${formatRunSummary(s)}\n`);
   const failed = summaries.filter((s) => s.state === 'failed');
-  if (failed.length > 0) throw new Error(`${failed.length} of ${summaries.length} run(s) failed: ${failed.map((f) => f.error).join('; ')}`);
+  if (failed.length > 0)
+    throw new Error(`${failed.length} of ${summaries.length} run(s) failed: ${failed.map((f) => f.error).join('; ')}`);
 }
 
 /** Registers `import <file...>`, `ingest --from/--to | --follow` and `retention --older-than`. */
 export function registerIngestCommands(program: Command): void {
   program
     .command('import')
-    .description('import local DPoD audit export files (gzip, zip or plain; JSON Lines or a JSON array); re-importing adds nothing')
+    .description(
+      'import local DPoD audit export files (gzip, zip or plain; JSON Lines or a JSON array); re-importing adds nothing',
+    )
     .argument('<file...>', 'export files')
     .option('--batch-size <n>', 'rows per insert transaction', positiveInt('--batch-size'), 5_000)
     .option('--no-progress', 'never draw a progress bar (JSON log lines instead)')
     .action(async (files: string[], opts: { batchSize: number; progress: boolean }) => {
       await withStore(async ({ deps }) => {
-        report(await importFiles(deps, files, { batchSize: opts.batchSize, progressBar: opts.progress ? undefined : false }));
+        report(
+          await importFiles(deps, files, { batchSize: opts.batchSize, progressBar: opts.progress ? undefined : false }),
+        );
       });
     });
 
   program
     .command('ingest')
-    .description('ingest through the DPoD Audit Query API (needs DPOD_API_URL, DPOD_TOKEN_URL, DPOD_CLIENT_ID, DPOD_CLIENT_SECRET): a backfill of --from .. --to (windows of at most 31 days, resumable), or --follow')
-    .option('--from <time>', 'start of the range (inclusive; UTC, a bare date is midnight; DPoD keeps 12 months), e.g. 2026-11-01', parseInstant)
+    .description(
+      'ingest through the DPoD Audit Query API (needs DPOD_API_URL, DPOD_TOKEN_URL, DPOD_CLIENT_ID, DPOD_CLIENT_SECRET): a backfill of --from .. --to (windows of at most 31 days, resumable), or --follow',
+    )
+    .option(
+      '--from <time>',
+      'start of the range (inclusive; UTC, a bare date is midnight; DPoD keeps 12 months), e.g. 2026-11-01',
+      parseInstant,
+    )
     .option('--to <time>', 'end of the range (exclusive; not in the future), e.g. 2026-11-25T00:00:00Z', parseInstant)
-    .option('--follow', 'every INGEST_INTERVAL_SECONDS, ingest from the last checkpoint (the first pass: the last 24 h) to now, until stopped')
+    .option(
+      '--follow',
+      'every INGEST_INTERVAL_SECONDS, ingest from the last checkpoint (the first pass: the last 24 h) to now, until stopped',
+    )
     .option('--window-days <n>', 'days per export window (at most 31)', positiveInt('--window-days'), 31)
     .option('--concurrency <n>', 'exports requested ahead', positiveInt('--concurrency'), 3)
     .option('--batch-size <n>', 'rows per insert transaction', positiveInt('--batch-size'), 5_000)
     .option('--no-progress', 'never draw a progress bar (JSON log lines instead)')
-    .action(async (opts: { from?: Date; to?: Date; follow?: boolean; windowDays: number; concurrency: number; batchSize: number; progress: boolean }, cmd: Command) => {
-      if (opts.follow && (opts.from || opts.to)) cmd.error('error: --follow cannot be combined with --from/--to', { exitCode: 2 });
-      if (!opts.follow && !(opts.from && opts.to)) cmd.error('error: give --from and --to (a backfill) or --follow', { exitCode: 2 });
-      if (opts.from && opts.to && opts.from.getTime() >= opts.to.getTime()) cmd.error('error: --from must be before --to', { exitCode: 2 });
-      // A backfill's checkpoint ends at --to: a future --to would mark time as done before DPoD has it.
-      if (opts.to && opts.to.getTime() > Date.now()) cmd.error('error: --to is in the future; DPoD has no records after now (use --follow to keep up)', { exitCode: 2 });
-      if (opts.windowDays > 31) cmd.error('error: --window-days is at most 31 (the Audit Query API limit)', { exitCode: 2 });
-      await withStore(async ({ config, deps }) => {
-        const dpod = createDpodClient(config);
-        const full = { ...deps, dpod };
-        const print = (s: RunSummary) => process.stdout.write(`${formatRunSummary(s)}\n`);
-        if (!opts.follow) {
-          const summaries = await backfill(full, { from: opts.from!, to: opts.to! }, {
-            windowDays: opts.windowDays, concurrency: opts.concurrency, batchSize: opts.batchSize,
-            progressBar: opts.progress ? undefined : false, onRun: print,
+    .action(
+      async (
+        opts: {
+          from?: Date;
+          to?: Date;
+          follow?: boolean;
+          windowDays: number;
+          concurrency: number;
+          batchSize: number;
+          progress: boolean;
+        },
+        cmd: Command,
+      ) => {
+        if (opts.follow && (opts.from || opts.to))
+          cmd.error('error: --follow cannot be combined with --from/--to', { exitCode: 2 });
+        if (!opts.follow && !(opts.from && opts.to))
+          cmd.error('error: give --from and --to (a backfill) or --follow', { exitCode: 2 });
+        if (opts.from && opts.to && opts.from.getTime() >= opts.to.getTime())
+          cmd.error('error: --from must be before --to', { exitCode: 2 });
+        // A backfill's checkpoint ends at --to: a future --to would mark time as done before DPoD has it.
+        if (opts.to && opts.to.getTime() > Date.now())
+          cmd.error('error: --to is in the future; DPoD has no records after now (use --follow to keep up)', {
+            exitCode: 2,
           });
-          const failed = summaries.filter((s) => s.state === 'failed');
-          if (failed.length > 0) throw new Error(`window ${failed[0]!.windowFrom?.toISOString()} failed: ${failed[0]!.error}; rerun the same command to resume`);
-          return;
-        }
-        const follower = startFollower(full, {
-          intervalSeconds: config.ingest.intervalSeconds,
-          overlapSeconds: config.ingest.overlapSeconds,
-          retentionDays: config.ingest.retentionDays,
-          batchSize: opts.batchSize,
-          progressBar: opts.progress ? undefined : false,
-          onRun: print,
+        if (opts.windowDays > 31)
+          cmd.error('error: --window-days is at most 31 (the Audit Query API limit)', { exitCode: 2 });
+        await withStore(async ({ config, deps }) => {
+          const dpod = createDpodClient(config);
+          const full = { ...deps, dpod };
+          const print = (s: RunSummary) => process.stdout.write(`${formatRunSummary(s)}\n`);
+          if (!opts.follow) {
+            const summaries = await backfill(
+              full,
+              { from: opts.from!, to: opts.to! },
+              {
+                windowDays: opts.windowDays,
+                concurrency: opts.concurrency,
+                batchSize: opts.batchSize,
+                progressBar: opts.progress ? undefined : false,
+                onRun: print,
+              },
+            );
+            const failed = summaries.filter((s) => s.state === 'failed');
+            if (failed.length > 0)
+              throw new Error(
+                `window ${failed[0]!.windowFrom?.toISOString()} failed: ${failed[0]!.error}; rerun the same command to resume`,
+              );
+            return;
+          }
+          const follower = startFollower(full, {
+            intervalSeconds: config.ingest.intervalSeconds,
+            overlapSeconds: config.ingest.overlapSeconds,
+            retentionDays: config.ingest.retentionDays,
+            batchSize: opts.batchSize,
+            progressBar: opts.progress ? undefined : false,
+            onRun: print,
+          });
+          await new Promise<void>((resolve) => {
+            const onSignal = (signal: NodeJS.Signals) => {
+              deps.logger?.info({ signal }, 'stopping the follower after the current batch');
+              process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+              resolve();
+            };
+            process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+          });
+          await follower.stop();
         });
-        await new Promise<void>((resolve) => {
-          const onSignal = (signal: NodeJS.Signals) => {
-            deps.logger?.info({ signal }, 'stopping the follower after the current batch');
-            process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
-            resolve();
-          };
-          process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
-        });
-        await follower.stop();
-      });
-    });
+      },
+    );
 
   program
     .command('retention')
     .description('drop month partitions (and their hourly rollups) older than the given age')
-    .requiredOption('--older-than <age>', '400d (days), 12w (weeks) or 6m (30-day months); the follower uses RETENTION_DAYS', parseAge)
+    .requiredOption(
+      '--older-than <age>',
+      '400d (days), 12w (weeks) or 6m (30-day months); the follower uses RETENTION_DAYS',
+      parseAge,
+    )
     .action(async (opts: { olderThan: number }) => {
       await withStore(async ({ deps }) => {
         const r = await applyRetention(deps, { olderThanDays: opts.olderThan });

@@ -31,7 +31,13 @@ export interface ByteCounter {
  */
 export function sniffFormat(head: Buffer): InputFormat {
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
-  if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && ((head[2] === 0x03 && head[3] === 0x04) || (head[2] === 0x05 && head[3] === 0x06))) return 'zip';
+  if (
+    head.length >= 4 &&
+    head[0] === 0x50 &&
+    head[1] === 0x4b &&
+    ((head[2] === 0x03 && head[3] === 0x04) || (head[2] === 0x05 && head[3] === 0x06))
+  )
+    return 'zip';
   return 'plain';
 }
 
@@ -155,7 +161,11 @@ async function peek(stream: Readable, n: number): Promise<Buffer> {
  * Opens a downloaded export (raw bytes of any container) as text streams. A zip is spooled to a
  * temporary file first (its directory sits at the end); gzip and plain stream straight through.
  */
-export async function* openStreamEntries(stream: Readable, name: string, counter: ByteCounter): AsyncGenerator<InputEntry> {
+export async function* openStreamEntries(
+  stream: Readable,
+  name: string,
+  counter: ByteCounter,
+): AsyncGenerator<InputEntry> {
   const head = await peek(stream, 4);
   const format = sniffFormat(head);
   if (format === 'zip') {

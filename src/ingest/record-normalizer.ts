@@ -31,7 +31,17 @@ export interface NormalizedFields {
 export type NormalizeResult = { ok: true; fields: NormalizedFields } | { ok: false; reason: string };
 
 /** Top-level keys with a column of their own (lower-cased). */
-const KNOWN_KEYS = new Set(['time', 'source', 'resourceid', 'actorid', 'tenantid', 'action', 'status', 'traceid', 'meta']);
+const KNOWN_KEYS = new Set([
+  'time',
+  'source',
+  'resourceid',
+  'actorid',
+  'tenantid',
+  'action',
+  'status',
+  'traceid',
+  'meta',
+]);
 /** Known keys whose column is optional text: a value it cannot hold (an object, an array) goes to `extra`. */
 const OPTIONAL_TEXT_KEYS = new Set(['source', 'tenantid', 'traceid']);
 const SOURCE_PREFIX = 'thales/cloudhsm/';
@@ -52,7 +62,8 @@ function requiredText(fields: Record<string, unknown>, key: string, name: string
   const v = fields[key];
   if (v === undefined || v === null) return { reason: `missing field "${name}"` };
   const text = scalarText(v);
-  if (text === null || typeof v === 'boolean') return { reason: `field "${name}" must be a string, got ${JSON.stringify(v)}` };
+  if (text === null || typeof v === 'boolean')
+    return { reason: `field "${name}" must be a string, got ${JSON.stringify(v)}` };
   if (text.trim() === '') return { reason: `field "${name}" is empty` };
   return text;
 }
@@ -166,7 +177,9 @@ function foldSpellings(obj: Record<string, unknown>): FoldedKeys {
       canonical[name] = obj[keys[0]!];
       continue;
     }
-    const ranked = keys.map((key) => ({ key, rank: rank(obj[key]) })).sort((a, b) => (a.rank < b.rank ? 1 : a.rank > b.rank ? -1 : 0));
+    const ranked = keys
+      .map((key) => ({ key, rank: rank(obj[key]) }))
+      .sort((a, b) => (a.rank < b.rank ? 1 : a.rank > b.rank ? -1 : 0));
     ranked.forEach(({ key }, i) => {
       if (i === 0 && l !== '__proto__') fields[l] = obj[key];
       else others.add(key);
@@ -189,7 +202,8 @@ interface MetaParts {
 const NO_FIELDS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
 function parseMeta(value: unknown): MetaParts {
-  if (value === undefined || value === null) return { meta: null, raw: null, malformed: false, fields: NO_FIELDS, canonical: value ?? undefined };
+  if (value === undefined || value === null)
+    return { meta: null, raw: null, malformed: false, fields: NO_FIELDS, canonical: value ?? undefined };
   if (isPlainObject(value)) {
     const folded = foldKeys(value);
     return { meta: value, raw: null, malformed: false, fields: folded.fields, canonical: folded.canonical };
@@ -230,7 +244,8 @@ function storableText(text: string | null): boolean {
   return text === null || (!LONE_SURROGATE.test(text) && !text.includes('\0'));
 }
 
-const UNSTORABLE_REASON = 'holds NUL (\\u0000) or an unpaired UTF-16 surrogate (\\udXXX), which PostgreSQL cannot store';
+const UNSTORABLE_REASON =
+  'holds NUL (\\u0000) or an unpaired UTF-16 surrogate (\\udXXX), which PostgreSQL cannot store';
 
 /**
  * Makes a normalised record storable when its JSON text holds `\u` escapes that PostgreSQL cannot store:
@@ -254,7 +269,21 @@ export function settleUnstorable(f: NormalizedFields): string | null {
     f.metaRaw = f.metaRaw.replace(LONE_SURROGATES, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
   }
   if (f.metaRaw !== null && f.metaRaw.includes('\0')) f.metaRaw = f.metaRaw.replace(/\0/g, '\\u0000');
-  const texts = [f.source, f.partitionId, f.serviceId, f.clientId, f.tenantId, f.action, f.status, f.traceId, f.clientIp, f.hsmId, f.partitionSerial, f.role, ...f.objectIds];
+  const texts = [
+    f.source,
+    f.partitionId,
+    f.serviceId,
+    f.clientId,
+    f.tenantId,
+    f.action,
+    f.status,
+    f.traceId,
+    f.clientIp,
+    f.hsmId,
+    f.partitionSerial,
+    f.role,
+    ...f.objectIds,
+  ];
   if (!texts.every(storableText)) return `a field ${UNSTORABLE_REASON}`;
   if (f.extra && hasUnstorableJson(f.extra)) return `an unknown field ${UNSTORABLE_REASON}`;
   return null;
@@ -267,16 +296,21 @@ export function settleUnstorable(f: NormalizedFields): string | null {
  */
 export function normalizeRecord(record: unknown): NormalizeResult {
   if (!isPlainObject(record)) {
-    return { ok: false, reason: `record is not a JSON object (got ${Array.isArray(record) ? 'an array' : record === null ? 'null' : typeof record})` };
+    return {
+      ok: false,
+      reason: `record is not a JSON object (got ${Array.isArray(record) ? 'an array' : record === null ? 'null' : typeof record})`,
+    };
   }
   const folded = foldKeys(record);
   const fields = folded.fields;
 
   const timeValue = fields.time;
   if (timeValue === undefined || timeValue === null) return { ok: false, reason: 'missing field "time"' };
-  if (typeof timeValue !== 'string') return { ok: false, reason: `field "time" must be a string, got ${JSON.stringify(timeValue)}` };
+  if (typeof timeValue !== 'string')
+    return { ok: false, reason: `field "time" must be a string, got ${JSON.stringify(timeValue)}` };
   const timeMs = parseAuditTime(timeValue);
-  if (Number.isNaN(timeMs)) return { ok: false, reason: `field "time" is not a valid time: ${JSON.stringify(timeValue)}` };
+  if (Number.isNaN(timeMs))
+    return { ok: false, reason: `field "time" is not a valid time: ${JSON.stringify(timeValue)}` };
   const time = new Date(timeMs).toISOString();
 
   const action = requiredText(fields, 'action', 'action');
@@ -294,12 +328,14 @@ export function normalizeRecord(record: unknown): NormalizeResult {
 
   let source = optionalText(fields.source);
   if (source === null) {
-    if (partid === null) return { ok: false, reason: 'missing field "source" (and meta has no "partid" to derive it from)' };
+    if (partid === null)
+      return { ok: false, reason: 'missing field "source" (and meta has no "partid" to derive it from)' };
     source = `${SOURCE_PREFIX}${partid}`;
   }
-  const partitionId = source.toLowerCase().startsWith(SOURCE_PREFIX) && source.length > SOURCE_PREFIX.length
-    ? source.slice(SOURCE_PREFIX.length)
-    : (partid ?? source);
+  const partitionId =
+    source.toLowerCase().startsWith(SOURCE_PREFIX) && source.length > SOURCE_PREFIX.length
+      ? source.slice(SOURCE_PREFIX.length)
+      : (partid ?? source);
 
   // Unknown keys, other spellings of a known key (e.g. both `resourceID` and `resourceid`), and known
   // optional fields whose value no text column can hold (an object for `tenantID`), under their own spelling.

@@ -69,7 +69,11 @@ export class RecordSplitter {
     if (cut !== undefined) {
       const open = this.mode === Mode.Array || (this.mode === Mode.Lines && !this.discarding);
       if (open && !isBlank(this.carry) && !this.discarding) {
-        this.onReject(this.carry.slice(0, KEPT_OF_LONG_RECORD), this.mode === Mode.Array ? this.carryLine : this.line, `the input ended inside this record: ${cut}`);
+        this.onReject(
+          this.carry.slice(0, KEPT_OF_LONG_RECORD),
+          this.mode === Mode.Array ? this.carryLine : this.line,
+          `the input ended inside this record: ${cut}`,
+        );
       }
     } else if (this.mode === Mode.Lines) {
       if (!this.discarding && this.carry.length > 0) this.emitLine(this.carry, this.line);
@@ -136,7 +140,11 @@ export class RecordSplitter {
   private checkLongLine(): void {
     // Two more: a carried line may still hold a byte-order mark and a "\r" that emitLine strips (it then decides exactly).
     if (this.carry.length <= MAX_RECORD_CHARS + 2) return;
-    this.onReject(`${this.carry.slice(0, KEPT_OF_LONG_RECORD)}…`, this.line, `line longer than ${MAX_RECORD_CHARS} characters (first ${KEPT_OF_LONG_RECORD} kept)`);
+    this.onReject(
+      `${this.carry.slice(0, KEPT_OF_LONG_RECORD)}…`,
+      this.line,
+      `line longer than ${MAX_RECORD_CHARS} characters (first ${KEPT_OF_LONG_RECORD} kept)`,
+    );
     this.carry = '';
     this.discarding = true;
   }
@@ -146,7 +154,11 @@ export class RecordSplitter {
     if (line.charCodeAt(0) === 0xfeff) line = line.slice(1);
     if (line.length === 0 || (line.charCodeAt(0) !== 123 && isBlank(line))) return;
     if (line.length > MAX_RECORD_CHARS) {
-      this.onReject(`${line.slice(0, KEPT_OF_LONG_RECORD)}…`, lineNumber, `line longer than ${MAX_RECORD_CHARS} characters (first ${KEPT_OF_LONG_RECORD} kept)`);
+      this.onReject(
+        `${line.slice(0, KEPT_OF_LONG_RECORD)}…`,
+        lineNumber,
+        `line longer than ${MAX_RECORD_CHARS} characters (first ${KEPT_OF_LONG_RECORD} kept)`,
+      );
       return;
     }
     this.onRecord(line, lineNumber);
@@ -167,7 +179,11 @@ export class RecordSplitter {
   }
 
   private rejectLongElement(text: string, lineNumber: number): void {
-    this.onReject(`${text.trimStart().slice(0, KEPT_OF_LONG_RECORD)}…`, lineNumber, `array element longer than ${MAX_RECORD_CHARS} characters (first ${KEPT_OF_LONG_RECORD} kept)`);
+    this.onReject(
+      `${text.trimStart().slice(0, KEPT_OF_LONG_RECORD)}…`,
+      lineNumber,
+      `array element longer than ${MAX_RECORD_CHARS} characters (first ${KEPT_OF_LONG_RECORD} kept)`,
+    );
   }
 
   /** Scans array text; returns the text after the closing "]" (null while the array is open). */

@@ -42,7 +42,11 @@ export async function recordedRun(
   try {
     await body({
       runId,
-      openWriters: async () => (writers = await openWriters(deps.db, deps.pool, runId, { client: options.client, parallelism: options.parallelism })),
+      openWriters: async () =>
+        (writers = await openWriters(deps.db, deps.pool, runId, {
+          client: options.client,
+          parallelism: options.parallelism,
+        })),
       onProgress: (p) => {
         reporter.update(p);
         deps.onProgress?.(p);

@@ -17,8 +17,12 @@ export interface RetentionOutcome {
  * Drops the month partitions of `audit_events` that lie wholly before now - `olderThanDays`, with the
  * hourly rollups of those months, in one transaction. A partition still holding newer events stays.
  */
-export async function applyRetention(deps: Pick<IngestDeps, 'db' | 'logger'>, options: { olderThanDays: number; now?: Date }): Promise<RetentionOutcome> {
-  if (!Number.isFinite(options.olderThanDays) || options.olderThanDays < 1) throw new Error(`retention must be at least 1 day, got ${options.olderThanDays}`);
+export async function applyRetention(
+  deps: Pick<IngestDeps, 'db' | 'logger'>,
+  options: { olderThanDays: number; now?: Date },
+): Promise<RetentionOutcome> {
+  if (!Number.isFinite(options.olderThanDays) || options.olderThanDays < 1)
+    throw new Error(`retention must be at least 1 day, got ${options.olderThanDays}`);
   const now = options.now ?? new Date();
   const cutoff = new Date(now.getTime() - options.olderThanDays * 86_400_000);
   const expired = (await listPartitions(deps.db)).filter((p) => {
@@ -32,7 +36,11 @@ export async function applyRetention(deps: Pick<IngestDeps, 'db' | 'logger'>, op
     for (const p of expired) {
       const end = new Date(Date.UTC(p.from.getUTCFullYear(), p.from.getUTCMonth() + 1, 1));
       await sql`drop table ${sql.id(p.name)}`.execute(tx);
-      const r = await tx.deleteFrom('audit_rollups_hourly').where('hour', '>=', p.from).where('hour', '<', end).executeTakeFirst();
+      const r = await tx
+        .deleteFrom('audit_rollups_hourly')
+        .where('hour', '>=', p.from)
+        .where('hour', '<', end)
+        .executeTakeFirst();
       rollupsDeleted += Number(r.numDeletedRows);
     }
     // Whole months only: the default partition's rows before the first kept month go the same way.

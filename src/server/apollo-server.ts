@@ -29,7 +29,9 @@ export interface ApolloServerOptions {
  * Apollo Server with the product's policies: limits, masked errors, metrics, introspection switch,
  * and no landing page (GraphiQL is served offline by the HTTP layer).
  */
-export function createApolloServer<TContext extends { requestId: string }>(options: ApolloServerOptions): ApolloServer<TContext> {
+export function createApolloServer<TContext extends { requestId: string }>(
+  options: ApolloServerOptions,
+): ApolloServer<TContext> {
   const { limits, logger } = options;
   return new ApolloServer<TContext>({
     // Operations execute compiled (graphql-jit); Apollo keeps parsing, validation, plugins and formatting.

@@ -71,7 +71,9 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
   const dpod = overrides.dpod || config.dpod.apiUrl ? createDpodClient(config, hooks) : null;
   // Live lookups answer interactive requests: fail fast (a few seconds, two retries) and let the TTL cache serve
   // stale data, instead of the ingest client's patient one-minute retry deadline.
-  const liveDpod = dpod ? createDpodClient(config, { ...hooks, timeoutMs: 4000, deadlineMs: 6000, maxRetries: 2 }) : null;
+  const liveDpod = dpod
+    ? createDpodClient(config, { ...hooks, timeoutMs: 4000, deadlineMs: 6000, maxRetries: 2 })
+    : null;
   let graphqlDeps: ReturnType<typeof createGraphqlDeps> | null = null;
 
   function requireDb(): DatabaseHandle {
@@ -83,7 +85,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     store = overrides.databaseUrl
       ? { url: overrides.databaseUrl, embedded: undefined, stop: async () => undefined }
       : await locateStore(config, (line) => logger.debug({ component: 'embedded-postgres' }, line));
-    if (store.embedded) logger.info({ port: store.embedded.port }, 'started an embedded PostgreSQL (DATABASE_URL is unset)');
+    if (store.embedded)
+      logger.info({ port: store.embedded.port }, 'started an embedded PostgreSQL (DATABASE_URL is unset)');
     // GraphQL pools: PostgreSQL cancels a statement at STATEMENT_TIMEOUT_MS; one with no answer 2 s past that is on a
     // connection gone silent, which is then dropped from the pool (and /readyz recovers with a new one).
     const graphqlPool = {
@@ -96,17 +99,30 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     ingestDatabase = createDatabase({ url: store.url, poolSize: 3, applicationName: 'dpod-audit-ingest' });
     if (config.databaseReadUrl) {
       // GraphQL reads (loaders, ingestRuns) go to the replica; ingest and migrations stay on the primary; /readyz checks both.
-      readDatabase = createDatabase({ url: config.databaseReadUrl, ...graphqlPool, applicationName: 'dpod-audit-graphql-read' });
+      readDatabase = createDatabase({
+        url: config.databaseReadUrl,
+        ...graphqlPool,
+        applicationName: 'dpod-audit-graphql-read',
+      });
     }
     // Connection problems stop the start naming the variable, host:port and what to check.
     const primary = storeSource(store);
     await assertReachable(ingestDatabase.db, primary);
-    if (readDatabase) await assertReachable(readDatabase.db, { variable: 'DATABASE_READ_URL', url: config.databaseReadUrl! });
+    if (readDatabase)
+      await assertReachable(readDatabase.db, { variable: 'DATABASE_READ_URL', url: config.databaseReadUrl! });
     if (overrides.migrate ?? true) {
       // A newer version may already have migrated the database (a rolling upgrade, or a rollback): start without migrating.
       const outcome = await migrateToLatest(ingestDatabase.db, { whenAhead: 'skip', source: primary });
-      if (outcome.unknown.length > 0) logger.warn({ unknownMigrations: outcome.unknown }, `${aheadMessage(outcome.unknown)}; starting without migrating`);
-      else logger.info({ applied: outcome.applied }, outcome.alreadyCurrent ? 'database schema is current' : `applied ${outcome.applied.length} migration(s)`);
+      if (outcome.unknown.length > 0)
+        logger.warn(
+          { unknownMigrations: outcome.unknown },
+          `${aheadMessage(outcome.unknown)}; starting without migrating`,
+        );
+      else
+        logger.info(
+          { applied: outcome.applied },
+          outcome.alreadyCurrent ? 'database schema is current' : `applied ${outcome.applied.length} migration(s)`,
+        );
     }
   }
 
@@ -143,7 +159,10 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
         dpodProbe: dpod ? () => probeDpod(dpod) : undefined,
       });
       if (overrides.follow) {
-        if (!dpod) throw new Error('the follower needs DPoD: set DPOD_API_URL, DPOD_TOKEN_URL, DPOD_CLIENT_ID and DPOD_CLIENT_SECRET');
+        if (!dpod)
+          throw new Error(
+            'the follower needs DPoD: set DPOD_API_URL, DPOD_TOKEN_URL, DPOD_CLIENT_ID and DPOD_CLIENT_SECRET',
+          );
         follower = startFollower(
           { db: ingestDatabase!.db, pool: ingestDatabase!.pool, dpod, logger: logger.child({ component: 'follower' }) },
           {
@@ -169,7 +188,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
         if (server) await step('HTTP drain', () => server!.stop());
         if (follower) await step('follower stop', () => follower!.stop());
         if (prepared) await prepared.catch(() => undefined);
-        for (const handle of [readDatabase, database, ingestDatabase]) if (handle) await step('pool close', () => handle.destroy());
+        for (const handle of [readDatabase, database, ingestDatabase])
+          if (handle) await step('pool close', () => handle.destroy());
         if (store) await step('embedded PostgreSQL stop', () => store!.stop());
       })();
       return stopping;
@@ -193,4 +213,3 @@ async function probeDpod(dpod: DpodClient): Promise<CheckResult> {
     clearTimeout(timer);
   }
 }
-

@@ -34,15 +34,22 @@ export function createAuthenticator(auth: Config['auth']): Authenticator {
   }
   const verify = auth.jwtSecret
     ? (token: string) =>
-        jwtVerify(token, new TextEncoder().encode(auth.jwtSecret), { issuer, audience, algorithms: ['HS256'], requiredClaims: ['exp'] })
+        jwtVerify(token, new TextEncoder().encode(auth.jwtSecret), {
+          issuer,
+          audience,
+          algorithms: ['HS256'],
+          requiredClaims: ['exp'],
+        })
     : (() => {
         const jwks: JWTVerifyGetKey = createRemoteJWKSet(new URL(auth.jwksUrl!));
-        return (token: string) => jwtVerify(token, jwks, { issuer, audience, algorithms: JWKS_ALGORITHMS, requiredClaims: ['exp'] });
+        return (token: string) =>
+          jwtVerify(token, jwks, { issuer, audience, algorithms: JWKS_ALGORITHMS, requiredClaims: ['exp'] });
       })();
 
   return async (authorization) => {
     const match = /^Bearer\s+([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*\.[A-Za-z0-9\-_]*)\s*$/i.exec(authorization ?? '');
-    if (!authorization) throw new AuthError(401, 'UNAUTHENTICATED', 'Authentication required: send "Authorization: Bearer <JWT>".');
+    if (!authorization)
+      throw new AuthError(401, 'UNAUTHENTICATED', 'Authentication required: send "Authorization: Bearer <JWT>".');
     if (!match) throw new AuthError(401, 'UNAUTHENTICATED', 'Malformed Authorization header: expected "Bearer <JWT>".');
     let payload: JWTPayload;
     try {

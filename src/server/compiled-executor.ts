@@ -1,9 +1,21 @@
 import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
-import { execute, GraphQLError, printSchema, Source, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import {
+  execute,
+  GraphQLError,
+  printSchema,
+  Source,
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLSchema,
+} from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 
 /** Compiles one operation (graphql-jit's `compileQuery`; replaceable to observe it in tests). */
-export type Compile = (schema: GraphQLSchema, document: DocumentNode, operationName?: string) => CompiledQuery | ExecutionResult;
+export type Compile = (
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName?: string,
+) => CompiledQuery | ExecutionResult;
 
 /** Compiled operations kept (least recently used dropped first). */
 const MAX_COMPILED = 500;
@@ -58,7 +70,14 @@ export function compiledExecutionGateway(schema: GraphQLSchema, compile: Compile
     }
     operations.set(key, entry);
     const variables = rc.request.variables ?? {};
-    const plain = () => execute({ schema, document: rc.document, contextValue: rc.context, variableValues: variables, operationName: rc.operationName });
+    const plain = () =>
+      execute({
+        schema,
+        document: rc.document,
+        contextValue: rc.context,
+        variableValues: variables,
+        operationName: rc.operationName,
+      });
     if (entry === null || typeof entry === 'number') return plain();
     const result = await entry.query(undefined, rc.context, variables);
     // No `data` key means the variables were refused before execution: graphql-js words those errors. (`data: null`

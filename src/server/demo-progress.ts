@@ -8,7 +8,11 @@ export interface DemoProgress {
 }
 
 /** A progress bar on a TTY (stderr), otherwise one log line per window. */
-export function createDemoProgress(totalDays: number, logger: Logger, tty = Boolean(process.stderr.isTTY)): DemoProgress {
+export function createDemoProgress(
+  totalDays: number,
+  logger: Logger,
+  tty = Boolean(process.stderr.isTTY),
+): DemoProgress {
   if (!tty) {
     return {
       step: (done, events) => logger.info({ days: `${done}/${totalDays}`, events }, 'ingesting simulator audit data'),
@@ -16,7 +20,11 @@ export function createDemoProgress(totalDays: number, logger: Logger, tty = Bool
     };
   }
   const bar = new cliProgress.SingleBar(
-    { stream: process.stderr, format: 'Ingesting audit data |{bar}| {value}/{total} days | {events} events', hideCursor: true },
+    {
+      stream: process.stderr,
+      format: 'Ingesting audit data |{bar}| {value}/{total} days | {events} events',
+      hideCursor: true,
+    },
     cliProgress.Presets.shades_classic,
   );
   bar.start(totalDays, 0, { events: 0 });

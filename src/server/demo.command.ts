@@ -13,12 +13,14 @@ const DAY_MS = 86_400_000;
 export const DEMO_SIMULATOR = { seed: 42, services: 3, clientsPerService: 4, eventsPerDay: 1500 } as const;
 
 const days = (value: string) => {
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 31) throw new InvalidArgumentError('must be a whole number of days between 1 and 31');
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 31)
+    throw new InvalidArgumentError('must be a whole number of days between 1 and 31');
   return Number(value);
 };
 
 /** The sample query printed at start (the deep traversal). */
-export const DEMO_QUERY = '{ services(first: 3) { nodes { id name clients(first: 3) { nodes { id name bound actions(first: 3) { totalCount nodes { time action status meta { clientIp objectIds } } } } } } } }';
+export const DEMO_QUERY =
+  '{ services(first: 3) { nodes { id name clients(first: 3) { nodes { id name bound actions(first: 3) { totalCount nodes { time action status meta { clientIp objectIds } } } } } } } }';
 
 /** Backfills `[now - days, now)` in one-day export windows (a few requested ahead), with a progress bar; returns events inserted. */
 async function backfillRecentDays(app: App, dayCount: number, now: Date, logger: Logger): Promise<number> {
@@ -28,7 +30,12 @@ async function backfillRecentDays(app: App, dayCount: number, now: Date, logger:
   let summaries: RunSummary[];
   try {
     summaries = await backfill(
-      { db: app.ingestDatabase.db, pool: app.ingestDatabase.pool, dpod: app.dpod!, logger: logger.child({ component: 'ingest' }) },
+      {
+        db: app.ingestDatabase.db,
+        pool: app.ingestDatabase.pool,
+        dpod: app.dpod!,
+        logger: logger.child({ component: 'ingest' }),
+      },
       { from: new Date(now.getTime() - dayCount * DAY_MS), to: now },
       {
         windowDays: 1,
@@ -44,7 +51,10 @@ async function backfillRecentDays(app: App, dayCount: number, now: Date, logger:
     progress.stop();
   }
   const failed = summaries.find((s) => s.state !== 'succeeded');
-  if (failed) throw new Error(`ingesting ${failed.windowFrom?.toISOString()}..${failed.windowTo?.toISOString()} failed: ${failed.error ?? failed.state}`);
+  if (failed)
+    throw new Error(
+      `ingesting ${failed.windowFrom?.toISOString()}..${failed.windowTo?.toISOString()} failed: ${failed.error ?? failed.state}`,
+    );
   return inserted;
 }
 
@@ -68,7 +78,9 @@ function banner(url: string, config: Config, sim: RunningSimulator | null, event
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('one-command demo: embedded PostgreSQL (unless DATABASE_URL), the DPoD simulator (unless DPOD_API_URL), ingest, follow and serve')
+    .description(
+      'one-command demo: embedded PostgreSQL (unless DATABASE_URL), the DPoD simulator (unless DPOD_API_URL), ingest, follow and serve',
+    )
     .option('--days <n>', 'days of audit history to ingest before serving', days, 7)
     .option('--port <port>', 'listen port (overrides PORT)')
     .action(async (flags: { days: number; port?: string }) => {
@@ -84,14 +96,19 @@ export function registerDemoCommand(program: Command): void {
       try {
         if (!config.dpod.apiUrl) {
           sim = await startSimulator({ ...DEMO_SIMULATOR, days: flags.days });
-          logger.info({ url: sim.url, ...DEMO_SIMULATOR }, 'started the DPoD simulator in-process (DPOD_API_URL is unset)');
+          logger.info(
+            { url: sim.url, ...DEMO_SIMULATOR },
+            'started the DPoD simulator in-process (DPOD_API_URL is unset)',
+          );
         }
         app = createApp(config, {
           logger,
           follow: true,
           // The backfill just stored everything up to now: the follower only needs the late-record margin.
           follower: { initialLookbackSeconds: config.ingest.overlapSeconds },
-          dpod: sim ? { apiUrl: sim.url, tokenUrl: sim.tokenUrl, clientId: sim.clientId, clientSecret: sim.clientSecret } : undefined,
+          dpod: sim
+            ? { apiUrl: sim.url, tokenUrl: sim.tokenUrl, clientId: sim.clientId, clientSecret: sim.clientSecret }
+            : undefined,
         });
         await app.prepare();
         signals.reclaim();

@@ -40,7 +40,9 @@ function anyCause(error: unknown, test: (e: { code?: unknown; message?: unknown 
   let current: unknown = unwrapResolverError(error);
   for (let depth = 0; current && depth < 5; depth++) {
     if (test(current as { code?: unknown; message?: unknown })) return true;
-    current = (current as { cause?: unknown; originalError?: unknown }).cause ?? (current as { originalError?: unknown }).originalError;
+    current =
+      (current as { cause?: unknown; originalError?: unknown }).cause ??
+      (current as { originalError?: unknown }).originalError;
   }
   return false;
 }
@@ -58,7 +60,18 @@ const SUGGESTION = / ?Did you mean(.+?)\?$/;
  * cut, no answer within the client-side query timeout, no connection within the pool's wait, or the server shutting
  * down, starting up or out of connections (SQLSTATE 57P01, 57P02, 57P03, 53300).
  */
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', '57P01', '57P02', '57P03', '53300']);
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+]);
 const UNAVAILABLE_MESSAGES = new Set([
   READ_TIMEOUT,
   'Connection terminated unexpectedly',
@@ -71,11 +84,14 @@ const UNAVAILABLE_MESSAGES = new Set([
 export function isDatabaseUnavailable(error: unknown): boolean {
   return anyCause(
     error,
-    ({ code, message }) => (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) || (typeof message === 'string' && UNAVAILABLE_MESSAGES.has(message)),
+    ({ code, message }) =>
+      (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) ||
+      (typeof message === 'string' && UNAVAILABLE_MESSAGES.has(message)),
   );
 }
 
-const UNAVAILABLE_MESSAGE = 'The database did not answer or could not be reached; audit data is unavailable for now. Try again shortly.';
+const UNAVAILABLE_MESSAGE =
+  'The database did not answer or could not be reached; audit data is unavailable for now. Try again shortly.';
 
 /**
  * Builds Apollo's `formatError`: client errors keep message, path, locations and extensions (never a stack
@@ -103,13 +119,16 @@ export function createErrorMasker(
         extensions: { code: 'STATEMENT_TIMEOUT', limit: statementTimeoutMs },
       };
     }
-    if (isDatabaseUnavailable(error)) return { message: UNAVAILABLE_MESSAGE, ...path, extensions: { code: 'DATABASE_UNAVAILABLE' } };
+    if (isDatabaseUnavailable(error))
+      return { message: UNAVAILABLE_MESSAGE, ...path, extensions: { code: 'DATABASE_UNAVAILABLE' } };
     return { message: MASKED_MESSAGE, ...path, extensions: { code: INTERNAL_ERROR_CODE } };
   };
 }
 
 /** Logs every masked error with its request id and stack, and puts the request id on masked errors. */
-export function errorLoggingPlugin<TContext extends { requestId: string }>(logger: Logger): ApolloServerPlugin<TContext> {
+export function errorLoggingPlugin<TContext extends { requestId: string }>(
+  logger: Logger,
+): ApolloServerPlugin<TContext> {
   return {
     async requestDidStart() {
       return {
@@ -117,20 +136,38 @@ export function errorLoggingPlugin<TContext extends { requestId: string }>(logge
           for (const error of errors) {
             const original = unwrapResolverError(error);
             if (isStatementTimeout(error)) {
-              logger.warn({ requestId: contextValue.requestId, operationName, path: error.path }, 'SQL statement cancelled by statement_timeout');
+              logger.warn(
+                { requestId: contextValue.requestId, operationName, path: error.path },
+                'SQL statement cancelled by statement_timeout',
+              );
             } else if (isClientError(error)) {
-              logger.debug({ requestId: contextValue.requestId, operationName, code: error.extensions?.code, msg: error.message }, 'client error');
+              logger.debug(
+                { requestId: contextValue.requestId, operationName, code: error.extensions?.code, msg: error.message },
+                'client error',
+              );
             } else if (isDatabaseUnavailable(error)) {
-              logger.warn({ requestId: contextValue.requestId, operationName, path: error.path, reason: (original as Error).message }, 'PostgreSQL unreachable or not answering');
+              logger.warn(
+                {
+                  requestId: contextValue.requestId,
+                  operationName,
+                  path: error.path,
+                  reason: (original as Error).message,
+                },
+                'PostgreSQL unreachable or not answering',
+              );
             } else {
-              logger.error({ requestId: contextValue.requestId, operationName, path: error.path, err: original }, 'internal error in GraphQL request');
+              logger.error(
+                { requestId: contextValue.requestId, operationName, path: error.path, err: original },
+                'internal error in GraphQL request',
+              );
             }
           }
         },
         async willSendResponse({ response, contextValue }) {
           if (response.body.kind !== 'single') return;
           for (const error of response.body.singleResult.errors ?? []) {
-            if (error.extensions?.code === INTERNAL_ERROR_CODE) (error.extensions as Record<string, unknown>).requestId = contextValue.requestId;
+            if (error.extensions?.code === INTERNAL_ERROR_CODE)
+              (error.extensions as Record<string, unknown>).requestId = contextValue.requestId;
           }
         },
       };

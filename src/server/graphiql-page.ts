@@ -31,7 +31,11 @@ export function loadGraphiqlAssets(): Map<string, StaticAsset> {
 
 /** JSON for an inline <script>: `<`, `>` and `&` escaped so no value can close the tag. */
 function inlineJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026').replace(/\u2028|\u2029/g, '');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/>/g, '\\u003e')
+    .replace(/&/g, '\\u0026')
+    .replace(/\u2028|\u2029/g, '');
 }
 
 /** Options for {@link renderGraphiqlPage}. */
@@ -46,7 +50,10 @@ export interface GraphiqlPageOptions {
 /** The GraphiQL HTML page: one tab per example query, docs explorer, headers editor for the bearer token. */
 export function renderGraphiqlPage(options: GraphiqlPageOptions): string {
   const endpoint = options.endpoint ?? '/graphql';
-  const tabs = options.examples.map((e) => ({ query: `# ${e.title}\n${e.query}`, variables: JSON.stringify(e.variables, null, 2) }));
+  const tabs = options.examples.map((e) => ({
+    query: `# ${e.title}\n${e.query}`,
+    variables: JSON.stringify(e.variables, null, 2),
+  }));
   const config = { endpoint, tabs, headers: options.headers ?? '' };
   return `<!doctype html>
 <html lang="en">

@@ -39,12 +39,17 @@ export interface GraphqlServer {
 }
 
 /** Assembles the HTTP server around a GraphQL schema and a context factory. */
-export function createGraphqlServer<TContext extends { requestId: string }>(options: GraphqlServerOptions<TContext>): GraphqlServer {
+export function createGraphqlServer<TContext extends { requestId: string }>(
+  options: GraphqlServerOptions<TContext>,
+): GraphqlServer {
   const { config, logger, db } = options;
   const metrics = options.metrics ?? createMetrics({ ingestSnapshot: () => readIngestSnapshot(db) });
   const apollo = createApolloServer<TContext>({ schema: options.schema, limits: config.limits, metrics, logger });
   const assets = loadGraphiqlAssets();
-  const bearerHint = config.auth.mode === 'jwt' ? JSON.stringify({ Authorization: 'Bearer <a JWT with scope audit:read>' }, null, 2) : '';
+  const bearerHint =
+    config.auth.mode === 'jwt'
+      ? JSON.stringify({ Authorization: 'Bearer <a JWT with scope audit:read>' }, null, 2)
+      : '';
   let exampleIds: { at: number; ids: ExampleIds } | null = null;
   const http = createHttpServer<TContext>({
     http: config.http,
@@ -57,7 +62,8 @@ export function createGraphqlServer<TContext extends { requestId: string }>(opti
     assets,
     async graphiqlPage() {
       // The page is served without a token: under AUTH_MODE=jwt it must not name the store's services, clients or keys.
-      if (config.auth.mode !== 'none') return renderGraphiqlPage({ examples: exampleQueries(PLACEHOLDER_IDS), headers: bearerHint });
+      if (config.auth.mode !== 'none')
+        return renderGraphiqlPage({ examples: exampleQueries(PLACEHOLDER_IDS), headers: bearerHint });
       if (!exampleIds || Date.now() - exampleIds.at > 60_000) {
         exampleIds = { at: Date.now(), ids: await readExampleIds(db).catch(() => PLACEHOLDER_IDS) };
       }
@@ -73,7 +79,9 @@ export function createGraphqlServer<TContext extends { requestId: string }>(opti
       started = true;
       const url = await http.listen(port, host);
       if (config.auth.mode === 'none') {
-        logger.warn('AUTH_MODE=none: every caller can read every audit event of every service. Set AUTH_MODE=jwt in production.');
+        logger.warn(
+          'AUTH_MODE=none: every caller can read every audit event of every service. Set AUTH_MODE=jwt in production.',
+        );
       }
       return url;
     },

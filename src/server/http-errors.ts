@@ -34,8 +34,17 @@ export function sendHttpError(res: ServerResponse, error: HttpError, requestId?:
     return;
   }
   const body = JSON.stringify({
-    errors: [{ message: error.message, extensions: { code: error.code, ...error.extensions, ...(requestId ? { requestId } : {}) } }],
+    errors: [
+      {
+        message: error.message,
+        extensions: { code: error.code, ...error.extensions, ...(requestId ? { requestId } : {}) },
+      },
+    ],
   });
-  res.writeHead(error.status, { ...error.headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(error.status, {
+    ...error.headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
 }

@@ -72,7 +72,13 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
     };
   }
 
-  async function route(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string, signal: TimeoutFlag): Promise<void> {
+  async function route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    requestId: string,
+    signal: TimeoutFlag,
+  ): Promise<void> {
     const method = req.method ?? 'GET';
     const base = { 'x-request-id': requestId, ...corsHeaders(req), ...(closing ? { connection: 'close' } : {}) };
     const path = url.pathname.replace(/\/+$/, '') || '/';
@@ -99,13 +105,26 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
         res.end(html);
         return;
       }
-      if (closing) throw new HttpError(503, 'SHUTTING_DOWN', 'The server is shutting down; retry on another instance.', {}, { 'retry-after': '1' });
+      if (closing)
+        throw new HttpError(
+          503,
+          'SHUTTING_DOWN',
+          'The server is shutting down; retry on another instance.',
+          {},
+          { 'retry-after': '1' },
+        );
       let auth: AuthScope;
       try {
         auth = await deps.authenticate(req.headers.authorization);
       } catch (err) {
         if (!(err instanceof AuthError)) throw err;
-        throw new HttpError(err.status, err.code, err.message, {}, err.status === 401 ? { 'www-authenticate': 'Bearer realm="dpod-audit", error="invalid_token"' } : {});
+        throw new HttpError(
+          err.status,
+          err.code,
+          err.message,
+          {},
+          err.status === 401 ? { 'www-authenticate': 'Bearer realm="dpod-audit", error="invalid_token"' } : {},
+        );
       }
       await handleGraphqlRequest(req, res, url, base, {
         apollo: deps.apollo,
@@ -115,14 +134,18 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
       });
       return;
     }
-    if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'METHOD_NOT_ALLOWED', `Use GET on ${path}.`, {}, { allow: 'GET' });
+    if (method !== 'GET' && method !== 'HEAD')
+      throw new HttpError(405, 'METHOD_NOT_ALLOWED', `Use GET on ${path}.`, {}, { allow: 'GET' });
     if (path === '/healthz') {
       sendJson(res, 200, base, { status: 'ok' });
       return;
     }
     if (path === '/readyz') {
       const report = await deps.readiness();
-      sendJson(res, report.ready ? 200 : 503, base, { status: report.ready ? 'ready' : 'not ready', checks: report.checks });
+      sendJson(res, report.ready ? 200 : 503, base, {
+        status: report.ready ? 'ready' : 'not ready',
+        checks: report.checks,
+      });
       return;
     }
     if (path === '/metrics') {
@@ -134,7 +157,12 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
     if (url.pathname.startsWith(GRAPHIQL_ASSET_PREFIX)) {
       const asset = deps.assets.get(url.pathname.slice(GRAPHIQL_ASSET_PREFIX.length));
       if (!asset) throw new HttpError(404, 'NOT_FOUND', `No asset at ${url.pathname}.`);
-      res.writeHead(200, { ...base, 'content-type': asset.contentType, 'content-length': asset.body.length, 'cache-control': 'public, max-age=86400' });
+      res.writeHead(200, {
+        ...base,
+        'content-type': asset.contentType,
+        'content-length': asset.body.length,
+        'cache-control': 'public, max-age=86400',
+      });
       res.end(asset.body);
       return;
     }
@@ -167,7 +195,12 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
       logger.warn({ requestId, path: url.pathname, timeoutMs: http.requestTimeoutMs }, 'request timed out');
       sendHttpError(
         res,
-        new HttpError(503, 'REQUEST_TIMEOUT', `The request took longer than the limit of ${http.requestTimeoutMs} ms.`, { limit: http.requestTimeoutMs }),
+        new HttpError(
+          503,
+          'REQUEST_TIMEOUT',
+          `The request took longer than the limit of ${http.requestTimeoutMs} ms.`,
+          { limit: http.requestTimeoutMs },
+        ),
         requestId,
       );
     }, http.requestTimeoutMs);
@@ -180,22 +213,39 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
           sendHttpError(res, err, requestId);
         } else {
           logger.error({ requestId, err, path: url.pathname }, 'request failed');
-          sendHttpError(res, new HttpError(500, 'INTERNAL_SERVER_ERROR', 'Internal server error. The details are in the server log under this request id.'), requestId);
+          sendHttpError(
+            res,
+            new HttpError(
+              500,
+              'INTERNAL_SERVER_ERROR',
+              'Internal server error. The details are in the server log under this request id.',
+            ),
+            requestId,
+          );
         }
       }
     } finally {
       clearTimeout(timer);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      metrics.httpRequestDuration.observe({ method: req.method ?? 'GET', route: routeLabel, status: String(res.statusCode) }, seconds);
+      metrics.httpRequestDuration.observe(
+        { method: req.method ?? 'GET', route: routeLabel, status: String(res.statusCode) },
+        seconds,
+      );
       const level = routeLabel === '/graphql' ? 'info' : 'debug';
-      logger[level]({ requestId, method: req.method, path: url.pathname, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
+      logger[level](
+        { requestId, method: req.method, path: url.pathname, status: res.statusCode, ms: Math.round(seconds * 1000) },
+        'request',
+      );
       if (--active === 0) for (const wake of idleWaiters.splice(0)) wake();
     }
   }
 
-  const server = createServer({ requestTimeout: http.requestTimeoutMs + 5_000, keepAliveTimeout: 5_000 }, (req, res) => {
-    void onRequest(req, res);
-  });
+  const server = createServer(
+    { requestTimeout: http.requestTimeoutMs + 5_000, keepAliveTimeout: 5_000 },
+    (req, res) => {
+      void onRequest(req, res);
+    },
+  );
 
   return {
     server,
@@ -215,7 +265,10 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       if (active > 0) {
-        await Promise.race([new Promise<void>((r) => idleWaiters.push(r)), new Promise((r) => setTimeout(r, graceMs).unref())]);
+        await Promise.race([
+          new Promise<void>((r) => idleWaiters.push(r)),
+          new Promise((r) => setTimeout(r, graceMs).unref()),
+        ]);
       }
       server.closeAllConnections();
       await closed;
@@ -226,6 +279,10 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
 
 function sendJson(res: ServerResponse, status: number, headers: Record<string, string>, value: unknown): void {
   const body = JSON.stringify(value);
-  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
 }

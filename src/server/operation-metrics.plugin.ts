@@ -23,7 +23,10 @@ export function operationMetricsPlugin<TContext extends object>(metrics: Metrics
       return {
         async willSendResponse({ response, operationName, operation }) {
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-          metrics.graphqlOperationDuration.observe({ operation: operationLabel(operationName), type: operation?.operation ?? 'unknown' }, seconds);
+          metrics.graphqlOperationDuration.observe(
+            { operation: operationLabel(operationName), type: operation?.operation ?? 'unknown' },
+            seconds,
+          );
           if (response.body.kind !== 'single') return;
           for (const error of response.body.singleResult.errors ?? []) {
             const code = error.extensions?.code;

@@ -13,7 +13,13 @@ import {
 import { getComplexity, type ComplexityEstimatorArgs } from 'graphql-query-complexity';
 
 /** Codes of the query-shape limits, each in `extensions.code` with `extensions.limit` (the configured value). */
-export const LIMIT_CODES = ['QUERY_TOO_DEEP', 'QUERY_TOO_COMPLEX', 'TOO_MANY_ALIASES', 'TOO_MANY_ROOT_FIELDS', 'PAGE_SIZE_EXCEEDED'] as const;
+export const LIMIT_CODES = [
+  'QUERY_TOO_DEEP',
+  'QUERY_TOO_COMPLEX',
+  'TOO_MANY_ALIASES',
+  'TOO_MANY_ROOT_FIELDS',
+  'PAGE_SIZE_EXCEEDED',
+] as const;
 /** One of {@link LIMIT_CODES}. */
 export type LimitCode = (typeof LIMIT_CODES)[number];
 
@@ -39,7 +45,9 @@ export interface QueryMeasure {
 
 /** A rejected query; `extensions` names the limit, its value and what was asked (when it could be measured). */
 export function limitError(code: LimitCode, message: string, limit: number, actual?: number): GraphQLError {
-  return new GraphQLError(message, { extensions: { code, limit, ...(actual === undefined ? {} : { actual }), http: { status: 400 } } });
+  return new GraphQLError(message, {
+    extensions: { code, limit, ...(actual === undefined ? {} : { actual }), http: { status: 400 } },
+  });
 }
 
 const isMeta = (name: string) => name.startsWith('__');
@@ -48,7 +56,11 @@ const isMeta = (name: string) => name.startsWith('__');
  * Measures the operation's depth, aliases, root fields and largest requested page (fragments expanded,
  * introspection fields ignored). Memoised per fragment, so fragment fan-out cannot blow up the walk.
  */
-function measureShape(operation: OperationDefinitionNode, fragments: Map<string, FragmentDefinitionNode>, variables: Record<string, unknown>) {
+function measureShape(
+  operation: OperationDefinitionNode,
+  fragments: Map<string, FragmentDefinitionNode>,
+  variables: Record<string, unknown>,
+) {
   const memo = new Map<string, { depth: number; aliases: number; largestPage: number }>();
   const rootFragments = new Set<string>();
   let rootFields = 0;
@@ -70,7 +82,11 @@ function measureShape(operation: OperationDefinitionNode, fragments: Map<string,
           const size = Array.isArray(value) ? value.length : value;
           if (typeof size === 'number') page = Math.max(page, size);
         }
-        sub = { depth: inner.depth + 1, aliases: inner.aliases + (sel.alias ? 1 : 0), largestPage: Math.max(page, inner.largestPage) };
+        sub = {
+          depth: inner.depth + 1,
+          aliases: inner.aliases + (sel.alias ? 1 : 0),
+          largestPage: Math.max(page, inner.largestPage),
+        };
       } else if (sel.kind === Kind.INLINE_FRAGMENT) {
         sub = walk(sel.selectionSet, root);
       } else {
@@ -114,16 +130,36 @@ function fieldCost(defaultPageSize: number) {
 /** Throws the first limit the shape breaks, in the order page size, depth, aliases, root fields. */
 function checkShape(limits: QueryLimits, shape: Omit<QueryMeasure, 'cost'>): void {
   if (shape.largestPage > limits.maxPageSize) {
-    throw limitError('PAGE_SIZE_EXCEEDED', `Page size ${shape.largestPage} exceeds the maximum of ${limits.maxPageSize} (first/last, or representations of _entities).`, limits.maxPageSize, shape.largestPage);
+    throw limitError(
+      'PAGE_SIZE_EXCEEDED',
+      `Page size ${shape.largestPage} exceeds the maximum of ${limits.maxPageSize} (first/last, or representations of _entities).`,
+      limits.maxPageSize,
+      shape.largestPage,
+    );
   }
   if (shape.depth > limits.maxDepth) {
-    throw limitError('QUERY_TOO_DEEP', `Query depth ${shape.depth} exceeds the maximum depth of ${limits.maxDepth}.`, limits.maxDepth, shape.depth);
+    throw limitError(
+      'QUERY_TOO_DEEP',
+      `Query depth ${shape.depth} exceeds the maximum depth of ${limits.maxDepth}.`,
+      limits.maxDepth,
+      shape.depth,
+    );
   }
   if (shape.aliases > limits.maxAliases) {
-    throw limitError('TOO_MANY_ALIASES', `Query uses ${shape.aliases} aliases; the maximum is ${limits.maxAliases}.`, limits.maxAliases, shape.aliases);
+    throw limitError(
+      'TOO_MANY_ALIASES',
+      `Query uses ${shape.aliases} aliases; the maximum is ${limits.maxAliases}.`,
+      limits.maxAliases,
+      shape.aliases,
+    );
   }
   if (shape.rootFields > limits.maxRootFields) {
-    throw limitError('TOO_MANY_ROOT_FIELDS', `Query selects ${shape.rootFields} root fields; the maximum is ${limits.maxRootFields}.`, limits.maxRootFields, shape.rootFields);
+    throw limitError(
+      'TOO_MANY_ROOT_FIELDS',
+      `Query selects ${shape.rootFields} root fields; the maximum is ${limits.maxRootFields}.`,
+      limits.maxRootFields,
+      shape.rootFields,
+    );
   }
 }
 
@@ -134,7 +170,13 @@ function checkShape(limits: QueryLimits, shape: Omit<QueryMeasure, 'cost'>): voi
 const MAX_COST_NODES = 10_000;
 
 /** The operation's cost (see {@link fieldCost}); QUERY_TOO_COMPLEX when its fragments expand past {@link MAX_COST_NODES}. */
-function measureCost(limits: QueryLimits, schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): number {
+function measureCost(
+  limits: QueryLimits,
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+): number {
   try {
     return getComplexity({
       schema,
@@ -223,7 +265,12 @@ interface DocumentMeasures {
  */
 export function createQueryLimitsEnforcer(
   limits: QueryLimits,
-): (schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>) => QueryMeasure {
+): (
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+) => QueryMeasure {
   const bySchema = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, DocumentMeasures>>();
   return (schema, document, operation, variables) => {
     let documents = bySchema.get(schema);
@@ -234,12 +281,15 @@ export function createQueryLimitsEnforcer(
     // Representations count by their number only (their content does not change the measure).
     const key = JSON.stringify([
       operation.name?.value ?? null,
-      ...entry.variables.map((name) => (Array.isArray(variables[name]) ? { n: (variables[name] as unknown[]).length } : { v: variables[name] })),
+      ...entry.variables.map((name) =>
+        Array.isArray(variables[name]) ? { n: (variables[name] as unknown[]).length } : { v: variables[name] },
+      ),
     ]);
     let known = entry.measures.get(key);
     if (!known) {
       const fragments = new Map<string, FragmentDefinitionNode>();
-      for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+      for (const def of document.definitions)
+        if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
       known = { shape: measureShape(operation, fragments, variables) };
       if (entry.measures.size >= MEASURES_PER_DOCUMENT) entry.measures.clear();
       entry.measures.set(key, known);

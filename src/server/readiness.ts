@@ -41,7 +41,10 @@ export function createReadiness(options: ReadinessOptions): () => Promise<Readin
   const dpod = (): Promise<CheckResult> => {
     if (!options.dpodProbe) return Promise.resolve({ ok: true, detail: 'not configured' });
     if (!dpodCached || Date.now() - dpodCached.at > cacheMs) {
-      dpodCached = { at: Date.now(), result: options.dpodProbe().catch((err) => ({ ok: false, detail: messageOf(err) })) };
+      dpodCached = {
+        at: Date.now(),
+        result: options.dpodProbe().catch((err) => ({ ok: false, detail: messageOf(err) })),
+      };
     }
     return dpodCached.result;
   };
@@ -55,7 +58,10 @@ export function createReadiness(options: ReadinessOptions): () => Promise<Readin
         () => ({ ok: true }),
         (err) => ({ ok: false, detail: `database unreachable: ${messageOf(err)}` }),
       ),
-      within(deadlineMs, readMigrations()).then(migrationsCheck, (err) => ({ ok: false, detail: `cannot read migrations: ${messageOf(err)}` })),
+      within(deadlineMs, readMigrations()).then(migrationsCheck, (err) => ({
+        ok: false,
+        detail: `cannot read migrations: ${messageOf(err)}`,
+      })),
       pingReplica
         ? within(deadlineMs, pingReplica()).then(
             () => ({ ok: true }),
@@ -64,7 +70,10 @@ export function createReadiness(options: ReadinessOptions): () => Promise<Readin
         : { ok: true, detail: 'not configured' },
       dpod(),
     ]);
-    return { ready: database.ok && migrations.ok && replica.ok, checks: { database, migrations, replica, dpod: dpodResult } };
+    return {
+      ready: database.ok && migrations.ok && replica.ok,
+      checks: { database, migrations, replica, dpod: dpodResult },
+    };
   };
 }
 
@@ -91,11 +100,23 @@ function singleFlight<T>(work: () => Promise<T>): () => Promise<T> {
 
 /** Current, or ahead (a newer version migrated the database: this one runs on it), is ready; behind is not. */
 function migrationsCheck(status: MigrationStatus): CheckResult {
-  if (status.ahead) return { ok: true, detail: `${aheadMessage(status.unknown)}; this version runs on it without migrating`, unknown: status.unknown };
+  if (status.ahead)
+    return {
+      ok: true,
+      detail: `${aheadMessage(status.unknown)}; this version runs on it without migrating`,
+      unknown: status.unknown,
+    };
   if (status.unknown.length > 0) {
-    return { ok: false, detail: `the database has migrations this version does not know (${status.unknown.join(', ')})`, pending: status.pending, unknown: status.unknown };
+    return {
+      ok: false,
+      detail: `the database has migrations this version does not know (${status.unknown.join(', ')})`,
+      pending: status.pending,
+      unknown: status.unknown,
+    };
   }
-  return status.pending.length === 0 ? { ok: true } : { ok: false, detail: `pending migrations: ${status.pending.join(', ')}`, pending: status.pending };
+  return status.pending.length === 0
+    ? { ok: true }
+    : { ok: false, detail: `pending migrations: ${status.pending.join(', ')}`, pending: status.pending };
 }
 
 function messageOf(err: unknown): string {

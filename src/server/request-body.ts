@@ -66,7 +66,11 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 export function parseJsonBody(raw: Buffer, contentType: string | undefined): unknown {
   const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/json' && type !== 'application/graphql-response+json') {
-    throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'POST bodies must be JSON: send "Content-Type: application/json".');
+    throw new HttpError(
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      'POST bodies must be JSON: send "Content-Type: application/json".',
+    );
   }
   if (raw.length === 0) throw new HttpError(400, 'BAD_REQUEST', 'POST body is empty: send {"query": "..."}.');
   try {

@@ -8,12 +8,22 @@ import { stopOnSignal } from './shutdown-signals';
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
-    .description('apply pending migrations, then serve GraphQL (+ GraphiQL, /healthz, /readyz, /metrics) on HOST:PORT; --ingest also follows DPoD audit exports')
-    .option('--ingest', 'run the ingest follower in this process (needs DPOD_API_URL, DPOD_TOKEN_URL, DPOD_CLIENT_ID, DPOD_CLIENT_SECRET)', false)
+    .description(
+      'apply pending migrations, then serve GraphQL (+ GraphiQL, /healthz, /readyz, /metrics) on HOST:PORT; --ingest also follows DPoD audit exports',
+    )
+    .option(
+      '--ingest',
+      'run the ingest follower in this process (needs DPOD_API_URL, DPOD_TOKEN_URL, DPOD_CLIENT_ID, DPOD_CLIENT_SECRET)',
+      false,
+    )
     .option('--port <port>', 'listen port (overrides PORT)')
     .option('--host <host>', 'listen address (overrides HOST)')
     .action(async (flags: { ingest: boolean; port?: string; host?: string }) => {
-      const config = loadConfig({ ...process.env, ...(flags.port ? { PORT: flags.port } : {}), ...(flags.host ? { HOST: flags.host } : {}) });
+      const config = loadConfig({
+        ...process.env,
+        ...(flags.port ? { PORT: flags.port } : {}),
+        ...(flags.host ? { HOST: flags.host } : {}),
+      });
       const logger = createLogger(config.logLevel);
       const app = createApp(config, { logger, follow: flags.ingest });
       const signals = stopOnSignal(() => app.stop(), logger);
@@ -22,7 +32,9 @@ export function registerServeCommand(program: Command): void {
         signals.reclaim();
         const url = await app.start();
         logger.info({ url: `${url}/graphql`, auth: config.auth.mode, follower: flags.ingest }, 'serving GraphQL');
-        process.stdout.write(`GraphQL on ${url}/graphql (GraphiQL in a browser), health on ${url}/readyz, metrics on ${url}/metrics\n`);
+        process.stdout.write(
+          `GraphQL on ${url}/graphql (GraphiQL in a browser), health on ${url}/readyz, metrics on ${url}/metrics\n`,
+        );
       } catch (err) {
         await app.stop();
         throw err;

@@ -51,11 +51,24 @@ export interface ExportStreamOptions {
 }
 
 /** Streams the export file of [from, to) in a format (raw bytes, as the signed URL serves them). */
-export function createExportStream(tenant: Tenant, from: Date, to: Date, format: ExportFormat, options: ExportStreamOptions = {}): Readable {
+export function createExportStream(
+  tenant: Tenant,
+  from: Date,
+  to: Date,
+  format: ExportFormat,
+  options: ExportStreamOptions = {},
+): Readable {
   const counter = { records: 0 };
-  const text = Readable.from(jsonLinesText(tenant, from, to, format === 'zip-json', counter, options.filter), { objectMode: false });
+  const text = Readable.from(jsonLinesText(tenant, from, to, format === 'zip-json', counter, options.filter), {
+    objectMode: false,
+  });
   text.on('end', () => options.onRecords?.(counter.records));
-  const bytes = text.pipe(new Transform({ transform: (chunk: Buffer | string, _e, cb) => cb(null, Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk, 'utf8')) }));
+  const bytes = text.pipe(
+    new Transform({
+      transform: (chunk: Buffer | string, _e, cb) =>
+        cb(null, Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk, 'utf8')),
+    }),
+  );
   if (format === 'plain-jsonl') return bytes;
   if (format === 'zip-json') return zipSingleEntry('audit-logs.json', bytes, to);
   const gzip = zlib.createGzip({ level: options.level ?? 6 });
@@ -74,6 +87,9 @@ export async function writeExportFile(
 ): Promise<{ records: number; bytes: number }> {
   let records = 0;
   const out = createWriteStream(path);
-  await pipeline(createExportStream(tenant, from, to, format, { level: options.level, onRecords: (n) => (records = n) }), out);
+  await pipeline(
+    createExportStream(tenant, from, to, format, { level: options.level, onRecords: (n) => (records = n) }),
+    out,
+  );
   return { records, bytes: out.bytesWritten };
 }

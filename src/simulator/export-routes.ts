@@ -10,7 +10,14 @@ import type { Tenant } from './tenant';
 export const MAX_EXPORT_DAYS = 31;
 const DAY_MS = 86_400_000;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
-const FILTER_FIELDS = { source: 'source', actorId: 'actorid', action: 'action', status: 'status', tenantId: 'tenantid', resourceId: 'resourceid' } as const;
+const FILTER_FIELDS = {
+  source: 'source',
+  actorId: 'actorid',
+  action: 'action',
+  status: 'status',
+  tenantId: 'tenantid',
+  resourceId: 'resourceid',
+} as const;
 
 /** A simulated export job. */
 export interface SimExportJob {
@@ -34,9 +41,13 @@ const FILE_NAMES: Record<ExportFormat, string> = {
 
 function parseTime(body: Record<string, unknown>, name: 'from' | 'to'): Date {
   const v = body[name];
-  if (v === undefined || v === null || v === '') throw new SimHttpError(400, `'${name}' is required (RFC 3339, e.g. 2026-11-01T00:00:00Z)`);
+  if (v === undefined || v === null || v === '')
+    throw new SimHttpError(400, `'${name}' is required (RFC 3339, e.g. 2026-11-01T00:00:00Z)`);
   if (typeof v !== 'string' || !RFC3339.test(v) || Number.isNaN(Date.parse(v))) {
-    throw new SimHttpError(400, `'${name}' must be an RFC 3339 date-time (e.g. 2026-11-01T00:00:00Z), got ${JSON.stringify(v)}`);
+    throw new SimHttpError(
+      400,
+      `'${name}' must be an RFC 3339 date-time (e.g. 2026-11-01T00:00:00Z), got ${JSON.stringify(v)}`,
+    );
   }
   return new Date(v);
 }
@@ -49,11 +60,13 @@ export function createExportJob(text: string, tenant: Tenant, format: ExportForm
   } catch {
     throw new SimHttpError(400, 'Request body must be JSON: {"from": "...", "to": "..."}');
   }
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new SimHttpError(400, 'Request body must be a JSON object');
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw new SimHttpError(400, 'Request body must be a JSON object');
   const b = body as Record<string, unknown>;
   const from = parseTime(b, 'from');
   const to = parseTime(b, 'to');
-  if (from.getTime() >= to.getTime()) throw new SimHttpError(400, `'from' (${from.toISOString()}) must be before 'to' (${to.toISOString()})`);
+  if (from.getTime() >= to.getTime())
+    throw new SimHttpError(400, `'from' (${from.toISOString()}) must be before 'to' (${to.toISOString()})`);
   if (to.getTime() - from.getTime() > MAX_EXPORT_DAYS * DAY_MS) {
     throw new SimHttpError(400, `The requested time range exceeds the maximum of ${MAX_EXPORT_DAYS} days`);
   }
@@ -79,7 +92,12 @@ export function createExportJob(text: string, tenant: Tenant, format: ExportForm
 }
 
 /** The job as the API shows it; signs its location once it has succeeded. */
-export function renderJob(job: SimExportJob, delayMs: number, signer: UrlSigner, baseUrl: string): Record<string, unknown> {
+export function renderJob(
+  job: SimExportJob,
+  delayMs: number,
+  signer: UrlSigner,
+  baseUrl: string,
+): Record<string, unknown> {
   const elapsed = Date.now() - job.createdRealMs;
   const done = elapsed >= delayMs;
   const state = !done ? 'ACTIVE' : job.willFail ? 'FAILED' : 'SUCCEEDED';
@@ -107,11 +125,22 @@ function fieldOf(record: RawAuditRecord, lowerName: string): unknown {
 }
 
 /** Streams a job's file into the response, optionally cutting it after `truncateAfterBytes` bytes. */
-export function sendExportFile(res: ServerResponse, tenant: Tenant, job: SimExportJob, truncateAfterBytes?: number): void {
-  const entries = Object.entries(job.filters).map(([k, v]) => [FILTER_FIELDS[k as keyof typeof FILTER_FIELDS], v] as const);
-  const filter = entries.length === 0 ? undefined : (r: RawAuditRecord) => entries.every(([field, v]) => fieldOf(r, field) === v);
+export function sendExportFile(
+  res: ServerResponse,
+  tenant: Tenant,
+  job: SimExportJob,
+  truncateAfterBytes?: number,
+): void {
+  const entries = Object.entries(job.filters).map(
+    ([k, v]) => [FILTER_FIELDS[k as keyof typeof FILTER_FIELDS], v] as const,
+  );
+  const filter =
+    entries.length === 0 ? undefined : (r: RawAuditRecord) => entries.every(([field, v]) => fieldOf(r, field) === v);
   const body = createExportStream(tenant, job.from, job.to, job.format, { filter });
-  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-disposition': `attachment; filename="${FILE_NAMES[job.format]}"` });
+  res.writeHead(200, {
+    'content-type': 'application/octet-stream',
+    'content-disposition': `attachment; filename="${FILE_NAMES[job.format]}"`,
+  });
   body.on('error', () => res.destroy());
   if (truncateAfterBytes === undefined) {
     body.pipe(res);

@@ -69,11 +69,12 @@ export class FaultInjector {
     const r = this.rng.next();
     const e = spec.errorRate ?? 0;
     const l = spec.rateLimitRate ?? 0;
-    const t = authenticated ? spec.tokenExpiredRate ?? 0 : 0;
+    const t = authenticated ? (spec.tokenExpiredRate ?? 0) : 0;
     if (r < e) decision = { kind: 'error', status: spec.errorStatus ?? 503 };
     else if (r < e + l) decision = { kind: 'rate-limit', retryAfterSeconds: spec.retryAfterSeconds ?? 1 };
     else if (r < e + l + t) decision = { kind: 'token-expired' };
-    else if (download && spec.truncateAfterBytes !== undefined) decision = { kind: 'truncate', afterBytes: spec.truncateAfterBytes };
+    else if (download && spec.truncateAfterBytes !== undefined)
+      decision = { kind: 'truncate', afterBytes: spec.truncateAfterBytes };
     if (decision.kind !== 'none') spec.used++;
     return decision;
   }

@@ -63,7 +63,11 @@ export function getServiceInstance(tenant: Tenant, id: string, shape: ApiShape):
 export function listBindings(tenant: Tenant, id: string, query: URLSearchParams, shape: ApiShape): unknown {
   const s = serviceOr404(tenant, id);
   const { page, size } = pageParams(query);
-  return springPage(s.clients.filter((c) => c.bound).map((c, i) => bindingItem(s, c, i, shape)), page, size);
+  return springPage(
+    s.clients.filter((c) => c.bound).map((c, i) => bindingItem(s, c, i, shape)),
+    page,
+    size,
+  );
 }
 
 /** `GET /v1/service_instances/{id}/bindings/{clientId}`. */

@@ -1,5 +1,11 @@
 import {
-  ADMIN_WEIGHTS, FAILURES, FUTURE_ACTION, KEY_MANAGEMENT_WEIGHTS, MULTI_PART_FAMILIES, RET_OK, SINGLE_PART_WEIGHTS,
+  ADMIN_WEIGHTS,
+  FAILURES,
+  FUTURE_ACTION,
+  KEY_MANAGEMENT_WEIGHTS,
+  MULTI_PART_FAMILIES,
+  RET_OK,
+  SINGLE_PART_WEIGHTS,
 } from './luna-catalog';
 import { SeededRandom, mixSeed } from './seeded-random';
 import type { SimClient, SimService, Tenant } from './tenant';
@@ -24,7 +30,10 @@ export interface GeneratedEvent {
 
 const HOUR_MS = 3_600_000;
 /** Relative traffic per UTC hour of day (business hours busier); normalized below so a day averages `eventsPerDay`. */
-const DIURNAL_RAW = [0.35, 0.3, 0.3, 0.3, 0.35, 0.45, 0.7, 1.0, 1.4, 1.6, 1.7, 1.7, 1.5, 1.6, 1.7, 1.6, 1.5, 1.3, 1.1, 0.9, 0.7, 0.6, 0.5, 0.4];
+const DIURNAL_RAW = [
+  0.35, 0.3, 0.3, 0.3, 0.35, 0.45, 0.7, 1.0, 1.4, 1.6, 1.7, 1.7, 1.5, 1.6, 1.7, 1.6, 1.5, 1.3, 1.1, 0.9, 0.7, 0.6, 0.5,
+  0.4,
+];
 const DIURNAL_SUM = DIURNAL_RAW.reduce((a, b) => a + b, 0);
 const DIURNAL = DIURNAL_RAW.map((w) => (w * 24) / DIURNAL_SUM);
 
@@ -71,16 +80,32 @@ function planSession(rng: SeededRandom, client: SimClient, start: number): Draft
       out.push({ second: t, action: 'LUNA_LOGIN', status: FAILURES.wrongPin, role: 'public', ouids: null });
       t += rng.int(1, 4);
     }
-    if (rng.chance(0.3)) out.push({ second: t, action: 'LUNA_LOGIN', status: FAILURES.lockedOut, role: 'public', ouids: null });
-    else if (rng.chance(0.6)) out.push({ second: t, action: 'LUNA_LOGIN', status: RET_OK, role: client.role, ouids: null });
+    if (rng.chance(0.3))
+      out.push({ second: t, action: 'LUNA_LOGIN', status: FAILURES.lockedOut, role: 'public', ouids: null });
+    else if (rng.chance(0.6))
+      out.push({ second: t, action: 'LUNA_LOGIN', status: RET_OK, role: client.role, ouids: null });
     return out;
   }
   if (roll < 0.06) {
     // Unauthenticated use: public actions succeed, key use fails with "not logged in".
     const n = rng.int(1, 3);
     for (let i = 0; i < n; i++) {
-      if (rng.chance(0.6)) out.push({ second: start + i, action: rng.pick(['LUNA_DIGEST', 'LUNA_DIGEST_INIT', 'LUNA_GEN_KCV']), status: RET_OK, role: 'public', ouids: null });
-      else out.push({ second: start + i, action: rng.pick(['LUNA_SIGN_SINGLEPART', 'LUNA_DECRYPT_SINGLEPART']), status: FAILURES.notLoggedIn, role: 'public', ouids: key() });
+      if (rng.chance(0.6))
+        out.push({
+          second: start + i,
+          action: rng.pick(['LUNA_DIGEST', 'LUNA_DIGEST_INIT', 'LUNA_GEN_KCV']),
+          status: RET_OK,
+          role: 'public',
+          ouids: null,
+        });
+      else
+        out.push({
+          second: start + i,
+          action: rng.pick(['LUNA_SIGN_SINGLEPART', 'LUNA_DECRYPT_SINGLEPART']),
+          status: FAILURES.notLoggedIn,
+          role: 'public',
+          ouids: key(),
+        });
     }
     return out;
   }
@@ -100,22 +125,35 @@ function planSession(rng: SeededRandom, client: SimClient, start: number): Draft
       } else if (f < 0.035) status = rng.pick(FAILURES.crypto);
       else if (f < 0.038) status = rng.pick(FAILURES.device);
       out.push({ second: t, action, status, role: client.role, ouids });
-      if (status === RET_OK && rng.chance(0.01)) out.push({ second: t, action, status, role: client.role, ouids, duplicate: true });
+      if (status === RET_OK && rng.chance(0.01))
+        out.push({ second: t, action, status, role: client.role, ouids, duplicate: true });
     } else if (kind < 0.92) {
       // A multi-part operation: INIT, updates, END within the same second.
       const family = rng.pick(MULTI_PART_FAMILIES);
       const ouids = family === 'DIGEST' ? null : key();
       out.push({ second: t, action: `LUNA_${family}_INIT`, status: RET_OK, role: client.role, ouids });
-      for (let u = rng.int(1, 3); u > 0; u--) out.push({ second: t, action: `LUNA_${family}`, status: RET_OK, role: client.role, ouids });
+      for (let u = rng.int(1, 3); u > 0; u--)
+        out.push({ second: t, action: `LUNA_${family}`, status: RET_OK, role: client.role, ouids });
       const endStatus = rng.chance(0.02) ? rng.pick(FAILURES.crypto) : RET_OK;
       out.push({ second: t, action: `LUNA_${family}_END`, status: endStatus, role: client.role, ouids });
     } else if (kind < 0.985) {
       const action = rng.weighted(KEY_MANAGEMENT_WEIGHTS);
-      const status = client.role === 'CU' && rng.chance(0.1) ? rng.pick(FAILURES.policy) : rng.chance(0.05) ? rng.pick(FAILURES.keyMgmt) : RET_OK;
+      const status =
+        client.role === 'CU' && rng.chance(0.1)
+          ? rng.pick(FAILURES.policy)
+          : rng.chance(0.05)
+            ? rng.pick(FAILURES.keyMgmt)
+            : RET_OK;
       const ouids = action === 'LUNA_GENERATE_KEY_PAIR' ? `${key()},${key()}` : key();
       out.push({ second: t, action, status, role: client.role, ouids });
     } else if (kind < 0.9995) {
-      out.push({ second: t, action: rng.weighted(ADMIN_WEIGHTS), status: rng.chance(0.1) ? rng.pick(FAILURES.policy) : RET_OK, role: client.role, ouids: null });
+      out.push({
+        second: t,
+        action: rng.weighted(ADMIN_WEIGHTS),
+        status: rng.chance(0.1) ? rng.pick(FAILURES.policy) : RET_OK,
+        role: client.role,
+        ouids: null,
+      });
     } else {
       out.push({ second: t, action: FUTURE_ACTION, status: RET_OK, role: client.role, ouids: key() });
     }
@@ -173,9 +211,38 @@ export function materialize(tenant: Tenant, e: PlannedEvent): GeneratedEvent {
   const source = `thales/cloudhsm/${service.partitionSerialNumber}`;
   const traceId = rng.base64url(43);
   const record: RawAuditRecord = lower
-    ? { time, source, resourceid: service.id, actorid: client.id, tenantid: tenant.tenantId, action: e.action, status: e.status, traceid: traceId, meta: metaValue }
-    : { time, source, resourceID: service.id, actorID: client.id, tenantID: tenant.tenantId, action: e.action, status: e.status, traceID: traceId, meta: metaValue };
-  return { ms: e.ms, record, serviceId: service.id, clientId: client.id, action: e.action, status: e.status, identicalExtra: e.identicalExtra, malformedMeta: malformed };
+    ? {
+        time,
+        source,
+        resourceid: service.id,
+        actorid: client.id,
+        tenantid: tenant.tenantId,
+        action: e.action,
+        status: e.status,
+        traceid: traceId,
+        meta: metaValue,
+      }
+    : {
+        time,
+        source,
+        resourceID: service.id,
+        actorID: client.id,
+        tenantID: tenant.tenantId,
+        action: e.action,
+        status: e.status,
+        traceID: traceId,
+        meta: metaValue,
+      };
+  return {
+    ms: e.ms,
+    record,
+    serviceId: service.id,
+    clientId: client.id,
+    action: e.action,
+    status: e.status,
+    identicalExtra: e.identicalExtra,
+    malformedMeta: malformed,
+  };
 }
 
 /** All planned events of one hour (by hour index since the epoch), unclipped, sorted by time; depends only on seed + hour. */
@@ -201,7 +268,17 @@ export function planHour(tenant: Tenant, hourIndex: number): PlannedEvent[] {
           continue;
         }
         const ms = hourStart + d.second * 1000 + rng.int(0, 999);
-        previous = { ms, serviceIndex, clientIndex, action: d.action, status: d.status, role: d.role, ouids: d.ouids, seed: rng.nextUint32(), identicalExtra: false };
+        previous = {
+          ms,
+          serviceIndex,
+          clientIndex,
+          action: d.action,
+          status: d.status,
+          role: d.role,
+          ouids: d.ouids,
+          seed: rng.nextUint32(),
+          identicalExtra: false,
+        };
         events.push(previous);
         made++;
       }

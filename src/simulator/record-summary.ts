@@ -22,7 +22,15 @@ function bump(map: Record<string, number>, key: string): void {
 
 /** Counts the records {@link generateRecords} yields for [from, to). */
 export function summarizeRecords(tenant: Tenant, from: Date, to: Date): RecordSummary {
-  const summary: RecordSummary = { total: 0, byService: {}, byClient: {}, byAction: {}, byStatus: {}, identicalSameSecondExtras: 0, malformedMeta: 0 };
+  const summary: RecordSummary = {
+    total: 0,
+    byService: {},
+    byClient: {},
+    byAction: {},
+    byStatus: {},
+    identicalSameSecondExtras: 0,
+    malformedMeta: 0,
+  };
   for (const e of generateEvents(tenant, from, to)) {
     summary.total++;
     bump(summary.byService, e.serviceId);

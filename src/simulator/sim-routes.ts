@@ -21,7 +21,8 @@ export interface RouteMatch {
 /** Finds the route key of a request. */
 export function matchRoute(method: string, path: string): RouteMatch | null {
   const seg = path.split('/').filter(Boolean).map(decodeURIComponent);
-  if (method === 'POST' && (path === '/oauth/token' || path === '/oauth/v1/token')) return { route: SIM_ROUTES.token, params: [] };
+  if (method === 'POST' && (path === '/oauth/token' || path === '/oauth/v1/token'))
+    return { route: SIM_ROUTES.token, params: [] };
   if (seg[0] === 'v1' && seg[1] === 'service_instances' && method === 'GET') {
     if (seg.length === 2) return { route: SIM_ROUTES.listServices, params: [] };
     if (seg.length === 3) return { route: SIM_ROUTES.getService, params: [seg[2]!] };
@@ -32,12 +33,16 @@ export function matchRoute(method: string, path: string): RouteMatch | null {
     if (seg.length === 2 && method === 'POST') return { route: SIM_ROUTES.createExport, params: [] };
     if (seg.length === 3 && method === 'GET') return { route: SIM_ROUTES.getExport, params: [seg[2]!] };
   }
-  if (seg[0] === 'exports' && seg.length === 3 && method === 'GET') return { route: SIM_ROUTES.download, params: [seg[1]!, seg[2]!] };
+  if (seg[0] === 'exports' && seg.length === 3 && method === 'GET')
+    return { route: SIM_ROUTES.download, params: [seg[1]!, seg[2]!] };
   return null;
 }
 
 /** Reads client credentials of a token request from the form body or HTTP Basic. */
-export function parseTokenRequest(req: IncomingMessage, text: string): { grantType: string | null; id: string | null; secret: string | null } {
+export function parseTokenRequest(
+  req: IncomingMessage,
+  text: string,
+): { grantType: string | null; id: string | null; secret: string | null } {
   const form = new URLSearchParams(text);
   let id = form.get('client_id');
   let secret = form.get('client_secret');

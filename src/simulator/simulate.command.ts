@@ -18,12 +18,14 @@ const positive = (value: string) => {
 
 const fraction = (value: string) => {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('must be a fraction between 0 and 1 (e.g. 0.3)');
+  if (!Number.isFinite(n) || n < 0 || n > 1)
+    throw new InvalidArgumentError('must be a fraction between 0 and 1 (e.g. 0.3)');
   return n;
 };
 
 const httpUrl = (value: string) => {
-  if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol)) throw new InvalidArgumentError('must be an http(s) URL');
+  if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol))
+    throw new InvalidArgumentError('must be an http(s) URL');
   return value.replace(/\/+$/, '');
 };
 
@@ -75,7 +77,9 @@ export function simulatorBanner(sim: RunningSimulator, secretFromEnv: boolean): 
     'Try it:',
     `  TOKEN=$(curl -s ${sim.tokenUrl} -d grant_type=client_credentials -d client_id=${sim.clientId} -d client_secret=${secretFromEnv ? '"$DPOD_CLIENT_SECRET"' : sim.clientSecret} | sed -E 's/.*"access_token":"([^"]+)".*/\\1/')`,
     `  curl -s -H "Authorization: Bearer $TOKEN" '${sim.url}/v1/service_instances?page=0&size=50'`,
-    first ? `  curl -s -H "Authorization: Bearer $TOKEN" '${sim.url}/v1/service_instances/${first.id}/bindings?page=0&size=50'` : '',
+    first
+      ? `  curl -s -H "Authorization: Bearer $TOKEN" '${sim.url}/v1/service_instances/${first.id}/bindings?page=0&size=50'`
+      : '',
     `  curl -s -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"from":"${from}","to":"${to}"}' ${sim.url}/v1/audit-log-exports`,
     `  curl -s -H "Authorization: Bearer $TOKEN" ${sim.url}/v1/audit-log-exports/<jobId>     # until "state":"SUCCEEDED"`,
     `  curl -s '<location>' | gunzip | head -3`,
@@ -134,18 +138,29 @@ async function runSimulate(flags: SimulateFlags): Promise<void> {
 export function registerSimulateCommand(program: Command): void {
   program
     .command('simulate')
-    .description('run the DPoD simulator (token endpoint, platform API, Audit Query API, signed downloads) until stopped')
+    .description(
+      'run the DPoD simulator (token endpoint, platform API, Audit Query API, signed downloads) until stopped',
+    )
     .option('--port <n>', 'TCP port (0: any free port)', wholeNumber(0, 65535), 4010)
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--seed <n>', 'seed of the generated tenant and events', wholeNumber(0, 2 ** 32 - 1), 42)
-    .option('--services <n>', 'listed Luna Cloud HSM services (half as many of other types are added)', wholeNumber(0, 1000), 4)
+    .option(
+      '--services <n>',
+      'listed Luna Cloud HSM services (half as many of other types are added)',
+      wholeNumber(0, 1000),
+      4,
+    )
     .option('--clients-per-service <n>', 'bound clients per service', wholeNumber(0, 1000), 5)
     .option('--events-per-day <n>', 'audit events per Luna service per day', wholeNumber(0, 100_000_000), 2000)
     .option('--days <n>', 'days of history before now', positive, 7)
     .addOption(new Option('--format <format>', 'export file format').choices(EXPORT_FORMATS).default('gzip-jsonl'))
     .option('--export-delay-ms <n>', 'how long an export job stays ACTIVE', wholeNumber(0, 3_600_000), 300)
     .option('--token-ttl-seconds <n>', 'lifetime of issued tokens', wholeNumber(1, 86_400), 3599)
-    .addOption(new Option('--api-shape <shape>', 'item shapes of the platform API').choices(['documented', 'variants']).default('documented'))
+    .addOption(
+      new Option('--api-shape <shape>', 'item shapes of the platform API')
+        .choices(['documented', 'variants'])
+        .default('documented'),
+    )
     .option('--public-url <url>', 'base of signed download URLs (default: the Host the caller used)', httpUrl)
     .option('--now <time>', 'freeze the clock at this time (default: real time)', isoTime)
     .option('--error-rate <fraction>', 'fault: fraction of requests answered 503', fraction)

@@ -82,7 +82,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   let tokens: TokenIssuer;
 
   const count = (route: string) => (counters[route] = (counters[route] ?? 0) + 1);
-  const countStatus = (route: string, status: number) => (statusCounters[`${route} ${status}`] = (statusCounters[`${route} ${status}`] ?? 0) + 1);
+  const countStatus = (route: string, status: number) =>
+    (statusCounters[`${route} ${status}`] = (statusCounters[`${route} ${status}`] ?? 0) + 1);
 
   function fail(res: ServerResponse, route: string, path: string, err: SimHttpError): void {
     countStatus(route, err.status);
@@ -90,25 +91,38 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   }
 
   async function handleSim(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    if (path === '/__sim/stats' && req.method === 'GET') return sendJson(res, 200, { requests: counters, responses: statusCounters, maxInFlight });
+    if (path === '/__sim/stats' && req.method === 'GET')
+      return sendJson(res, 200, { requests: counters, responses: statusCounters, maxInFlight });
     if (path === '/__sim/stats/reset' && req.method === 'POST') {
       running.resetStats();
       return sendJson(res, 200, { reset: true });
     }
     if (path === '/__sim/tenant' && req.method === 'GET') {
-      return sendJson(res, 200, { tenantId: tenant.tenantId, seed: tenant.seed, services: tenant.services, historyStart: new Date(tenant.historyStartMs()).toISOString(), now: tenant.now().toISOString() });
+      return sendJson(res, 200, {
+        tenantId: tenant.tenantId,
+        seed: tenant.seed,
+        services: tenant.services,
+        historyStart: new Date(tenant.historyStartMs()).toISOString(),
+        now: tenant.now().toISOString(),
+      });
     }
     if (path === '/__sim/summary' && req.method === 'GET') {
       const q = new URL(req.url ?? '/', 'http://sim').searchParams;
       const from = new Date(q.get('from') ?? tenant.historyStartMs());
       const to = new Date(q.get('to') ?? tenant.now().getTime());
-      if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) throw new SimHttpError(400, 'from and to must be ISO date-times');
-      return sendJson(res, 200, { from: from.toISOString(), to: to.toISOString(), ...summarizeRecords(tenant, from, to) });
+      if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()))
+        throw new SimHttpError(400, 'from and to must be ISO date-times');
+      return sendJson(res, 200, {
+        from: from.toISOString(),
+        to: to.toISOString(),
+        ...summarizeRecords(tenant, from, to),
+      });
     }
     const faultMatch = /^\/__sim\/faults$/.exec(path);
     if (faultMatch && req.method === 'POST') {
       const body = JSON.parse((await readBody(req)) || '{}') as { route?: string; fault?: FaultSpec | null };
-      if (!body.route) throw new SimHttpError(400, 'body must be {"route": "GET /v1/service_instances" | "*", "fault": {...} | null}');
+      if (!body.route)
+        throw new SimHttpError(400, 'body must be {"route": "GET /v1/service_instances" | "*", "fault": {...} | null}');
       faults.set(body.route, body.fault ?? null);
       return sendJson(res, 200, { route: body.route, fault: body.fault ?? null });
     }
@@ -147,17 +161,26 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       if (latency > 0) await sleep(latency);
       const isApi = route !== SIM_ROUTES.token && route !== SIM_ROUTES.download;
       const decision = faults.decide(route, isApi, route === SIM_ROUTES.download);
-      if (decision.kind === 'error') throw new SimHttpError(decision.status, `Injected ${decision.status} ${reasonOf(decision.status)}`);
+      if (decision.kind === 'error')
+        throw new SimHttpError(decision.status, `Injected ${decision.status} ${reasonOf(decision.status)}`);
       if (decision.kind === 'rate-limit') {
-        throw new SimHttpError(429, 'Rate limit exceeded', undefined, { 'retry-after': String(decision.retryAfterSeconds) });
+        throw new SimHttpError(429, 'Rate limit exceeded', undefined, {
+          'retry-after': String(decision.retryAfterSeconds),
+        });
       }
       if (route === SIM_ROUTES.token) {
         const { grantType, id, secret } = parseTokenRequest(req, await readBody(req));
         if (grantType !== 'client_credentials') {
-          throw new SimHttpError(400, 'unsupported grant type', { error: 'unsupported_grant_type', error_description: `Unsupported grant type: ${grantType ?? '(none)'}` });
+          throw new SimHttpError(400, 'unsupported grant type', {
+            error: 'unsupported_grant_type',
+            error_description: `Unsupported grant type: ${grantType ?? '(none)'}`,
+          });
         }
         if (id !== clientId || secret !== clientSecret) {
-          throw new SimHttpError(401, 'bad credentials', { error: 'unauthorized', error_description: 'Bad credentials' });
+          throw new SimHttpError(401, 'bad credentials', {
+            error: 'unauthorized',
+            error_description: 'Bad credentials',
+          });
         }
         countStatus(route, 200);
         return sendJson(res, 200, tokens.issue(id), { 'cache-control': 'no-store' });
@@ -167,13 +190,18 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
           // Like an object store: a pre-signed URL plus an Authorization header is refused.
           countStatus(route, 400);
           res.writeHead(400, { 'content-type': 'application/xml' });
-          return void res.end('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed; only the X-Sim-Signature query parameter or the Authorization header should be specified</Message></Error>');
+          return void res.end(
+            '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed; only the X-Sim-Signature query parameter or the Authorization header should be specified</Message></Error>',
+          );
         }
         const job = jobs.get(params[0]!);
         const verdict = signer.verify(path, url.searchParams);
         if (!job || verdict !== 'ok') {
           countStatus(route, 403);
-          const reason = verdict === 'expired' ? 'Request has expired' : 'The request signature we calculated does not match the signature you provided.';
+          const reason =
+            verdict === 'expired'
+              ? 'Request has expired'
+              : 'The request signature we calculated does not match the signature you provided.';
           const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>${reason}</Message></Error>`;
           res.writeHead(403, { 'content-type': 'application/xml' });
           return void res.end(xml);
@@ -185,18 +213,36 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       const auth = /^bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
       const verdict = decision.kind === 'token-expired' ? 'expired' : auth ? tokens.verify(auth[1]!.trim()) : 'missing';
       if (verdict !== 'ok') {
-        const description = verdict === 'expired' ? 'Access token expired' : verdict === 'missing' ? 'Full authentication is required to access this resource' : 'Invalid access token';
-        throw new SimHttpError(401, description, { error: verdict === 'missing' ? 'unauthorized' : 'invalid_token', error_description: description }, {
-          'www-authenticate': `Bearer error="invalid_token", error_description="${description}"`,
-        });
+        const description =
+          verdict === 'expired'
+            ? 'Access token expired'
+            : verdict === 'missing'
+              ? 'Full authentication is required to access this resource'
+              : 'Invalid access token';
+        throw new SimHttpError(
+          401,
+          description,
+          { error: verdict === 'missing' ? 'unauthorized' : 'invalid_token', error_description: description },
+          {
+            'www-authenticate': `Bearer error="invalid_token", error_description="${description}"`,
+          },
+        );
       }
       let status = 200;
       let body: unknown;
       switch (route) {
-        case SIM_ROUTES.listServices: body = listServiceInstances(tenant, url.searchParams, shape); break;
-        case SIM_ROUTES.getService: body = getServiceInstance(tenant, params[0]!, shape); break;
-        case SIM_ROUTES.listBindings: body = listBindings(tenant, params[0]!, url.searchParams, shape); break;
-        case SIM_ROUTES.getBinding: body = getBinding(tenant, params[0]!, params[1]!, shape); break;
+        case SIM_ROUTES.listServices:
+          body = listServiceInstances(tenant, url.searchParams, shape);
+          break;
+        case SIM_ROUTES.getService:
+          body = getServiceInstance(tenant, params[0]!, shape);
+          break;
+        case SIM_ROUTES.listBindings:
+          body = listBindings(tenant, params[0]!, url.searchParams, shape);
+          break;
+        case SIM_ROUTES.getBinding:
+          body = getBinding(tenant, params[0]!, params[1]!, shape);
+          break;
         case SIM_ROUTES.createExport: {
           const job = createExportJob(await readBody(req), tenant, format, faults.failExport(route));
           jobs.set(job.jobId, job);
@@ -210,12 +256,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
           body = renderJob(job, exportDelayMs, signer, downloadBase(req));
           break;
         }
-        default: throw new SimHttpError(404, `No route ${method} ${path}`);
+        default:
+          throw new SimHttpError(404, `No route ${method} ${path}`);
       }
       countStatus(route, status);
       sendJson(res, status, body);
     } catch (err) {
-      const e = err instanceof SimHttpError ? err : new SimHttpError(500, err instanceof Error ? err.message : String(err));
+      const e =
+        err instanceof SimHttpError ? err : new SimHttpError(500, err instanceof Error ? err.message : String(err));
       fail(res, route, path, e);
     }
   }

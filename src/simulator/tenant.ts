@@ -76,14 +76,42 @@ export interface Tenant {
 }
 
 const BASE_CREATED_MS = Date.UTC(2024, 0, 8, 9, 0, 0);
-const SERVICE_WORDS = ['payments', 'pki', 'code-signing', 'tokenization', 'tde', 'backup', 'iot', 'identity', 'ledger', 'archive'];
-const CLIENT_WORDS = ['api', 'worker', 'batch', 'gateway', 'signer', 'vault-agent', 'jenkins', 'hsm-proxy', 'billing', 'kms'];
+const SERVICE_WORDS = [
+  'payments',
+  'pki',
+  'code-signing',
+  'tokenization',
+  'tde',
+  'backup',
+  'iot',
+  'identity',
+  'ledger',
+  'archive',
+];
+const CLIENT_WORDS = [
+  'api',
+  'worker',
+  'batch',
+  'gateway',
+  'signer',
+  'vault-agent',
+  'jenkins',
+  'hsm-proxy',
+  'billing',
+  'kms',
+];
 
 function publicIp(rng: SeededRandom): string {
   return rng.pick(['52', '34', '18', '20', '40', '13']) + `.${rng.int(0, 255)}.${rng.int(0, 255)}.${rng.int(1, 254)}`;
 }
 
-function makeClients(rng: SeededRandom, service: { name: string; createdAt: Date }, count: number, unbound: number, tenantAdmin: string): SimClient[] {
+function makeClients(
+  rng: SeededRandom,
+  service: { name: string; createdAt: Date },
+  count: number,
+  unbound: number,
+  tenantAdmin: string,
+): SimClient[] {
   const clients: SimClient[] = [];
   for (let i = 0; i < count + unbound; i++) {
     const bound = i < count;
@@ -112,8 +140,10 @@ export function createTenant(options: TenantOptions = {}): Tenant {
   const eventsPerDay = options.eventsPerDay ?? 2000;
   const days = options.days ?? 7;
   const now = options.now ?? (() => new Date());
-  if (!Number.isInteger(lunaCount) || lunaCount < 0) throw new RangeError(`services must be a whole number >= 0, got ${lunaCount}`);
-  if (!Number.isInteger(clientsPerService) || clientsPerService < 0) throw new RangeError(`clientsPerService must be a whole number >= 0, got ${clientsPerService}`);
+  if (!Number.isInteger(lunaCount) || lunaCount < 0)
+    throw new RangeError(`services must be a whole number >= 0, got ${lunaCount}`);
+  if (!Number.isInteger(clientsPerService) || clientsPerService < 0)
+    throw new RangeError(`clientsPerService must be a whole number >= 0, got ${clientsPerService}`);
   if (!(eventsPerDay >= 0)) throw new RangeError(`eventsPerDay must be >= 0, got ${eventsPerDay}`);
   if (!(days > 0)) throw new RangeError(`days must be > 0, got ${days}`);
 
@@ -144,7 +174,13 @@ export function createTenant(options: TenantOptions = {}): Tenant {
       hasAuditData: isLuna,
       activity: listed ? 1 : 0.1,
       hsmIds: [rng.digits(6), rng.digits(6)],
-      clients: makeClients(rng, service, isLuna ? clientsPerService : Math.min(2, clientsPerService), isLuna ? 1 : 0, tenantAdmin),
+      clients: makeClients(
+        rng,
+        service,
+        isLuna ? clientsPerService : Math.min(2, clientsPerService),
+        isLuna ? 1 : 0,
+        tenantAdmin,
+      ),
     });
   }
   // A deleted service's clients are gone with it.

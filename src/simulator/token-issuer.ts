@@ -30,7 +30,13 @@ export class TokenIssuer {
   ) {}
 
   /** Issues a token for a client; returns the OAuth2 token response body. */
-  issue(clientId: string): { access_token: string; token_type: string; expires_in: number; scope: string; jti: string } {
+  issue(clientId: string): {
+    access_token: string;
+    token_type: string;
+    expires_in: number;
+    scope: string;
+    jti: string;
+  } {
     const iat = Math.floor(this.nowMs() / 1000);
     const claims: SimTokenClaims = {
       jti: randomBytes(16).toString('hex'),
@@ -46,7 +52,13 @@ export class TokenIssuer {
     const head = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
     const body = b64url(JSON.stringify(claims));
     const sig = createHmac('sha256', this.key).update(`${head}.${body}`).digest('base64url');
-    return { access_token: `${head}.${body}.${sig}`, token_type: 'bearer', expires_in: this.ttlSeconds, scope: claims.scope.join(' '), jti: claims.jti };
+    return {
+      access_token: `${head}.${body}.${sig}`,
+      token_type: 'bearer',
+      expires_in: this.ttlSeconds,
+      scope: claims.scope.join(' '),
+      jti: claims.jti,
+    };
   }
 
   /** Checks a bearer token: 'ok', or why it is refused. */

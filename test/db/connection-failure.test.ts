@@ -20,6 +20,8 @@ describe('describeConnectionFailure', () => {
   });
 
   it('leaves other errors (a failing statement) alone', () => {
-    expect(describeConnectionFailure(Object.assign(new Error('relation "x" does not exist'), { code: '42P01' }), source)).toBeUndefined();
+    expect(
+      describeConnectionFailure(Object.assign(new Error('relation "x" does not exist'), { code: '42P01' }), source),
+    ).toBeUndefined();
   });
 });

@@ -62,7 +62,10 @@ describe('a pooled connection that goes silent', () => {
     expect((await readiness()).ready).toBe(true);
     proxy.silence();
     const silent = await readiness();
-    expect({ ready: silent.ready, database: silent.checks.database }).toEqual({ ready: false, database: { ok: false, detail: 'database unreachable: no answer within 150 ms' } });
+    expect({ ready: silent.ready, database: silent.checks.database }).toEqual({
+      ready: false,
+      database: { ok: false, detail: 'database unreachable: no answer within 150 ms' },
+    });
     // Past the query timeout the unanswered probe fails, its connection is dropped, and a new one answers. Polled:
     // on a loaded machine a new connection may take longer than the 150 ms deadline to answer its first probe.
     let after = await readiness();
@@ -81,7 +84,12 @@ describe('the server process pools', () => {
   afterAll(() => primary?.drop());
 
   it('give GraphQL statements a client-side limit 2 s past STATEMENT_TIMEOUT_MS, and leave ingest without one', async () => {
-    const config = loadConfig({ LOG_LEVEL: 'silent', STATEMENT_TIMEOUT_MS: '1500', REQUEST_TIMEOUT_MS: '7000', DATABASE_READ_URL: primary.url });
+    const config = loadConfig({
+      LOG_LEVEL: 'silent',
+      STATEMENT_TIMEOUT_MS: '1500',
+      REQUEST_TIMEOUT_MS: '7000',
+      DATABASE_READ_URL: primary.url,
+    });
     const app = createApp(config, { logger: createLogger('silent'), databaseUrl: primary.url, migrate: false });
     try {
       await app.prepare();

@@ -31,11 +31,18 @@ function useEmptyDatabase(): { handle: DatabaseHandle } {
 describe('migrations', () => {
   const fresh = useEmptyDatabase();
 
-
   it('run up, down and up again on a real database', async () => {
     const first = await migrateToLatest(fresh.handle.db);
     expect(first.applied).toEqual(Object.keys(migrations));
-    expect(await tables(fresh.handle)).toEqual(['audit_events', 'audit_rollups_daily', 'audit_rollups_daily_tenant', 'audit_rollups_hourly', 'ingest_checkpoints', 'ingest_runs', 'rejected_records']);
+    expect(await tables(fresh.handle)).toEqual([
+      'audit_events',
+      'audit_rollups_daily',
+      'audit_rollups_daily_tenant',
+      'audit_rollups_hourly',
+      'ingest_checkpoints',
+      'ingest_runs',
+      'rejected_records',
+    ]);
     expect(await pendingMigrations(fresh.handle.db)).toEqual([]);
 
     const reverted = await migrateAllDown(fresh.handle.db);
@@ -57,16 +64,29 @@ describe('migrations', () => {
 describe('a database with migrations this version does not know', () => {
   const fresh = useEmptyDatabase();
   const known = Object.keys(migrations);
-  const applied = async () => (await sql<{ name: string }>`select name from schema_migrations order by name`.execute(fresh.handle.db)).rows.map((r) => r.name);
-  const record = (migration: string) => sql`insert into schema_migrations (name, timestamp) values (${migration}, ${new Date().toISOString()})`.execute(fresh.handle.db);
-
+  const applied = async () =>
+    (await sql<{ name: string }>`select name from schema_migrations order by name`.execute(fresh.handle.db)).rows.map(
+      (r) => r.name,
+    );
+  const record = (migration: string) =>
+    sql`insert into schema_migrations (name, timestamp) values (${migration}, ${new Date().toISOString()})`.execute(
+      fresh.handle.db,
+    );
 
   it('is ahead when it has every known migration and newer ones: skipped on request, refused by default', async () => {
     await migrateToLatest(fresh.handle.db);
     await record('29990101_0001_newer');
     await record('29990102_0001_newest');
-    expect(await migrationStatus(fresh.handle.db)).toEqual({ pending: [], unknown: ['29990101_0001_newer', '29990102_0001_newest'], ahead: true });
-    expect(await migrateToLatest(fresh.handle.db, { whenAhead: 'skip' })).toEqual({ applied: [], alreadyCurrent: true, unknown: ['29990101_0001_newer', '29990102_0001_newest'] });
+    expect(await migrationStatus(fresh.handle.db)).toEqual({
+      pending: [],
+      unknown: ['29990101_0001_newer', '29990102_0001_newest'],
+      ahead: true,
+    });
+    expect(await migrateToLatest(fresh.handle.db, { whenAhead: 'skip' })).toEqual({
+      applied: [],
+      alreadyCurrent: true,
+      unknown: ['29990101_0001_newer', '29990102_0001_newest'],
+    });
     await expect(migrateToLatest(fresh.handle.db)).rejects.toThrow(
       'the database is ahead of this version of dpod-audit: it has 2 migration(s) this version does not know (29990101_0001_newer, 29990102_0001_newest), applied by a newer version; nothing was migrated.',
     );
@@ -76,7 +96,11 @@ describe('a database with migrations this version does not know', () => {
   it('is not ahead, and is never migrated, when it also lacks a known migration', async () => {
     const last = known[known.length - 1]!;
     await sql`delete from schema_migrations where name = ${last}`.execute(fresh.handle.db);
-    expect(await migrationStatus(fresh.handle.db)).toEqual({ pending: [last], unknown: ['29990101_0001_newer', '29990102_0001_newest'], ahead: false });
+    expect(await migrationStatus(fresh.handle.db)).toEqual({
+      pending: [last],
+      unknown: ['29990101_0001_newer', '29990102_0001_newest'],
+      ahead: false,
+    });
     await expect(migrateToLatest(fresh.handle.db, { whenAhead: 'skip' })).rejects.toThrow(
       `the database's migrations do not match this version of dpod-audit: it has 29990101_0001_newer, 29990102_0001_newest, which this version does not know and lacks ${last}, which it does know; nothing was migrated.`,
     );
@@ -87,8 +111,14 @@ describe('a database with migrations this version does not know', () => {
     await record(known[known.length - 1]!);
     await sql`delete from schema_migrations where name like '2999%'`.execute(fresh.handle.db);
     await record('20000101_0001_from_another_build');
-    expect(await migrationStatus(fresh.handle.db)).toEqual({ pending: [], unknown: ['20000101_0001_from_another_build'], ahead: false });
-    await expect(migrateToLatest(fresh.handle.db, { whenAhead: 'skip' })).rejects.toThrow(/do not match this version of dpod-audit: it has 20000101_0001_from_another_build, which this version does not know; nothing was migrated/);
+    expect(await migrationStatus(fresh.handle.db)).toEqual({
+      pending: [],
+      unknown: ['20000101_0001_from_another_build'],
+      ahead: false,
+    });
+    await expect(migrateToLatest(fresh.handle.db, { whenAhead: 'skip' })).rejects.toThrow(
+      /do not match this version of dpod-audit: it has 20000101_0001_from_another_build, which this version does not know; nothing was migrated/,
+    );
   });
 });
 
@@ -124,7 +154,8 @@ describe('dpod-audit migrate', () => {
     const result = await runCli(['migrate'], { DATABASE_URL: 'postgres://postgres:hidden-password@127.0.0.1:1/none' });
     expect({ code: result.code, stderr: result.stderr }).toEqual({
       code: 1,
-      stderr: 'error: cannot reach PostgreSQL at 127.0.0.1:1 (DATABASE_URL): connection refused — is the server running and the URL right?\n',
+      stderr:
+        'error: cannot reach PostgreSQL at 127.0.0.1:1 (DATABASE_URL): connection refused — is the server running and the URL right?\n',
     });
   });
 

@@ -41,7 +41,10 @@ describe('audit_events partitions', () => {
     expect(await ensurePartitions(t.db, [at, new Date('2031-03-01T00:00:00Z')])).toEqual(['audit_events_y2031m03']);
     expect((await listPartitions(t.db)).map((p) => p.name)).toContain('audit_events_y2031m03');
     const key = '00000000-0000-4000-8000-000000000001';
-    await t.db.insertInto('audit_events').values({ ...baseRow, time: at, event_key: key }).execute();
+    await t.db
+      .insertInto('audit_events')
+      .values({ ...baseRow, time: at, event_key: key })
+      .execute();
     expect(await partitionOf(t, key)).toBe('audit_events_y2031m03');
     // Month edges are UTC: the last millisecond of March stays in March, midnight April 1st does not.
     expect(partitionName(new Date('2031-03-31T23:59:59.999Z'))).toBe('audit_events_y2031m03');
@@ -50,7 +53,10 @@ describe('audit_events partitions', () => {
 
   it('moves rows that landed in the default partition into a new month partition', async () => {
     const key = '00000000-0000-4000-8000-000000000002';
-    await t.db.insertInto('audit_events').values({ ...baseRow, time: new Date('2032-07-04T12:00:00Z'), event_key: key }).execute();
+    await t.db
+      .insertInto('audit_events')
+      .values({ ...baseRow, time: new Date('2032-07-04T12:00:00Z'), event_key: key })
+      .execute();
     expect(await partitionOf(t, key)).toBe('audit_events_default');
     await ensurePartitions(t.db, [new Date('2032-07-10T00:00:00Z')]);
     expect(await partitionOf(t, key)).toBe('audit_events_y2032m07');
@@ -62,26 +68,50 @@ describe('audit_events partitions', () => {
     const months = ['2033-01-15', '2033-02-15', '2033-03-15', '2033-04-15'].map((d) => new Date(`${d}T00:00:00Z`));
     const handles = Array.from({ length: 6 }, () => createDatabase({ url: t.url, poolSize: 1 }));
     try {
-      const results = await Promise.all(handles.map((h, i) => ensurePartitions(h.db, i % 2 ? [...months].reverse() : months)));
-      for (const r of results) expect(r).toEqual(['audit_events_y2033m01', 'audit_events_y2033m02', 'audit_events_y2033m03', 'audit_events_y2033m04']);
+      const results = await Promise.all(
+        handles.map((h, i) => ensurePartitions(h.db, i % 2 ? [...months].reverse() : months)),
+      );
+      for (const r of results)
+        expect(r).toEqual([
+          'audit_events_y2033m01',
+          'audit_events_y2033m02',
+          'audit_events_y2033m03',
+          'audit_events_y2033m04',
+        ]);
     } finally {
       await Promise.all(handles.map((h) => h.destroy()));
     }
     const names = (await listPartitions(t.db)).map((p) => p.name).filter((n) => n.startsWith('audit_events_y2033'));
-    expect(names).toEqual(['audit_events_y2033m01', 'audit_events_y2033m02', 'audit_events_y2033m03', 'audit_events_y2033m04']);
+    expect(names).toEqual([
+      'audit_events_y2033m01',
+      'audit_events_y2033m02',
+      'audit_events_y2033m03',
+      'audit_events_y2033m04',
+    ]);
   });
 
   it('refuses a second row with the same event key and time', async () => {
     const at = new Date('2031-05-05T05:05:05.005Z');
     await ensurePartitions(t.db, [at]);
     const key = '00000000-0000-4000-8000-000000000003';
-    await t.db.insertInto('audit_events').values({ ...baseRow, time: at, event_key: key }).execute();
-    await expect(t.db.insertInto('audit_events').values({ ...baseRow, time: at, event_key: key }).execute()).rejects.toThrow(
-      /audit_events_.*event_key.*|duplicate key value violates unique constraint/,
-    );
+    await t.db
+      .insertInto('audit_events')
+      .values({ ...baseRow, time: at, event_key: key })
+      .execute();
+    await expect(
+      t.db
+        .insertInto('audit_events')
+        .values({ ...baseRow, time: at, event_key: key })
+        .execute(),
+    ).rejects.toThrow(/audit_events_.*event_key.*|duplicate key value violates unique constraint/);
     // The same key at another time is another event (identity is (event key, time)).
-    await t.db.insertInto('audit_events').values({ ...baseRow, time: new Date(at.getTime() + 1), event_key: key }).execute();
-    const { rows } = await sql<{ n: string }>`select count(*)::text as n from audit_events where event_key = ${key}`.execute(t.db);
+    await t.db
+      .insertInto('audit_events')
+      .values({ ...baseRow, time: new Date(at.getTime() + 1), event_key: key })
+      .execute();
+    const { rows } = await sql<{
+      n: string;
+    }>`select count(*)::text as n from audit_events where event_key = ${key}`.execute(t.db);
     expect(rows[0]!.n).toBe('2');
   });
 

@@ -11,16 +11,22 @@ beforeAll(async () => {
 afterAll(() => t.drop());
 
 const preparedTexts = async () =>
-  (await sql<{ statement: string }>`select statement from pg_prepared_statements order by statement`.execute(t.db)).rows.map((r) => r.statement);
+  (
+    await sql<{ statement: string }>`select statement from pg_prepared_statements order by statement`.execute(t.db)
+  ).rows.map((r) => r.statement);
 
 describe('prepared statements', () => {
   it('prepares a marked statement once per text and reuses it, with its parameters bound each time', async () => {
     const answers: number[] = [];
-    for (let i = 0; i < 3; i++) answers.push((await prepared(sql<{ x: number }>`select ${i}::int * 2 as x`).execute(t.db)).rows[0]!.x);
+    for (let i = 0; i < 3; i++)
+      answers.push((await prepared(sql<{ x: number }>`select ${i}::int * 2 as x`).execute(t.db)).rows[0]!.x);
     await prepared(sql<{ y: string }>`select ${'a'}::text as y`).execute(t.db);
     await sql`select ${1}::int as unmarked`.execute(t.db);
     expect(answers).toEqual([0, 2, 4]);
-    expect(await preparedTexts()).toEqual(['/* prepared */ select $1::int * 2 as x', '/* prepared */ select $1::text as y']);
+    expect(await preparedTexts()).toEqual([
+      '/* prepared */ select $1::int * 2 as x',
+      '/* prepared */ select $1::text as y',
+    ]);
   });
 
   it('leaves the pool usable for COPY and plain queries on the same connections', async () => {

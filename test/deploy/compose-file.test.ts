@@ -50,12 +50,14 @@ describe('docker-compose.yml', () => {
     for (const [name, service] of Object.entries(compose.services)) {
       if (service.build) {
         const context = typeof service.build === 'string' ? service.build : service.build.context;
-        const dockerfile = typeof service.build === 'string' ? 'Dockerfile' : (service.build.dockerfile ?? 'Dockerfile');
+        const dockerfile =
+          typeof service.build === 'string' ? 'Dockerfile' : (service.build.dockerfile ?? 'Dockerfile');
         expect(existsSync(join(root, context, dockerfile))).toBe(true);
       }
       for (const volume of service.volumes ?? []) {
         const source = volume.split(':')[0]!;
-        if (source.startsWith('./')) expect({ name, source, exists: existsSync(join(root, source)) }).toEqual({ name, source, exists: true });
+        if (source.startsWith('./'))
+          expect({ name, source, exists: existsSync(join(root, source)) }).toEqual({ name, source, exists: true });
         else expect(Object.keys(compose.volumes ?? {})).toContain(source);
       }
       for (const dependency of Object.keys(service.depends_on ?? {})) {
@@ -99,7 +101,8 @@ describe('Dockerfile', () => {
   });
   it('copies only paths that exist', () => {
     for (const m of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
-      for (const path of m[1]!.split(/\s+/)) expect({ path, exists: existsSync(join(root, path)) }).toEqual({ path, exists: true });
+      for (const path of m[1]!.split(/\s+/))
+        expect({ path, exists: existsSync(join(root, path)) }).toEqual({ path, exists: true });
     }
   });
 });

@@ -13,7 +13,8 @@ import { createTestDatabase, type TestDatabase } from '../support/db';
 let replica: TestDatabase;
 let seeded: SeededApp;
 
-const count = async (t: TestDatabase) => Number((await sql<{ n: string }>`select count(*) as n from audit_events`.execute(t.db)).rows[0]!.n);
+const count = async (t: TestDatabase) =>
+  Number((await sql<{ n: string }>`select count(*) as n from audit_events`.execute(t.db)).rows[0]!.n);
 
 beforeAll(async () => {
   replica = await createTestDatabase({ poolSize: 3 });
@@ -42,8 +43,16 @@ describe('DATABASE_READ_URL', () => {
     expect(onReplica).toBeGreaterThan(0);
     expect(onPrimary).toBeGreaterThan(onReplica);
     const { rows: runs } = await sql<{ n: string }>`select count(*) as n from ingest_runs`.execute(replica.db);
-    const res = await gql(seeded.url, '{ auditEvents { totalCount aggregate { count } } ingestRuns(first: 50) { totalCount } }');
-    expect(res.body).toEqual({ data: { auditEvents: { totalCount: onReplica, aggregate: { count: onReplica } }, ingestRuns: { totalCount: Number(runs[0]!.n) } } });
+    const res = await gql(
+      seeded.url,
+      '{ auditEvents { totalCount aggregate { count } } ingestRuns(first: 50) { totalCount } }',
+    );
+    expect(res.body).toEqual({
+      data: {
+        auditEvents: { totalCount: onReplica, aggregate: { count: onReplica } },
+        ingestRuns: { totalCount: Number(runs[0]!.n) },
+      },
+    });
   });
 
   it('connects the GraphQL read pool to the read database and keeps ingest and migrations on the primary', async () => {
@@ -52,10 +61,17 @@ describe('DATABASE_READ_URL', () => {
       select distinct datname, application_name from pg_stat_activity
       where datname in (${replica.name}, ${seeded.db.name}) and application_name like 'dpod-audit-%'
       order by 1, 2`.execute(replica.db);
-    expect(rows).toEqual(expect.arrayContaining([{ datname: replica.name, application_name: 'dpod-audit-graphql-read' }]));
+    expect(rows).toEqual(
+      expect.arrayContaining([{ datname: replica.name, application_name: 'dpod-audit-graphql-read' }]),
+    );
     // dpod-audit-gateway is this test's own pool (test/support/db.ts); the app's primary pools are not there.
-    expect(rows.filter((r) => r.datname === replica.name).map((r) => r.application_name)).toEqual(['dpod-audit-gateway', 'dpod-audit-graphql-read']);
-    expect(rows.filter((r) => r.datname === seeded.db.name).map((r) => r.application_name)).not.toContain('dpod-audit-graphql-read');
+    expect(rows.filter((r) => r.datname === replica.name).map((r) => r.application_name)).toEqual([
+      'dpod-audit-gateway',
+      'dpod-audit-graphql-read',
+    ]);
+    expect(rows.filter((r) => r.datname === seeded.db.name).map((r) => r.application_name)).not.toContain(
+      'dpod-audit-graphql-read',
+    );
     expect(await count(seeded.db)).toBe(seeded.events);
   });
 });

@@ -4,7 +4,10 @@ import { DpodClient, type DpodCallRecord, type DpodClientOptions } from '../../s
 import type { RunningSimulator } from '../../src/simulator';
 
 /** A client of a running simulator with fast retries, recording every call. */
-export function clientFor(sim: RunningSimulator, options: Partial<DpodClientOptions> = {}): { client: DpodClient; calls: DpodCallRecord[] } {
+export function clientFor(
+  sim: RunningSimulator,
+  options: Partial<DpodClientOptions> = {},
+): { client: DpodClient; calls: DpodCallRecord[] } {
   const calls: DpodCallRecord[] = [];
   const client = new DpodClient({
     apiUrl: sim.url,
@@ -30,5 +33,8 @@ export async function readAll(stream: Readable): Promise<Buffer> {
 
 /** JSON lines of a gzip body. */
 export function gunzipLines(body: Buffer): string[] {
-  return gunzipSync(body).toString('utf8').split('\n').filter((l) => l !== '');
+  return gunzipSync(body)
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l !== '');
 }

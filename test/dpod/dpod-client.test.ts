@@ -53,14 +53,22 @@ describe('DpodClient platform API', () => {
     const { client } = clientFor(sim);
     const page = await client.listServicesPage({ page: 1, size: 3 });
     expect({ ...page, items: page.items.map((s) => s.id) }).toEqual({
-      items: sim.tenant.listedServices().slice(3, 6).map((s) => s.id),
+      items: sim.tenant
+        .listedServices()
+        .slice(3, 6)
+        .map((s) => s.id),
       page: 1,
       size: 3,
       totalElements: 8,
       totalPages: 3,
     });
     const other = await client.listServices({ serviceType: 'ctaas' });
-    expect(other.map((s) => s.id)).toEqual(sim.tenant.listedServices().filter((s) => s.serviceType === 'ctaas').map((s) => s.id));
+    expect(other.map((s) => s.id)).toEqual(
+      sim.tenant
+        .listedServices()
+        .filter((s) => s.serviceType === 'ctaas')
+        .map((s) => s.id),
+    );
     expect(other).toHaveLength(1);
   });
 
@@ -86,7 +94,11 @@ describe('DpodClient platform API', () => {
     expect(await client.getService(first!.id)).toEqual(expected(first!, sim.tenant.tenantId));
     expect(await client.getService(deleted.id)).toBeNull();
     expect(await client.getService('00000000-0000-4000-8000-000000000000')).toBeNull();
-    expect(sim.statusStats()).toEqual({ 'POST /oauth/token 200': 1, 'GET /v1/service_instances/{id} 200': 1, 'GET /v1/service_instances/{id} 404': 2 });
+    expect(sim.statusStats()).toEqual({
+      'POST /oauth/token 200': 1,
+      'GET /v1/service_instances/{id} 200': 1,
+      'GET /v1/service_instances/{id} 404': 2,
+    });
   });
 
   it('lists the bound clients of a service across pages; unbound clients and unknown services give null', async () => {
@@ -98,7 +110,12 @@ describe('DpodClient platform API', () => {
       bound.map((c) => ({ serviceId: luna.id, clientId: c.id, name: c.name, createdAt: c.createdAt })),
     );
     expect(sim.stats()['GET /v1/service_instances/{id}/bindings']).toBe(3);
-    expect(await client.getBinding(luna.id, bound[2]!.id)).toEqual({ serviceId: luna.id, clientId: bound[2]!.id, name: bound[2]!.name, createdAt: bound[2]!.createdAt });
+    expect(await client.getBinding(luna.id, bound[2]!.id)).toEqual({
+      serviceId: luna.id,
+      clientId: bound[2]!.id,
+      name: bound[2]!.name,
+      createdAt: bound[2]!.createdAt,
+    });
     expect(await client.getBinding(luna.id, unbound.id)).toBeNull();
     const deleted = sim.tenant.services.find((s) => !s.listed)!;
     expect(await client.listBindings(deleted.id)).toBeNull();

@@ -1,7 +1,13 @@
 import yauzl from 'yauzl';
 import { DpodExportError, DpodRequestError } from '../../src/dpod';
 import {
-  generateRecords, renderRecordLine, startSimulator, summarizeRecords, type RawAuditRecord, type RecordSummary, type RunningSimulator,
+  generateRecords,
+  renderRecordLine,
+  startSimulator,
+  summarizeRecords,
+  type RawAuditRecord,
+  type RecordSummary,
+  type RunningSimulator,
 } from '../../src/simulator';
 import { clientFor, gunzipLines, readAll } from './client-fixture';
 
@@ -17,7 +23,15 @@ function key(record: RawAuditRecord, name: string): string {
 
 /** Counts parsed records the way the simulator summarizes what it generated. */
 function summarize(lines: string[]): RecordSummary {
-  const s: RecordSummary = { total: 0, byService: {}, byClient: {}, byAction: {}, byStatus: {}, identicalSameSecondExtras: 0, malformedMeta: 0 };
+  const s: RecordSummary = {
+    total: 0,
+    byService: {},
+    byClient: {},
+    byAction: {},
+    byStatus: {},
+    identicalSameSecondExtras: 0,
+    malformedMeta: 0,
+  };
   const bump = (m: Record<string, number>, k: string) => (m[k] = (m[k] ?? 0) + 1);
   lines.forEach((line, i) => {
     const r = JSON.parse(line) as RawAuditRecord;
@@ -72,7 +86,14 @@ describe('DpodClient audit exports', () => {
   it('runs the whole export lifecycle down to records equal to what the simulator generated', async () => {
     const { client } = clientFor(sim);
     const created = await client.createExport({ from: FROM, to: TO });
-    expect(created).toEqual({ jobId: expect.any(String), state: 'ACTIVE', location: null, startedAt: clock(), endedAt: null, progress: 0 });
+    expect(created).toEqual({
+      jobId: expect.any(String),
+      state: 'ACTIVE',
+      location: null,
+      startedAt: clock(),
+      endedAt: null,
+      progress: 0,
+    });
     const done = await client.waitForExport(created.jobId, { pollIntervalMs: 40 });
     expect(done.state).toBe('SUCCEEDED');
     expect(done.location).toMatch(new RegExp(`^${sim.url}/exports/${created.jobId}/`));
@@ -94,7 +115,9 @@ describe('DpodClient audit exports', () => {
       const other = await startSimulator({ now: clock, eventsPerDay: 1500, days: 3, exportDelayMs: 0, format });
       try {
         const { client } = clientFor(other);
-        const job = await client.waitForExport((await client.createExport({ from: FROM, to: TO })).jobId, { pollIntervalMs: 10 });
+        const job = await client.waitForExport((await client.createExport({ from: FROM, to: TO })).jobId, {
+          pollIntervalMs: 10,
+        });
         const body = await readAll(await client.downloadExport(job.location!));
         if (format === 'zip-json') {
           expect(body.subarray(0, 4).toString('latin1')).toBe('PK\x03\x04');
@@ -113,33 +136,57 @@ describe('DpodClient audit exports', () => {
 
   it('passes filters to the export', async () => {
     const { client } = clientFor(sim);
-    const job = await client.createExport({ from: FROM, to: TO, action: 'LUNA_LOGIN', status: 'LUNA_RET_UM_PIN_INCORRECT' });
+    const job = await client.createExport({
+      from: FROM,
+      to: TO,
+      action: 'LUNA_LOGIN',
+      status: 'LUNA_RET_UM_PIN_INCORRECT',
+    });
     const done = await client.waitForExport(job.jobId, { pollIntervalMs: 40 });
     const lines = gunzipLines(await readAll(await client.downloadExport(done.location!)));
-    const wanted = expectedLines().filter((l) => l.includes('"action":"LUNA_LOGIN"') && l.includes('"status":"LUNA_RET_UM_PIN_INCORRECT"'));
+    const wanted = expectedLines().filter(
+      (l) => l.includes('"action":"LUNA_LOGIN"') && l.includes('"status":"LUNA_RET_UM_PIN_INCORRECT"'),
+    );
     expect(wanted.length).toBeGreaterThan(0);
     expect(lines).toEqual(wanted);
   });
 
   it('gets a 400 with a message for a window over 31 days or from >= to, without retrying', async () => {
     const { client } = clientFor(sim);
-    const tooLong = client.createExport({ from: new Date('2026-10-01T00:00:00Z'), to: new Date('2026-11-01T00:00:01Z') });
+    const tooLong = client.createExport({
+      from: new Date('2026-10-01T00:00:00Z'),
+      to: new Date('2026-11-01T00:00:01Z'),
+    });
     await expect(tooLong).rejects.toBeInstanceOf(DpodRequestError);
-    await expect(tooLong).rejects.toMatchObject({ status: 400, call: 'createExport', route: 'POST /v1/audit-log-exports', retryable: false });
+    await expect(tooLong).rejects.toMatchObject({
+      status: 400,
+      call: 'createExport',
+      route: 'POST /v1/audit-log-exports',
+      retryable: false,
+    });
     await expect(tooLong).rejects.toThrow(/exceeds the maximum of 31 days/);
     const reversed = client.createExport({ from: TO, to: FROM });
-    await expect(reversed).rejects.toMatchObject({ status: 400, bodyExcerpt: expect.stringContaining("must be before 'to'") });
+    await expect(reversed).rejects.toMatchObject({
+      status: 400,
+      bodyExcerpt: expect.stringContaining("must be before 'to'"),
+    });
     await expect(client.createExport({ from: FROM, to: FROM })).rejects.toMatchObject({ status: 400 });
     expect(sim.stats()['POST /v1/audit-log-exports']).toBe(3);
   });
 
   it('refuses a tampered or expired signed URL with 403', async () => {
     const { client } = clientFor(sim);
-    const done = await client.waitForExport((await client.createExport({ from: FROM, to: TO })).jobId, { pollIntervalMs: 40 });
+    const done = await client.waitForExport((await client.createExport({ from: FROM, to: TO })).jobId, {
+      pollIntervalMs: 40,
+    });
     const url = new URL(done.location!);
     const sig = url.searchParams.get('X-Sim-Signature')!;
     url.searchParams.set('X-Sim-Signature', `${sig[0] === 'a' ? 'b' : 'a'}${sig.slice(1)}`);
-    await expect(client.downloadExport(url.toString())).rejects.toMatchObject({ name: 'DpodRequestError', status: 403, bodyExcerpt: expect.stringContaining('AccessDenied') });
+    await expect(client.downloadExport(url.toString())).rejects.toMatchObject({
+      name: 'DpodRequestError',
+      status: 403,
+      bodyExcerpt: expect.stringContaining('AccessDenied'),
+    });
     const later = new URL(done.location!);
     later.searchParams.set('X-Sim-Expires', String(Number(later.searchParams.get('X-Sim-Expires')) + 3600));
     await expect(client.downloadExport(later.toString())).rejects.toMatchObject({ status: 403 });
@@ -147,7 +194,10 @@ describe('DpodClient audit exports', () => {
     await expect(client.downloadExport(otherJob.toString())).rejects.toMatchObject({ status: 403 });
     now += 25 * 3_600_000; // the URL is valid 24 hours
     try {
-      await expect(client.downloadExport(done.location!)).rejects.toMatchObject({ status: 403, bodyExcerpt: expect.stringContaining('expired') });
+      await expect(client.downloadExport(done.location!)).rejects.toMatchObject({
+        status: 403,
+        bodyExcerpt: expect.stringContaining('expired'),
+      });
     } finally {
       now -= 25 * 3_600_000;
     }
@@ -172,7 +222,10 @@ describe('DpodClient audit exports', () => {
     try {
       const { client } = clientFor(slow);
       const job = await client.createExport({ from: FROM, to: TO });
-      await expect(client.waitForExport(job.jobId, { pollIntervalMs: 20, timeoutMs: 100 })).rejects.toMatchObject({ name: 'DpodExportError', state: 'ACTIVE' });
+      await expect(client.waitForExport(job.jobId, { pollIntervalMs: 20, timeoutMs: 100 })).rejects.toMatchObject({
+        name: 'DpodExportError',
+        state: 'ACTIVE',
+      });
     } finally {
       await slow.stop();
     }
@@ -180,7 +233,9 @@ describe('DpodClient audit exports', () => {
 
   it('surfaces a download cut short as a stream error', async () => {
     const { client } = clientFor(sim);
-    const done = await client.waitForExport((await client.createExport({ from: FROM, to: TO })).jobId, { pollIntervalMs: 40 });
+    const done = await client.waitForExport((await client.createExport({ from: FROM, to: TO })).jobId, {
+      pollIntervalMs: 40,
+    });
     sim.setFault('GET /exports/{jobId}/{file}', { truncateAfterBytes: 5000 });
     try {
       const stream = await client.downloadExport(done.location!);

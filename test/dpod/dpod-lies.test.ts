@@ -33,7 +33,10 @@ beforeEach(() => {
   requests.length = 0;
 });
 
-function client(options: { timeoutMs?: number; pageSize?: number; maxBodyBytes?: number } = {}): { client: DpodClient; calls: DpodCallRecord[] } {
+function client(options: { timeoutMs?: number; pageSize?: number; maxBodyBytes?: number } = {}): {
+  client: DpodClient;
+  calls: DpodCallRecord[];
+} {
   const calls: DpodCallRecord[] = [];
   const c = new DpodClient({
     apiUrl: base,
@@ -98,7 +101,11 @@ describe('DpodClient against a DPoD that lies', () => {
     const { client: c } = client();
     const call = c.downloadExport(`${base}/files/export.gz?sig=x`);
     await expect(call).rejects.toBeInstanceOf(DpodResponseError);
-    await expect(call).rejects.toMatchObject({ call: 'downloadExport', status: 200, bodyExcerpt: expect.stringContaining('Sign in to continue') });
+    await expect(call).rejects.toMatchObject({
+      call: 'downloadExport',
+      status: 200,
+      bodyExcerpt: expect.stringContaining('Sign in to continue'),
+    });
     await expect(call).rejects.toThrow(/HTML page/);
   });
 
@@ -107,7 +114,10 @@ describe('DpodClient against a DPoD that lies', () => {
     for (const declared of [true, false]) {
       handle = (_req, res) => {
         const body = `{"content":[{"service_id":"s1"}],${padding}"totalPages":1}`;
-        res.writeHead(200, { 'content-type': 'application/json', ...(declared ? { 'content-length': String(body.length) } : {}) });
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          ...(declared ? { 'content-length': String(body.length) } : {}),
+        });
         res.end(body);
       };
       const { client: c } = client({ maxBodyBytes: 1024 * 1024 });
@@ -130,7 +140,13 @@ describe('DpodClient against a DPoD that lies', () => {
     let served = 0;
     handle = (_req, res) => {
       served++;
-      json(res, { content: [{ service_id: 's1' }, { service_id: 's2' }], totalElements: 1e9, totalPages: 5e8, number: 0, size: 2 });
+      json(res, {
+        content: [{ service_id: 's1' }, { service_id: 's2' }],
+        totalElements: 1e9,
+        totalPages: 5e8,
+        number: 0,
+        size: 2,
+      });
     };
     const { client: c } = client({ pageSize: 2 });
     const call = c.listServices();
@@ -140,10 +156,16 @@ describe('DpodClient against a DPoD that lies', () => {
     expect(served).toBe(2);
   });
 
-  it('stops walking bindings whose total pages grow with every page, at the first answer\'s count', async () => {
+  it("stops walking bindings whose total pages grow with every page, at the first answer's count", async () => {
     handle = (_req, res, url) => {
       const page = Number(url.searchParams.get('page'));
-      json(res, { content: [{ clientId: `c${page}` }], totalElements: page + 2, totalPages: page + 2, number: page, size: 1 });
+      json(res, {
+        content: [{ clientId: `c${page}` }],
+        totalElements: page + 2,
+        totalPages: page + 2,
+        number: page,
+        size: 1,
+      });
     };
     const { client: c } = client({ pageSize: 1 });
     const bindings = await c.listBindings('svc');
@@ -154,7 +176,14 @@ describe('DpodClient against a DPoD that lies', () => {
 
 describe('DpodDirectory against a DPoD that lies', () => {
   it('fails listing every service when pages repeat under a huge page count, after a bounded number of requests', async () => {
-    handle = (_req, res) => json(res, { content: [{ service_id: 's1' }, { service_id: 's2' }], totalElements: 1e7, totalPages: 1e5, number: 0, size: 100 });
+    handle = (_req, res) =>
+      json(res, {
+        content: [{ service_id: 's1' }, { service_id: 's2' }],
+        totalElements: 1e7,
+        totalPages: 1e5,
+        number: 0,
+        size: 100,
+      });
     const directory = new DpodDirectory(client().client, new TtlCache({ ttlSeconds: 60 }));
     const call = directory.allServices(null);
     await expect(call).rejects.toBeInstanceOf(DpodResponseError);
@@ -165,7 +194,14 @@ describe('DpodDirectory against a DPoD that lies', () => {
   it('lists a service that two pages both hold once', async () => {
     handle = (_req, res, url) => {
       const page = Number(url.searchParams.get('page'));
-      json(res, { content: page === 0 ? [{ service_id: 's1' }, { service_id: 's2' }] : [{ service_id: 's2' }, { service_id: 's3' }], totalElements: 4, totalPages: 2, number: page, size: 100 });
+      json(res, {
+        content:
+          page === 0 ? [{ service_id: 's1' }, { service_id: 's2' }] : [{ service_id: 's2' }, { service_id: 's3' }],
+        totalElements: 4,
+        totalPages: 2,
+        number: page,
+        size: 100,
+      });
     };
     const directory = new DpodDirectory(client().client, new TtlCache({ ttlSeconds: 60 }));
     expect((await directory.allServices(null)).map((s) => s.id)).toEqual(['s1', 's2', 's3']);

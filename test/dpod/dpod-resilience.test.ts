@@ -9,7 +9,14 @@ describe('DpodClient resilience', () => {
   let sim: RunningSimulator;
 
   beforeAll(async () => {
-    sim = await startSimulator({ now: () => NOW, services: 6, clientsPerService: 12, eventsPerDay: 800, days: 2, exportDelayMs: 20 });
+    sim = await startSimulator({
+      now: () => NOW,
+      services: 6,
+      clientsPerService: 12,
+      eventsPerDay: 800,
+      days: 2,
+      exportDelayMs: 20,
+    });
   });
   afterAll(() => sim.stop());
   beforeEach(() => {
@@ -26,11 +33,16 @@ describe('DpodClient resilience', () => {
       const bindings = await client.listBindings(s.id);
       expect(bindings?.map((b) => b.clientId)).toEqual(s.clients.filter((c) => c.bound).map((c) => c.id));
     }
-    const job = await client.waitForExport((await client.createExport({ from: FROM, to: NOW })).jobId, { pollIntervalMs: 10 });
+    const job = await client.waitForExport((await client.createExport({ from: FROM, to: NOW })).jobId, {
+      pollIntervalMs: 10,
+    });
     const lines = gunzipLines(await readAll(await client.downloadExport(job.location!)));
     expect(lines).toEqual([...generateRecords(sim.tenant, FROM, NOW)].map(renderRecordLine));
     const statuses = sim.statusStats();
-    const count = (suffix: string) => Object.entries(statuses).filter(([k]) => k.endsWith(suffix)).reduce((n, [, v]) => n + v, 0);
+    const count = (suffix: string) =>
+      Object.entries(statuses)
+        .filter(([k]) => k.endsWith(suffix))
+        .reduce((n, [, v]) => n + v, 0);
     expect(count(' 503')).toBeGreaterThan(5);
     expect(count(' 429')).toBeGreaterThan(1);
     // Every failed attempt was retried: the calls the client saw match the responses the simulator gave.
@@ -43,13 +55,20 @@ describe('DpodClient resilience', () => {
     const { client, calls } = clientFor(sim, { retryBaseMs: 1, retryMaxMs: 1 });
     const id = sim.tenant.listedServices()[0]!.id;
     expect((await client.getService(id))?.id).toBe(id);
-    expect(calls.filter((c) => c.route !== 'POST /oauth/token').map((c) => [c.status, c.attempt])).toEqual([[429, 1], [200, 2]]);
+    expect(calls.filter((c) => c.route !== 'POST /oauth/token').map((c) => [c.status, c.attempt])).toEqual([
+      [429, 1],
+      [200, 2],
+    ]);
   });
 
   it('does not retry 4xx other than 401 and 429', async () => {
     sim.setFault('GET /v1/service_instances', { errorRate: 1, errorStatus: 403 });
     const { client } = clientFor(sim);
-    await expect(client.listServicesPage({ page: 0, size: 10 })).rejects.toMatchObject({ name: 'DpodRequestError', status: 403, attempts: 1 });
+    await expect(client.listServicesPage({ page: 0, size: 10 })).rejects.toMatchObject({
+      name: 'DpodRequestError',
+      status: 403,
+      attempts: 1,
+    });
     expect(sim.stats()['GET /v1/service_instances']).toBe(1);
   });
 
@@ -58,7 +77,13 @@ describe('DpodClient resilience', () => {
     const { client } = clientFor(sim, { maxRetries: 3 });
     const call = client.listServicesPage({ page: 0, size: 10 });
     await expect(call).rejects.toBeInstanceOf(DpodUnavailableError);
-    await expect(call).rejects.toMatchObject({ status: 502, attempts: 4, call: 'listServicesPage', route: 'GET /v1/service_instances', retryable: true });
+    await expect(call).rejects.toMatchObject({
+      status: 502,
+      attempts: 4,
+      call: 'listServicesPage',
+      route: 'GET /v1/service_instances',
+      retryable: true,
+    });
     await expect(call).rejects.toThrow(/Injected 502/);
     expect(sim.stats()['GET /v1/service_instances']).toBe(4);
   });
@@ -79,12 +104,20 @@ describe('DpodClient resilience', () => {
     const { client, calls } = clientFor(sim, { timeoutMs: 50, maxRetries: 2 });
     const call = client.getService(sim.tenant.listedServices()[0]!.id);
     await expect(call).rejects.toMatchObject({ name: 'DpodUnavailableError', status: 'timeout', attempts: 3 });
-    expect(calls.filter((c) => c.route === 'GET /v1/service_instances/{id}').map((c) => c.status)).toEqual(['timeout', 'timeout', 'timeout']);
+    expect(calls.filter((c) => c.route === 'GET /v1/service_instances/{id}').map((c) => c.status)).toEqual([
+      'timeout',
+      'timeout',
+      'timeout',
+    ]);
   });
 
   it('reports network errors as DpodUnavailableError', async () => {
     const { client, calls } = clientFor(sim, { apiUrl: 'http://127.0.0.1:1', maxRetries: 2 });
-    await expect(client.getService('x')).rejects.toMatchObject({ name: 'DpodUnavailableError', status: 'network_error', attempts: 3 });
+    await expect(client.getService('x')).rejects.toMatchObject({
+      name: 'DpodUnavailableError',
+      status: 'network_error',
+      attempts: 3,
+    });
     expect(calls.filter((c) => c.status === 'network_error')).toHaveLength(3);
   });
 
@@ -134,7 +167,11 @@ describe('DpodClient resilience', () => {
     const { client } = clientFor(sim, { clientSecret: 'wrong' });
     const call = client.listServicesPage({ page: 0, size: 5 });
     await expect(call).rejects.toBeInstanceOf(DpodAuthError);
-    await expect(call).rejects.toMatchObject({ call: 'getToken', status: 401, bodyExcerpt: expect.stringContaining('Bad credentials') });
+    await expect(call).rejects.toMatchObject({
+      call: 'getToken',
+      status: 401,
+      bodyExcerpt: expect.stringContaining('Bad credentials'),
+    });
     expect(sim.stats()).toEqual({ 'POST /oauth/token': 1 });
   });
 

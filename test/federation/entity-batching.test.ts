@@ -16,7 +16,7 @@ const ENTITIES = `query ($r: [_Any!]!) { _entities(representations: $r) {
   ... on AuditEvent { id action service { id } }
 } }`;
 
-describe('_entities goes through the request\'s DataLoaders', () => {
+describe("_entities goes through the request's DataLoaders", () => {
   it('resolves 100 AuditEvent representations with one SQL statement, in order', async () => {
     const page = await f.gql('{ auditEvents(first: 100, orderBy: TIME_ASC) { nodes { id action service { id } } } }');
     const events: { id: string }[] = page.data.auditEvents.nodes;
@@ -30,7 +30,10 @@ describe('_entities goes through the request\'s DataLoaders', () => {
 
   it('resolves 100 Service representations with one DPoD request per distinct service and no SQL', async () => {
     const services = f.sim.tenant.services;
-    const representations = Array.from({ length: 100 }, (_, i) => ({ __typename: 'Service', id: services[i % services.length]!.id }));
+    const representations = Array.from({ length: 100 }, (_, i) => ({
+      __typename: 'Service',
+      id: services[i % services.length]!.id,
+    }));
     f.resetCounts();
     const body = await f.gql(ENTITIES, { r: representations });
     expect(body.errors).toBeUndefined();
@@ -46,16 +49,25 @@ describe('_entities goes through the request\'s DataLoaders', () => {
   });
 
   it('resolves 100 Client representations with one SQL statement and one bindings request per distinct service', async () => {
-    const clients = f.sim.tenant.services.filter((s) => s.hasAuditData).flatMap((s) => s.clients.map((c) => ({ client: c, service: s })));
+    const clients = f.sim.tenant.services
+      .filter((s) => s.hasAuditData)
+      .flatMap((s) => s.clients.map((c) => ({ client: c, service: s })));
     const seen = await f.gql('{ auditEvents(first: 500) { aggregate { byClient { client { id } } } } }');
-    const active = new Set<string>(seen.data.auditEvents.aggregate.byClient.map((b: { client: { id: string } }) => b.client.id));
+    const active = new Set<string>(
+      seen.data.auditEvents.aggregate.byClient.map((b: { client: { id: string } }) => b.client.id),
+    );
     const used = clients.filter((c) => active.has(c.client.id));
     expect(used.length).toBeGreaterThan(3);
-    const representations = Array.from({ length: 100 }, (_, i) => ({ __typename: 'Client', id: used[i % used.length]!.client.id }));
+    const representations = Array.from({ length: 100 }, (_, i) => ({
+      __typename: 'Client',
+      id: used[i % used.length]!.client.id,
+    }));
     f.resetCounts();
     const body = await f.gql(ENTITIES, { r: representations });
     expect(body.errors).toBeUndefined();
-    expect(body.data._entities).toEqual(representations.map((r) => ({ id: r.id, bound: used.find((c) => c.client.id === r.id)!.client.bound })));
+    expect(body.data._entities).toEqual(
+      representations.map((r) => ({ id: r.id, bound: used.find((c) => c.client.id === r.id)!.client.bound })),
+    );
     expect(f.sqlCount()).toBe(1);
     const { 'POST /oauth/token': _tokens, ...calls } = f.sim.stats();
     expect(calls).toEqual({ 'GET /v1/service_instances/{id}/bindings': new Set(used.map((c) => c.service.id)).size });
@@ -64,7 +76,13 @@ describe('_entities goes through the request\'s DataLoaders', () => {
   it('answers a malformed representation with BAD_USER_INPUT for that entity only', async () => {
     const page = await f.gql('{ auditEvents(first: 1) { nodes { id action service { id } } } }');
     const event = page.data.auditEvents.nodes[0];
-    const body = await f.gql(ENTITIES, { r: [{ __typename: 'AuditEvent', id: 'not-an-id' }, { __typename: 'Service' }, { __typename: 'AuditEvent', id: event.id }] });
+    const body = await f.gql(ENTITIES, {
+      r: [
+        { __typename: 'AuditEvent', id: 'not-an-id' },
+        { __typename: 'Service' },
+        { __typename: 'AuditEvent', id: event.id },
+      ],
+    });
     expect(body.data).toEqual({ _entities: [null, null, event] });
     expect(body.errors!.map((e) => [e.path, e.extensions?.code])).toEqual([
       [['_entities', 0], 'BAD_USER_INPUT'],

@@ -29,7 +29,7 @@ const AGG = `query Agg($filter: AuditEventFilter) {
 /** A deterministic pseudo-random generator (tests must be reproducible). */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 /** The filter as an SQL condition over audit_events, written independently of the code under test. */
@@ -44,27 +44,40 @@ function whereOf(filter: AuditFilterInput): RawBuilder<unknown> {
   if (filter.actions) parts.push(sql`action in (${sql.join(filter.actions)})`);
   if (filter.statuses) parts.push(sql`status in (${sql.join(filter.statuses)})`);
   if (filter.roles) parts.push(sql`role in (${sql.join(filter.roles)})`);
-  if (filter.succeeded != null) parts.push(filter.succeeded ? sql`status = 'LUNA_RET_OK'` : sql`status <> 'LUNA_RET_OK'`);
+  if (filter.succeeded != null)
+    parts.push(filter.succeeded ? sql`status = 'LUNA_RET_OK'` : sql`status <> 'LUNA_RET_OK'`);
   if (filter.hsmIds) parts.push(sql`hsm_id in (${sql.join(filter.hsmIds)})`);
   return sql.join(parts, sql` and `);
 }
 
-const sortBuckets = (rows: { key: string; count: number }[]) => rows.sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : 1));
+const sortBuckets = (rows: { key: string; count: number }[]) =>
+  rows.sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : 1));
 
 /** What the aggregate must be, by plain GROUP BY over the events. */
 async function expectedAggregate(filter: AuditFilterInput) {
   const where = whereOf(filter);
   const db = f.t.db;
   const groupBy = async (expr: RawBuilder<unknown>) =>
-    sortBuckets((await sql<{ key: string; count: number }>`select ${expr} as key, count(*)::int as count from audit_events where ${where} group by 1`.execute(db)).rows);
+    sortBuckets(
+      (
+        await sql<{
+          key: string;
+          count: number;
+        }>`select ${expr} as key, count(*)::int as count from audit_events where ${where} group by 1`.execute(db)
+      ).rows,
+    );
   const timeline = async (unit: string) =>
-    (await sql<{ start: Date; count: number; failed: number }>`
+    (
+      await sql<{ start: Date; count: number; failed: number }>`
       select date_trunc(${sql.lit(unit)}, time at time zone 'UTC') at time zone 'UTC' as start, count(*)::int as count,
              (count(*) filter (where status <> 'LUNA_RET_OK'))::int as failed
-        from audit_events where ${where} group by 1 order by 1`.execute(db)).rows.map((r) => ({ ...r, start: r.start.toISOString() }));
-  const totals = (await sql<{ count: number; failed: number; first: Date | null; last: Date | null }>`
+        from audit_events where ${where} group by 1 order by 1`.execute(db)
+    ).rows.map((r) => ({ ...r, start: r.start.toISOString() }));
+  const totals = (
+    await sql<{ count: number; failed: number; first: Date | null; last: Date | null }>`
       select count(*)::int as count, (count(*) filter (where status <> 'LUNA_RET_OK'))::int as failed, min(time) as first, max(time) as last
-        from audit_events where ${where}`.execute(db)).rows[0]!;
+        from audit_events where ${where}`.execute(db)
+  ).rows[0]!;
   const byClient = await groupBy(sql`client_id`);
   const byService = await groupBy(sql`service_id`);
   return {
@@ -95,7 +108,13 @@ async function expectedAggregate(filter: AuditFilterInput) {
 async function randomFilter(next: () => number): Promise<AuditFilterInput> {
   const pick = <T>(values: T[], max = 2): T[] => values.filter(() => next() < max / Math.max(values.length, 1));
   const distinct = async (col: string) =>
-    (await sql<{ v: string }>`select distinct ${sql.ref(col)} as v from audit_events where ${sql.ref(col)} is not null order by 1`.execute(f.t.db)).rows.map((r) => r.v);
+    (
+      await sql<{
+        v: string;
+      }>`select distinct ${sql.ref(col)} as v from audit_events where ${sql.ref(col)} is not null order by 1`.execute(
+        f.t.db,
+      )
+    ).rows.map((r) => r.v);
   const filter: AuditFilterInput = {};
   const hour = 3_600_000;
   const start = Math.floor(f.from.getTime() / hour) * hour;
@@ -110,7 +129,11 @@ async function randomFilter(next: () => number): Promise<AuditFilterInput> {
   return filter;
 }
 
-const wire = (filter: AuditFilterInput) => ({ ...filter, from: filter.from?.toISOString(), to: filter.to?.toISOString() });
+const wire = (filter: AuditFilterInput) => ({
+  ...filter,
+  from: filter.from?.toISOString(),
+  to: filter.to?.toISOString(),
+});
 
 describe('AuditAggregate', () => {
   it('equals GROUP BY over the events for the whole store', async () => {
@@ -123,8 +146,12 @@ describe('AuditAggregate', () => {
   it('equals GROUP BY for 25 random rollup-expressible filters, and every tier agrees', async () => {
     const next = rng(20261125);
     const all: AggregateNeed[] = [
-      { kind: 'totals' }, { kind: 'bounds' },
-      ...(['action', 'status', 'role', 'client', 'service'] as const).map((dimension) => ({ kind: 'dimension' as const, dimension })),
+      { kind: 'totals' },
+      { kind: 'bounds' },
+      ...(['action', 'status', 'role', 'client', 'service'] as const).map((dimension) => ({
+        kind: 'dimension' as const,
+        dimension,
+      })),
       ...(['HOUR', 'DAY', 'WEEK', 'MONTH'] as const).map((interval) => ({ kind: 'timeline' as const, interval })),
     ];
     const dailyNeeds: AggregateNeed[] = [
@@ -139,7 +166,10 @@ describe('AuditAggregate', () => {
       const normalized = normalizeFilter(filter, UNRESTRICTED);
       expect(rollupCanAnswer(normalized)).toBe(true);
       const body = await f.gql(AGG, { filter: wire(filter) });
-      expect({ filter, result: body }).toEqual({ filter, result: { data: { auditEvents: await expectedAggregate(filter) } } });
+      expect({ filter, result: body }).toEqual({
+        filter,
+        result: { data: { auditEvents: await expectedAggregate(filter) } },
+      });
       for (const needs of [all, dailyNeeds]) {
         const [auto] = await computeAggregates(f.t.db, normalized, null, [null], needs, 'auto');
         const [hourly] = await computeAggregates(f.t.db, normalized, null, [null], needs, 'hourly');
@@ -152,7 +182,11 @@ describe('AuditAggregate', () => {
         expect({ ...auto, source: 'x' }).toEqual({ ...events, source: 'x' });
         expect({ ...hourly, source: 'x' }).toEqual({ ...events, source: 'x' });
       }
-      if (!normalized.empty && (await computeAggregates(f.t.db, normalized, null, [null], [{ kind: 'totals' }]))[0]!.count > 0) nonEmpty++;
+      if (
+        !normalized.empty &&
+        (await computeAggregates(f.t.db, normalized, null, [null], [{ kind: 'totals' }]))[0]!.count > 0
+      )
+        nonEmpty++;
     }
     expect(nonEmpty).toBeGreaterThan(10);
     expect([...tiers].sort()).toEqual(expect.arrayContaining(['daily', 'hourly']));
@@ -199,11 +233,17 @@ describe('AuditAggregate', () => {
     const [events] = await computeAggregates(f.t.db, whole, null, [null], needs, 'events');
     expect({ ...before, source: 'x' }).toEqual({ ...events, source: 'x' });
     expect(before!.count).toBeGreaterThan(0);
-    const service = (await sql<{ s: string }>`select service_id as s from audit_rollups_daily where day = ${from} limit 1`.execute(f.t.db)).rows[0]!.s;
+    const service = (
+      await sql<{ s: string }>`select service_id as s from audit_rollups_daily where day = ${from} limit 1`.execute(
+        f.t.db,
+      )
+    ).rows[0]!.s;
     const oneService = normalizeFilter({ from, to, serviceIds: [service] }, UNRESTRICTED);
     const [serviceBefore] = await computeAggregates(f.t.db, oneService, null, [null], needs);
     // Mark one tenant-wide row: only the tenant-wide aggregate may see it.
-    await sql`update audit_rollups_daily_tenant set count = count + 1000 where day = ${from} and status = (select min(status) from audit_rollups_daily_tenant where day = ${from})`.execute(f.t.db);
+    await sql`update audit_rollups_daily_tenant set count = count + 1000 where day = ${from} and status = (select min(status) from audit_rollups_daily_tenant where day = ${from})`.execute(
+      f.t.db,
+    );
     try {
       const [marked] = await computeAggregates(f.t.db, whole, null, [null], needs);
       const [serviceAfter] = await computeAggregates(f.t.db, oneService, null, [null], needs);
@@ -211,14 +251,23 @@ describe('AuditAggregate', () => {
       expect(marked!.count).toBe(before!.count + 1000);
       expect(serviceAfter).toEqual(serviceBefore);
     } finally {
-      await sql`update audit_rollups_daily_tenant set count = count - 1000 where day = ${from} and status = (select min(status) from audit_rollups_daily_tenant where day = ${from})`.execute(f.t.db);
+      await sql`update audit_rollups_daily_tenant set count = count - 1000 where day = ${from} and status = (select min(status) from audit_rollups_daily_tenant where day = ${from})`.execute(
+        f.t.db,
+      );
     }
   });
 
   it('counts whole days from the daily rollups and the partial days at both ends from the hourly ones', async () => {
-    const filter: AuditFilterInput = { from: new Date(Math.ceil(f.from.getTime() / 3_600_000) * 3_600_000 + 5 * 3_600_000), to: new Date(f.to.getTime() - 3 * 3_600_000) };
+    const filter: AuditFilterInput = {
+      from: new Date(Math.ceil(f.from.getTime() / 3_600_000) * 3_600_000 + 5 * 3_600_000),
+      to: new Date(f.to.getTime() - 3 * 3_600_000),
+    };
     const normalized = normalizeFilter(filter, UNRESTRICTED);
-    const needs: AggregateNeed[] = [{ kind: 'totals' }, { kind: 'dimension', dimension: 'action' }, { kind: 'timeline', interval: 'DAY' }];
+    const needs: AggregateNeed[] = [
+      { kind: 'totals' },
+      { kind: 'dimension', dimension: 'action' },
+      { kind: 'timeline', interval: 'DAY' },
+    ];
     const [auto] = await computeAggregates(f.t.db, normalized, null, [null], needs);
     const [events] = await computeAggregates(f.t.db, normalized, null, [null], needs, 'events');
     expect(auto!.source).toBe('daily');
@@ -227,26 +276,49 @@ describe('AuditAggregate', () => {
   });
 
   it('answers from the events when the filter needs them (minutes, unaligned bounds, HSMs, IPs)', async () => {
-    const hsm = (await sql<{ v: string }>`select hsm_id as v from audit_events where hsm_id is not null limit 1`.execute(f.t.db)).rows[0]!.v;
-    const filter: AuditFilterInput = { from: new Date(f.from.getTime() + 123_456), to: new Date(f.to.getTime() - 7_654_321), hsmIds: [hsm] };
+    const hsm = (
+      await sql<{ v: string }>`select hsm_id as v from audit_events where hsm_id is not null limit 1`.execute(f.t.db)
+    ).rows[0]!.v;
+    const filter: AuditFilterInput = {
+      from: new Date(f.from.getTime() + 123_456),
+      to: new Date(f.to.getTime() - 7_654_321),
+      hsmIds: [hsm],
+    };
     const body = await f.gql(AGG, { filter: wire(filter) });
     expect(body).toEqual({ data: { auditEvents: await expectedAggregate(filter) } });
-    const minutes = await f.gql(`query($filter: AuditEventFilter) { auditEvents(filter: $filter) { aggregate { timeline(interval: MINUTE) { start count failed } } } }`, {
-      filter: wire({ serviceIds: [f.sim.tenant.services[0]!.id], from: f.from, to: f.to }),
-    });
-    const expected = (await sql<{ start: Date; count: number; failed: number }>`
+    const minutes = await f.gql(
+      `query($filter: AuditEventFilter) { auditEvents(filter: $filter) { aggregate { timeline(interval: MINUTE) { start count failed } } } }`,
+      {
+        filter: wire({ serviceIds: [f.sim.tenant.services[0]!.id], from: f.from, to: f.to }),
+      },
+    );
+    const expected = (
+      await sql<{ start: Date; count: number; failed: number }>`
       select date_trunc('minute', time) as start, count(*)::int as count, (count(*) filter (where status <> 'LUNA_RET_OK'))::int as failed
-        from audit_events where service_id = ${f.sim.tenant.services[0]!.id} group by 1 order by 1`.execute(f.t.db)).rows;
-    expect(minutes.data.auditEvents.aggregate.timeline).toEqual(expected.map((r) => ({ ...r, start: r.start.toISOString() })));
+        from audit_events where service_id = ${f.sim.tenant.services[0]!.id} group by 1 order by 1`.execute(f.t.db)
+    ).rows;
+    expect(minutes.data.auditEvents.aggregate.timeline).toEqual(
+      expected.map((r) => ({ ...r, start: r.start.toISOString() })),
+    );
   });
 
   it('refuses a MINUTE timeline without filter.from or over more than 31 days, and serves one of exactly 31 days', async () => {
     const minutes = `query($filter: AuditEventFilter) { auditEvents(filter: $filter) { aggregate { count timeline(interval: MINUTE) { count } } } }`;
     const day = 86_400_000;
-    const refused = { message: expect.stringContaining('timeline(interval: MINUTE) needs filter.from, and at most 31 days'), locations: [{ line: 1, column: expect.any(Number) }], path: ['auditEvents', 'aggregate', 'timeline'], extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) };
+    const refused = {
+      message: expect.stringContaining('timeline(interval: MINUTE) needs filter.from, and at most 31 days'),
+      locations: [{ line: 1, column: expect.any(Number) }],
+      path: ['auditEvents', 'aggregate', 'timeline'],
+      extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }),
+    };
     // Only the timeline: a sibling field's statement would still be running when the error answers the request.
     const onlyMinutes = `query($filter: AuditEventFilter) { auditEvents(filter: $filter) { aggregate { timeline(interval: MINUTE) { count } } } }`;
-    for (const filter of [{}, { to: f.to }, { from: new Date(f.to.getTime() - 31 * day - 1), to: f.to }, { from: new Date(Date.now() - 32 * day) }]) {
+    for (const filter of [
+      {},
+      { to: f.to },
+      { from: new Date(f.to.getTime() - 31 * day - 1), to: f.to },
+      { from: new Date(Date.now() - 32 * day) },
+    ]) {
       const body = await f.gql(onlyMinutes, { filter: wire(filter) });
       expect({ filter, errors: body.errors }).toEqual({ filter, errors: [refused] });
     }
@@ -260,7 +332,10 @@ describe('AuditAggregate', () => {
   it('computes the requested aggregate fields of every service together in one SQL query', async () => {
     const ids = f.sim.tenant.services.map((s) => s.id);
     const aliases = ids
-      .map((id, i) => `s${i}: service(id: "${id}") { auditEvents(filter: { succeeded: false }) { aggregate { count failed byAction(limit: 3) { key count } timeline(interval: DAY) { start count } first last } } }`)
+      .map(
+        (id, i) =>
+          `s${i}: service(id: "${id}") { auditEvents(filter: { succeeded: false }) { aggregate { count failed byAction(limit: 3) { key count } timeline(interval: DAY) { start count } first last } } }`,
+      )
       .join('\n');
     f.resetCounts();
     const body = await f.gql(`{ ${aliases} }`);
@@ -269,16 +344,25 @@ describe('AuditAggregate', () => {
     for (const [i, id] of ids.entries()) {
       const e = (await expectedAggregate({ serviceIds: [id], succeeded: false })).aggregate;
       expect(body.data[`s${i}`].auditEvents.aggregate).toEqual({
-        count: e.count, failed: e.failed, byAction: e.byAction.slice(0, 3), timeline: e.day.map(({ start, count }) => ({ start, count })), first: e.first, last: e.last,
+        count: e.count,
+        failed: e.failed,
+        byAction: e.byAction.slice(0, 3),
+        timeline: e.day.map(({ start, count }) => ({ start, count })),
+        first: e.first,
+        last: e.last,
       });
     }
   });
 
-  it('confines aggregates to the caller\'s services', async () => {
+  it("confines aggregates to the caller's services", async () => {
     const [a, b] = f.sim.tenant.services.filter((s) => s.hasAuditData);
     const body = await f.gql(AGG, { filter: wire({ serviceIds: [a!.id, b!.id] }) }, { services: [a!.id] });
     expect(body).toEqual({ data: { auditEvents: await expectedAggregate({ serviceIds: [a!.id] }) } });
-    const none = await f.gql(`{ auditEvents { totalCount aggregate { count byService { count } } } }`, {}, { services: ['00000000-0000-4000-8000-000000000000'] });
+    const none = await f.gql(
+      `{ auditEvents { totalCount aggregate { count byService { count } } } }`,
+      {},
+      { services: ['00000000-0000-4000-8000-000000000000'] },
+    );
     expect(none).toEqual({ data: { auditEvents: { totalCount: 0, aggregate: { count: 0, byService: [] } } } });
   });
 });

@@ -27,11 +27,18 @@ async function expectedIds(where: ReturnType<typeof sql>, order: Order): Promise
 }
 
 /** Walks every page forwards (first/after) or backwards (last/before); returns ids in list order. */
-async function walk(filter: Record<string, unknown>, order: Order, size: number, backward: boolean): Promise<{ ids: string[]; pages: number }> {
+async function walk(
+  filter: Record<string, unknown>,
+  order: Order,
+  size: number,
+  backward: boolean,
+): Promise<{ ids: string[]; pages: number }> {
   const pages: string[][] = [];
   let cursor: string | null = null;
   for (let guard = 0; guard < 1000; guard++) {
-    const vars = backward ? { filter, orderBy: order, last: size, before: cursor } : { filter, orderBy: order, first: size, after: cursor };
+    const vars = backward
+      ? { filter, orderBy: order, last: size, before: cursor }
+      : { filter, orderBy: order, first: size, after: cursor };
     const body = await f.gql(PAGE, vars);
     expect(body.errors).toBeUndefined();
     const c = body.data.auditEvents;
@@ -56,15 +63,25 @@ describe('auditEvents pagination', () => {
     ['forwards, oldest first', 'TIME_ASC', false],
     ['backwards, newest first', 'TIME_DESC', true],
     ['backwards, oldest first', 'TIME_ASC', true],
-  ] as const)('walks %s over a filter and returns every matching event exactly once', async (_name, order, backward) => {
-    const s = service();
-    const filter = { serviceIds: [s.id], succeeded: true, from: new Date(f.from.getTime() + 3_600_000 + 1234).toISOString() };
-    const expected = await expectedIds(sql`service_id = ${s.id} and status = 'LUNA_RET_OK' and time >= ${filter.from}::timestamptz`, order);
-    expect(expected.length).toBeGreaterThan(200);
-    const { ids, pages } = await walk(filter, order, 97, backward);
-    expect(ids).toEqual(expected);
-    expect(pages).toBe(Math.ceil(expected.length / 97));
-  });
+  ] as const)(
+    'walks %s over a filter and returns every matching event exactly once',
+    async (_name, order, backward) => {
+      const s = service();
+      const filter = {
+        serviceIds: [s.id],
+        succeeded: true,
+        from: new Date(f.from.getTime() + 3_600_000 + 1234).toISOString(),
+      };
+      const expected = await expectedIds(
+        sql`service_id = ${s.id} and status = 'LUNA_RET_OK' and time >= ${filter.from}::timestamptz`,
+        order,
+      );
+      expect(expected.length).toBeGreaterThan(200);
+      const { ids, pages } = await walk(filter, order, 97, backward);
+      expect(ids).toEqual(expected);
+      expect(pages).toBe(Math.ceil(expected.length / 97));
+    },
+  );
 
   it('walks the whole store with the largest page size', async () => {
     const expected = await expectedIds(sql`true`, 'TIME_DESC');
@@ -75,11 +92,16 @@ describe('auditEvents pagination', () => {
   it('walks filters on client IPs (CIDR), roles and object ids', async () => {
     const client = service().clients[0]!;
     const cidr = `${client.clientIp.split('.').slice(0, 2).join('.')}.0.0/16`;
-    const expectedByIp = await expectedIds(sql`client_ip <<= ${cidr}::inet and role = any(${['CO', 'CU']}::text[])`, 'TIME_ASC');
+    const expectedByIp = await expectedIds(
+      sql`client_ip <<= ${cidr}::inet and role = any(${['CO', 'CU']}::text[])`,
+      'TIME_ASC',
+    );
     expect(expectedByIp.length).toBeGreaterThan(0);
     expect((await walk({ clientIps: [cidr], roles: ['CO', 'CU'] }, 'TIME_ASC', 50, false)).ids).toEqual(expectedByIp);
 
-    const { rows } = await sql<{ o: string }>`select object_ids[1] as o from audit_events where cardinality(object_ids) > 0 limit 1`.execute(f.t.db);
+    const { rows } = await sql<{
+      o: string;
+    }>`select object_ids[1] as o from audit_events where cardinality(object_ids) > 0 limit 1`.execute(f.t.db);
     const objectId = rows[0]!.o;
     const expectedByObject = await expectedIds(sql`${objectId} = any(object_ids)`, 'TIME_DESC');
     expect((await walk({ objectId }, 'TIME_DESC', 3, true)).ids).toEqual(expectedByObject);
@@ -100,7 +122,9 @@ describe('auditEvents pagination', () => {
   it('resolves an event by its id, and rejects an altered id', async () => {
     const page = await f.gql(`{ auditEvents(first: 1) { nodes { id time action service { id } } } }`);
     const node = page.data.auditEvents.nodes[0];
-    const one = await f.gql(`query($id: ID!) { auditEvent(id: $id) { id time action service { id } } }`, { id: node.id });
+    const one = await f.gql(`query($id: ID!) { auditEvent(id: $id) { id time action service { id } } }`, {
+      id: node.id,
+    });
     expect(one).toEqual({ data: { auditEvent: node } });
     const bad = await f.gql(`query($id: ID!) { auditEvent(id: $id) { id } }`, { id: 'not-an-id' });
     expect(bad.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
@@ -109,29 +133,46 @@ describe('auditEvents pagination', () => {
   it('answers a tampered cursor, a page size above the limit and mixed directions with clear errors', async () => {
     const page = await f.gql(PAGE, { first: 2 });
     const cursor: string = page.data.auditEvents.pageInfo.endCursor;
-    const tampered = Buffer.from(Buffer.from(cursor, 'base64url').toString().replace(/:(\d)/, ':9$1')).toString('base64url') + 'x';
-    for (const bad of [tampered, 'garbage', `${cursor}A`, Buffer.from('ae1:abc:1').toString('base64url'), Buffer.from(Buffer.from(cursor, 'base64url').toString().replace(/:(\d)/, ':1$1')).toString('base64url')]) {
+    const tampered =
+      Buffer.from(Buffer.from(cursor, 'base64url').toString().replace(/:(\d)/, ':9$1')).toString('base64url') + 'x';
+    for (const bad of [
+      tampered,
+      'garbage',
+      `${cursor}A`,
+      Buffer.from('ae1:abc:1').toString('base64url'),
+      Buffer.from(Buffer.from(cursor, 'base64url').toString().replace(/:(\d)/, ':1$1')).toString('base64url'),
+    ]) {
       const body = await f.gql(PAGE, { first: 2, after: bad });
       expect(body.data).toBeNull();
       expect(body.errors?.map((e) => [e.extensions?.code, e.message])).toEqual([
-        ['INVALID_CURSOR', "after is not a valid cursor: pass a cursor returned by this connection's pageInfo or edges, unchanged"],
+        [
+          'INVALID_CURSOR',
+          "after is not a valid cursor: pass a cursor returned by this connection's pageInfo or edges, unchanged",
+        ],
       ]);
     }
     const big = await f.gql(PAGE, { first: 501 });
-    expect(big.errors?.map((e) => [e.extensions?.code, e.message])).toEqual([['PAGE_SIZE_EXCEEDED', 'first must be between 1 and 500 (got 501)']]);
+    expect(big.errors?.map((e) => [e.extensions?.code, e.message])).toEqual([
+      ['PAGE_SIZE_EXCEEDED', 'first must be between 1 and 500 (got 501)'],
+    ]);
     const zero = await f.gql(PAGE, { last: 0 });
     expect(zero.errors?.map((e) => e.extensions?.code)).toEqual(['PAGE_SIZE_EXCEEDED']);
     const mixed = await f.gql(PAGE, { first: 2, before: cursor });
     expect(mixed.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
     const badIp = await f.gql(PAGE, { filter: { clientIps: ['10.0.0.0/33'] } });
     expect(badIp.errors?.map((e) => [e.extensions?.code, e.message])).toEqual([
-      ['BAD_USER_INPUT', 'filter.clientIps: "10.0.0.0/33" is neither an IP address nor a CIDR block (e.g. 10.0.0.7 or 10.0.0.0/8)'],
+      [
+        'BAD_USER_INPUT',
+        'filter.clientIps: "10.0.0.0/33" is neither an IP address nor a CIDR block (e.g. 10.0.0.7 or 10.0.0.0/8)',
+      ],
     ]);
   });
 
   it('reads one keyset page per level for nested connections (Service.auditEvents of every service in one SQL query)', async () => {
     const ids = f.sim.tenant.services.map((s) => s.id);
-    const aliases = ids.map((id, i) => `s${i}: service(id: "${id}") { id auditEvents(first: 4, orderBy: TIME_ASC) { nodes { id } } }`).join('\n');
+    const aliases = ids
+      .map((id, i) => `s${i}: service(id: "${id}") { id auditEvents(first: 4, orderBy: TIME_ASC) { nodes { id } } }`)
+      .join('\n');
     f.resetCounts();
     const body = await f.gql(`{ ${aliases} }`);
     expect(body.errors).toBeUndefined();
@@ -143,8 +184,16 @@ describe('auditEvents pagination', () => {
   });
 
   it('pages Client.actions backwards for many clients in one SQL query, with exact neighbours', async () => {
-    const clients = f.sim.tenant.services.filter((s) => s.hasAuditData).flatMap((s) => s.clients).slice(0, 6);
-    const aliases = clients.map((c, i) => `c${i}: client(id: "${c.id}") { actions(last: 3, orderBy: TIME_ASC, filter: { succeeded: true }) { nodes { id } pageInfo { hasNextPage hasPreviousPage } } }`).join('\n');
+    const clients = f.sim.tenant.services
+      .filter((s) => s.hasAuditData)
+      .flatMap((s) => s.clients)
+      .slice(0, 6);
+    const aliases = clients
+      .map(
+        (c, i) =>
+          `c${i}: client(id: "${c.id}") { actions(last: 3, orderBy: TIME_ASC, filter: { succeeded: true }) { nodes { id } pageInfo { hasNextPage hasPreviousPage } } }`,
+      )
+      .join('\n');
     const homes = await f.gql(`{ ${clients.map((c, i) => `c${i}: client(id: "${c.id}") { id }`).join(' ')} }`);
     expect(homes.errors).toBeUndefined();
     f.resetCounts();

@@ -15,14 +15,28 @@ describe('Query.ingestRuns', () => {
     await sql`
       insert into ingest_runs (kind, source, state, started_at, heartbeat_at, finished_at, error) values
         ('follow', 'follow', 'failed', ${startedAt.toISOString()}::timestamptz, ${startedAt.toISOString()}::timestamptz, ${finishedAt.toISOString()}::timestamptz, 'abandoned'),
-        ('backfill', 'export', 'running', ${running.toISOString()}::timestamptz, ${running.toISOString()}::timestamptz, null, null)`.execute(f.t.db);
+        ('backfill', 'export', 'running', ${running.toISOString()}::timestamptz, ${running.toISOString()}::timestamptz, null, null)`.execute(
+      f.t.db,
+    );
     const body = await f.gql(`{ ingestRuns { nodes { kind state startedAt finishedAt durationMs } } }`);
     expect(body).toEqual({
       data: {
         ingestRuns: {
           nodes: [
-            { kind: 'backfill', state: 'running', startedAt: running.toISOString(), finishedAt: null, durationMs: null },
-            { kind: 'follow', state: 'failed', startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), durationMs: 2_592_000_000 },
+            {
+              kind: 'backfill',
+              state: 'running',
+              startedAt: running.toISOString(),
+              finishedAt: null,
+              durationMs: null,
+            },
+            {
+              kind: 'follow',
+              state: 'failed',
+              startedAt: startedAt.toISOString(),
+              finishedAt: finishedAt.toISOString(),
+              durationMs: 2_592_000_000,
+            },
           ],
         },
       },

@@ -8,7 +8,11 @@ import { ClientsResolver } from '../../src/graphql/resolvers/clients.resolver';
 import { startSimulator, type RunningSimulator } from '../../src/simulator';
 import { createEmptyDatabase, dropDatabase, urlFor } from '../support/db';
 
-const info = { path: { key: 'bound', prev: undefined, typename: 'Client' }, parentType: { name: 'Client' }, fieldName: 'bound' } as unknown as GraphQLResolveInfo;
+const info = {
+  path: { key: 'bound', prev: undefined, typename: 'Client' },
+  parentType: { name: 'Client' },
+  fieldName: 'bound',
+} as unknown as GraphQLResolveInfo;
 
 describe('Client.bound when the database, not DPoD, fails', () => {
   let name: string;
@@ -27,7 +31,12 @@ describe('Client.bound when the database, not DPoD, fails', () => {
   });
 
   it('fails with the database error instead of answering false as DPOD_UNAVAILABLE with the database message', async () => {
-    const config = loadConfig({ DPOD_API_URL: sim.url, DPOD_TOKEN_URL: sim.tokenUrl, DPOD_CLIENT_ID: sim.clientId, DPOD_CLIENT_SECRET: sim.clientSecret });
+    const config = loadConfig({
+      DPOD_API_URL: sim.url,
+      DPOD_TOKEN_URL: sim.tokenUrl,
+      DPOD_CLIENT_ID: sim.clientId,
+      DPOD_CLIENT_SECRET: sim.clientSecret,
+    });
     const deps = createGraphqlDeps({ db: store.db, dpod: createDpodClient(config), config });
     const ctx = createContext(deps, { requestId: 'test', auth: UNRESTRICTED });
     const clientId = sim.tenant.services[0]!.clients[0]!.id;

@@ -38,7 +38,9 @@ async function expectedDeep() {
       const { rows } = await sql<any>`
         select action, status, status = 'LUNA_RET_OK' as succeeded, client_id, service_id, host(client_ip) as client_ip, hsm_id, object_ids, partition_serial, role, meta_malformed
           from audit_events where client_id = ${c.id} order by time desc, id desc limit 10`.execute(f.t.db);
-      const total = (await sql<{ n: number }>`select count(*)::int as n from audit_events where client_id = ${c.id}`.execute(f.t.db)).rows[0]!.n;
+      const total = (
+        await sql<{ n: number }>`select count(*)::int as n from audit_events where client_id = ${c.id}`.execute(f.t.db)
+      ).rows[0]!.n;
       clients.push({
         id: c.id,
         name: c.name,
@@ -48,14 +50,29 @@ async function expectedDeep() {
         actions: {
           totalCount: total,
           nodes: rows.map((r: any) => ({
-            action: r.action, status: r.status, succeeded: r.succeeded, client: { id: r.client_id }, service: { id: r.service_id },
-            meta: { clientIp: r.client_ip, hsmId: r.hsm_id, objectIds: r.object_ids, partitionSerial: r.partition_serial, role: r.role, malformed: r.meta_malformed },
+            action: r.action,
+            status: r.status,
+            succeeded: r.succeeded,
+            client: { id: r.client_id },
+            service: { id: r.service_id },
+            meta: {
+              clientIp: r.client_ip,
+              hsmId: r.hsm_id,
+              objectIds: r.object_ids,
+              partitionSerial: r.partition_serial,
+              role: r.role,
+              malformed: r.meta_malformed,
+            },
           })),
         },
       });
     }
     nodes.push({
-      id: s.id, name: s.name, serviceType: s.serviceType, partitionSerialNumber: s.partitionSerialNumber, inDpod: true,
+      id: s.id,
+      name: s.name,
+      serviceType: s.serviceType,
+      partitionSerialNumber: s.partitionSerialNumber,
+      inDpod: true,
       clients: { totalCount: clients.length, nodes: clients },
     });
   }
@@ -78,7 +95,9 @@ describe('the live graph (services -> clients -> actions -> meta)', () => {
 
   it('resolves 200 events of many clients with at most one DPoD request per distinct service per level', async () => {
     f.resetCounts();
-    const body = await f.gql(`{ auditEvents(first: 200, orderBy: TIME_ASC) { nodes { action service { id name inDpod } client { id name bound } } } }`);
+    const body = await f.gql(
+      `{ auditEvents(first: 200, orderBy: TIME_ASC) { nodes { action service { id name inDpod } client { id name bound } } } }`,
+    );
     expect(body.errors).toBeUndefined();
     const nodes = body.data.auditEvents.nodes;
     expect(nodes).toHaveLength(200);
@@ -101,9 +120,14 @@ describe('the live graph (services -> clients -> actions -> meta)', () => {
   it('keeps the number of SQL queries and DPoD requests constant whatever the fan-out', async () => {
     const run = async (clients: number, actions: number) => {
       f.resetCounts();
-      const body = await f.gql(`{ services { nodes { clients(first: ${clients}) { nodes { name actions(first: ${actions}) { nodes { meta { role } } aggregate { count byAction(limit: 2) { key } } } } } } } }`);
+      const body = await f.gql(
+        `{ services { nodes { clients(first: ${clients}) { nodes { name actions(first: ${actions}) { nodes { meta { role } } aggregate { count byAction(limit: 2) { key } } } } } } } }`,
+      );
       expect(body.errors).toBeUndefined();
-      return { sql: f.sqlCount(), dpod: Object.values(f.sim.stats()).reduce((a, b) => a + b, 0) - (f.sim.stats()['POST /oauth/token'] ?? 0) };
+      return {
+        sql: f.sqlCount(),
+        dpod: Object.values(f.sim.stats()).reduce((a, b) => a + b, 0) - (f.sim.stats()['POST /oauth/token'] ?? 0),
+      };
     };
     const small = await run(1, 1);
     const large = await run(20, 50);
@@ -113,7 +137,10 @@ describe('the live graph (services -> clients -> actions -> meta)', () => {
 
   it('resolves unknown ids instead of failing', async () => {
     const unknown = '00000000-0000-4000-8000-00000000dead';
-    const body = await f.gql(`query($id: ID!) { service(id: $id) { id inDpod name auditEvents { totalCount } clients { totalCount } } client(id: $id) { id bound name service { id } actions { totalCount } } }`, { id: unknown });
+    const body = await f.gql(
+      `query($id: ID!) { service(id: $id) { id inDpod name auditEvents { totalCount } clients { totalCount } } client(id: $id) { id bound name service { id } actions { totalCount } } }`,
+      { id: unknown },
+    );
     expect(body).toEqual({
       data: {
         service: { id: unknown, inDpod: false, name: null, auditEvents: { totalCount: 0 }, clients: { totalCount: 0 } },
@@ -122,7 +149,10 @@ describe('the live graph (services -> clients -> actions -> meta)', () => {
     });
     const deleted = f.sim.tenant.services.find((s) => !s.listed)!;
     const unbound = f.sim.tenant.services.find((s) => s.listed && s.hasAuditData)!.clients.find((c) => !c.bound)!;
-    const known = await f.gql(`query($s: ID!, $c: ID!) { service(id: $s) { inDpod name } client(id: $c) { bound name service { name } } }`, { s: deleted.id, c: unbound.id });
+    const known = await f.gql(
+      `query($s: ID!, $c: ID!) { service(id: $s) { inDpod name } client(id: $c) { bound name service { name } } }`,
+      { s: deleted.id, c: unbound.id },
+    );
     expect(known.errors).toBeUndefined();
     expect(known.data.service).toEqual({ inDpod: false, name: null });
     expect(known.data.client.bound).toBe(false);
@@ -149,16 +179,30 @@ describe('the live graph (services -> clients -> actions -> meta)', () => {
 
   it('serves audit data with null live fields and DPOD_UNAVAILABLE when DPoD fails', async () => {
     f.sim.setFault('*', { errorRate: 1, errorStatus: 503 });
-    const body = await f.gql(`{ auditEvents(first: 3, orderBy: TIME_ASC) { totalCount nodes { action service { id name inDpod } client { id name bound } } } }`);
-    const expected = (await sql<{ action: string; service_id: string; client_id: string }>`select action, service_id, client_id from audit_events order by time, id limit 3`.execute(f.t.db)).rows;
+    const body = await f.gql(
+      `{ auditEvents(first: 3, orderBy: TIME_ASC) { totalCount nodes { action service { id name inDpod } client { id name bound } } } }`,
+    );
+    const expected = (
+      await sql<{
+        action: string;
+        service_id: string;
+        client_id: string;
+      }>`select action, service_id, client_id from audit_events order by time, id limit 3`.execute(f.t.db)
+    ).rows;
     expect(body.data.auditEvents.nodes).toEqual(
-      expected.map((r) => ({ action: r.action, service: { id: r.service_id, name: null, inDpod: false }, client: { id: r.client_id, name: null, bound: false } })),
+      expected.map((r) => ({
+        action: r.action,
+        service: { id: r.service_id, name: null, inDpod: false },
+        client: { id: r.client_id, name: null, bound: false },
+      })),
     );
     expect(body.data.auditEvents.totalCount).toBeGreaterThan(0);
     expect(body.errors!.length).toBeGreaterThanOrEqual(2);
     for (const e of body.errors!) {
       expect(e.extensions?.code).toBe('DPOD_UNAVAILABLE');
-      expect(e.message).toMatch(/^((Service\.inDpod|Client\.bound) is false without confirmation: )?Live DPoD data is unavailable \(.+\); audit data is still served, live fields are null$/);
+      expect(e.message).toMatch(
+        /^((Service\.inDpod|Client\.bound) is false without confirmation: )?Live DPoD data is unavailable \(.+\); audit data is still served, live fields are null$/,
+      );
     }
     const list = await f.gql(`{ services { totalCount } }`);
     expect(list.data).toBeNull();
@@ -168,9 +212,12 @@ describe('the live graph (services -> clients -> actions -> meta)', () => {
   it('flags inDpod and bound answered without DPoD with DPOD_UNAVAILABLE at their paths', async () => {
     f.sim.setFault('*', { errorRate: 1, errorStatus: 503 });
     f.deps.liveCache.clear();
-    const body = await f.gql(`{ auditEvents(first: 2, orderBy: TIME_ASC) { nodes { action service { inDpod } client { bound } } } }`);
+    const body = await f.gql(
+      `{ auditEvents(first: 2, orderBy: TIME_ASC) { nodes { action service { inDpod } client { bound } } } }`,
+    );
     expect(body.data.auditEvents.nodes).toHaveLength(2);
-    for (const n of body.data.auditEvents.nodes) expect(n).toMatchObject({ service: { inDpod: false }, client: { bound: false } });
+    for (const n of body.data.auditEvents.nodes)
+      expect(n).toMatchObject({ service: { inDpod: false }, client: { bound: false } });
     const paths = body.errors!.map((e) => (e.path ?? []).join('.')).sort();
     expect(paths).toEqual([
       'auditEvents.nodes.0.client.bound',
@@ -193,10 +240,13 @@ describe('the live graph (services -> clients -> actions -> meta)', () => {
     expect(await f.gql(q)).toEqual(warm);
   });
 
-  it('confines every path to the caller\'s services', async () => {
+  it("confines every path to the caller's services", async () => {
     const [mine, other] = f.sim.tenant.listedServices().filter((s) => s.hasAuditData);
     const as = { services: [mine!.id] };
-    const otherEvent = await f.gql(`query($s: [ID!]) { auditEvents(first: 1, filter: { serviceIds: $s }) { nodes { id client { id } } } }`, { s: [other!.id] });
+    const otherEvent = await f.gql(
+      `query($s: [ID!]) { auditEvents(first: 1, filter: { serviceIds: $s }) { nodes { id client { id } } } }`,
+      { s: [other!.id] },
+    );
     const otherEventId = otherEvent.data.auditEvents.nodes[0].id;
     const otherClientId = otherEvent.data.auditEvents.nodes[0].client.id;
     const body = await f.gql(
@@ -228,10 +278,20 @@ describe('the live graph (services -> clients -> actions -> meta)', () => {
   });
 
   it('lists ingest runs newest first and the action catalog', async () => {
-    const body = await f.gql(`{ ingestRuns(first: 5) { totalCount nodes { kind state inserted rejected } pageInfo { hasNextPage hasPreviousPage } } lunaActions { code category description } }`);
+    const body = await f.gql(
+      `{ ingestRuns(first: 5) { totalCount nodes { kind state inserted rejected } pageInfo { hasNextPage hasPreviousPage } } lunaActions { code category description } }`,
+    );
     const inserted = (await sql<{ n: number }>`select count(*)::int as n from audit_events`.execute(f.t.db)).rows[0]!.n;
-    expect(body.data.ingestRuns).toEqual({ totalCount: 1, nodes: [{ kind: 'backfill', state: 'succeeded', inserted, rejected: 0 }], pageInfo: { hasNextPage: false, hasPreviousPage: false } });
+    expect(body.data.ingestRuns).toEqual({
+      totalCount: 1,
+      nodes: [{ kind: 'backfill', state: 'succeeded', inserted, rejected: 0 }],
+      pageInfo: { hasNextPage: false, hasPreviousPage: false },
+    });
     expect(body.data.lunaActions).toHaveLength(47);
-    expect(body.data.lunaActions.find((a: any) => a.code === 'LUNA_SIGN')).toEqual({ code: 'LUNA_SIGN', category: 'CRYPTO', description: 'Signs data.' });
+    expect(body.data.lunaActions.find((a: any) => a.code === 'LUNA_SIGN')).toEqual({
+      code: 'LUNA_SIGN',
+      category: 'CRYPTO',
+      description: 'Signs data.',
+    });
   });
 });

@@ -7,16 +7,57 @@ const CONTRACT: Record<string, string[]> = {
   Query: ['services', 'service', 'client', 'auditEvents', 'auditEvent', 'lunaActions', 'ingestRuns'],
   Service: ['id', 'name', 'serviceType', 'partitionSerialNumber', 'inDpod', 'clients', 'auditEvents'],
   Client: ['id', 'name', 'createdAt', 'bound', 'service', 'actions'],
-  AuditEvent: ['id', 'time', 'source', 'partitionId', 'tenantId', 'traceId', 'action', 'actionInfo', 'status', 'succeeded', 'meta', 'service', 'client'],
+  AuditEvent: [
+    'id',
+    'time',
+    'source',
+    'partitionId',
+    'tenantId',
+    'traceId',
+    'action',
+    'actionInfo',
+    'status',
+    'succeeded',
+    'meta',
+    'service',
+    'client',
+  ],
   AuditMeta: ['clientIp', 'hsmId', 'objectIds', 'partitionSerial', 'role', 'malformed', 'raw'],
-  AuditEventFilter: ['from', 'to', 'serviceIds', 'clientIds', 'actions', 'statuses', 'succeeded', 'roles', 'clientIps', 'hsmIds', 'objectId'],
+  AuditEventFilter: [
+    'from',
+    'to',
+    'serviceIds',
+    'clientIds',
+    'actions',
+    'statuses',
+    'succeeded',
+    'roles',
+    'clientIps',
+    'hsmIds',
+    'objectId',
+  ],
   AuditEventConnection: ['edges', 'nodes', 'pageInfo', 'totalCount', 'aggregate'],
   AuditEventEdge: ['cursor', 'node'],
   ServiceConnection: ['edges', 'nodes', 'pageInfo', 'totalCount'],
   ClientConnection: ['edges', 'nodes', 'pageInfo', 'totalCount'],
   IngestRunConnection: ['edges', 'nodes', 'pageInfo', 'totalCount'],
   PageInfo: ['hasNextPage', 'hasPreviousPage', 'startCursor', 'endCursor'],
-  AuditAggregate: ['count', 'succeeded', 'failed', 'failureRate', 'distinctClients', 'distinctServices', 'first', 'last', 'byAction', 'byStatus', 'byRole', 'byClient', 'byService', 'timeline'],
+  AuditAggregate: [
+    'count',
+    'succeeded',
+    'failed',
+    'failureRate',
+    'distinctClients',
+    'distinctServices',
+    'first',
+    'last',
+    'byAction',
+    'byStatus',
+    'byRole',
+    'byClient',
+    'byService',
+    'timeline',
+  ],
   CountBucket: ['key', 'count'],
   ClientCount: ['client', 'count'],
   ServiceCount: ['service', 'count'],
@@ -44,7 +85,16 @@ describe('GraphQL schema', () => {
     }
     expect(missing).toEqual([]);
     const enums = ['AuditEventOrder', 'TimeInterval'].map((n) => schema.getType(n));
-    expect(enums.map((e) => (e && isEnumType(e) ? e.getValues().map((v) => v.name).sort() : null))).toEqual([
+    expect(
+      enums.map((e) =>
+        e && isEnumType(e)
+          ? e
+              .getValues()
+              .map((v) => v.name)
+              .sort()
+          : null,
+      ),
+    ).toEqual([
       ['TIME_ASC', 'TIME_DESC'],
       ['DAY', 'HOUR', 'MINUTE', 'MONTH', 'WEEK'],
     ]);
@@ -59,7 +109,8 @@ describe('GraphQL schema', () => {
       if (isObjectType(type) || isInputObjectType(type)) {
         for (const field of Object.values(type.getFields())) {
           if (!field.description) undocumented.push(`${type.name}.${field.name}`);
-          for (const arg of 'args' in field ? field.args : []) if (!arg.description) undocumented.push(`${type.name}.${field.name}(${arg.name})`);
+          for (const arg of 'args' in field ? field.args : [])
+            if (!arg.description) undocumented.push(`${type.name}.${field.name}(${arg.name})`);
         }
       }
     }

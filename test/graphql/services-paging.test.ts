@@ -26,7 +26,7 @@ async function walk(size: number, type: string | null, services?: string[]) {
 }
 
 describe('Query.services', () => {
-  it('pages over DPoD\'s own pages and returns every listed service once, in DPoD order', async () => {
+  it("pages over DPoD's own pages and returns every listed service once, in DPoD order", async () => {
     const listed = f.sim.tenant.listedServices();
     expect(listed.length).toBeGreaterThan(150);
     f.resetCounts();
@@ -39,11 +39,19 @@ describe('Query.services', () => {
 
   it('filters by service type', async () => {
     const { ids } = await walk(50, 'key_vault');
-    expect(ids).toEqual(f.sim.tenant.listedServices().filter((s) => s.serviceType === 'key_vault').map((s) => s.id));
+    expect(ids).toEqual(
+      f.sim.tenant
+        .listedServices()
+        .filter((s) => s.serviceType === 'key_vault')
+        .map((s) => s.id),
+    );
   });
 
-  it('lists only the caller\'s services when confined', async () => {
-    const mine = f.sim.tenant.listedServices().slice(120, 125).map((s) => s.id);
+  it("lists only the caller's services when confined", async () => {
+    const mine = f.sim.tenant
+      .listedServices()
+      .slice(120, 125)
+      .map((s) => s.id);
     const { ids, total } = await walk(2, null, mine);
     expect(ids).toEqual(mine);
     expect(total).toBe(5);

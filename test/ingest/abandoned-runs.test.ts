@@ -37,7 +37,10 @@ describe('abandoned ingest runs', () => {
 
     expect(await failAbandonedRuns(t.db)).toBe(1);
     expect(await runRow(longAlive)).toEqual({ state: 'running', error: null });
-    expect(await runRow(silent)).toEqual({ state: 'failed', error: 'abandoned: the ingesting process stopped without finishing' });
+    expect(await runRow(silent)).toEqual({
+      state: 'failed',
+      error: 'abandoned: the ingesting process stopped without finishing',
+    });
     // A shorter staleness takes the quiet-for-10-seconds run too.
     expect(await failAbandonedRuns(t.db, 5)).toBe(1);
     expect((await runRow(longAlive)).state).toBe('failed');
@@ -49,16 +52,23 @@ describe('abandoned ingest runs', () => {
     let started!: (runId: string) => void;
     const runIdOf = new Promise<string>((resolve) => (started = resolve));
     // The body stores nothing and just waits, like a run waiting for its export to be ready.
-    const finished = recordedRun({ db: t.db, pool: t.pool }, { kind: 'import', source: 'file:/waiting' }, { progressBar: false, heartbeatSeconds: 0.02 }, async ({ runId }) => {
-      started(runId);
-      await gate;
-    });
+    const finished = recordedRun(
+      { db: t.db, pool: t.pool },
+      { kind: 'import', source: 'file:/waiting' },
+      { progressBar: false, heartbeatSeconds: 0.02 },
+      async ({ runId }) => {
+        started(runId);
+        await gate;
+      },
+    );
     const runId = await runIdOf;
     // As if it had been waiting for an hour with its last heartbeat ten minutes ago: the timer must renew it.
     await age(runId, { startedSecondsAgo: 3600, heartbeatSecondsAgo: 600 });
     let fresh = false;
     for (let i = 0; i < 500 && !fresh; i++) {
-      const { rows } = await sql<{ fresh: boolean }>`select heartbeat_at > now() - interval '1 minute' as fresh from ingest_runs where id = ${runId}`.execute(t.db);
+      const { rows } = await sql<{
+        fresh: boolean;
+      }>`select heartbeat_at > now() - interval '1 minute' as fresh from ingest_runs where id = ${runId}`.execute(t.db);
       fresh = rows[0]!.fresh;
       if (!fresh) await new Promise((r) => setTimeout(r, 10));
     }
@@ -73,10 +83,20 @@ describe('abandoned ingest runs', () => {
   });
 
   it('leaves finished runs alone, however old their heartbeat', async () => {
-    const done = await recordedRun({ db: t.db, pool: t.pool }, { kind: 'import', source: 'file:/done' }, { progressBar: false }, async () => undefined);
-    const broken = await recordedRun({ db: t.db, pool: t.pool }, { kind: 'import', source: 'file:/broken' }, { progressBar: false }, async () => {
-      throw new Error('unreadable file');
-    });
+    const done = await recordedRun(
+      { db: t.db, pool: t.pool },
+      { kind: 'import', source: 'file:/done' },
+      { progressBar: false },
+      async () => undefined,
+    );
+    const broken = await recordedRun(
+      { db: t.db, pool: t.pool },
+      { kind: 'import', source: 'file:/broken' },
+      { progressBar: false },
+      async () => {
+        throw new Error('unreadable file');
+      },
+    );
     await age(done.runId, { startedSecondsAgo: 7200, heartbeatSecondsAgo: 7200 });
     await age(broken.runId, { startedSecondsAgo: 7200, heartbeatSecondsAgo: 7200 });
     expect(await failAbandonedRuns(t.db)).toBe(0);

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DpodClient } from '../../src/dpod';
 import { backfill, importFiles, ingestWindow, startFollower, type AuditExportApi } from '../../src/ingest';
-import { SIM_ROUTES, startSimulator, summarizeRecords, writeExportFile, type RunningSimulator } from '../../src/simulator';
+import {
+  SIM_ROUTES,
+  startSimulator,
+  summarizeRecords,
+  writeExportFile,
+  type RunningSimulator,
+} from '../../src/simulator';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { rollupsAndGroupBy, storedSummary } from './store-assertions';
 
@@ -19,9 +25,26 @@ let dir: string;
 beforeAll(async () => {
   [t, sim] = await Promise.all([
     createTestDatabase({ poolSize: 8 }),
-    startSimulator({ port: 0, seed: 11, services: 2, clientsPerService: 3, eventsPerDay: 1500, days: 3, now: () => NOW, exportDelayMs: 30, format: 'gzip-jsonl' }),
+    startSimulator({
+      port: 0,
+      seed: 11,
+      services: 2,
+      clientsPerService: 3,
+      eventsPerDay: 1500,
+      days: 3,
+      now: () => NOW,
+      exportDelayMs: 30,
+      format: 'gzip-jsonl',
+    }),
   ]);
-  dpod = new DpodClient({ apiUrl: sim.url, tokenUrl: sim.tokenUrl, clientId: sim.clientId, clientSecret: sim.clientSecret, retryBaseMs: 5, retryMaxMs: 50 });
+  dpod = new DpodClient({
+    apiUrl: sim.url,
+    tokenUrl: sim.tokenUrl,
+    clientId: sim.clientId,
+    clientSecret: sim.clientSecret,
+    retryBaseMs: 5,
+    retryMaxMs: 50,
+  });
   dir = mkdtempSync(join(tmpdir(), 'ingest-api-'));
 });
 afterAll(async () => {
@@ -60,7 +83,15 @@ function holdExports(): { api: AuditExportApi; reached: Promise<void>; release: 
 
 function expected(from = FROM, to = NOW) {
   const s = summarizeRecords(sim.tenant, from, to);
-  return { total: s.total, byService: s.byService, byClient: s.byClient, byAction: s.byAction, byStatus: s.byStatus, repeats: s.identicalSameSecondExtras, malformedMeta: s.malformedMeta };
+  return {
+    total: s.total,
+    byService: s.byService,
+    byClient: s.byClient,
+    byAction: s.byAction,
+    byStatus: s.byStatus,
+    repeats: s.identicalSameSecondExtras,
+    malformedMeta: s.malformedMeta,
+  };
 }
 
 describe('ingest through the Audit Query API (simulator)', () => {
@@ -84,7 +115,11 @@ describe('ingest through the Audit Query API (simulator)', () => {
 
   it('adds nothing on re-ingest, on overlapping windows, or on import of a file of the same data', async () => {
     await backfill(deps(), { from: FROM, to: NOW }, { ...fast, windowDays: 2 });
-    const overlap = await ingestWindow(deps(), { from: new Date(FROM.getTime() + 6 * 3_600_000), to: new Date(NOW.getTime() - 5 * 3_600_000) }, fast);
+    const overlap = await ingestWindow(
+      deps(),
+      { from: new Date(FROM.getTime() + 6 * 3_600_000), to: new Date(NOW.getTime() - 5 * 3_600_000) },
+      fast,
+    );
     expect(overlap).toMatchObject({ state: 'succeeded', inserted: 0, rejected: 0 });
     expect(overlap.duplicates).toBeGreaterThan(1000);
     const again = await backfill(deps(), { from: FROM, to: NOW }, { ...fast, windowDays: 3, checkpointName: 'again' });
@@ -121,7 +156,14 @@ describe('ingest through the Audit Query API (simulator)', () => {
 
   it('lets one follower at a time work a checkpoint; the lease is free again after its pass', async () => {
     const now = () => NOW;
-    const options = { autoStart: false, initialLookbackSeconds: 3 * 86_400, overlapSeconds: 3600, pollIntervalMs: 20, batchSize: 500, now };
+    const options = {
+      autoStart: false,
+      initialLookbackSeconds: 3 * 86_400,
+      overlapSeconds: 3600,
+      pollIntervalMs: 20,
+      batchSize: 500,
+      now,
+    };
     const held = holdExports();
     const a = startFollower({ ...deps(), dpod: held.api }, options);
     const b = startFollower(deps(), options);
@@ -131,7 +173,9 @@ describe('ingest through the Audit Query API (simulator)', () => {
     expect(await b.runOnce()).toBeNull();
     held.release();
     const want = expected();
-    expect((await passA)!.map((s) => [s.state, s.inserted, s.duplicates, s.error])).toEqual([['succeeded', want.total, 0, null]]);
+    expect((await passA)!.map((s) => [s.state, s.inserted, s.duplicates, s.error])).toEqual([
+      ['succeeded', want.total, 0, null],
+    ]);
     // The pass released the lease: b now works, from a's checkpoint minus the overlap, and finds it all stored.
     const inOverlap = summarizeRecords(sim.tenant, new Date(NOW.getTime() - 3_600_000), NOW).total;
     expect(inOverlap).toBeGreaterThan(0);
@@ -148,7 +192,13 @@ describe('ingest through the Audit Query API (simulator)', () => {
   });
 
   it('stores each event once when followers of two checkpoints ingest the same window at the same time', async () => {
-    const options = { autoStart: false, initialLookbackSeconds: 3 * 86_400, pollIntervalMs: 20, batchSize: 500, now: () => NOW };
+    const options = {
+      autoStart: false,
+      initialLookbackSeconds: 3 * 86_400,
+      pollIntervalMs: 20,
+      batchSize: 500,
+      now: () => NOW,
+    };
     const c = startFollower(deps(), { ...options, checkpointName: 'c' });
     const d = startFollower(deps(), { ...options, checkpointName: 'd' });
     const [rc, rd] = await Promise.all([c.runOnce(), d.runOnce()]);
@@ -169,12 +219,22 @@ describe('ingest through the Audit Query API (simulator)', () => {
 
   it('follows from the checkpoint minus the overlap on the next pass', async () => {
     let clock = new Date(NOW.getTime() - DAY);
-    const f = startFollower(deps(), { autoStart: false, initialLookbackSeconds: 2 * 86_400, overlapSeconds: 600, pollIntervalMs: 20, now: () => clock });
+    const f = startFollower(deps(), {
+      autoStart: false,
+      initialLookbackSeconds: 2 * 86_400,
+      overlapSeconds: 600,
+      pollIntervalMs: 20,
+      now: () => clock,
+    });
     const first = await f.runOnce();
-    expect(first!.map((s) => [s.windowFrom?.toISOString(), s.windowTo?.toISOString()])).toEqual([['2026-11-17T12:00:00.000Z', '2026-11-19T12:00:00.000Z']]);
+    expect(first!.map((s) => [s.windowFrom?.toISOString(), s.windowTo?.toISOString()])).toEqual([
+      ['2026-11-17T12:00:00.000Z', '2026-11-19T12:00:00.000Z'],
+    ]);
     clock = NOW;
     const second = await f.runOnce();
-    expect(second!.map((s) => [s.windowFrom?.toISOString(), s.windowTo?.toISOString(), s.state])).toEqual([['2026-11-19T11:50:00.000Z', '2026-11-20T12:00:00.000Z', 'succeeded']]);
+    expect(second!.map((s) => [s.windowFrom?.toISOString(), s.windowTo?.toISOString(), s.state])).toEqual([
+      ['2026-11-19T11:50:00.000Z', '2026-11-20T12:00:00.000Z', 'succeeded'],
+    ]);
     expect(second![0]!.duplicates).toBeGreaterThan(0);
     await f.stop();
     expect(await storedSummary(t)).toEqual(expected());
@@ -199,13 +259,25 @@ describe('follower lifecycle', () => {
     expect(stopped).not.toBeNull();
     await stopped;
     const want = expected();
-    const { n: partial } = await t.db.selectFrom('audit_events').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    const { n: partial } = await t.db
+      .selectFrom('audit_events')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(partial)).toBeGreaterThan(0);
     expect(Number(partial)).toBeLessThan(want.total);
     // One run, finished as interrupted, whose counters are exactly what its committed batches stored.
-    const interrupted = await t.db.selectFrom('ingest_runs').select(['kind', 'state', 'error', 'inserted', 'duplicates']).execute();
+    const interrupted = await t.db
+      .selectFrom('ingest_runs')
+      .select(['kind', 'state', 'error', 'inserted', 'duplicates'])
+      .execute();
     expect(interrupted).toEqual([
-      { kind: 'follow', state: 'failed', error: 'interrupted before the end of the window (shutdown); the next run reads it again', inserted: String(partial), duplicates: '0' },
+      {
+        kind: 'follow',
+        state: 'failed',
+        error: 'interrupted before the end of the window (shutdown); the next run reads it again',
+        inserted: String(partial),
+        duplicates: '0',
+      },
     ]);
     // Whole batches only, and the window is not marked done: the checkpoint has no position to resume after.
     const mid = await rollupsAndGroupBy(t);

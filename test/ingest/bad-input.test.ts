@@ -14,7 +14,9 @@ const deps = () => ({ db: store.t.db, pool: store.t.pool });
 
 /** `n` distinct records, one a second from 2026-11-21 10:00:00 UTC. */
 function records(n: number, from = 0): Record<string, unknown>[] {
-  return Array.from({ length: n }, (_, i) => record({ time: new Date(Date.UTC(2026, 10, 21, 10, 0, from + i)).toISOString() }));
+  return Array.from({ length: n }, (_, i) =>
+    record({ time: new Date(Date.UTC(2026, 10, 21, 10, 0, from + i)).toISOString() }),
+  );
 }
 
 /** The record's JSON as bytes, with the placeholder "@" in it replaced by `bytes`. */
@@ -40,7 +42,11 @@ async function storedKeys(): Promise<string[]> {
 }
 
 async function rejected(): Promise<{ line: number; raw: string; reason: string }[]> {
-  const rows = await store.t.db.selectFrom('rejected_records').select(['line_number', 'raw', 'reason']).orderBy('id').execute();
+  const rows = await store.t.db
+    .selectFrom('rejected_records')
+    .select(['line_number', 'raw', 'reason'])
+    .orderBy('id')
+    .execute();
   return rows.map((r) => ({ line: Number(r.line_number), raw: r.raw, reason: r.reason }));
 }
 
@@ -66,7 +72,10 @@ describe('line endings, byte-order marks and containers', () => {
       ['array.zip', zipOfEntries([{ name: 'export.json', content: Buffer.from(array) }])],
     ];
     for (const [name, content] of variants) {
-      expect([name, await importOne(file(name, content))]).toEqual([name, expect.objectContaining({ state: 'succeeded', read: 5, inserted: 0, duplicates: 5, rejected: 0 })]);
+      expect([name, await importOne(file(name, content))]).toEqual([
+        name,
+        expect.objectContaining({ state: 'succeeded', read: 5, inserted: 0, duplicates: 5, rejected: 0 }),
+      ]);
     }
     expect(await storedKeys()).toEqual(keys);
   });
@@ -84,8 +93,16 @@ describe('line endings, byte-order marks and containers', () => {
   });
 
   it('reads an empty file, an empty gzip and a zip without entries as no records, and succeeds', async () => {
-    for (const [name, content] of [['empty.jsonl', ''], ['empty.gz', gzipSync('')], ['blank.jsonl', '\r\n\n  \n'], ['empty.zip', zipOfEntries([])]] as const) {
-      expect([name, await importOne(file(name, content))]).toEqual([name, expect.objectContaining({ state: 'succeeded', read: 0, inserted: 0, rejected: 0, error: null })]);
+    for (const [name, content] of [
+      ['empty.jsonl', ''],
+      ['empty.gz', gzipSync('')],
+      ['blank.jsonl', '\r\n\n  \n'],
+      ['empty.zip', zipOfEntries([])],
+    ] as const) {
+      expect([name, await importOne(file(name, content))]).toEqual([
+        name,
+        expect.objectContaining({ state: 'succeeded', read: 0, inserted: 0, rejected: 0, error: null }),
+      ]);
     }
   });
 });
@@ -129,7 +146,9 @@ describe('damaged input', () => {
 
   it('rejects a line longer than the limit on its own, keeping its start, and reads the lines around it', async () => {
     const [a, c] = records(2).map((r) => JSON.stringify(r));
-    const huge = JSON.stringify(record({ time: '2026-11-21 11:00:00 UTC', padding: 'x'.repeat(MAX_RECORD_CHARS - 300) }));
+    const huge = JSON.stringify(
+      record({ time: '2026-11-21 11:00:00 UTC', padding: 'x'.repeat(MAX_RECORD_CHARS - 300) }),
+    );
     expect(huge.length - MAX_RECORD_CHARS).toBeGreaterThan(0); // just over: the limit is exact
     expect(huge.length - MAX_RECORD_CHARS).toBeLessThan(1000);
     const summary = await importOne(file('huge.jsonl', `${a}\n${huge}\n${c}\n`));
@@ -141,10 +160,14 @@ describe('damaged input', () => {
 
   it('rejects an array element longer than the limit once, and reads the elements around it', async () => {
     const [a, c] = records(2).map((r) => JSON.stringify(r));
-    const huge = JSON.stringify(record({ time: '2026-11-21 11:00:00 UTC', padding: 'x'.repeat(MAX_RECORD_CHARS + 100_000) }));
+    const huge = JSON.stringify(
+      record({ time: '2026-11-21 11:00:00 UTC', padding: 'x'.repeat(MAX_RECORD_CHARS + 100_000) }),
+    );
     const summary = await importOne(file('huge.json', `[${a},\n${huge},\n${c}]`));
     expect(summary).toMatchObject({ state: 'succeeded', read: 3, inserted: 2, rejected: 1 });
-    expect((await rejected()).map((r) => [r.line, r.reason.replace(/ \(.*$/, '')])).toEqual([[2, `array element longer than ${MAX_RECORD_CHARS} characters`]]);
+    expect((await rejected()).map((r) => [r.line, r.reason.replace(/ \(.*$/, '')])).toEqual([
+      [2, `array element longer than ${MAX_RECORD_CHARS} characters`],
+    ]);
   });
 
   it('rejects a record holding a NUL byte and stores one whose text only spells a backslash-u0000', async () => {
@@ -160,11 +183,16 @@ describe('damaged input', () => {
 
   it('rejects records with invalid UTF-8, showing the bad bytes, and stores the rest (a real U+FFFD included)', async () => {
     const [a, b, c, d] = records(4).map((r) => Buffer.from(JSON.stringify(r)));
-    const latin1 = Buffer.from(JSON.stringify(record({ time: '2026-11-21 12:00:00 UTC', note: 'caf\u00e9' })), 'latin1'); // é as the lone byte e9
+    const latin1 = Buffer.from(
+      JSON.stringify(record({ time: '2026-11-21 12:00:00 UTC', note: 'caf\u00e9' })),
+      'latin1',
+    ); // é as the lone byte e9
     const cutSequence = withBytes(record({ time: '2026-11-21 12:00:01 UTC', x: '@' }), [0xe2, 0x82]); // a 3-byte sequence missing its last byte
     const replacement = Buffer.from(JSON.stringify(record({ time: '2026-11-21 12:00:02 UTC', note: '\ufffd' })));
     const nl = Buffer.from('\n');
-    const summary = await importOne(file('utf8.jsonl', Buffer.concat([a!, nl, latin1, nl, b!, nl, cutSequence, nl, c!, nl, replacement, nl, d!, nl])));
+    const summary = await importOne(
+      file('utf8.jsonl', Buffer.concat([a!, nl, latin1, nl, b!, nl, cutSequence, nl, c!, nl, replacement, nl, d!, nl])),
+    );
     expect(summary).toMatchObject({ state: 'succeeded', read: 7, inserted: 5, rejected: 2 });
     const bad = await rejected();
     expect(bad.map((r) => [r.line, r.reason])).toEqual([
@@ -173,7 +201,9 @@ describe('damaged input', () => {
     ]);
     expect(bad[0]!.raw).toContain('caf\\xe9');
     expect(bad[1]!.raw).toContain('"x":"\\xe2\\x82"');
-    const notes = await sql<{ note: string }>`select extra->>'note' as note from audit_events where extra is not null`.execute(store.t.db);
+    const notes = await sql<{
+      note: string;
+    }>`select extra->>'note' as note from audit_events where extra is not null`.execute(store.t.db);
     expect(notes.rows).toEqual([{ note: '\ufffd' }]);
   });
 
@@ -182,11 +212,14 @@ describe('damaged input', () => {
     const badText = JSON.stringify(record({ time: '2026-11-21 12:00:01 UTC', x: '@' }));
     const before = Buffer.from(`\n${badText.slice(0, badText.indexOf('@'))}`);
     const bare = JSON.stringify(record({ time: '2026-11-21 12:00:00 UTC', pad: '' })).length;
-    const line1 = Buffer.from(JSON.stringify(record({ time: '2026-11-21 12:00:00 UTC', pad: 'p'.repeat(65_535 - before.length - bare) })));
+    const line1 = Buffer.from(
+      JSON.stringify(record({ time: '2026-11-21 12:00:00 UTC', pad: 'p'.repeat(65_535 - before.length - bare) })),
+    );
     const bad = Buffer.from([0xf0, 0x9f, 0x98]); // a 4-byte sequence missing its last byte
     const afterBad = Buffer.from(`${badText.slice(badText.indexOf('@') + 1)}\n`);
     expect(line1.length + before.length).toBe(65_536 - 1); // the bad bytes straddle the first chunk boundary
-    const goodAt = (pad: number) => JSON.stringify(record({ time: '2026-11-21 12:00:02 UTC', pad: 'q'.repeat(pad), note: '\u{1F600}' }));
+    const goodAt = (pad: number) =>
+      JSON.stringify(record({ time: '2026-11-21 12:00:02 UTC', pad: 'q'.repeat(pad), note: '\u{1F600}' }));
     const used = line1.length + before.length + bad.length + afterBad.length;
     const pad = 131_072 - 2 - used - goodAt(0).indexOf('\u{1F600}');
     const good = Buffer.from(`${goodAt(pad)}\n`);
@@ -194,8 +227,14 @@ describe('damaged input', () => {
     const content = Buffer.concat([line1, before, bad, afterBad, good]);
     const summary = await importOne(file('utf8-chunks.jsonl', content));
     expect(summary).toMatchObject({ state: 'succeeded', read: 3, inserted: 2, rejected: 1 });
-    expect((await rejected())[0]).toMatchObject({ line: 2, raw: badText.replace('@', '\\xf0\\x9f\\x98'), reason: expect.stringMatching(/not valid UTF-8/) });
-    const notes = await sql<{ note: string }>`select extra->>'note' as note from audit_events where extra ? 'note'`.execute(store.t.db);
+    expect((await rejected())[0]).toMatchObject({
+      line: 2,
+      raw: badText.replace('@', '\\xf0\\x9f\\x98'),
+      reason: expect.stringMatching(/not valid UTF-8/),
+    });
+    const notes = await sql<{
+      note: string;
+    }>`select extra->>'note' as note from audit_events where extra ? 'note'`.execute(store.t.db);
     expect(notes.rows).toEqual([{ note: '\u{1F600}' }]);
   });
 });
@@ -246,27 +285,73 @@ describe('escapes PostgreSQL cannot store', () => {
       [6, 'an unknown field'],
       [7, 'a field'],
     ]);
-    const rows = await store.t.db.selectFrom('audit_events').select(['client_ip', 'role', 'meta', 'meta_raw', 'meta_malformed', 'extra']).orderBy('time').execute();
+    const rows = await store.t.db
+      .selectFrom('audit_events')
+      .select(['client_ip', 'role', 'meta', 'meta_raw', 'meta_malformed', 'extra'])
+      .orderBy('time')
+      .execute();
     expect(rows).toEqual([
-      { client_ip: '10.0.0.1', role: 'CO', meta: null, meta_raw: '{"clientip":"10.0.0.1","role":"CO","x":"a\\u0000b"}', meta_malformed: true, extra: null },
-      { client_ip: '10.0.0.1', role: null, meta: null, meta_raw: '{"clientip":"10.0.0.1","role":"\\udc00"}', meta_malformed: true, extra: null },
-      { client_ip: '10.0.0.2', role: 'CU', meta: null, meta_raw: '{"clientip":"10.0.0.2","role":"CU","x":"a\\u0000b"}', meta_malformed: true, extra: null },
-      { client_ip: '10.0.0.3', role: 'PO', meta: null, meta_raw: '{"clientip":"10.0.0.3","role":"PO","k\\ud800":1}', meta_malformed: true, extra: null },
-      { client_ip: '10.0.0.1', role: 'CO', meta: expect.objectContaining({ role: 'CO' }), meta_raw: expect.any(String), meta_malformed: false, extra: { note: '\u{1F600}' } },
+      {
+        client_ip: '10.0.0.1',
+        role: 'CO',
+        meta: null,
+        meta_raw: '{"clientip":"10.0.0.1","role":"CO","x":"a\\u0000b"}',
+        meta_malformed: true,
+        extra: null,
+      },
+      {
+        client_ip: '10.0.0.1',
+        role: null,
+        meta: null,
+        meta_raw: '{"clientip":"10.0.0.1","role":"\\udc00"}',
+        meta_malformed: true,
+        extra: null,
+      },
+      {
+        client_ip: '10.0.0.2',
+        role: 'CU',
+        meta: null,
+        meta_raw: '{"clientip":"10.0.0.2","role":"CU","x":"a\\u0000b"}',
+        meta_malformed: true,
+        extra: null,
+      },
+      {
+        client_ip: '10.0.0.3',
+        role: 'PO',
+        meta: null,
+        meta_raw: '{"clientip":"10.0.0.3","role":"PO","k\\ud800":1}',
+        meta_malformed: true,
+        extra: null,
+      },
+      {
+        client_ip: '10.0.0.1',
+        role: 'CO',
+        meta: expect.objectContaining({ role: 'CO' }),
+        meta_raw: expect.any(String),
+        meta_malformed: false,
+        extra: { note: '\u{1F600}' },
+      },
     ]);
   });
 
   it('rejects on its own a row the database refuses, storing the rest of its batch', async () => {
     // A constraint stands in for any refusal the parser does not foresee.
-    await sql`alter table audit_events add constraint refuse_teleport check (action <> 'LUNA_TELEPORT')`.execute(store.t.db);
+    await sql`alter table audit_events add constraint refuse_teleport check (action <> 'LUNA_TELEPORT')`.execute(
+      store.t.db,
+    );
     try {
       const all = records(7).map((r, i) => (i === 4 ? { ...r, action: 'LUNA_TELEPORT' } : r));
       const summary = await importOne(file('refused.jsonl', jsonLines(all)));
       expect(summary).toMatchObject({ state: 'succeeded', read: 7, inserted: 6, rejected: 1 });
       const [r] = await rejected();
-      expect(r).toMatchObject({ line: 5, reason: expect.stringMatching(/^the database refused the record .*refuse_teleport/) });
+      expect(r).toMatchObject({
+        line: 5,
+        reason: expect.stringMatching(/^the database refused the record .*refuse_teleport/),
+      });
       expect(r!.raw).toContain('LUNA_TELEPORT');
-      const rollups = await sql<{ n: number }>`select sum(count)::int as n from audit_rollups_hourly`.execute(store.t.db);
+      const rollups = await sql<{ n: number }>`select sum(count)::int as n from audit_rollups_hourly`.execute(
+        store.t.db,
+      );
       expect(rollups.rows[0]!.n).toBe(6);
     } finally {
       await sql`alter table audit_events drop constraint refuse_teleport`.execute(store.t.db);
@@ -279,13 +364,25 @@ describe('dpod-audit import', () => {
     const good = file('cli-good.jsonl', jsonLines(records(3)));
     const gz = gzipSync(jsonLines(records(200, 100)));
     const cut = file('cli-cut.jsonl.gz', gz.subarray(0, gz.length - 40));
-    const odd = file('cli-odd.jsonl', Buffer.concat([Buffer.from(`\ufeff${JSON.stringify(records(1, 400)[0])}\r\n`), withBytes(record({ time: '2026-11-21 12:00:00 UTC', x: '@' }), [0xff]), Buffer.from('\r\n')]));
-    const result = await runCli(['import', good, cut, odd, '--no-progress'], { DATABASE_URL: store.t.url, LOG_LEVEL: 'error' });
+    const odd = file(
+      'cli-odd.jsonl',
+      Buffer.concat([
+        Buffer.from(`\ufeff${JSON.stringify(records(1, 400)[0])}\r\n`),
+        withBytes(record({ time: '2026-11-21 12:00:00 UTC', x: '@' }), [0xff]),
+        Buffer.from('\r\n'),
+      ]),
+    );
+    const result = await runCli(['import', good, cut, odd, '--no-progress'], {
+      DATABASE_URL: store.t.url,
+      LOG_LEVEL: 'error',
+    });
     expect(result.code).toBe(1);
     const lines = result.stdout.trim().split('\n');
     expect(lines).toHaveLength(3);
     expect(lines[0]).toMatch(/cli-good\.jsonl: succeeded; read 3, inserted 3, duplicates 0, rejected 0/);
-    expect(lines[1]).toMatch(/cli-cut\.jsonl\.gz: failed; read \d+, inserted \d+, duplicates 0, rejected 1, .*error: .*cli-cut\.jsonl\.gz: could not read on: unexpected end of file/);
+    expect(lines[1]).toMatch(
+      /cli-cut\.jsonl\.gz: failed; read \d+, inserted \d+, duplicates 0, rejected 1, .*error: .*cli-cut\.jsonl\.gz: could not read on: unexpected end of file/,
+    );
     expect(lines[2]).toMatch(/cli-odd\.jsonl: succeeded; read 2, inserted 1, duplicates 0, rejected 1/);
     expect(result.stderr).toContain('1 of 3 run(s) failed');
     const { rows } = await sql<{ n: number }>`select count(*)::int as n from audit_events`.execute(store.t.db);

@@ -12,7 +12,13 @@ export function record(overrides: Record<string, unknown> = {}): Record<string, 
     action: 'LUNA_SIGN',
     status: 'LUNA_RET_OK',
     traceID: '_PQejsfbmmiohSUzOMs5hvJehlrkVxdSopjdrZSx30A',
-    meta: JSON.stringify({ clientip: '10.0.0.1', hsmid: '567782', ouids: '2d00000012ab', partid: '1334049524932', role: 'CO' }),
+    meta: JSON.stringify({
+      clientip: '10.0.0.1',
+      hsmid: '567782',
+      ouids: '2d00000012ab',
+      partid: '1334049524932',
+      role: 'CO',
+    }),
     ...overrides,
   };
 }

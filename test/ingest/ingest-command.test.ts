@@ -12,11 +12,27 @@ let env: Record<string, string | undefined>;
 beforeAll(async () => {
   [t, sim] = await Promise.all([
     createTestDatabase(),
-    startSimulator({ port: 0, seed: 21, services: 1, clientsPerService: 2, eventsPerDay: 800, days: 2, now: () => NOW, exportDelayMs: 20, format: 'zip-json' }),
+    startSimulator({
+      port: 0,
+      seed: 21,
+      services: 1,
+      clientsPerService: 2,
+      eventsPerDay: 800,
+      days: 2,
+      now: () => NOW,
+      exportDelayMs: 20,
+      format: 'zip-json',
+    }),
   ]);
   env = {
-    PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', DATABASE_URL: t.url,
-    DPOD_API_URL: sim.url, DPOD_TOKEN_URL: sim.tokenUrl, DPOD_CLIENT_ID: sim.clientId, DPOD_CLIENT_SECRET: sim.clientSecret,
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: t.url,
+    DPOD_API_URL: sim.url,
+    DPOD_TOKEN_URL: sim.tokenUrl,
+    DPOD_CLIENT_ID: sim.clientId,
+    DPOD_CLIENT_SECRET: sim.clientSecret,
   };
 });
 afterAll(async () => {
@@ -33,7 +49,10 @@ it('rejects a bad command line with exit code 2 and says what to do', async () =
   const reversed = await runCli(['ingest', '--from', '2026-11-20', '--to', '2026-11-19'], env);
   expect(reversed.code).toBe(2);
   expect(reversed.stderr).toContain('--from must be before --to');
-  const future = await runCli(['ingest', '--from', '2026-11-20', '--to', new Date(Date.now() + 86_400_000).toISOString()], env);
+  const future = await runCli(
+    ['ingest', '--from', '2026-11-20', '--to', new Date(Date.now() + 86_400_000).toISOString()],
+    env,
+  );
   expect(future.code).toBe(2);
   expect(future.stderr).toContain('--to is in the future');
 });
@@ -46,8 +65,13 @@ it('backfills a range through the API in windows, prints one summary per window,
   expect(first.code).toBe(0);
   const lines = first.stdout.trim().split('\n');
   expect(lines).toHaveLength(2);
-  expect(lines[0]).toMatch(/^backfill dpod-api \[2026-11-18T00:00:00.000Z \.\. 2026-11-19T00:00:00.000Z\): succeeded; read \d+, inserted \d+, duplicates 0, rejected 0/);
-  const { n } = await t.db.selectFrom('audit_events').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  expect(lines[0]).toMatch(
+    /^backfill dpod-api \[2026-11-18T00:00:00.000Z \.\. 2026-11-19T00:00:00.000Z\): succeeded; read \d+, inserted \d+, duplicates 0, rejected 0/,
+  );
+  const { n } = await t.db
+    .selectFrom('audit_events')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow();
   expect(Number(n)).toBe(want.total);
   // The checkpoint says the whole range is done: the same command has nothing left to do.
   const again = await runCli(args, env);

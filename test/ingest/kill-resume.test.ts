@@ -17,14 +17,24 @@ async function stored(): Promise<number> {
 }
 
 it('a process SIGKILLed mid-import, rerun, ends with exactly the expected rows', async () => {
-  const tenant = createTenant({ seed: 5, services: 3, clientsPerService: 3, eventsPerDay: 4000, days: 2, now: () => NOW });
+  const tenant = createTenant({
+    seed: 5,
+    services: 3,
+    clientsPerService: 3,
+    eventsPerDay: 4000,
+    days: 2,
+    now: () => NOW,
+  });
   const file = join(store.dir, 'export.jsonl.gz');
   await writeExportFile(tenant, FROM, NOW, file, 'gzip-jsonl');
   const want = summarizeRecords(tenant, FROM, NOW);
   expect(want.total).toBeGreaterThan(20_000);
 
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: store.t.url, LOG_LEVEL: 'warn' };
-  const child = spawn(process.execPath, [CLI, 'import', file, '--batch-size', '500', '--no-progress'], { env, stdio: 'ignore' });
+  const child = spawn(process.execPath, [CLI, 'import', file, '--batch-size', '500', '--no-progress'], {
+    env,
+    stdio: 'ignore',
+  });
   const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
   // Wait until some batches are committed, then kill the process without warning.
   for (let i = 0; i < 3000 && (await stored()) < 2000; i++) await new Promise((r) => setTimeout(r, 10));
@@ -40,10 +50,17 @@ it('a process SIGKILLed mid-import, rerun, ends with exactly the expected rows',
   const rerun = await runCli(['import', file, '--no-progress'], env);
   expect(rerun.stderr).toBe('');
   expect(rerun.code).toBe(0);
-  expect(rerun.stdout).toContain(`read ${want.total}, inserted ${want.total - partial}, duplicates ${partial}, rejected 0`);
+  expect(rerun.stdout).toContain(
+    `read ${want.total}, inserted ${want.total - partial}, duplicates ${partial}, rejected 0`,
+  );
   expect(await storedSummary(store.t)).toEqual({
-    total: want.total, byService: want.byService, byClient: want.byClient, byAction: want.byAction, byStatus: want.byStatus,
-    repeats: want.identicalSameSecondExtras, malformedMeta: want.malformedMeta,
+    total: want.total,
+    byService: want.byService,
+    byClient: want.byClient,
+    byAction: want.byAction,
+    byStatus: want.byStatus,
+    repeats: want.identicalSameSecondExtras,
+    malformedMeta: want.malformedMeta,
   });
   const after = await rollupsAndGroupBy(store.t);
   expect(after.rollups).toEqual(after.groupBy);

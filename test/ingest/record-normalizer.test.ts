@@ -15,26 +15,50 @@ describe('parseAuditTime', () => {
     expect(new Date(parseAuditTime(text)).toISOString()).toBe(iso);
   });
 
-  it.each(['2026-02-29 00:00:00 UTC', '2026-13-01 00:00:00 UTC', '2026-11-20 24:00:00 UTC', 'yesterday', '0001-01-01 00:00:00 UTC', ''])(
-    'rejects %j',
-    (text) => {
-      expect(parseAuditTime(text)).toBeNaN();
-    },
-  );
+  it.each([
+    '2026-02-29 00:00:00 UTC',
+    '2026-13-01 00:00:00 UTC',
+    '2026-11-20 24:00:00 UTC',
+    'yesterday',
+    '0001-01-01 00:00:00 UTC',
+    '',
+  ])('rejects %j', (text) => {
+    expect(parseAuditTime(text)).toBeNaN();
+  });
 });
 
 describe('normalizeRecord', () => {
   const base = {
-    time: '2026-11-20 14:52:47.120 UTC', source: 'thales/cloudhsm/1334049524932', resourceID: 's', actorID: 'c', action: 'LUNA_SIGN', status: 'LUNA_RET_OK',
+    time: '2026-11-20 14:52:47.120 UTC',
+    source: 'thales/cloudhsm/1334049524932',
+    resourceID: 's',
+    actorID: 'c',
+    action: 'LUNA_SIGN',
+    status: 'LUNA_RET_OK',
   };
 
   it('gives the same canonical form for a meta string and a meta object, whatever the key casing and order', () => {
     const a = normalizeRecord({ ...base, meta: '{"clientip":"10.0.0.1","role":"CO","ouids":"a,b"}' });
-    const b = normalizeRecord({ META: { Role: 'CO', ouids: 'a,b', clientIP: '10.0.0.1' }, STATUS: 'LUNA_RET_OK', action: 'LUNA_SIGN', actorid: 'c', resourceid: 's', source: base.source, Time: '2026-11-20T14:52:47.12Z' });
+    const b = normalizeRecord({
+      META: { Role: 'CO', ouids: 'a,b', clientIP: '10.0.0.1' },
+      STATUS: 'LUNA_RET_OK',
+      action: 'LUNA_SIGN',
+      actorid: 'c',
+      resourceid: 's',
+      source: base.source,
+      Time: '2026-11-20T14:52:47.12Z',
+    });
     expect(a.ok && b.ok).toBe(true);
     if (!a.ok || !b.ok) return;
     expect(a.fields.canonical).toBe(b.fields.canonical);
-    expect(b.fields).toMatchObject({ clientIp: '10.0.0.1', role: 'CO', objectIds: ['a', 'b'], partitionId: '1334049524932', metaRaw: null, metaMalformed: false });
+    expect(b.fields).toMatchObject({
+      clientIp: '10.0.0.1',
+      role: 'CO',
+      objectIds: ['a', 'b'],
+      partitionId: '1334049524932',
+      metaRaw: null,
+      metaMalformed: false,
+    });
   });
 
   it('keeps unknown keys in extra and they change the identity', () => {
@@ -48,7 +72,9 @@ describe('normalizeRecord', () => {
 describe('event keys', () => {
   it('numbers identical records in a stream and keys each occurrence differently', () => {
     const counter = new OccurrenceCounter();
-    expect([counter.next(10, 'x'), counter.next(10, 'x'), counter.next(10, 'y'), counter.next(11, 'x')]).toEqual([0, 1, 0, 0]);
+    expect([counter.next(10, 'x'), counter.next(10, 'x'), counter.next(10, 'y'), counter.next(11, 'x')]).toEqual([
+      0, 1, 0, 0,
+    ]);
     expect(eventKey('x', 0)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(eventKey('x', 0)).not.toBe(eventKey('x', 1));
     expect(eventKey('x', 1)).toBe(eventKey('x', 1));
@@ -102,26 +128,46 @@ describe('RecordSplitter', () => {
   function split(chunks: string[]): { records: [string, number][]; rejects: [number, string][] } {
     const records: [string, number][] = [];
     const rejects: [number, string][] = [];
-    const s = new RecordSplitter((text, line) => records.push([text, line]), (_raw, line, reason) => rejects.push([line, reason]));
+    const s = new RecordSplitter(
+      (text, line) => records.push([text, line]),
+      (_raw, line, reason) => rejects.push([line, reason]),
+    );
     for (const c of chunks) s.feed(c);
     s.end();
     return { records, rejects };
   }
 
   it('splits JSON Lines across chunk boundaries with line numbers, skipping blank lines', () => {
-    expect(split(['{"a":1}\r\n\n{"b"', ':2}\n{"c":3}'])).toEqual({ records: [['{"a":1}', 1], ['{"b":2}', 3], ['{"c":3}', 4]], rejects: [] });
+    expect(split(['{"a":1}\r\n\n{"b"', ':2}\n{"c":3}'])).toEqual({
+      records: [
+        ['{"a":1}', 1],
+        ['{"b":2}', 3],
+        ['{"c":3}', 4],
+      ],
+      rejects: [],
+    });
   });
 
   it('splits a JSON array at top-level commas only, respecting strings and nesting', () => {
     const text = '\n[\n {"a":"x,]}","n":[1,2]},\n {"b":{"c":"\\"]"}}\n,{"broken": }\n]\n';
     expect(split([text.slice(0, 9), text.slice(9)])).toEqual({
-      records: [['{"a":"x,]}","n":[1,2]}', 3], ['{"b":{"c":"\\"]"}}', 4], ['{"broken": }', 5]],
+      records: [
+        ['{"a":"x,]}","n":[1,2]}', 3],
+        ['{"b":{"c":"\\"]"}}', 4],
+        ['{"broken": }', 5],
+      ],
       rejects: [],
     });
   });
 
   it('reports an array that never closes', () => {
-    expect(split(['[{"a":1},{"b":'])).toEqual({ records: [['{"a":1}', 1], ['{"b":', 1]], rejects: [[1, 'JSON array not closed: the input ended before "]"']] });
+    expect(split(['[{"a":1},{"b":'])).toEqual({
+      records: [
+        ['{"a":1}', 1],
+        ['{"b":', 1],
+      ],
+      rejects: [[1, 'JSON array not closed: the input ended before "]"']],
+    });
   });
 
   it('holds a line to its limit exactly, whatever the chunks and whatever BOM or CR around it', () => {
@@ -129,19 +175,33 @@ describe('RecordSplitter', () => {
     const whole = split([`\ufeff${longest}\r\n`]);
     const cut = split([`\ufeff${longest}\r`, '\n']);
     expect([whole.rejects, cut.rejects]).toEqual([[], []]);
-    expect([whole.records.map(([r]) => r.length), cut.records.map(([r]) => r.length)]).toEqual([[MAX_RECORD_CHARS], [MAX_RECORD_CHARS]]);
+    expect([whole.records.map(([r]) => r.length), cut.records.map(([r]) => r.length)]).toEqual([
+      [MAX_RECORD_CHARS],
+      [MAX_RECORD_CHARS],
+    ]);
     const over = split([`${longest}x\r`, '\n']);
     expect([over.records, over.rejects.map(([line]) => line)]).toEqual([[], [1]]);
   });
 
   it('reads many arrays in a row in one chunk (no recursion per array)', () => {
     const { records, rejects } = split([`${'[]'.repeat(200_000)}[{"a":1}]\n{"b":2}\n`]);
-    expect({ records, rejects }).toEqual({ records: [['{"a":1}', 1], ['{"b":2}', 2]], rejects: [] });
+    expect({ records, rejects }).toEqual({
+      records: [
+        ['{"a":1}', 1],
+        ['{"b":2}', 2],
+      ],
+      rejects: [],
+    });
   });
 
   it('skips a byte-order mark before a line, and reads the text after a closed array as records too', () => {
     expect(split(['\ufeff[{"a":1}', ']\n\ufeff{"b":2}\n\ufeff{"c":3}\n[1]'])).toEqual({
-      records: [['{"a":1}', 1], ['{"b":2}', 2], ['{"c":3}', 3], ['[1]', 4]],
+      records: [
+        ['{"a":1}', 1],
+        ['{"b":2}', 2],
+        ['{"c":3}', 3],
+        ['[1]', 4],
+      ],
       rejects: [],
     });
   });
@@ -149,7 +209,12 @@ describe('RecordSplitter', () => {
 
 describe('record identity', () => {
   const base = {
-    time: '2026-11-20 14:52:47.120 UTC', source: 'thales/cloudhsm/1334049524932', resourceID: 's', actorID: 'c', action: 'LUNA_SIGN', status: 'LUNA_RET_OK',
+    time: '2026-11-20 14:52:47.120 UTC',
+    source: 'thales/cloudhsm/1334049524932',
+    resourceID: 's',
+    actorID: 'c',
+    action: 'LUNA_SIGN',
+    status: 'LUNA_RET_OK',
   };
   /** The normalised fields of a record given as JSON text (so own "__proto__" keys and key order are exactly as written). */
   function fieldsOf(text: string) {

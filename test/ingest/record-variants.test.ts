@@ -9,14 +9,29 @@ import { useIngestStore } from './store-fixture';
 
 const store = useIngestStore('ingest-variants-', { truncateEach: true });
 
-const meta = (m: Record<string, unknown>) => JSON.stringify({ clientip: '10.0.0.1', hsmid: '567782', ouids: '2d00000012ab', partid: '1334049524932', role: 'CO', ...m });
+const meta = (m: Record<string, unknown>) =>
+  JSON.stringify({
+    clientip: '10.0.0.1',
+    hsmid: '567782',
+    ouids: '2d00000012ab',
+    partid: '1334049524932',
+    role: 'CO',
+    ...m,
+  });
 
 /** Imports the records (trace id = name) and returns the named columns of each stored row by trace id. */
-async function importAndRead(variants: Record<string, Record<string, unknown>>, columns: string[]): Promise<Record<string, Record<string, unknown>>> {
+async function importAndRead(
+  variants: Record<string, Record<string, unknown>>,
+  columns: string[],
+): Promise<Record<string, Record<string, unknown>>> {
   const records = Object.entries(variants).map(([name, overrides]) => record({ traceID: name, ...overrides }));
-  const [summary] = await importFiles({ db: store.t.db, pool: store.t.pool }, [writeText(join(store.dir, `v-${Math.random().toString(36).slice(2)}.jsonl`), jsonLines(records))]);
+  const [summary] = await importFiles({ db: store.t.db, pool: store.t.pool }, [
+    writeText(join(store.dir, `v-${Math.random().toString(36).slice(2)}.jsonl`), jsonLines(records)),
+  ]);
   expect(summary).toMatchObject({ state: 'succeeded', read: records.length, inserted: records.length, rejected: 0 });
-  const { rows } = await sql<Record<string, unknown>>`select trace_id, ${sql.join(columns.map((c) => sql.ref(c)))} from audit_events`.execute(store.t.db);
+  const { rows } = await sql<
+    Record<string, unknown>
+  >`select trace_id, ${sql.join(columns.map((c) => sql.ref(c)))} from audit_events`.execute(store.t.db);
   return Object.fromEntries(rows.map(({ trace_id, ...rest }) => [trace_id as string, rest]));
 }
 
@@ -36,12 +51,20 @@ describe('audit record variants, as stored', () => {
       'offset-crosses-year': ['2026-12-31T20:00:00-05:00', '2027-01-01T01:00:00.000Z'],
       'no-zone-is-utc': ['2026-11-20 14:52:47.5', '2026-11-20T14:52:47.500Z'],
     };
-    const stored = await importAndRead(Object.fromEntries(Object.entries(times).map(([name, [text]]) => [name, { time: text }])), ['time']);
-    expect(Object.fromEntries(Object.entries(stored).map(([name, r]) => [name, (r.time as Date).toISOString()]))).toEqual(
-      Object.fromEntries(Object.entries(times).map(([name, [, iso]]) => [name, iso])),
+    const stored = await importAndRead(
+      Object.fromEntries(Object.entries(times).map(([name, [text]]) => [name, { time: text }])),
+      ['time'],
     );
+    expect(
+      Object.fromEntries(Object.entries(stored).map(([name, r]) => [name, (r.time as Date).toISOString()])),
+    ).toEqual(Object.fromEntries(Object.entries(times).map(([name, [, iso]]) => [name, iso])));
     // Each row sits in the partition of its UTC month.
-    const { rows } = await sql<{ p: string; n: number }>`select tableoid::regclass::text as p, count(*)::int as n from audit_events group by 1 order by 1`.execute(store.t.db);
+    const { rows } = await sql<{
+      p: string;
+      n: number;
+    }>`select tableoid::regclass::text as p, count(*)::int as n from audit_events group by 1 order by 1`.execute(
+      store.t.db,
+    );
     expect(rows.map((r) => r.n)).toEqual([11, 1]);
   });
 
@@ -49,17 +72,66 @@ describe('audit record variants, as stored', () => {
     const stored = await importAndRead(
       {
         camel: {},
-        lower: { resourceID: undefined, actorID: undefined, tenantID: undefined, resourceid: 's-lower', actorid: 'c-lower', tenantid: 't-lower' },
-        upper: { resourceID: undefined, actorID: undefined, tenantID: undefined, RESOURCEID: 's-upper', ACTORID: 'c-upper', TENANTID: 't-upper', ACTION: 'LUNA_LOGIN', action: undefined },
-        future: { action: 'LUNA_TELEPORT_KEY', status: 'LUNA_RET_NEW_THING', Region: 'eu-west', nested: { a: [1, null] } },
+        lower: {
+          resourceID: undefined,
+          actorID: undefined,
+          tenantID: undefined,
+          resourceid: 's-lower',
+          actorid: 'c-lower',
+          tenantid: 't-lower',
+        },
+        upper: {
+          resourceID: undefined,
+          actorID: undefined,
+          tenantID: undefined,
+          RESOURCEID: 's-upper',
+          ACTORID: 'c-upper',
+          TENANTID: 't-upper',
+          ACTION: 'LUNA_LOGIN',
+          action: undefined,
+        },
+        future: {
+          action: 'LUNA_TELEPORT_KEY',
+          status: 'LUNA_RET_NEW_THING',
+          Region: 'eu-west',
+          nested: { a: [1, null] },
+        },
       },
       ['service_id', 'client_id', 'tenant_id', 'action', 'status', 'extra'],
     );
     expect(stored).toEqual({
-      camel: { service_id: 'f59a597b-19b9-41df-b479-1530ed60fca3', client_id: 'd5fa3ace-a79f-40ba-8e21-3ebf0bf0250a', tenant_id: 'b863768a-9b90-4a6a-b8ec-01a7b46a6ca3', action: 'LUNA_SIGN', status: 'LUNA_RET_OK', extra: null },
-      lower: { service_id: 's-lower', client_id: 'c-lower', tenant_id: 't-lower', action: 'LUNA_SIGN', status: 'LUNA_RET_OK', extra: null },
-      upper: { service_id: 's-upper', client_id: 'c-upper', tenant_id: 't-upper', action: 'LUNA_LOGIN', status: 'LUNA_RET_OK', extra: null },
-      future: { service_id: 'f59a597b-19b9-41df-b479-1530ed60fca3', client_id: 'd5fa3ace-a79f-40ba-8e21-3ebf0bf0250a', tenant_id: 'b863768a-9b90-4a6a-b8ec-01a7b46a6ca3', action: 'LUNA_TELEPORT_KEY', status: 'LUNA_RET_NEW_THING', extra: { Region: 'eu-west', nested: { a: [1, null] } } },
+      camel: {
+        service_id: 'f59a597b-19b9-41df-b479-1530ed60fca3',
+        client_id: 'd5fa3ace-a79f-40ba-8e21-3ebf0bf0250a',
+        tenant_id: 'b863768a-9b90-4a6a-b8ec-01a7b46a6ca3',
+        action: 'LUNA_SIGN',
+        status: 'LUNA_RET_OK',
+        extra: null,
+      },
+      lower: {
+        service_id: 's-lower',
+        client_id: 'c-lower',
+        tenant_id: 't-lower',
+        action: 'LUNA_SIGN',
+        status: 'LUNA_RET_OK',
+        extra: null,
+      },
+      upper: {
+        service_id: 's-upper',
+        client_id: 'c-upper',
+        tenant_id: 't-upper',
+        action: 'LUNA_LOGIN',
+        status: 'LUNA_RET_OK',
+        extra: null,
+      },
+      future: {
+        service_id: 'f59a597b-19b9-41df-b479-1530ed60fca3',
+        client_id: 'd5fa3ace-a79f-40ba-8e21-3ebf0bf0250a',
+        tenant_id: 'b863768a-9b90-4a6a-b8ec-01a7b46a6ca3',
+        action: 'LUNA_TELEPORT_KEY',
+        status: 'LUNA_RET_NEW_THING',
+        extra: { Region: 'eu-west', nested: { a: [1, null] } },
+      },
     });
   });
 
@@ -89,7 +161,9 @@ describe('audit record variants, as stored', () => {
     const stored = await importAndRead(
       {
         string: {},
-        object: { meta: { ClientIP: '10.0.0.7', HSMID: 99, ouids: ['o1', 'o2'], PartID: '1334049524932', Role: 'public' } },
+        object: {
+          meta: { ClientIP: '10.0.0.7', HSMID: 99, ouids: ['o1', 'o2'], PartID: '1334049524932', Role: 'public' },
+        },
         'object-null-ouids': { meta: { clientip: '10.0.0.8', ouids: null, role: 'CU' } },
         'ouids-list-text': { meta: meta({ ouids: 'o1, o2;o3 o4' }) },
         'ouids-number': { meta: meta({ ouids: 42 }) },
@@ -104,17 +178,105 @@ describe('audit record variants, as stored', () => {
     );
     const fromString = JSON.parse(meta({}));
     expect(stored).toEqual({
-      string: { client_ip: '10.0.0.1', hsm_id: '567782', object_ids: ['2d00000012ab'], role: 'CO', meta: fromString, meta_raw: meta({}), meta_malformed: false },
-      object: { client_ip: '10.0.0.7', hsm_id: '99', object_ids: ['o1', 'o2'], role: 'public', meta: { ClientIP: '10.0.0.7', HSMID: 99, ouids: ['o1', 'o2'], PartID: '1334049524932', Role: 'public' }, meta_raw: null, meta_malformed: false },
-      'object-null-ouids': { client_ip: '10.0.0.8', hsm_id: null, object_ids: [], role: 'CU', meta: { clientip: '10.0.0.8', ouids: null, role: 'CU' }, meta_raw: null, meta_malformed: false },
-      'ouids-list-text': { client_ip: '10.0.0.1', hsm_id: '567782', object_ids: ['o1', 'o2', 'o3', 'o4'], role: 'CO', meta: JSON.parse(meta({ ouids: 'o1, o2;o3 o4' })), meta_raw: meta({ ouids: 'o1, o2;o3 o4' }), meta_malformed: false },
-      'ouids-number': { client_ip: '10.0.0.1', hsm_id: '567782', object_ids: ['42'], role: 'CO', meta: JSON.parse(meta({ ouids: 42 })), meta_raw: meta({ ouids: 42 }), meta_malformed: false },
-      malformed: { client_ip: null, hsm_id: null, object_ids: [], role: null, meta: null, meta_raw: '{"clientip":"10.0.0.1","role":', meta_malformed: true },
-      'not-an-object': { client_ip: null, hsm_id: null, object_ids: [], role: null, meta: null, meta_raw: '"just text"', meta_malformed: true },
-      'array-value': { client_ip: null, hsm_id: null, object_ids: [], role: null, meta: null, meta_raw: '["x"]', meta_malformed: true },
-      blank: { client_ip: null, hsm_id: null, object_ids: [], role: null, meta: null, meta_raw: '  ', meta_malformed: false },
-      null: { client_ip: null, hsm_id: null, object_ids: [], role: null, meta: null, meta_raw: null, meta_malformed: false },
-      absent: { client_ip: null, hsm_id: null, object_ids: [], role: null, meta: null, meta_raw: null, meta_malformed: false },
+      string: {
+        client_ip: '10.0.0.1',
+        hsm_id: '567782',
+        object_ids: ['2d00000012ab'],
+        role: 'CO',
+        meta: fromString,
+        meta_raw: meta({}),
+        meta_malformed: false,
+      },
+      object: {
+        client_ip: '10.0.0.7',
+        hsm_id: '99',
+        object_ids: ['o1', 'o2'],
+        role: 'public',
+        meta: { ClientIP: '10.0.0.7', HSMID: 99, ouids: ['o1', 'o2'], PartID: '1334049524932', Role: 'public' },
+        meta_raw: null,
+        meta_malformed: false,
+      },
+      'object-null-ouids': {
+        client_ip: '10.0.0.8',
+        hsm_id: null,
+        object_ids: [],
+        role: 'CU',
+        meta: { clientip: '10.0.0.8', ouids: null, role: 'CU' },
+        meta_raw: null,
+        meta_malformed: false,
+      },
+      'ouids-list-text': {
+        client_ip: '10.0.0.1',
+        hsm_id: '567782',
+        object_ids: ['o1', 'o2', 'o3', 'o4'],
+        role: 'CO',
+        meta: JSON.parse(meta({ ouids: 'o1, o2;o3 o4' })),
+        meta_raw: meta({ ouids: 'o1, o2;o3 o4' }),
+        meta_malformed: false,
+      },
+      'ouids-number': {
+        client_ip: '10.0.0.1',
+        hsm_id: '567782',
+        object_ids: ['42'],
+        role: 'CO',
+        meta: JSON.parse(meta({ ouids: 42 })),
+        meta_raw: meta({ ouids: 42 }),
+        meta_malformed: false,
+      },
+      malformed: {
+        client_ip: null,
+        hsm_id: null,
+        object_ids: [],
+        role: null,
+        meta: null,
+        meta_raw: '{"clientip":"10.0.0.1","role":',
+        meta_malformed: true,
+      },
+      'not-an-object': {
+        client_ip: null,
+        hsm_id: null,
+        object_ids: [],
+        role: null,
+        meta: null,
+        meta_raw: '"just text"',
+        meta_malformed: true,
+      },
+      'array-value': {
+        client_ip: null,
+        hsm_id: null,
+        object_ids: [],
+        role: null,
+        meta: null,
+        meta_raw: '["x"]',
+        meta_malformed: true,
+      },
+      blank: {
+        client_ip: null,
+        hsm_id: null,
+        object_ids: [],
+        role: null,
+        meta: null,
+        meta_raw: '  ',
+        meta_malformed: false,
+      },
+      null: {
+        client_ip: null,
+        hsm_id: null,
+        object_ids: [],
+        role: null,
+        meta: null,
+        meta_raw: null,
+        meta_malformed: false,
+      },
+      absent: {
+        client_ip: null,
+        hsm_id: null,
+        object_ids: [],
+        role: null,
+        meta: null,
+        meta_raw: null,
+        meta_malformed: false,
+      },
     });
     const run = await store.t.db.selectFrom('ingest_runs').select('malformed_meta').executeTakeFirstOrThrow();
     expect(run.malformed_meta).toBe('3');
@@ -144,8 +306,13 @@ describe('audit record variants, as stored', () => {
       number: [167772161, null],
       list: [['10.0.0.6'], null],
     };
-    const stored = await importAndRead(Object.fromEntries(Object.entries(ips).map(([name, [ip]]) => [name, { meta: meta({ clientip: ip }) }])), ['client_ip', 'meta']);
-    expect(Object.fromEntries(Object.entries(stored).map(([name, r]) => [name, r.client_ip]))).toEqual(Object.fromEntries(Object.entries(ips).map(([name, [, inet]]) => [name, inet])));
+    const stored = await importAndRead(
+      Object.fromEntries(Object.entries(ips).map(([name, [ip]]) => [name, { meta: meta({ clientip: ip }) }])),
+      ['client_ip', 'meta'],
+    );
+    expect(Object.fromEntries(Object.entries(stored).map(([name, r]) => [name, r.client_ip]))).toEqual(
+      Object.fromEntries(Object.entries(ips).map(([name, [, inet]]) => [name, inet])),
+    );
     // The text as given stays in meta.
     expect(stored['v6-zone']!.meta).toMatchObject({ clientip: 'fe80::1%eth0' });
   });

@@ -9,17 +9,34 @@ import { derivedRollups } from './store-assertions';
 const store = useIngestStore('ingest-retention-');
 
 async function months(): Promise<Record<string, number>> {
-  const { rows } = await sql<{ m: string; n: number }>`select to_char(time at time zone 'UTC', 'YYYY-MM') as m, count(*)::int as n from audit_events group by 1 order by 1`.execute(store.t.db);
+  const { rows } = await sql<{
+    m: string;
+    n: number;
+  }>`select to_char(time at time zone 'UTC', 'YYYY-MM') as m, count(*)::int as n from audit_events group by 1 order by 1`.execute(
+    store.t.db,
+  );
   return Object.fromEntries(rows.map((r) => [r.m, r.n]));
 }
 
 it('drops whole month partitions older than the cutoff with their rollups, keeping the rest', async () => {
-  const times = ['2025-08-10 10:00:00 UTC', '2025-09-30 23:59:59 UTC', '2025-10-01 00:00:00 UTC', '2026-11-20 10:00:00 UTC'];
-  await importFiles({ db: store.t.db, pool: store.t.pool }, [writeText(join(store.dir, 'r.jsonl'), jsonLines(times.map((time) => record({ time }))))], { progressBar: false });
+  const times = [
+    '2025-08-10 10:00:00 UTC',
+    '2025-09-30 23:59:59 UTC',
+    '2025-10-01 00:00:00 UTC',
+    '2026-11-20 10:00:00 UTC',
+  ];
+  await importFiles(
+    { db: store.t.db, pool: store.t.pool },
+    [writeText(join(store.dir, 'r.jsonl'), jsonLines(times.map((time) => record({ time }))))],
+    { progressBar: false },
+  );
   expect(await months()).toEqual({ '2025-08': 1, '2025-09': 1, '2025-10': 1, '2026-11': 1 });
 
   // 400 days before 2026-11-05 is 2025-10-01: August and September go, October stays.
-  const outcome = await applyRetention({ db: store.t.db }, { olderThanDays: 400, now: new Date('2026-11-05T00:00:00Z') });
+  const outcome = await applyRetention(
+    { db: store.t.db },
+    { olderThanDays: 400, now: new Date('2026-11-05T00:00:00Z') },
+  );
   expect(outcome).toEqual({
     cutoff: new Date('2025-10-01T00:00:00Z'),
     droppedPartitions: ['audit_events_y2025m08', 'audit_events_y2025m09'],
@@ -33,7 +50,10 @@ it('drops whole month partitions older than the cutoff with their rollups, keepi
   const derived = await derivedRollups(store.t);
   expect(derived.daily).toEqual(derived.dailyFromHourly);
   expect(derived.tenant).toEqual(derived.tenantFromDaily);
-  expect((derived.tenant as { day: Date }[]).map((r) => r.day.toISOString())).toEqual(['2025-10-01T00:00:00.000Z', '2026-11-20T00:00:00.000Z']);
+  expect((derived.tenant as { day: Date }[]).map((r) => r.day.toISOString())).toEqual([
+    '2025-10-01T00:00:00.000Z',
+    '2026-11-20T00:00:00.000Z',
+  ]);
 });
 
 it('the retention command validates its age and reports what it dropped', async () => {

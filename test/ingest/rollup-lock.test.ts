@@ -18,7 +18,10 @@ it('waits for the rollup lock before writing rollups, then stores everything', a
     await holder.query('begin');
     await holder.query(`select pg_advisory_xact_lock(hashtext('dpod-audit:rollups'))`);
     const times = ['2026-11-20 10:00:00 UTC', '2026-11-20 10:00:01 UTC', '2026-11-21 09:00:00 UTC'];
-    const file = writeText(join(store.dir, 'r.jsonl'), jsonLines(times.map((time, i) => record({ time, resourceID: `svc-${i % 2}` }))));
+    const file = writeText(
+      join(store.dir, 'r.jsonl'),
+      jsonLines(times.map((time, i) => record({ time, resourceID: `svc-${i % 2}` }))),
+    );
     let done = false;
     const running = importFiles({ db: store.t.db, pool: store.t.pool }, [file], { progressBar: false }).then((s) => {
       done = true;

@@ -3,11 +3,19 @@ import type { TestDatabase } from '../support/db';
 
 /** Counts of stored events by dimension, in the shape of the simulator's `summarizeRecords`. */
 export async function storedSummary(t: TestDatabase): Promise<{
-  total: number; byService: Record<string, number>; byClient: Record<string, number>; byAction: Record<string, number>;
-  byStatus: Record<string, number>; repeats: number; malformedMeta: number;
+  total: number;
+  byService: Record<string, number>;
+  byClient: Record<string, number>;
+  byAction: Record<string, number>;
+  byStatus: Record<string, number>;
+  repeats: number;
+  malformedMeta: number;
 }> {
   const by = async (column: 'service_id' | 'client_id' | 'action' | 'status') => {
-    const { rows } = await sql<{ k: string; n: number }>`select ${sql.ref(column)} as k, count(*)::int as n from audit_events group by 1`.execute(t.db);
+    const { rows } = await sql<{
+      k: string;
+      n: number;
+    }>`select ${sql.ref(column)} as k, count(*)::int as n from audit_events group by 1`.execute(t.db);
     return Object.fromEntries(rows.map((r) => [r.k, r.n]));
   };
   const { rows } = await sql<{ total: number; repeats: number; malformed: number }>`
@@ -40,14 +48,20 @@ export async function rollupsAndGroupBy(t: TestDatabase): Promise<{ rollups: unk
  * The derived rollups and what they must equal: the daily rows against the hourly ones summed by UTC day, and the
  * tenant-wide daily rows against the daily ones summed over services (each pair must be equal).
  */
-export async function derivedRollups(t: TestDatabase): Promise<{ daily: unknown[]; dailyFromHourly: unknown[]; tenant: unknown[]; tenantFromDaily: unknown[] }> {
+export async function derivedRollups(
+  t: TestDatabase,
+): Promise<{ daily: unknown[]; dailyFromHourly: unknown[]; tenant: unknown[]; tenantFromDaily: unknown[] }> {
   const rows = async (query: ReturnType<typeof sql>) => (await query.execute(t.db)).rows;
   return {
-    daily: await rows(sql`select day, service_id, action, status, count::text as count from audit_rollups_daily order by 1, 2, 3, 4`),
+    daily: await rows(
+      sql`select day, service_id, action, status, count::text as count from audit_rollups_daily order by 1, 2, 3, 4`,
+    ),
     dailyFromHourly: await rows(sql`
       select date_trunc('day', hour, 'UTC') as day, service_id, action, status, sum(count)::text as count
         from audit_rollups_hourly group by 1, 2, 3, 4 order by 1, 2, 3, 4`),
-    tenant: await rows(sql`select day, action, status, count::text as count from audit_rollups_daily_tenant order by 1, 2, 3`),
+    tenant: await rows(
+      sql`select day, action, status, count::text as count from audit_rollups_daily_tenant order by 1, 2, 3`,
+    ),
     tenantFromDaily: await rows(sql`
       select day, action, status, sum(count)::text as count from audit_rollups_daily group by 1, 2, 3 order by 1, 2, 3`),
   };

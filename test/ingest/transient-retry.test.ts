@@ -33,8 +33,10 @@ async function abortBatches(sqlstate: string, failures: number): Promise<void> {
             when (new.records_read <> old.records_read) execute function abort_batch()`.execute(store.t.db);
 }
 
-const attempts = async () => Number((await sql<{ n: string }>`select last_value as n from batch_attempts`.execute(store.t.db)).rows[0]!.n);
-const stored = async () => (await sql<{ n: number }>`select count(*)::int as n from audit_events`.execute(store.t.db)).rows[0]!.n;
+const attempts = async () =>
+  Number((await sql<{ n: string }>`select last_value as n from batch_attempts`.execute(store.t.db)).rows[0]!.n);
+const stored = async () =>
+  (await sql<{ n: number }>`select count(*)::int as n from audit_events`.execute(store.t.db)).rows[0]!.n;
 
 function sampleFile(): string {
   const records = [0, 1, 2, 3, 4].map((i) => record({ time: `2026-11-20 14:52:4${i}.000 UTC` }));

@@ -44,12 +44,18 @@ function readmeInvocations(): Invocation[] {
 
 /** The `command:` of every docker-compose.yml service built from this repository, and the Dockerfile's CMD. */
 function deployInvocations(): Invocation[] {
-  const compose = parse(read('docker-compose.yml')) as { services: Record<string, { build?: unknown; command?: string[] }> };
+  const compose = parse(read('docker-compose.yml')) as {
+    services: Record<string, { build?: unknown; command?: string[] }>;
+  };
   const found: Invocation[] = [];
   for (const [name, service] of Object.entries(compose.services)) {
     if (!service.build) continue;
     const [command, ...rest] = service.command ?? ['serve'];
-    found.push({ where: `docker-compose.yml ${name}`, command: command!, options: rest.filter((t) => t.startsWith('--')) });
+    found.push({
+      where: `docker-compose.yml ${name}`,
+      command: command!,
+      options: rest.filter((t) => t.startsWith('--')),
+    });
   }
   const cmd = /^CMD (\[.*\])$/m.exec(read('Dockerfile'));
   if (!cmd) throw new Error('Dockerfile has no CMD');
@@ -68,7 +74,8 @@ describe('documented and deployed command lines', () => {
     for (const { where, command, options } of invocations) {
       const known = optionsOf(command);
       expect({ where, command, known: known !== null }).toEqual({ where, command, known: true });
-      for (const option of options) expect({ where, option, known: known!.includes(option) }).toEqual({ where, option, known: true });
+      for (const option of options)
+        expect({ where, option, known: known!.includes(option) }).toEqual({ where, option, known: true });
     }
   });
 

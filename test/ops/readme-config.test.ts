@@ -30,7 +30,12 @@ function otherValue(name: string, value: string): Record<string, string> {
     HOST: { HOST: '127.0.0.1' },
     LOG_LEVEL: { LOG_LEVEL: 'debug' },
     INTROSPECTION: { INTROSPECTION: 'false' },
-    AUTH_MODE: { AUTH_MODE: 'jwt', JWT_SECRET: 'x'.repeat(32), JWT_ISSUER: 'https://idp.example.com/', JWT_AUDIENCE: 'dpod-audit' },
+    AUTH_MODE: {
+      AUTH_MODE: 'jwt',
+      JWT_SECRET: 'x'.repeat(32),
+      JWT_ISSUER: 'https://idp.example.com/',
+      JWT_AUDIENCE: 'dpod-audit',
+    },
   };
   const env = others[name];
   if (!env) throw new Error(`no other value known for ${name}=${value}: extend otherValue()`);
@@ -58,7 +63,11 @@ describe("README's Configuration table", () => {
         // Setting the documented default changes nothing; setting another value changes something,
         // so the variable is really read and the default is really the one applied.
         expect({ name, value, same: loadConfig({ [name]: value }) }).toEqual({ name, value, same: unset });
-        expect({ name, value, differs: loadConfig(otherValue(name, value)) }).not.toEqual({ name, value, differs: unset });
+        expect({ name, value, differs: loadConfig(otherValue(name, value)) }).not.toEqual({
+          name,
+          value,
+          differs: unset,
+        });
       });
     }
   });
@@ -67,13 +76,33 @@ describe("README's Configuration table", () => {
     const unset = loadConfig({});
     const optional = rows.filter((r) => r.defaults.length === 0).flatMap((r) => r.names);
     expect([...optional].sort()).toEqual([
-      'CORS_ORIGINS', 'DATABASE_READ_URL', 'DATABASE_URL', 'DPOD_API_URL', 'DPOD_CLIENT_ID', 'DPOD_CLIENT_SECRET', 'DPOD_TOKEN_URL',
-      'EMBEDDED_PG_DIR', 'JWT_AUDIENCE', 'JWT_ISSUER', 'JWT_JWKS_URL', 'JWT_SECRET',
+      'CORS_ORIGINS',
+      'DATABASE_READ_URL',
+      'DATABASE_URL',
+      'DPOD_API_URL',
+      'DPOD_CLIENT_ID',
+      'DPOD_CLIENT_SECRET',
+      'DPOD_TOKEN_URL',
+      'EMBEDDED_PG_DIR',
+      'JWT_AUDIENCE',
+      'JWT_ISSUER',
+      'JWT_JWKS_URL',
+      'JWT_SECRET',
     ]);
     expect(unset.databaseUrl).toBeUndefined();
     expect(unset.databaseReadUrl).toBeUndefined();
-    expect(unset.dpod).toMatchObject({ apiUrl: undefined, tokenUrl: undefined, clientId: undefined, clientSecret: undefined });
-    expect(unset.auth).toMatchObject({ jwtSecret: undefined, jwksUrl: undefined, issuer: undefined, audience: undefined });
+    expect(unset.dpod).toMatchObject({
+      apiUrl: undefined,
+      tokenUrl: undefined,
+      clientId: undefined,
+      clientSecret: undefined,
+    });
+    expect(unset.auth).toMatchObject({
+      jwtSecret: undefined,
+      jwksUrl: undefined,
+      issuer: undefined,
+      audience: undefined,
+    });
     expect(unset.embeddedPgDir).toBeUndefined();
     expect(unset.http.corsOrigins).toEqual([]);
   });

@@ -8,11 +8,15 @@ import { createTestDatabase, type TestDatabase } from '../support/db';
 const NEWER = '29990101_0001_added_by_a_newer_version';
 
 async function appliedMigrations(db: TestDatabase): Promise<string[]> {
-  return (await sql<{ name: string }>`select name from schema_migrations order by name`.execute(db.db)).rows.map((r) => r.name);
+  return (await sql<{ name: string }>`select name from schema_migrations order by name`.execute(db.db)).rows.map(
+    (r) => r.name,
+  );
 }
 
 /** Starts `dpod-audit serve` and resolves once it prints its URL (or rejects with its stderr if it exits first). */
-function startServe(env: Record<string, string>): Promise<{ url: string; stderr: () => string; stop: () => Promise<number | null> }> {
+function startServe(
+  env: Record<string, string>,
+): Promise<{ url: string; stderr: () => string; stop: () => Promise<number | null> }> {
   const child = spawn(process.execPath, [CLI, 'serve'], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -35,7 +39,9 @@ describe('a database a newer version has migrated', () => {
   let db: TestDatabase;
   beforeAll(async () => {
     db = await createTestDatabase({ poolSize: 2 });
-    await sql`insert into schema_migrations (name, timestamp) values (${NEWER}, ${new Date().toISOString()})`.execute(db.db);
+    await sql`insert into schema_migrations (name, timestamp) values (${NEWER}, ${new Date().toISOString()})`.execute(
+      db.db,
+    );
   });
   afterAll(async () => db?.drop());
 
@@ -57,7 +63,10 @@ describe('a database a newer version has migrated', () => {
           }),
         },
       });
-      const warnings = serve.stderr().split('\n').filter((line) => line.includes('"level":40'));
+      const warnings = serve
+        .stderr()
+        .split('\n')
+        .filter((line) => line.includes('"level":40'));
       expect(warnings.map((line) => JSON.parse(line).msg)).toContain(
         `the database is ahead of this version of dpod-audit: it has 1 migration(s) this version does not know (${NEWER}), applied by a newer version; starting without migrating`,
       );
@@ -71,7 +80,9 @@ describe('a database a newer version has migrated', () => {
     const result = await runCli(['retention', '--older-than', '400d'], { DATABASE_URL: db.url });
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^retention older than 400d/m);
-    expect(result.stderr).toContain(`this version does not know (${NEWER}), applied by a newer version; running without migrating`);
+    expect(result.stderr).toContain(
+      `this version does not know (${NEWER}), applied by a newer version; running without migrating`,
+    );
   });
 
   it('migrate refuses it with exit 1 and says nothing was migrated', async () => {

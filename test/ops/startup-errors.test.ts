@@ -41,7 +41,9 @@ const withUser = (url: string, user: string, password?: string) => {
 describe('serve cannot connect to PostgreSQL', () => {
   it('names DATABASE_URL and its host:port when nothing listens there', async () => {
     const port = await freePort();
-    const result = await runCli(['serve', '--port', '0'], { DATABASE_URL: `postgres://postgres:${SECRET}@127.0.0.1:${port}/dpod_audit` });
+    const result = await runCli(['serve', '--port', '0'], {
+      DATABASE_URL: `postgres://postgres:${SECRET}@127.0.0.1:${port}/dpod_audit`,
+    });
     expect({ code: result.code, stderr: result.stderr }).toEqual({
       code: 1,
       stderr: `error: cannot reach PostgreSQL at 127.0.0.1:${port} (DATABASE_URL): connection refused — is the server running and the URL right?\n`,
@@ -49,10 +51,13 @@ describe('serve cannot connect to PostgreSQL', () => {
   });
 
   it('says the host name does not resolve', async () => {
-    const result = await runCli(['serve', '--port', '0'], { DATABASE_URL: `postgres://postgres:${SECRET}@dpod-db.invalid:5432/dpod_audit` });
+    const result = await runCli(['serve', '--port', '0'], {
+      DATABASE_URL: `postgres://postgres:${SECRET}@dpod-db.invalid:5432/dpod_audit`,
+    });
     expect({ code: result.code, stderr: result.stderr }).toEqual({
       code: 1,
-      stderr: 'error: cannot reach PostgreSQL at dpod-db.invalid:5432 (DATABASE_URL): host name not found (ENOTFOUND) — is the host in the URL right?\n',
+      stderr:
+        'error: cannot reach PostgreSQL at dpod-db.invalid:5432 (DATABASE_URL): host name not found (ENOTFOUND) — is the host in the URL right?\n',
     });
   });
 
@@ -111,7 +116,10 @@ describe('serve cannot connect to PostgreSQL', () => {
 
     it('names DATABASE_READ_URL when the replica is unreachable', async () => {
       const port = await freePort();
-      const result = await runCli(['serve', '--port', '0'], { DATABASE_URL: primary.url, DATABASE_READ_URL: `postgres://reader:${SECRET}@127.0.0.1:${port}/dpod_audit` });
+      const result = await runCli(['serve', '--port', '0'], {
+        DATABASE_URL: primary.url,
+        DATABASE_READ_URL: `postgres://reader:${SECRET}@127.0.0.1:${port}/dpod_audit`,
+      });
       expect({ code: result.code, stderr: result.stderr }).toEqual({
         code: 1,
         stderr: `error: cannot reach PostgreSQL at 127.0.0.1:${port} (DATABASE_READ_URL): connection refused — is the server running and the URL right?\n`,
@@ -123,7 +131,9 @@ describe('serve cannot connect to PostgreSQL', () => {
 describe('the other commands that connect at start', () => {
   it('retention (like ingest and import) names DATABASE_URL', async () => {
     const port = await freePort();
-    const result = await runCli(['retention', '--older-than', '400d'], { DATABASE_URL: `postgres://postgres:${SECRET}@127.0.0.1:${port}/dpod_audit` });
+    const result = await runCli(['retention', '--older-than', '400d'], {
+      DATABASE_URL: `postgres://postgres:${SECRET}@127.0.0.1:${port}/dpod_audit`,
+    });
     expect({ code: result.code, stderr: result.stderr }).toEqual({
       code: 1,
       stderr: `error: cannot reach PostgreSQL at 127.0.0.1:${port} (DATABASE_URL): connection refused — is the server running and the URL right?\n`,

@@ -12,7 +12,12 @@ it('runs the follower beside the server and stops it, then the pools, on stop()'
   seeded = await startSeededApp({ follow: true, env: { INGEST_INTERVAL_SECONDS: '1', INGEST_OVERLAP_SECONDS: '600' } });
   const db = seeded.db.db;
   const followRuns = async () =>
-    (await sql<{ state: string; n: string }>`select state, count(*) as n from ingest_runs where kind = 'follow' group by state`.execute(db)).rows;
+    (
+      await sql<{
+        state: string;
+        n: string;
+      }>`select state, count(*) as n from ingest_runs where kind = 'follow' group by state`.execute(db)
+    ).rows;
   for (let i = 0; i < 100; i++) {
     if ((await followRuns()).some((r) => r.state === 'succeeded')) break;
     await new Promise((r) => setTimeout(r, 100));

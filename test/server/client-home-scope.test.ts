@@ -27,7 +27,8 @@ let to: Date;
 let asA: Record<string, string>;
 let asAll: Record<string, string>;
 
-const bearer = (claims: Record<string, unknown>) => signedBearer({ secret: SECRET, issuer: ISSUER, audience: AUDIENCE, subject: 'client-home-test' }, claims);
+const bearer = (claims: Record<string, unknown>) =>
+  signedBearer({ secret: SECRET, issuer: ISSUER, audience: AUDIENCE, subject: 'client-home-test' }, claims);
 
 /** A DPoD audit time (`YYYY-MM-DD HH:MM:SS.fff UTC`). */
 function auditTime(ms: number): string {
@@ -44,13 +45,21 @@ function eventsOf(client: SimClient, service: SimService, startMs: number, count
       actorID: client.id,
       tenantID: seeded.sim.tenant.tenantId,
       traceID: `client-home-${service.id.slice(0, 8)}-${client.id.slice(0, 8)}-${i}`,
-      meta: JSON.stringify({ clientip: client.clientIp, hsmid: service.hsmIds[0], ouids: null, partid: service.partitionSerialNumber, role: client.role }),
+      meta: JSON.stringify({
+        clientip: client.clientIp,
+        hsmid: service.hsmIds[0],
+        ouids: null,
+        partid: service.partitionSerialNumber,
+        role: client.role,
+      }),
     }),
   );
 }
 
 beforeAll(async () => {
-  seeded = await startSeededApp({ env: { AUTH_MODE: 'jwt', JWT_SECRET: SECRET, JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE } });
+  seeded = await startSeededApp({
+    env: { AUTH_MODE: 'jwt', JWT_SECRET: SECRET, JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE },
+  });
   const luna = seeded.sim.tenant.listedServices().filter((s) => s.hasAuditData);
   expect(luna.length).toBeGreaterThanOrEqual(2);
   [serviceA, serviceB] = [luna[0]!, luna[1]!];
@@ -77,7 +86,9 @@ beforeAll(async () => {
     rmSync(dir, { recursive: true, force: true });
   }
   const { rows } = await sql<{ service_id: string }>`
-    select service_id from audit_rollups_hourly where client_id = ${roamer.id} order by hour desc, service_id limit 1`.execute(seeded.db.db);
+    select service_id from audit_rollups_hourly where client_id = ${roamer.id} order by hour desc, service_id limit 1`.execute(
+    seeded.db.db,
+  );
   expect(rows).toEqual([{ service_id: serviceB.id }]);
 
   asA = await bearer({ scope: 'audit:read', services: [serviceA.id] });
@@ -92,7 +103,13 @@ const CLIENT_FIELDS = 'id name createdAt bound service { id }';
 
 /** What an unrestricted caller learns of a client from its DPoD binding on `service`. */
 function bindingOf(client: SimClient, service: SimService) {
-  return { id: client.id, name: client.name, createdAt: client.createdAt.toISOString(), bound: true, service: { id: service.id } };
+  return {
+    id: client.id,
+    name: client.name,
+    createdAt: client.createdAt.toISOString(),
+    bound: true,
+    service: { id: service.id },
+  };
 }
 
 /** What a caller learns of a client whose home service it may not read: its id, nothing of the binding. */
@@ -110,22 +127,28 @@ describe("a client whose home service is outside the caller's scope", () => {
     }
   }`;
   /** The whole answer to `byClientOnA`: A's five hand-made events, counted per client. */
-  const byClientOnAAnswer = (byClient: unknown[]) => ({ data: { service: { auditEvents: { totalCount: 5, aggregate: { byClient } } } } });
+  const byClientOnAAnswer = (byClient: unknown[]) => ({
+    data: { service: { auditEvents: { totalCount: 5, aggregate: { byClient } } } },
+  });
 
   it('aggregate.byClient on A shows its count but none of its binding on B to a token scoped to A', async () => {
     const res = await gql(seeded.url, byClientOnA, { a: serviceA.id, from, to }, asA);
-    expect(res.body).toEqual(byClientOnAAnswer([
-      { count: 3, client: hidden(roamer) },
-      { count: 2, client: bindingOf(local, serviceA) },
-    ]));
+    expect(res.body).toEqual(
+      byClientOnAAnswer([
+        { count: 3, client: hidden(roamer) },
+        { count: 2, client: bindingOf(local, serviceA) },
+      ]),
+    );
   });
 
   it('aggregate.byClient shows the binding on B to an unscoped token', async () => {
     const res = await gql(seeded.url, byClientOnA, { a: serviceA.id, from, to }, asAll);
-    expect(res.body).toEqual(byClientOnAAnswer([
-      { count: 3, client: bindingOf(roamer, serviceB) },
-      { count: 2, client: bindingOf(local, serviceA) },
-    ]));
+    expect(res.body).toEqual(
+      byClientOnAAnswer([
+        { count: 3, client: bindingOf(roamer, serviceB) },
+        { count: 2, client: bindingOf(local, serviceA) },
+      ]),
+    );
   });
 
   it("Query.auditEvents' aggregate counts only A's events and hides the binding on B; unscoped it counts both", async () => {
@@ -136,7 +159,15 @@ describe("a client whose home service is outside the caller's scope", () => {
     }`;
     const scoped = await gql(seeded.url, q, { c: [roamer.id], from, to }, asA);
     expect(scoped.body).toEqual({
-      data: { auditEvents: { aggregate: { count: 3, byService: [{ count: 3, service: { id: serviceA.id } }], byClient: [{ count: 3, client: hidden(roamer) }] } } },
+      data: {
+        auditEvents: {
+          aggregate: {
+            count: 3,
+            byService: [{ count: 3, service: { id: serviceA.id } }],
+            byClient: [{ count: 3, client: hidden(roamer) }],
+          },
+        },
+      },
     });
     const unscoped = await gql(seeded.url, q, { c: [roamer.id], from, to }, asAll);
     expect(unscoped.body).toEqual({
@@ -165,6 +196,8 @@ describe("a client whose home service is outside the caller's scope", () => {
     const scoped = await gql(seeded.url, q, { a: serviceA.id, c: roamer.id }, asA);
     expect(scoped.body).toEqual({ data: { service: { clients: { nodes: aBindings } }, client: null } });
     const unscoped = await gql(seeded.url, q, { a: serviceA.id, c: roamer.id }, asAll);
-    expect(unscoped.body).toEqual({ data: { service: { clients: { nodes: aBindings } }, client: bindingOf(roamer, serviceB) } });
+    expect(unscoped.body).toEqual({
+      data: { service: { clients: { nodes: aBindings } }, client: bindingOf(roamer, serviceB) },
+    });
   });
 });

@@ -1,5 +1,14 @@
 import { ApolloServer } from '@apollo/server';
-import { type DocumentNode, GraphQLError, GraphQLObjectType, GraphQLSchema, GraphQLString, GraphQLNonNull, GraphQLList, GraphQLInt } from 'graphql';
+import {
+  type DocumentNode,
+  GraphQLError,
+  GraphQLObjectType,
+  GraphQLSchema,
+  GraphQLString,
+  GraphQLNonNull,
+  GraphQLList,
+  GraphQLInt,
+} from 'graphql';
 import { compileQuery } from 'graphql-jit';
 import { compiledExecutionGateway } from '../../src/server/compiled-executor';
 
@@ -26,7 +35,8 @@ function schema(): GraphQLSchema {
         items: {
           type: new GraphQLList(new GraphQLNonNull(item)),
           args: { first: { type: GraphQLInt } },
-          resolve: async (_root, args: { first?: number }) => Array.from({ length: args.first ?? 3 }, (_, i) => ({ n: i + 1 })),
+          resolve: async (_root, args: { first?: number }) =>
+            Array.from({ length: args.first ?? 3 }, (_, i) => ({ n: i + 1 })),
         },
         refused: {
           type: GraphQLString,
@@ -42,7 +52,10 @@ function schema(): GraphQLSchema {
 /** The response of graphql-js and the compiled executor's third answer (the first runs uncompiled). */
 async function both(query: string, variables?: Record<string, unknown>) {
   const plain = new ApolloServer({ schema: schema(), includeStacktraceInErrorResponses: false });
-  const compiled = new ApolloServer({ gateway: compiledExecutionGateway(schema()), includeStacktraceInErrorResponses: false });
+  const compiled = new ApolloServer({
+    gateway: compiledExecutionGateway(schema()),
+    includeStacktraceInErrorResponses: false,
+  });
   await plain.start();
   await compiled.start();
   try {
@@ -110,14 +123,20 @@ describe('compiled execution (graphql-jit behind Apollo)', () => {
         },
       }),
     });
-    const server = new ApolloServer({ gateway: compiledExecutionGateway(failing), includeStacktraceInErrorResponses: false });
+    const server = new ApolloServer({
+      gateway: compiledExecutionGateway(failing),
+      includeStacktraceInErrorResponses: false,
+    });
     await server.start();
     try {
       for (let i = 0; i < 3; i++) {
         const before = calls;
         const res = await server.executeOperation({ query: '{ total }' });
         if (res.body.kind !== 'single') throw new Error('expected a single result');
-        expect({ data: res.body.singleResult.data, message: res.body.singleResult.errors?.[0]?.message }).toEqual({ data: null, message: 'the database did not answer' });
+        expect({ data: res.body.singleResult.data, message: res.body.singleResult.errors?.[0]?.message }).toEqual({
+          data: null,
+          message: 'the database did not answer',
+        });
         expect({ request: i, calls: calls - before }).toEqual({ request: i, calls: 1 });
       }
     } finally {
@@ -128,9 +147,20 @@ describe('compiled execution (graphql-jit behind Apollo)', () => {
   it('reports a failing field with the code Apollo gives unexpected errors', async () => {
     const { compiled } = await both('{ items { n broken } }');
     if (compiled.kind !== 'single') throw new Error('expected a single result');
-    expect(compiled.singleResult.data).toEqual({ items: [{ n: 1, broken: 'fine' }, { n: 2, broken: null }, { n: 3, broken: 'fine' }] });
+    expect(compiled.singleResult.data).toEqual({
+      items: [
+        { n: 1, broken: 'fine' },
+        { n: 2, broken: null },
+        { n: 3, broken: 'fine' },
+      ],
+    });
     expect(compiled.singleResult.errors).toEqual([
-      { message: 'select * from secret', locations: [{ line: 1, column: 13 }], path: ['items', 1, 'broken'], extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+      {
+        message: 'select * from secret',
+        locations: [{ line: 1, column: 13 }],
+        path: ['items', 1, 'broken'],
+        extensions: { code: 'INTERNAL_SERVER_ERROR' },
+      },
     ]);
   });
 });

@@ -27,7 +27,13 @@ describe('GraphQL when PostgreSQL fails under a running server', () => {
   beforeEach(async () => {
     proxy = new SilencingProxy(new URL(target.url));
     await proxy.listen();
-    const config = loadConfig({ LOG_LEVEL: 'silent', PORT: '0', HOST: '127.0.0.1', DB_POOL_SIZE: '1', STATEMENT_TIMEOUT_MS: '100' });
+    const config = loadConfig({
+      LOG_LEVEL: 'silent',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DB_POOL_SIZE: '1',
+      STATEMENT_TIMEOUT_MS: '100',
+    });
     app = createApp(config, { logger: createLogger('silent'), databaseUrl: proxy.url(target.url) });
     url = await app.start();
     expect((await gql(url, QUERY)).body).toEqual({ data: { auditEvents: { totalCount: 0 } } });
@@ -41,14 +47,20 @@ describe('GraphQL when PostgreSQL fails under a running server', () => {
     proxy.reset();
     proxy.refuseNew();
     const res = await gql(url, QUERY);
-    expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: { data: null, errors: [unavailable] } });
+    expect({ status: res.status, body: res.body }).toEqual({
+      status: 200,
+      body: { data: null, errors: [unavailable] },
+    });
   });
 
   it('answers DATABASE_UNAVAILABLE when the connection goes silent, once the query timeout has passed', async () => {
     proxy.silence();
     const started = Date.now();
     const res = await gql(url, QUERY);
-    expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: { data: null, errors: [unavailable] } });
+    expect({ status: res.status, body: res.body }).toEqual({
+      status: 200,
+      body: { data: null, errors: [unavailable] },
+    });
     // STATEMENT_TIMEOUT_MS (100) + 2 s.
     expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
     // The silent connection has left the pool: the next request is answered from a new one.

@@ -13,17 +13,28 @@ afterAll(() => {
 
 it('starts from nothing (no DATABASE_URL, no DPOD_API_URL), serves the deep query, and exits cleanly on SIGTERM', async () => {
   const started = Date.now();
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' };
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '/root',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+  };
   const proc = spawn(process.execPath, [CLI, 'demo', '--days', '3'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   child = proc;
   let stdout = '';
   let stderr = '';
   proc.stdout!.on('data', (d) => (stdout += d));
   proc.stderr!.on('data', (d) => (stderr += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.on('exit', (code, signal) => resolve({ code, signal })),
+  );
 
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`demo printed no URL in 120 s\nstdout:\n${stdout}\nstderr:\n${stderr.slice(-3000)}`)), 120_000);
+    const timer = setTimeout(
+      () => reject(new Error(`demo printed no URL in 120 s\nstdout:\n${stdout}\nstderr:\n${stderr.slice(-3000)}`)),
+      120_000,
+    );
     const check = () => {
       const m = /is up: (http:\/\/[^\s]+)\/graphql/.exec(stdout);
       if (m) {
@@ -32,7 +43,9 @@ it('starts from nothing (no DATABASE_URL, no DPOD_API_URL), serves the deep quer
       }
     };
     proc.stdout!.on('data', check);
-    void exited.then(({ code, signal }) => reject(new Error(`demo exited early (${code ?? signal})\nstdout:\n${stdout}\nstderr:\n${stderr.slice(-3000)}`)));
+    void exited.then(({ code, signal }) =>
+      reject(new Error(`demo exited early (${code ?? signal})\nstdout:\n${stdout}\nstderr:\n${stderr.slice(-3000)}`)),
+    );
   });
 
   let ready: Response | undefined;
@@ -45,14 +58,21 @@ it('starts from nothing (no DATABASE_URL, no DPOD_API_URL), serves the deep quer
   const readyAfterSeconds = (Date.now() - started) / 1000;
   process.stderr.write(`[demo] ready after ${readyAfterSeconds.toFixed(1)} s (3 days of simulator data)\n`);
 
-  const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: DEEP_QUERY }) });
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: DEEP_QUERY }),
+  });
   const body = (await res.json()) as any;
   expect(body.errors).toBeUndefined();
   const services = body.data.services;
   expect(services.totalCount).toBeGreaterThanOrEqual(3);
   const actions = services.nodes.flatMap((s: any) => s.clients.nodes.flatMap((c: any) => c.actions.nodes));
   expect(actions.length).toBeGreaterThan(0);
-  const total = services.nodes.reduce((n: number, s: any) => n + s.clients.nodes.reduce((m: number, c: any) => m + c.actions.totalCount, 0), 0);
+  const total = services.nodes.reduce(
+    (n: number, s: any) => n + s.clients.nodes.reduce((m: number, c: any) => m + c.actions.totalCount, 0),
+    0,
+  );
   expect(total).toBeGreaterThan(0);
   expect(stdout).toContain('curl -s');
 

@@ -15,7 +15,10 @@ afterAll(async () => {
 it('serves audit data with DPOD_UNAVAILABLE errors, not a failed request, while DPoD is down', async () => {
   seeded.sim.setFault('*', { errorRate: 1, errorStatus: 503 });
   try {
-    const res = await gql(seeded.url, '{ auditEvents(first: 3, orderBy: TIME_ASC) { totalCount nodes { action service { name inDpod } client { bound } } } }');
+    const res = await gql(
+      seeded.url,
+      '{ auditEvents(first: 3, orderBy: TIME_ASC) { totalCount nodes { action service { name inDpod } client { bound } } } }',
+    );
     expect(res.status).toBe(200);
     const events = res.body.data.auditEvents;
     expect(events.totalCount).toBeGreaterThan(0);
@@ -30,7 +33,19 @@ it('serves audit data with DPOD_UNAVAILABLE errors, not a failed request, while 
     expect([...codes]).toEqual(['DPOD_UNAVAILABLE']);
     // name (null), inDpod and bound (answered false without confirmation) each say so at their own path.
     const paths = errors.map((e) => (e.path ?? []).slice(-2).join('.')).sort();
-    expect(paths).toEqual(['service.name', 'service.name', 'service.name', 'client.bound', 'client.bound', 'client.bound', 'service.inDpod', 'service.inDpod', 'service.inDpod'].sort());
+    expect(paths).toEqual(
+      [
+        'service.name',
+        'service.name',
+        'service.name',
+        'client.bound',
+        'client.bound',
+        'client.bound',
+        'service.inDpod',
+        'service.inDpod',
+        'service.inDpod',
+      ].sort(),
+    );
   } finally {
     seeded.sim.setFault('*', null);
   }

@@ -5,7 +5,11 @@ import { createQueryLimitsEnforcer, type QueryLimits } from '../../src/server/qu
 const LIMITS: QueryLimits = { maxDepth: 12, maxCost: 5000, maxAliases: 30, maxRootFields: 10, maxPageSize: 500 };
 const ENTITIES = parse('query ($r: [_Any!]!) { _entities(representations: $r) { ... on AuditEvent { id action } } }');
 
-function measure(enforce: ReturnType<typeof createQueryLimitsEnforcer>, schema: Awaited<ReturnType<typeof buildGraphqlSchema>>, count: number) {
+function measure(
+  enforce: ReturnType<typeof createQueryLimitsEnforcer>,
+  schema: Awaited<ReturnType<typeof buildGraphqlSchema>>,
+  count: number,
+) {
   const representations = Array.from({ length: count }, (_, i) => ({ __typename: 'AuditEvent', id: `e${i}` }));
   const operation = ENTITIES.definitions[0] as OperationDefinitionNode;
   try {
@@ -22,13 +26,20 @@ describe('federation _entities under the query limits', () => {
     expect(measure(enforce, schema, 10)).toEqual(expect.objectContaining({ largestPage: 10, cost: 1 + 10 * 2 }));
     expect(measure(enforce, schema, 100)).toEqual(expect.objectContaining({ largestPage: 100, cost: 1 + 100 * 2 }));
     // Same query text, more representations: measured again, not served from the first measure.
-    expect(measure(enforce, schema, 501)).toEqual({ code: 'PAGE_SIZE_EXCEEDED', limit: 500, actual: 501, http: { status: 400 } });
+    expect(measure(enforce, schema, 501)).toEqual({
+      code: 'PAGE_SIZE_EXCEEDED',
+      limit: 500,
+      actual: 501,
+      http: { status: 400 },
+    });
     expect(measure(enforce, schema, 10)).toEqual(expect.objectContaining({ largestPage: 10 }));
   });
 
   it('refuses a batch whose cost is over the limit', async () => {
     const schema = await buildGraphqlSchema();
     const enforce = createQueryLimitsEnforcer({ ...LIMITS, maxCost: 500 });
-    expect(measure(enforce, schema, 300)).toEqual(expect.objectContaining({ code: 'QUERY_TOO_COMPLEX', limit: 500, actual: 601 }));
+    expect(measure(enforce, schema, 300)).toEqual(
+      expect.objectContaining({ code: 'QUERY_TOO_COMPLEX', limit: 500, actual: 601 }),
+    );
   });
 });

@@ -14,7 +14,15 @@ beforeAll(async () => {
   seeded = await startSeededApp();
   browser = await chromium.launch({
     executablePath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
   });
 }, 240_000);
 
@@ -46,7 +54,11 @@ it('loads GraphiQL with no request to another host, runs the example query and s
 
   // The docs explorer opens on the schema (introspection went through).
   await page.getByLabel('Show Documentation Explorer').click();
-  await page.locator('.graphiql-doc-explorer').getByText('Query', { exact: false }).first().waitFor({ timeout: 10_000 });
+  await page
+    .locator('.graphiql-doc-explorer')
+    .getByText('Query', { exact: false })
+    .first()
+    .waitFor({ timeout: 10_000 });
 
   await mkdir(OUTPUT_DIR, { recursive: true });
   await page.screenshot({ path: join(OUTPUT_DIR, 'graphiql.png'), fullPage: true });

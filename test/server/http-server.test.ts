@@ -32,7 +32,10 @@ function start(env: Record<string, string>): GraphqlServer {
   });
 }
 
-async function token(claims: Record<string, unknown>, options: { secret?: string; iss?: string; aud?: string; exp?: string | number } = {}): Promise<string> {
+async function token(
+  claims: Record<string, unknown>,
+  options: { secret?: string; iss?: string; aud?: string; exp?: string | number } = {},
+): Promise<string> {
   return new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256' })
     .setIssuer(options.iss ?? ISSUER)
@@ -91,13 +94,19 @@ describe('authentication (AUTH_MODE=jwt)', () => {
     ['an expired token', () => token({ scope: 'audit:read' }, { exp: Math.floor(Date.now() / 1000) - 60 }), /expired/],
     ['a wrong audience', () => token({ scope: 'audit:read' }, { aud: 'someone-else' }), /aud/],
     ['a wrong issuer', () => token({ scope: 'audit:read' }, { iss: 'https://evil.test/' }), /iss/],
-    ['a wrong signature', () => token({ scope: 'audit:read' }, { secret: 'another-secret-that-is-at-least-32-chars!!' }), /signature/],
+    [
+      'a wrong signature',
+      () => token({ scope: 'audit:read' }, { secret: 'another-secret-that-is-at-least-32-chars!!' }),
+      /signature/,
+    ],
     [
       'an alg "none" token',
       async () => {
         const header = base64url.encode(JSON.stringify({ alg: 'none', typ: 'JWT' }));
         const now = Math.floor(Date.now() / 1000);
-        const payload = base64url.encode(JSON.stringify({ iss: ISSUER, aud: AUDIENCE, sub: 'x', exp: now + 300, scope: 'audit:read' }));
+        const payload = base64url.encode(
+          JSON.stringify({ iss: ISSUER, aud: AUDIENCE, sub: 'x', exp: now + 300, scope: 'audit:read' }),
+        );
         return `${header}.${payload}.`;
       },
       /Invalid token/,
@@ -107,7 +116,12 @@ describe('authentication (AUTH_MODE=jwt)', () => {
   ];
   it.each(refusals)('refuses %s with 401 and a JSON error', async (_name, make, message) => {
     const t = await make();
-    const res = await gql(url, '{ whoami }', {}, t === undefined ? {} : { authorization: t.startsWith('ey') || t.includes('.') ? `Bearer ${t}` : t });
+    const res = await gql(
+      url,
+      '{ whoami }',
+      {},
+      t === undefined ? {} : { authorization: t.startsWith('ey') || t.includes('.') ? `Bearer ${t}` : t },
+    );
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toMatch(/^Bearer /);
     expect(res.body.data).toBeUndefined();
@@ -173,8 +187,10 @@ describe('limits', () => {
   it('refuses fragments that spread the next one twice with QUERY_TOO_COMPLEX at once, at the root and below it', async () => {
     // n fragments, each spreading the next twice: 2^n copies of the last one when expanded spread by spread.
     const doubling = (prefix: string, on: string, n: number, leaf: string) =>
-      Array.from({ length: n }, (_, i) => `fragment ${prefix}${i} on ${on} { ...${prefix}${i + 1} ...${prefix}${i + 1} }`).join('\n') +
-      `\nfragment ${prefix}${n} on ${on} { ${leaf} }`;
+      Array.from(
+        { length: n },
+        (_, i) => `fragment ${prefix}${i} on ${on} { ...${prefix}${i + 1} ...${prefix}${i + 1} }`,
+      ).join('\n') + `\nfragment ${prefix}${n} on ${on} { ${leaf} }`;
     const started = Date.now();
     await expectLimit(`{ ...Q0 }\n${doubling('Q', 'Query', 24, 'echo(text: "x")')}`, 'QUERY_TOO_COMPLEX', 1000);
     await expectLimit(`{ item { ...I0 } }\n${doubling('I', 'Item', 16, 'id')}`, 'QUERY_TOO_COMPLEX', 1000);
@@ -187,7 +203,14 @@ describe('limits', () => {
 
   it('answers a query within every limit', async () => {
     const res = await gql(url, '{ items(first: 2) { id children(first: 2) { id } } }', {}, auth);
-    expect(res.body).toEqual({ data: { items: [{ id: 0, children: [{ id: 0 }, { id: 1 }] }, { id: 1, children: [{ id: 10 }, { id: 11 }] }] } });
+    expect(res.body).toEqual({
+      data: {
+        items: [
+          { id: 0, children: [{ id: 0 }, { id: 1 }] },
+          { id: 1, children: [{ id: 10 }, { id: 11 }] },
+        ],
+      },
+    });
   });
 
   it('lets GraphiQL introspect: introspection fields do not count towards depth or cost', async () => {
@@ -203,7 +226,9 @@ describe('limits', () => {
     big.write('{"query":"{ echo }", "pad": "', 0);
     const res = await rawPost(url, '/graphql', big, auth);
     expect(res.status).toBe(413);
-    expect(JSON.parse(res.body).errors[0].extensions).toEqual(expect.objectContaining({ code: 'BODY_TOO_LARGE', limit: 100000 }));
+    expect(JSON.parse(res.body).errors[0].extensions).toEqual(
+      expect.objectContaining({ code: 'BODY_TOO_LARGE', limit: 100000 }),
+    );
     const ok = await gql(url, '{ echo(text: "after") }', {}, auth);
     expect(ok.body).toEqual({ data: { echo: 'after' } });
   });
@@ -258,7 +283,12 @@ describe('errors', () => {
   it('passes client errors through with their code', async () => {
     const res = await gql(noAuthUrl, '{ refused }');
     expect(res.body.errors).toEqual([
-      { message: 'That id is not a valid service id', locations: [{ line: 1, column: 3 }], path: ['refused'], extensions: { code: 'BAD_USER_INPUT' } },
+      {
+        message: 'That id is not a valid service id',
+        locations: [{ line: 1, column: 3 }],
+        path: ['refused'],
+        extensions: { code: 'BAD_USER_INPUT' },
+      },
     ]);
   });
 
@@ -278,16 +308,33 @@ describe('errors', () => {
   it('does not suggest field names when introspection is off', async () => {
     const res = await gql(noAuthUrl, '{ ech(text: "x") }');
     expect(res.status).toBe(400);
-    expect(res.body.errors).toEqual([expect.objectContaining({ message: 'Cannot query field "ech" on type "Query".', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })]);
-    const withIntrospection = await gql(url, '{ ech(text: "x") }', {}, { authorization: `Bearer ${await token({ scope: 'audit:read' })}` });
-    expect(withIntrospection.body.errors![0]!.message).toBe('Cannot query field "ech" on type "Query". Did you mean "echo"?');
+    expect(res.body.errors).toEqual([
+      expect.objectContaining({
+        message: 'Cannot query field "ech" on type "Query".',
+        extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+      }),
+    ]);
+    const withIntrospection = await gql(
+      url,
+      '{ ech(text: "x") }',
+      {},
+      { authorization: `Bearer ${await token({ scope: 'audit:read' })}` },
+    );
+    expect(withIntrospection.body.errors![0]!.message).toBe(
+      'Cannot query field "ech" on type "Query". Did you mean "echo"?',
+    );
   });
 
   it('does not suggest enum values or input fields for invalid variables when introspection is off', async () => {
     const color = new GraphQLEnumType({ name: 'Color', values: { CRIMSON: {} } });
     const where = new GraphQLInputObjectType({ name: 'Where', fields: { hiddenField: { type: GraphQLString } } });
     const schema = new GraphQLSchema({
-      query: new GraphQLObjectType({ name: 'Query', fields: { pick: { type: GraphQLString, args: { color: { type: color }, where: { type: where } }, resolve: () => 'x' } } }),
+      query: new GraphQLObjectType({
+        name: 'Query',
+        fields: {
+          pick: { type: GraphQLString, args: { color: { type: color }, where: { type: where } }, resolve: () => 'x' },
+        },
+      }),
     });
     const hidden = createGraphqlServer<PlaceholderContext>({
       config: loadConfig({ LOG_LEVEL: 'silent', INTROSPECTION: 'false' }),
@@ -299,9 +346,14 @@ describe('errors', () => {
     const hiddenUrl = await hidden.start(0, '127.0.0.1');
     try {
       const q = 'query ($c: Color, $w: Where) { pick(color: $c, where: $w) }';
-      const messages = async (variables: Record<string, unknown>) => (await gql(hiddenUrl, q, variables)).body.errors?.map((e) => `${e.extensions?.code}: ${e.message}`);
-      expect(await messages({ c: 'CRIMSO' })).toEqual(['BAD_USER_INPUT: Variable "$c" got invalid value "CRIMSO"; Value "CRIMSO" does not exist in "Color" enum.']);
-      expect(await messages({ w: { hiddenFiel: 'x' } })).toEqual(['BAD_USER_INPUT: Variable "$w" got invalid value { hiddenFiel: "x" }; Field "hiddenFiel" is not defined by type "Where".']);
+      const messages = async (variables: Record<string, unknown>) =>
+        (await gql(hiddenUrl, q, variables)).body.errors?.map((e) => `${e.extensions?.code}: ${e.message}`);
+      expect(await messages({ c: 'CRIMSO' })).toEqual([
+        'BAD_USER_INPUT: Variable "$c" got invalid value "CRIMSO"; Value "CRIMSO" does not exist in "Color" enum.',
+      ]);
+      expect(await messages({ w: { hiddenFiel: 'x' } })).toEqual([
+        'BAD_USER_INPUT: Variable "$w" got invalid value { hiddenFiel: "x" }; Field "hiddenFiel" is not defined by type "Where".',
+      ]);
     } finally {
       await hidden.stop();
     }
@@ -322,7 +374,13 @@ describe('HTTP', () => {
     const html = await res.text();
     const sources = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
     expect(sources.sort()).toEqual(
-      ['data:,', '/graphiql/assets/graphiql.min.css', '/graphiql/assets/graphiql.min.js', '/graphiql/assets/react-dom.production.min.js', '/graphiql/assets/react.production.min.js'].sort(),
+      [
+        'data:,',
+        '/graphiql/assets/graphiql.min.css',
+        '/graphiql/assets/graphiql.min.js',
+        '/graphiql/assets/react-dom.production.min.js',
+        '/graphiql/assets/react.production.min.js',
+      ].sort(),
     );
     expect(html).toContain('Who used this key?');
     expect(html).toContain('"Authorization\\": \\"Bearer \\u003ca JWT with scope audit:read\\u003e');
@@ -336,12 +394,19 @@ describe('HTTP', () => {
   it('answers CORS preflights for configured origins only', async () => {
     const allowed = await fetch(`${url}/graphql`, {
       method: 'OPTIONS',
-      headers: { origin: 'https://portal.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+      headers: {
+        origin: 'https://portal.example.com',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type',
+      },
     });
     expect(allowed.status).toBe(204);
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://portal.example.com');
     expect(allowed.headers.get('access-control-allow-headers')).toMatch(/authorization/);
-    const other = await fetch(`${url}/graphql`, { method: 'OPTIONS', headers: { origin: 'https://evil.example.com', 'access-control-request-method': 'POST' } });
+    const other = await fetch(`${url}/graphql`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example.com', 'access-control-request-method': 'POST' },
+    });
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });
 
@@ -352,7 +417,12 @@ describe('HTTP', () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({
       status: 'ready',
-      checks: { database: { ok: true }, migrations: { ok: true }, replica: { ok: true, detail: 'not configured' }, dpod: { ok: true, detail: 'not configured' } },
+      checks: {
+        database: { ok: true },
+        migrations: { ok: true },
+        replica: { ok: true, detail: 'not configured' },
+        dpod: { ok: true, detail: 'not configured' },
+      },
     });
   });
 
@@ -368,7 +438,9 @@ describe('HTTP', () => {
     // node's parser accepts this absolute-form target; URL refuses its port.
     const target = new URL(url);
     const answer = await new Promise<string>((resolve) => {
-      const socket = connect(Number(target.port), target.hostname, () => socket.write('GET http://localhost:99999/graphql HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      const socket = connect(Number(target.port), target.hostname, () =>
+        socket.write('GET http://localhost:99999/graphql HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+      );
       let text = '';
       socket.on('data', (d) => (text += d));
       socket.on('close', () => resolve(text));

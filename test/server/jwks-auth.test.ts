@@ -38,7 +38,13 @@ afterAll(async () => {
 });
 
 const sign = (claims: Record<string, unknown>, kid = 'k1') =>
-  new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid }).setIssuer(ISSUER).setAudience(AUDIENCE).setSubject('svc-reader').setExpirationTime('5m').sign(privateKey);
+  new SignJWT(claims)
+    .setProtectedHeader({ alg: 'RS256', kid })
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setSubject('svc-reader')
+    .setExpirationTime('5m')
+    .sign(privateKey);
 
 it('accepts an RS256 token whose key is in the JWKS and reads its services claim', async () => {
   const scope = await authenticate(`Bearer ${await sign({ scope: 'audit:read', services: ['a', 'b'] })}`);
@@ -75,6 +81,10 @@ it('refuses a token that is not valid yet (nbf) and one without exp', async () =
     .setExpirationTime('20m')
     .sign(privateKey);
   await expect(authenticate(`Bearer ${future}`)).rejects.toThrow(/claim "nbf" check failed/);
-  const eternal = await new SignJWT({ scope: 'audit:read' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(ISSUER).setAudience(AUDIENCE).sign(privateKey);
+  const eternal = await new SignJWT({ scope: 'audit:read' })
+    .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .sign(privateKey);
   await expect(authenticate(`Bearer ${eternal}`)).rejects.toThrow(/claim "exp" check failed/);
 });

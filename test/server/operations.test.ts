@@ -44,7 +44,10 @@ it('exposes HTTP, operation, error, DPoD, cache and ingest series in Prometheus 
     expect(res.body.errors).toBeUndefined();
   }
   for (let i = 0; i < 2; i++) {
-    const res = await gql(seeded.url, 'query LiveServices { services(first: 10) { nodes { id name clients(first: 5) { nodes { name } } } } }');
+    const res = await gql(
+      seeded.url,
+      'query LiveServices { services(first: 10) { nodes { id name clients(first: 5) { nodes { name } } } } }',
+    );
     expect(res.body.errors).toBeUndefined();
   }
   let deep = 'id';
@@ -66,13 +69,17 @@ it('exposes HTTP, operation, error, DPoD, cache and ingest series in Prometheus 
   expect(m.get('graphql_errors_total{code="QUERY_TOO_DEEP"}')).toBe(1);
 
   const dpodOk = [...m].filter(([k]) => k.startsWith('dpod_calls_total{') && k.includes('status="200"'));
-  expect(dpodOk.map(([k]) => k)).toEqual(expect.arrayContaining([expect.stringContaining('route="GET /v1/service_instances"')]));
+  expect(dpodOk.map(([k]) => k)).toEqual(
+    expect.arrayContaining([expect.stringContaining('route="GET /v1/service_instances"')]),
+  );
   expect(m.get('dpod_call_duration_seconds_count{route="GET /v1/service_instances"}')).toBeGreaterThanOrEqual(1);
   expect(m.get('dpod_cache_lookups_total{outcome="miss"}')).toBeGreaterThanOrEqual(1);
   expect(m.get('dpod_cache_lookups_total{outcome="hit"}')).toBeGreaterThanOrEqual(1);
   expect(m.has('dpod_cache_lookups_total{outcome="stale"}')).toBe(true);
 
-  const stored = Number((await sql<{ n: string }>`select count(*) as n from audit_events`.execute(seeded.db.db)).rows[0]!.n);
+  const stored = Number(
+    (await sql<{ n: string }>`select count(*) as n from audit_events`.execute(seeded.db.db)).rows[0]!.n,
+  );
   expect(m.get('ingest_records_total{outcome="inserted"}')).toBe(stored);
   expect(m.get('ingest_records_total{outcome="read"}')).toBe(seeded.events);
   expect(m.get('ingest_records_total{outcome="rejected"}')).toBe(0);

@@ -7,7 +7,11 @@ import { placeholderSchema } from './support/placeholder-schema';
 const LIMITS: QueryLimits = { maxDepth: 6, maxCost: 1000, maxAliases: 5, maxRootFields: 4, maxPageSize: 100 };
 
 /** Runs the enforcer and returns the limit code it throws, or the measure. */
-function outcome(enforce: ReturnType<typeof createQueryLimitsEnforcer>, document: ReturnType<typeof parse>, variables: Record<string, unknown>) {
+function outcome(
+  enforce: ReturnType<typeof createQueryLimitsEnforcer>,
+  document: ReturnType<typeof parse>,
+  variables: Record<string, unknown>,
+) {
   const operation = document.definitions.find((d) => d.kind === 'OperationDefinition')!;
   try {
     return enforce(placeholderSchema, document, operation as never, variables);
@@ -20,12 +24,30 @@ describe('query limits measured once per distinct query', () => {
   it('keeps page-size variables apart: a refused size does not stick to the query, nor an accepted one', () => {
     const enforce = createQueryLimitsEnforcer(LIMITS);
     const doc = parse('query ($n: Int, $text: String) { echo(text: $text) items(first: $n) { id } }');
-    expect(outcome(enforce, doc, { n: 2, text: 'a' })).toEqual({ depth: 2, aliases: 0, rootFields: 2, largestPage: 2, cost: 4 });
+    expect(outcome(enforce, doc, { n: 2, text: 'a' })).toEqual({
+      depth: 2,
+      aliases: 0,
+      rootFields: 2,
+      largestPage: 2,
+      cost: 4,
+    });
     // Other variables (not page sizes) reuse the measure; a different page size does not.
-    expect(outcome(enforce, doc, { n: 2, text: 'b' })).toEqual({ depth: 2, aliases: 0, rootFields: 2, largestPage: 2, cost: 4 });
+    expect(outcome(enforce, doc, { n: 2, text: 'b' })).toEqual({
+      depth: 2,
+      aliases: 0,
+      rootFields: 2,
+      largestPage: 2,
+      cost: 4,
+    });
     expect(outcome(enforce, doc, { n: 100000, text: 'a' })).toBe('PAGE_SIZE_EXCEEDED');
     expect(outcome(enforce, doc, { n: 100000, text: 'b' })).toBe('PAGE_SIZE_EXCEEDED');
-    expect(outcome(enforce, doc, { n: 2, text: 'a' })).toEqual({ depth: 2, aliases: 0, rootFields: 2, largestPage: 2, cost: 4 });
+    expect(outcome(enforce, doc, { n: 2, text: 'a' })).toEqual({
+      depth: 2,
+      aliases: 0,
+      rootFields: 2,
+      largestPage: 2,
+      cost: 4,
+    });
   });
 
   it('re-measures the cost when nested page sizes change', () => {
@@ -46,7 +68,9 @@ describe('query limits measured once per distinct query', () => {
 
   it('re-measures when a directive variable changes what is selected', () => {
     const enforce = createQueryLimitsEnforcer(LIMITS);
-    const doc = parse('query ($all: Boolean!) { items(first: 100) { id children(first: 100) @include(if: $all) { id } } }');
+    const doc = parse(
+      'query ($all: Boolean!) { items(first: 100) { id children(first: 100) @include(if: $all) { id } } }',
+    );
     expect(outcome(enforce, doc, { all: false })).toEqual(expect.objectContaining({ cost: 101 }));
     expect(outcome(enforce, doc, { all: true })).toBe('QUERY_TOO_COMPLEX');
     expect(outcome(enforce, doc, { all: false })).toEqual(expect.objectContaining({ cost: 101 }));
@@ -58,7 +82,10 @@ describe('query limits measured once per distinct query', () => {
     try {
       const query = 'query ($n: Int!) { items(first: $n) { id } }';
       const run = async (variables: Record<string, unknown>) => {
-        const res = await apollo.executeOperation({ query, variables }, { contextValue: { requestId: 't', auth: { subject: null, serviceIds: null } } });
+        const res = await apollo.executeOperation(
+          { query, variables },
+          { contextValue: { requestId: 't', auth: { subject: null, serviceIds: null } } },
+        );
         if (res.body.kind !== 'single') throw new Error('expected a single result');
         return res.body.singleResult;
       };

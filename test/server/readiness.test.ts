@@ -26,7 +26,10 @@ describe('/readyz migrations check', () => {
 
   it('is ready on a current database', async () => {
     const report = await createReadiness({ db: current.db })();
-    expect(report).toEqual({ ready: true, checks: expect.objectContaining({ database: { ok: true }, migrations: { ok: true } }) });
+    expect(report).toEqual({
+      ready: true,
+      checks: expect.objectContaining({ database: { ok: true }, migrations: { ok: true } }),
+    });
   });
 
   it('is not ready on a database missing migrations this version knows, and lists them', async () => {
@@ -34,12 +37,17 @@ describe('/readyz migrations check', () => {
     const pending = Object.keys(migrations);
     expect(report).toEqual({
       ready: false,
-      checks: expect.objectContaining({ database: { ok: true }, migrations: { ok: false, detail: `pending migrations: ${pending.join(', ')}`, pending } }),
+      checks: expect.objectContaining({
+        database: { ok: true },
+        migrations: { ok: false, detail: `pending migrations: ${pending.join(', ')}`, pending },
+      }),
     });
   });
 
   it('is ready on a database a newer version migrated, and says so', async () => {
-    await sql`insert into schema_migrations (name, timestamp) values ('29990101_0001_newer', ${new Date().toISOString()})`.execute(current.db);
+    await sql`insert into schema_migrations (name, timestamp) values ('29990101_0001_newer', ${new Date().toISOString()})`.execute(
+      current.db,
+    );
     const report = await createReadiness({ db: current.db })();
     expect(report).toEqual({
       ready: true,
@@ -64,7 +72,10 @@ describe('/readyz read replica check', () => {
 
   it('reports the replica as not configured without DATABASE_READ_URL', async () => {
     const report = await createReadiness({ db: primary.db })();
-    expect(report).toEqual({ ready: true, checks: expect.objectContaining({ replica: { ok: true, detail: 'not configured' } }) });
+    expect(report).toEqual({
+      ready: true,
+      checks: expect.objectContaining({ replica: { ok: true, detail: 'not configured' } }),
+    });
   });
 
   it('is not ready when the replica refuses connections, while the primary is fine', async () => {
@@ -76,7 +87,10 @@ describe('/readyz read replica check', () => {
         checks: expect.objectContaining({
           database: { ok: true },
           migrations: { ok: true },
-          replica: { ok: false, detail: expect.stringMatching(/^read replica \(DATABASE_READ_URL\) unreachable: .*ECONNREFUSED/) },
+          replica: {
+            ok: false,
+            detail: expect.stringMatching(/^read replica \(DATABASE_READ_URL\) unreachable: .*ECONNREFUSED/),
+          },
         }),
       });
     } finally {
@@ -113,12 +127,21 @@ describe('/readyz read replica check', () => {
 
   it('makes a running server unready when its replica goes away', async () => {
     const replica = await createTestDatabase({ poolSize: 1 });
-    const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DB_POOL_SIZE: '2', DATABASE_READ_URL: replica.url });
+    const config = loadConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      DB_POOL_SIZE: '2',
+      DATABASE_READ_URL: replica.url,
+    });
     const app = createApp(config, { logger: createLogger('silent'), databaseUrl: primary.url });
     try {
       const url = await app.start();
       const before = await fetch(`${url}/readyz`);
-      expect({ status: before.status, replica: ((await before.json()) as any).checks.replica }).toEqual({ status: 200, replica: { ok: true } });
+      expect({ status: before.status, replica: ((await before.json()) as any).checks.replica }).toEqual({
+        status: 200,
+        replica: { ok: true },
+      });
       await replica.drop();
       const after = await fetch(`${url}/readyz`);
       const body = (await after.json()) as any;
@@ -127,7 +150,10 @@ describe('/readyz read replica check', () => {
         body: expect.objectContaining({
           checks: expect.objectContaining({
             database: { ok: true },
-            replica: { ok: false, detail: `read replica (DATABASE_READ_URL) unreachable: database "${replica.name}" does not exist` },
+            replica: {
+              ok: false,
+              detail: `read replica (DATABASE_READ_URL) unreachable: database "${replica.name}" does not exist`,
+            },
           }),
         }),
       });

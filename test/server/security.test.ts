@@ -17,7 +17,8 @@ let clientsB: string[];
 let asA: Record<string, string>;
 let asAll: Record<string, string>;
 
-const bearer = (claims: Record<string, unknown>) => signedBearer({ secret: SECRET, issuer: ISSUER, audience: AUDIENCE, subject: 'security-test' }, claims);
+const bearer = (claims: Record<string, unknown>) =>
+  signedBearer({ secret: SECRET, issuer: ISSUER, audience: AUDIENCE, subject: 'security-test' }, claims);
 
 async function countFor(serviceId: string | null): Promise<number> {
   const q = serviceId
@@ -34,7 +35,11 @@ beforeAll(async () => {
   expect(luna.length).toBeGreaterThanOrEqual(2);
   [serviceA, serviceB] = [luna[0]!.id, luna[1]!.id];
   const clientsOf = async (id: string) =>
-    (await sql<{ client_id: string }>`select distinct client_id from audit_events where service_id = ${id}`.execute(seeded.db.db)).rows.map((r) => r.client_id);
+    (
+      await sql<{ client_id: string }>`select distinct client_id from audit_events where service_id = ${id}`.execute(
+        seeded.db.db,
+      )
+    ).rows.map((r) => r.client_id);
   clientsA = await clientsOf(serviceA);
   clientsB = await clientsOf(serviceB);
   expect(clientsA.length).toBeGreaterThan(0);
@@ -98,12 +103,19 @@ describe('a token scoped to service A sees nothing of service B', () => {
   });
 
   it('auditEvent(id) of a B event is not visible', async () => {
-    const { rows } = await sql<{ id: string }>`select id from audit_events where service_id = ${serviceB} limit 3`.execute(seeded.db.db);
+    const { rows } = await sql<{
+      id: string;
+    }>`select id from audit_events where service_id = ${serviceB} limit 3`.execute(seeded.db.db);
     const unrestricted = await allEvents(asAll, { serviceIds: [serviceB] });
     const bIds = unrestricted.seen.slice(0, 3).map((e) => e.id);
     expect(bIds.length).toBe(Math.min(3, rows.length));
     for (const id of bIds) {
-      const asAll_ = await gql(seeded.url, 'query ($id: ID!) { auditEvent(id: $id) { id service { id } } }', { id }, asAll);
+      const asAll_ = await gql(
+        seeded.url,
+        'query ($id: ID!) { auditEvent(id: $id) { id service { id } } }',
+        { id },
+        asAll,
+      );
       expect(asAll_.body.data.auditEvent).toEqual({ id, service: { id: serviceB } });
       const res = await gql(seeded.url, 'query ($id: ID!) { auditEvent(id: $id) { id service { id } } }', { id }, asA);
       expect(res.body.data?.auditEvent ?? null).toBeNull();
@@ -111,7 +123,8 @@ describe('a token scoped to service A sees nothing of service B', () => {
   });
 
   it('service(B) and client(B client) are null; their A counterparts are not', async () => {
-    const q = 'query ($s: ID!, $c: ID!) { service(id: $s) { id auditEvents { totalCount } } client(id: $c) { id actions { totalCount } } }';
+    const q =
+      'query ($s: ID!, $c: ID!) { service(id: $s) { id auditEvents { totalCount } } client(id: $c) { id actions { totalCount } } }';
     const b = await gql(seeded.url, q, { s: serviceB, c: clientsB[0] }, asA);
     expect(b.body.data?.service ?? null).toBeNull();
     expect(b.body.data?.client ?? null).toBeNull();
@@ -132,7 +145,8 @@ describe('a token scoped to service A sees nothing of service B', () => {
     expect(res.body.data.services.totalCount).toBe(1);
     expect(res.body.data.services.nodes.map((n: { id: string }) => n.id)).toEqual([serviceA]);
     const nestedServices = new Set<string>();
-    for (const s of res.body.data.services.nodes) for (const c of s.clients.nodes) for (const e of c.actions.nodes) nestedServices.add(e.service.id);
+    for (const s of res.body.data.services.nodes)
+      for (const c of s.clients.nodes) for (const e of c.actions.nodes) nestedServices.add(e.service.id);
     expect([...nestedServices]).toEqual([serviceA]);
     const unrestricted = await gql(seeded.url, '{ services(first: 50) { totalCount nodes { id } } }', {}, asAll);
     expect(unrestricted.body.data.services.totalCount).toBeGreaterThan(1);
@@ -167,7 +181,12 @@ describe('a token scoped to service A sees nothing of service B', () => {
     expect(sum(agg.byAction)).toBe(expectedA);
     expect(sum(agg.byStatus)).toBe(expectedA);
     expect(sum(agg.timeline)).toBe(expectedA);
-    const onB = await gql(seeded.url, `query ($b: [ID!]) { auditEvents(filter: { serviceIds: $b }) { aggregate { count byClient { count } timeline(interval: HOUR) { count } } } }`, { b: [serviceB] }, asA);
+    const onB = await gql(
+      seeded.url,
+      `query ($b: [ID!]) { auditEvents(filter: { serviceIds: $b }) { aggregate { count byClient { count } timeline(interval: HOUR) { count } } } }`,
+      { b: [serviceB] },
+      asA,
+    );
     expect(onB.body.data.auditEvents.aggregate).toEqual({ count: 0, byClient: [], timeline: [] });
   });
 
@@ -214,17 +233,31 @@ describe('hostile input on the real schema', () => {
     const res = await gql(
       seeded.url,
       `query ($f: AuditEventFilter) { auditEvents(filter: $f) { totalCount } }`,
-      { f: { actions: ["LUNA_LOGIN'; drop table audit_events; --"], statuses: ['x" or 1=1 --'], objectId: "1' or '1'='1", roles: ['%'], hsmIds: ['\\'] } },
+      {
+        f: {
+          actions: ["LUNA_LOGIN'; drop table audit_events; --"],
+          statuses: ['x" or 1=1 --'],
+          objectId: "1' or '1'='1",
+          roles: ['%'],
+          hsmIds: ['\\'],
+        },
+      },
       asAll,
     );
     expect(res.body).toEqual({ data: { auditEvents: { totalCount: 0 } } });
-    const ids = await gql(seeded.url, `query ($f: AuditEventFilter) { auditEvents(filter: $f) { totalCount } }`, { f: { serviceIds: ["' or 1=1 --"] } }, asA);
+    const ids = await gql(
+      seeded.url,
+      `query ($f: AuditEventFilter) { auditEvents(filter: $f) { totalCount } }`,
+      { f: { serviceIds: ["' or 1=1 --"] } },
+      asA,
+    );
     expect(ids.body).toEqual({ data: { auditEvents: { totalCount: 0 } } });
     expect(await countFor(null)).toBe(before);
   });
 
   it('refuses filter values and ids PostgreSQL cannot take with BAD_USER_INPUT, not an internal error', async () => {
-    const q = 'query ($f: AuditEventFilter) { auditEvents(filter: $f, first: 1) { totalCount nodes { id } aggregate { byAction { key } } } }';
+    const q =
+      'query ($f: AuditEventFilter) { auditEvents(filter: $f, first: 1) { totalCount nodes { id } aggregate { byAction { key } } } }';
     const cases: [Record<string, unknown>, string][] = [
       [{ objectId: 'a\u0000b' }, 'filter.objectId'],
       [{ actions: ['LUNA_SIGN', 'x\u0000'] }, 'filter.actions'],
@@ -236,23 +269,64 @@ describe('hostile input on the real schema', () => {
     for (const [f, argument] of cases) {
       const res = await gql(seeded.url, q, { f }, asAll);
       expect(res.body.data).toBeNull();
-      expect(res.body.errors).toEqual([expect.objectContaining({ path: ['auditEvents'], extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', argument }) })]);
+      expect(res.body.errors).toEqual([
+        expect.objectContaining({
+          path: ['auditEvents'],
+          extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', argument }),
+        }),
+      ]);
     }
-    const earliest = await gql(seeded.url, '{ auditEvents(filter: { from: "0001-01-01T00:00:00Z" }) { totalCount } }', {}, asAll);
+    const earliest = await gql(
+      seeded.url,
+      '{ auditEvents(filter: { from: "0001-01-01T00:00:00Z" }) { totalCount } }',
+      {},
+      asAll,
+    );
     expect(earliest.body).toEqual({ data: { auditEvents: { totalCount: await countFor(null) } } });
-    const ids = await gql(seeded.url, 'query ($id: ID!) { client(id: $id) { id } service(id: $id) { id auditEvents { totalCount } } }', { id: 'a\u0000' }, asAll);
+    const ids = await gql(
+      seeded.url,
+      'query ($id: ID!) { client(id: $id) { id } service(id: $id) { id auditEvents { totalCount } } }',
+      { id: 'a\u0000' },
+      asAll,
+    );
     expect(ids.body.data).toEqual({ client: null, service: null });
-    expect(ids.body.errors?.map((e) => `${e.path} ${e.extensions?.code}`).sort()).toEqual(['client BAD_USER_INPUT', 'service BAD_USER_INPUT']);
+    expect(ids.body.errors?.map((e) => `${e.path} ${e.extensions?.code}`).sort()).toEqual([
+      'client BAD_USER_INPUT',
+      'service BAD_USER_INPUT',
+    ]);
   });
 
   it('refuses malformed _entities representations with BAD_USER_INPUT, not an internal error', async () => {
     const q = 'query ($r: [_Any!]!) { _entities(representations: $r) { __typename ... on Client { id } } }';
-    for (const r of [[{ __typename: 'Nope', id: 'x' }], [{ id: 'x' }], ['a string'], [{ __typename: 'Client', id: 'ok' }, { __typename: 'LunaAction', code: 'x' }]]) {
+    for (const r of [
+      [{ __typename: 'Nope', id: 'x' }],
+      [{ id: 'x' }],
+      ['a string'],
+      [
+        { __typename: 'Client', id: 'ok' },
+        { __typename: 'LunaAction', code: 'x' },
+      ],
+    ]) {
       const res = await gql(seeded.url, q, { r }, asAll);
       expect(res.body.data).toBeNull();
-      expect(res.body.errors).toEqual([expect.objectContaining({ path: ['_entities'], extensions: { code: 'BAD_USER_INPUT', argument: 'representations' } })]);
+      expect(res.body.errors).toEqual([
+        expect.objectContaining({
+          path: ['_entities'],
+          extensions: { code: 'BAD_USER_INPUT', argument: 'representations' },
+        }),
+      ]);
     }
-    const nul = await gql(seeded.url, q, { r: [{ __typename: 'Client', id: 'a\u0000' }, { __typename: 'Client', id: clientsA[0] }] }, asAll);
+    const nul = await gql(
+      seeded.url,
+      q,
+      {
+        r: [
+          { __typename: 'Client', id: 'a\u0000' },
+          { __typename: 'Client', id: clientsA[0] },
+        ],
+      },
+      asAll,
+    );
     expect(nul.body.data).toEqual({ _entities: [null, { __typename: 'Client', id: clientsA[0] }] });
     expect(nul.body.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
   });
@@ -261,9 +335,19 @@ describe('hostile input on the real schema', () => {
     const first = await gql(seeded.url, '{ auditEvents(first: 2) { pageInfo { endCursor } } }', {}, asA);
     const cursor: string = first.body.data.auditEvents.pageInfo.endCursor;
     const tampered = cursor.slice(0, -3) + (cursor.endsWith('AAA') ? 'BBB' : 'AAA');
-    const res = await gql(seeded.url, 'query ($c: String) { auditEvents(first: 2, after: $c) { nodes { id } } }', { c: tampered }, asA);
+    const res = await gql(
+      seeded.url,
+      'query ($c: String) { auditEvents(first: 2, after: $c) { nodes { id } } }',
+      { c: tampered },
+      asA,
+    );
     expect(res.body.errors?.[0]?.extensions?.code).toBe('INVALID_CURSOR');
-    const garbage = await gql(seeded.url, 'query ($c: String) { auditEvents(first: 2, after: $c) { nodes { id } } }', { c: "'; select pg_sleep(10); --" }, asA);
+    const garbage = await gql(
+      seeded.url,
+      'query ($c: String) { auditEvents(first: 2, after: $c) { nodes { id } } }',
+      { c: "'; select pg_sleep(10); --" },
+      asA,
+    );
     expect(garbage.body.errors?.[0]?.extensions?.code).toBe('INVALID_CURSOR');
   });
 
@@ -274,9 +358,13 @@ describe('hostile input on the real schema', () => {
     expect(bomb.body.errors?.[0]?.extensions).toEqual(expect.objectContaining({ code: 'QUERY_TOO_DEEP', limit: 12 }));
     const aliases = Array.from({ length: 100 }, (_, i) => `a${i}: lunaActions { code }`).join(' ');
     const aliasBomb = await gql(seeded.url, `{ ${aliases} }`, {}, asAll);
-    expect(aliasBomb.body.errors?.[0]?.extensions).toEqual(expect.objectContaining({ code: 'TOO_MANY_ALIASES', limit: 30 }));
+    expect(aliasBomb.body.errors?.[0]?.extensions).toEqual(
+      expect.objectContaining({ code: 'TOO_MANY_ALIASES', limit: 30 }),
+    );
     const huge = await gql(seeded.url, '{ auditEvents(first: 100000) { nodes { id } } }', {}, asAll);
-    expect(huge.body.errors?.[0]?.extensions).toEqual(expect.objectContaining({ code: 'PAGE_SIZE_EXCEEDED', limit: 500 }));
+    expect(huge.body.errors?.[0]?.extensions).toEqual(
+      expect.objectContaining({ code: 'PAGE_SIZE_EXCEEDED', limit: 500 }),
+    );
     const body = Buffer.alloc(10 * 1024 * 1024, 'a');
     const big = await rawPost(seeded.url, '/graphql', body, asAll);
     expect(big.status).toBe(413);
@@ -287,11 +375,17 @@ describe('hostile input on the real schema', () => {
 });
 
 describe('GraphiQL examples', () => {
-  it('are filled with placeholders, not the store\'s ids, on the page served without a token (AUTH_MODE=jwt)', async () => {
+  it("are filled with placeholders, not the store's ids, on the page served without a token (AUTH_MODE=jwt)", async () => {
     const res = await fetch(`${seeded.url}/graphql`, { headers: { accept: 'text/html' } });
     const page = await res.text();
     expect(res.status).toBe(200);
-    const stored = (await sql<{ id: string }>`select distinct service_id as id from audit_events union select distinct client_id from audit_events`.execute(seeded.db.db)).rows;
+    const stored = (
+      await sql<{
+        id: string;
+      }>`select distinct service_id as id from audit_events union select distinct client_id from audit_events`.execute(
+        seeded.db.db,
+      )
+    ).rows;
     expect(stored.length).toBeGreaterThan(0);
     expect(stored.filter((r) => page.includes(r.id))).toEqual([]);
     expect(page).toContain(PLACEHOLDER_IDS.serviceId);

@@ -1,4 +1,10 @@
-import { createTenant, generateRecords, renderRecordLine, summarizeRecords, type RawAuditRecord } from '../../src/simulator';
+import {
+  createTenant,
+  generateRecords,
+  renderRecordLine,
+  summarizeRecords,
+  type RawAuditRecord,
+} from '../../src/simulator';
 import { LUNA_ACTIONS } from '../../src/simulator/luna-catalog';
 
 const NOW = new Date('2026-11-20T12:34:56.789Z');
@@ -6,7 +12,9 @@ const clock = () => NOW;
 const DPOD_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3} UTC$/;
 
 function lines(from: Date, to: Date, options: Parameters<typeof createTenant>[0] = {}): string[] {
-  return [...generateRecords(createTenant({ now: clock, eventsPerDay: 600, days: 3, ...options }), from, to)].map(renderRecordLine);
+  return [...generateRecords(createTenant({ now: clock, eventsPerDay: 600, days: 3, ...options }), from, to)].map(
+    renderRecordLine,
+  );
 }
 
 function field(record: RawAuditRecord, name: string): unknown {
@@ -31,7 +39,14 @@ describe('tenant', () => {
   it('lists Luna services, services of other types, and hides one deleted service and the unbound clients', () => {
     const t = createTenant({ services: 4, clientsPerService: 3 });
     const listed = t.listedServices();
-    expect(listed.map((s) => s.serviceType)).toEqual(['key_vault', 'key_vault', 'key_vault', 'key_vault', 'hsm_key_export', 'ctaas']);
+    expect(listed.map((s) => s.serviceType)).toEqual([
+      'key_vault',
+      'key_vault',
+      'key_vault',
+      'key_vault',
+      'hsm_key_export',
+      'ctaas',
+    ]);
     expect(t.services.filter((s) => !s.listed).map((s) => s.serviceType)).toEqual(['key_vault']);
     for (const s of listed.filter((x) => x.hasAuditData)) {
       expect(s.clients.filter((c) => c.bound)).toHaveLength(3);
@@ -117,7 +132,9 @@ describe('generateRecords', () => {
     expect(has((r) => meta(r)?.ouids === null)).toBeGreaterThan(0);
     expect(has((r) => r.action === 'LUNA_FUTURE_OP')).toBeGreaterThan(0);
     expect(has((r) => r.status === 'LUNA_RET_UM_PIN_INCORRECT')).toBeGreaterThan(0);
-    expect(has((r) => r.status === 'LUNA_RET_KEY_HANDLE_INVALID' || r.status === 'LUNA_RET_OBJECT_HANDLE_INVALID')).toBeGreaterThan(0);
+    expect(
+      has((r) => r.status === 'LUNA_RET_KEY_HANDLE_INVALID' || r.status === 'LUNA_RET_OBJECT_HANDLE_INVALID'),
+    ).toBeGreaterThan(0);
     expect(has((r) => !listed.has(field(r, 'resourceID') as string))).toBeGreaterThan(0);
     expect(has((r) => !boundClients.has(field(r, 'actorID') as string))).toBeGreaterThan(0);
     const actions = new Set(records.map((r) => r.action));
@@ -131,8 +148,16 @@ describe('generateRecords', () => {
     );
     expect(odd).toEqual([]);
     // Multi-part operations: an INIT and its END in the same second of the same client.
-    const seconds = new Set(records.filter((r) => r.action === 'LUNA_SIGN_INIT').map((r) => `${field(r, 'actorID')}|${(r.time as string).slice(0, 19)}`));
-    expect(records.filter((r) => r.action === 'LUNA_SIGN_END' && seconds.has(`${field(r, 'actorID')}|${(r.time as string).slice(0, 19)}`)).length).toBeGreaterThan(0);
+    const seconds = new Set(
+      records
+        .filter((r) => r.action === 'LUNA_SIGN_INIT')
+        .map((r) => `${field(r, 'actorID')}|${(r.time as string).slice(0, 19)}`),
+    );
+    expect(
+      records.filter(
+        (r) => r.action === 'LUNA_SIGN_END' && seconds.has(`${field(r, 'actorID')}|${(r.time as string).slice(0, 19)}`),
+      ).length,
+    ).toBeGreaterThan(0);
   });
 });
 

@@ -11,7 +11,11 @@ async function token(sim: RunningSimulator): Promise<string> {
   return ((await res.json()) as { access_token: string }).access_token;
 }
 
-async function call(sim: RunningSimulator, path: string, init: RequestInit & { token?: string } = {}): Promise<{ status: number; body: any; headers: Headers }> {
+async function call(
+  sim: RunningSimulator,
+  path: string,
+  init: RequestInit & { token?: string } = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
   const headers: Record<string, string> = { ...(init.headers as Record<string, string>) };
   if (init.token) headers.authorization = `Bearer ${init.token}`;
   const res = await fetch(`${sim.url}${path}`, { ...init, headers });
@@ -30,7 +34,13 @@ describe('simulator HTTP API', () => {
   let tok: string;
 
   beforeAll(async () => {
-    sim = await startSimulator({ now: () => NOW, eventsPerDay: 200, days: 2, clientId: 'app-1', clientSecret: 's3cret' });
+    sim = await startSimulator({
+      now: () => NOW,
+      eventsPerDay: 200,
+      days: 2,
+      clientId: 'app-1',
+      clientSecret: 's3cret',
+    });
     tok = await token(sim);
   });
   afterAll(() => sim.stop());
@@ -54,16 +64,25 @@ describe('simulator HTTP API', () => {
     expect(claims).toMatchObject({ client_id: 'app-1', exp: Math.floor(NOW.getTime() / 1000) + 3599 });
     const basic = await call(sim, '/oauth/v1/token', {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from('app-1:s3cret').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: `Basic ${Buffer.from('app-1:s3cret').toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: 'grant_type=client_credentials',
     });
     expect(basic.status).toBe(200);
   });
 
   it('refuses bad credentials with 401 and other grant types with 400', async () => {
-    const bad = await call(sim, '/oauth/token', { method: 'POST', body: 'grant_type=client_credentials&client_id=app-1&client_secret=nope' });
+    const bad = await call(sim, '/oauth/token', {
+      method: 'POST',
+      body: 'grant_type=client_credentials&client_id=app-1&client_secret=nope',
+    });
     expect(bad).toMatchObject({ status: 401, body: { error: 'unauthorized', error_description: 'Bad credentials' } });
-    const grant = await call(sim, '/oauth/token', { method: 'POST', body: 'grant_type=password&client_id=app-1&client_secret=s3cret' });
+    const grant = await call(sim, '/oauth/token', {
+      method: 'POST',
+      body: 'grant_type=password&client_id=app-1&client_secret=s3cret',
+    });
     expect(grant).toMatchObject({ status: 400, body: { error: 'unsupported_grant_type' } });
   });
 
@@ -79,7 +98,10 @@ describe('simulator HTTP API', () => {
       const t = await token(clocked);
       expect((await call(clocked, '/v1/service_instances', { token: t })).status).toBe(200);
       now += 61_000;
-      expect(await call(clocked, '/v1/service_instances', { token: t })).toMatchObject({ status: 401, body: { error_description: 'Access token expired' } });
+      expect(await call(clocked, '/v1/service_instances', { token: t })).toMatchObject({
+        status: 401,
+        body: { error_description: 'Access token expired' },
+      });
     } finally {
       await clocked.stop();
     }
@@ -88,39 +110,92 @@ describe('simulator HTTP API', () => {
   it('pages service instances Spring-style and validates paging', async () => {
     const page = await call(sim, '/v1/service_instances?page=1&size=4', { token: tok });
     expect(page.status).toBe(200);
-    expect(page.body).toMatchObject({ totalElements: 6, totalPages: 2, number: 1, size: 4, numberOfElements: 2, first: false, last: true });
-    expect(page.body.content.map((s: { service_id: string }) => s.service_id)).toEqual(sim.tenant.listedServices().slice(4).map((s) => s.id));
-    expect(Object.keys(page.body.content[0])).toEqual(['service_id', 'name', 'serviceType', 'partition_serial_number', 'status', 'servicePlan', 'createdAt', 'createdBy', 'tenantId']);
+    expect(page.body).toMatchObject({
+      totalElements: 6,
+      totalPages: 2,
+      number: 1,
+      size: 4,
+      numberOfElements: 2,
+      first: false,
+      last: true,
+    });
+    expect(page.body.content.map((s: { service_id: string }) => s.service_id)).toEqual(
+      sim.tenant
+        .listedServices()
+        .slice(4)
+        .map((s) => s.id),
+    );
+    expect(Object.keys(page.body.content[0])).toEqual([
+      'service_id',
+      'name',
+      'serviceType',
+      'partition_serial_number',
+      'status',
+      'servicePlan',
+      'createdAt',
+      'createdBy',
+      'tenantId',
+    ]);
     const beyond = await call(sim, '/v1/service_instances?page=9&size=4', { token: tok });
     expect(beyond.body).toMatchObject({ content: [], totalElements: 6 });
-    expect(await call(sim, '/v1/service_instances?size=101', { token: tok })).toMatchObject({ status: 400, body: { status: 400, error: 'Bad Request', message: 'size must be between 1 and 100, got 101' } });
+    expect(await call(sim, '/v1/service_instances?size=101', { token: tok })).toMatchObject({
+      status: 400,
+      body: { status: 400, error: 'Bad Request', message: 'size must be between 1 and 100, got 101' },
+    });
     expect((await call(sim, '/v1/service_instances?page=-1', { token: tok })).status).toBe(400);
     expect((await call(sim, '/v1/service_instances?size=0', { token: tok })).status).toBe(400);
   });
 
   it('serves one service, its bindings and one binding; 404 for the deleted service and unbound clients', async () => {
     const s = sim.tenant.listedServices()[0]!;
-    expect((await call(sim, `/v1/service_instances/${s.id}`, { token: tok })).body).toMatchObject({ service_id: s.id, name: s.name, serviceType: 'key_vault' });
+    expect((await call(sim, `/v1/service_instances/${s.id}`, { token: tok })).body).toMatchObject({
+      service_id: s.id,
+      name: s.name,
+      serviceType: 'key_vault',
+    });
     const bindings = await call(sim, `/v1/service_instances/${s.id}/bindings?page=0&size=100`, { token: tok });
-    expect(bindings.body.content.map((b: { clientId: string }) => b.clientId)).toEqual(s.clients.filter((c) => c.bound).map((c) => c.id));
+    expect(bindings.body.content.map((b: { clientId: string }) => b.clientId)).toEqual(
+      s.clients.filter((c) => c.bound).map((c) => c.id),
+    );
     const bound = s.clients.find((c) => c.bound)!;
     const unbound = s.clients.find((c) => !c.bound)!;
-    expect((await call(sim, `/v1/service_instances/${s.id}/bindings/${bound.id}`, { token: tok })).body).toMatchObject({ clientId: bound.id, name: bound.name });
+    expect((await call(sim, `/v1/service_instances/${s.id}/bindings/${bound.id}`, { token: tok })).body).toMatchObject({
+      clientId: bound.id,
+      name: bound.name,
+    });
     expect((await call(sim, `/v1/service_instances/${s.id}/bindings/${unbound.id}`, { token: tok })).status).toBe(404);
     const deleted = sim.tenant.services.find((x) => !x.listed)!;
-    expect(await call(sim, `/v1/service_instances/${deleted.id}`, { token: tok })).toMatchObject({ status: 404, body: { status: 404, error: 'Not Found' } });
+    expect(await call(sim, `/v1/service_instances/${deleted.id}`, { token: tok })).toMatchObject({
+      status: 404,
+      body: { status: 404, error: 'Not Found' },
+    });
     expect((await call(sim, `/v1/service_instances/${deleted.id}/bindings`, { token: tok })).status).toBe(404);
   });
 
   it('validates export requests with 400 and a message', async () => {
-    const post = (body: string) => call(sim, '/v1/audit-log-exports', { method: 'POST', token: tok, headers: { 'content-type': 'application/json' }, body });
-    expect(await post('{"from":"2026-11-01T00:00:00Z","to":"2026-12-02T00:00:01Z"}')).toMatchObject({ status: 400, body: { message: 'The requested time range exceeds the maximum of 31 days' } });
+    const post = (body: string) =>
+      call(sim, '/v1/audit-log-exports', {
+        method: 'POST',
+        token: tok,
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+    expect(await post('{"from":"2026-11-01T00:00:00Z","to":"2026-12-02T00:00:01Z"}')).toMatchObject({
+      status: 400,
+      body: { message: 'The requested time range exceeds the maximum of 31 days' },
+    });
     expect((await post('{"from":"2026-11-01T00:00:00Z","to":"2026-12-02T00:00:00Z"}')).status).toBe(201);
-    expect((await post('{"from":"2026-11-02T00:00:00Z","to":"2026-11-01T00:00:00Z"}')).body.message).toMatch(/'from' .* must be before 'to'/);
-    expect((await post('{"from":"yesterday","to":"2026-11-01T00:00:00Z"}')).body.message).toMatch(/'from' must be an RFC 3339 date-time/);
+    expect((await post('{"from":"2026-11-02T00:00:00Z","to":"2026-11-01T00:00:00Z"}')).body.message).toMatch(
+      /'from' .* must be before 'to'/,
+    );
+    expect((await post('{"from":"yesterday","to":"2026-11-01T00:00:00Z"}')).body.message).toMatch(
+      /'from' must be an RFC 3339 date-time/,
+    );
     expect((await post('{"to":"2026-11-01T00:00:00Z"}')).body.message).toMatch(/'from' is required/);
     expect((await post('not json')).status).toBe(400);
-    expect((await call(sim, '/v1/audit-log-exports/00000000-0000-4000-8000-000000000000', { token: tok })).status).toBe(404);
+    expect((await call(sim, '/v1/audit-log-exports/00000000-0000-4000-8000-000000000000', { token: tok })).status).toBe(
+      404,
+    );
   });
 
   it('signs download URLs for the host the caller used', async () => {
@@ -134,9 +209,17 @@ describe('simulator HTTP API', () => {
     let job: { state: string; location: string | null } = { state: 'ACTIVE', location: null };
     while (job.state === 'ACTIVE') {
       await new Promise((r) => setTimeout(r, 50));
-      job = (await (await fetch(`http://localhost:${port}/v1/audit-log-exports/${jobId}`, { headers: { authorization: `Bearer ${tok}` } })).json()) as typeof job;
+      job = (await (
+        await fetch(`http://localhost:${port}/v1/audit-log-exports/${jobId}`, {
+          headers: { authorization: `Bearer ${tok}` },
+        })
+      ).json()) as typeof job;
     }
-    expect(job.location).toMatch(new RegExp(`^http://localhost:${port}/exports/${jobId}/audit-logs\\.json\\.gz\\?X-Sim-Expires=\\d+&X-Sim-Signature=[0-9a-f]{64}$`));
+    expect(job.location).toMatch(
+      new RegExp(
+        `^http://localhost:${port}/exports/${jobId}/audit-logs\\.json\\.gz\\?X-Sim-Expires=\\d+&X-Sim-Signature=[0-9a-f]{64}$`,
+      ),
+    );
     const withAuth = await fetch(job.location!, { headers: { authorization: `Bearer ${tok}` } });
     expect(withAuth.status).toBe(400);
     expect(await withAuth.text()).toContain('Only one auth mechanism allowed');
@@ -161,7 +244,10 @@ describe('simulator HTTP API', () => {
   it('injects faults set over HTTP: errors, 429 with Retry-After, then none after `times`', async () => {
     const set = await call(sim, '/__sim/faults', {
       method: 'POST',
-      body: JSON.stringify({ route: 'GET /v1/service_instances', fault: { rateLimitRate: 1, retryAfterSeconds: 7, times: 2 } }),
+      body: JSON.stringify({
+        route: 'GET /v1/service_instances',
+        fault: { rateLimitRate: 1, retryAfterSeconds: 7, times: 2 },
+      }),
     });
     expect(set.status).toBe(200);
     const first = await call(sim, '/v1/service_instances', { token: tok });
@@ -170,7 +256,9 @@ describe('simulator HTTP API', () => {
     expect((await call(sim, '/v1/service_instances', { token: tok })).status).toBe(429);
     expect((await call(sim, '/v1/service_instances', { token: tok })).status).toBe(200);
     sim.setFault('*', { errorRate: 1, errorStatus: 500 });
-    expect(await call(sim, `/v1/service_instances/${sim.tenant.listedServices()[0]!.id}`, { token: tok })).toMatchObject({ status: 500, body: { message: 'Injected 500 Internal Server Error' } });
+    expect(
+      await call(sim, `/v1/service_instances/${sim.tenant.listedServices()[0]!.id}`, { token: tok }),
+    ).toMatchObject({ status: 500, body: { message: 'Injected 500 Internal Server Error' } });
     sim.setFault('*', null);
     expect((await call(sim, '/v1/service_instances', { token: tok })).status).toBe(200);
   });

@@ -45,8 +45,16 @@ export function chooseTier(
  * Whether the tenant-wide daily rollups (day, action, status) can stand in for the daily ones: the whole tenant
  * (no service in the filter, in the breakdowns or as the parent), so summing over services loses nothing.
  */
-export function tenantWideCanServe(filter: AuditFilter, needs: readonly AggregateNeed[], dimension: ParentDimension | null): boolean {
-  return dimension === null && filter.serviceIds === null && !needs.some((n) => n.kind === 'dimension' && n.dimension === 'service');
+export function tenantWideCanServe(
+  filter: AuditFilter,
+  needs: readonly AggregateNeed[],
+  dimension: ParentDimension | null,
+): boolean {
+  return (
+    dimension === null &&
+    filter.serviceIds === null &&
+    !needs.some((n) => n.kind === 'dimension' && n.dimension === 'service')
+  );
 }
 
 /**
@@ -71,7 +79,9 @@ export function rollupRelation(filter: AuditFilter, tier: 'daily' | 'hourly', te
       : sql`select d.day as t, d.service_id, null::text as client_id, d.action, d.status, null::text as role, d.count
               from audit_rollups_daily d where ${days}`,
   ];
-  if (filter.from && ceilDay && ceilDay.getTime() > filter.from.getTime()) parts.push(hourly({ ...filter, to: ceilDay }, true));
-  if (filter.to && floorDay && floorDay.getTime() < filter.to.getTime()) parts.push(hourly({ ...filter, from: floorDay }, true));
+  if (filter.from && ceilDay && ceilDay.getTime() > filter.from.getTime())
+    parts.push(hourly({ ...filter, to: ceilDay }, true));
+  if (filter.to && floorDay && floorDay.getTime() < filter.to.getTime())
+    parts.push(hourly({ ...filter, from: floorDay }, true));
   return sql`(${sql.join(parts, sql` union all `)}) r`;
 }

@@ -80,7 +80,10 @@ export async function computeAggregates(
   ];
   const groupingExpr = columns.length > 0 ? sql`grouping(${sql.join(columns.map((c) => c.expr))})` : sql`0`;
   const keyColumns = columns.map((c, i) => sql`${c.expr} as ${sql.ref(`k${i}`)}`);
-  const relation = tier === 'events' ? sql`audit_events r` : rollupRelation(filter, tier, tier === 'daily' && tenantWideCanServe(filter, needs, dimension));
+  const relation =
+    tier === 'events'
+      ? sql`audit_events r`
+      : rollupRelation(filter, tier, tier === 'daily' && tenantWideCanServe(filter, needs, dimension));
   const relationFilter = tier === 'events' ? filterCondition(filter, 'r') : sql`true`;
 
   const refine = useRollup && needBounds;
@@ -138,7 +141,8 @@ export async function computeAggregates(
     if (!column) continue;
     const key = row[`k${index}`];
     if (column.need.kind === 'dimension') v.dimensions[column.need.dimension]!.push({ key: String(key), count });
-    else if (column.need.kind === 'timeline') v.timelines[column.need.interval]!.push({ start: key as Date, count, failed });
+    else if (column.need.kind === 'timeline')
+      v.timelines[column.need.interval]!.push({ start: key as Date, count, failed });
   }
   for (const v of values.values()) {
     for (const list of Object.values(v.dimensions)) sortBuckets(list!);
@@ -157,4 +161,3 @@ export async function fetchClientHomes(db: Kysely<Database>, clientIds: readonly
   const homes = new Map(result.rows.map((r) => [r.client_id, r.service_id]));
   return clientIds.map((id) => homes.get(id) ?? null);
 }
-

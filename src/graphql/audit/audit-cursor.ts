@@ -27,7 +27,8 @@ export function decodeEventCursor(cursor: string, argument: string): EventPositi
   if (!/^[A-Za-z0-9_-]{1,160}$/.test(cursor)) throw invalidCursor(argument);
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   // Re-encoding must give back the same text: rejects padding games and altered bytes.
-  if (Buffer.from(text, 'utf8').toString('base64url') !== cursor || !text.startsWith(PREFIX)) throw invalidCursor(argument);
+  if (Buffer.from(text, 'utf8').toString('base64url') !== cursor || !text.startsWith(PREFIX))
+    throw invalidCursor(argument);
   const m = /^(\d+:\d+):([0-9a-f]{8})$/.exec(text.slice(PREFIX.length));
   if (!m || checksum(m[1]) !== m[2]) throw invalidCursor(argument);
   const position = parsePosition(m[1]);

@@ -128,6 +128,7 @@ export function encodeAuditEventId(position: EventPosition): string {
 export function decodeAuditEventId(id: string): EventPosition {
   const text = /^[A-Za-z0-9_-]{1,120}$/.test(id) ? Buffer.from(id, 'base64url').toString('utf8') : '';
   const position = text.startsWith(GLOBAL_ID_PREFIX) ? parsePosition(text.slice(GLOBAL_ID_PREFIX.length)) : null;
-  if (!position) throw badInput(`"${id.slice(0, 80)}" is not an audit event id: use the id field of an AuditEvent`, 'id');
+  if (!position)
+    throw badInput(`"${id.slice(0, 80)}" is not an audit event id: use the id field of an AuditEvent`, 'id');
   return position;
 }

@@ -43,7 +43,11 @@ export interface AuditFilter {
 
 function list(name: string, values: readonly string[] | null | undefined): string[] | null {
   if (values == null) return null;
-  if (values.length > MAX_FILTER_VALUES) throw badInput(`filter.${name} holds ${values.length} values; at most ${MAX_FILTER_VALUES} are allowed`, `filter.${name}`);
+  if (values.length > MAX_FILTER_VALUES)
+    throw badInput(
+      `filter.${name} holds ${values.length} values; at most ${MAX_FILTER_VALUES} are allowed`,
+      `filter.${name}`,
+    );
   for (const value of values) storableText(value, `filter.${name}`);
   return [...new Set(values)].sort();
 }
@@ -53,8 +57,16 @@ function cidr(value: string): string {
   const family = isIP(address ?? '');
   const max = family === 4 ? 32 : 128;
   // Node takes an IPv6 zone (fe80::1%eth0); PostgreSQL's inet does not.
-  if (!family || address!.includes('%') || rest.length > 0 || (bits !== undefined && (!/^\d{1,3}$/.test(bits) || Number(bits) > max))) {
-    throw badInput(`filter.clientIps: "${value.slice(0, 60)}" is neither an IP address nor a CIDR block (e.g. 10.0.0.7 or 10.0.0.0/8)`, 'filter.clientIps');
+  if (
+    !family ||
+    address!.includes('%') ||
+    rest.length > 0 ||
+    (bits !== undefined && (!/^\d{1,3}$/.test(bits) || Number(bits) > max))
+  ) {
+    throw badInput(
+      `filter.clientIps: "${value.slice(0, 60)}" is neither an IP address nor a CIDR block (e.g. 10.0.0.7 or 10.0.0.0/8)`,
+      'filter.clientIps',
+    );
   }
   return bits === undefined ? address : `${address}/${bits}`;
 }
@@ -64,11 +76,15 @@ export function normalizeFilter(input: AuditFilterInput | null | undefined, auth
   const f = input ?? {};
   for (const key of ['from', 'to'] as const) {
     const d = f[key];
-    if (d != null && Number.isNaN(d.getTime())) throw badInput(`filter.${key} is not a valid date-time`, `filter.${key}`);
+    if (d != null && Number.isNaN(d.getTime()))
+      throw badInput(`filter.${key} is not a valid date-time`, `filter.${key}`);
     // An offset can move a valid text out of years 1..9999 (0000-01-01T00:00:00Z, 9999-12-31T23:59:59-23:59),
     // whose ISO text PostgreSQL does not read.
     if (d != null && (d.getUTCFullYear() < 1 || d.getUTCFullYear() > 9999)) {
-      throw badInput(`filter.${key} must lie between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z`, `filter.${key}`);
+      throw badInput(
+        `filter.${key} must lie between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z`,
+        `filter.${key}`,
+      );
     }
   }
   let serviceIds = list('serviceIds', f.serviceIds);
@@ -93,7 +109,15 @@ export function normalizeFilter(input: AuditFilterInput | null | undefined, auth
   };
   filter.empty =
     (filter.from !== null && filter.to !== null && filter.from.getTime() >= filter.to.getTime()) ||
-    [filter.serviceIds, filter.clientIds, filter.actions, filter.statuses, filter.roles, filter.clientIps, filter.hsmIds].some((l) => l !== null && l.length === 0);
+    [
+      filter.serviceIds,
+      filter.clientIds,
+      filter.actions,
+      filter.statuses,
+      filter.roles,
+      filter.clientIps,
+      filter.hsmIds,
+    ].some((l) => l !== null && l.length === 0);
   return filter;
 }
 
@@ -105,7 +129,13 @@ export function filterKey(filter: AuditFilter): string {
 /** Whether the hourly rollups can answer this filter exactly. */
 export function rollupCanAnswer(filter: AuditFilter): boolean {
   const onHour = (d: Date | null) => d === null || d.getTime() % 3_600_000 === 0;
-  return onHour(filter.from) && onHour(filter.to) && filter.clientIps === null && filter.hsmIds === null && filter.objectId === null;
+  return (
+    onHour(filter.from) &&
+    onHour(filter.to) &&
+    filter.clientIps === null &&
+    filter.hsmIds === null &&
+    filter.objectId === null
+  );
 }
 
 function anyOf(column: RawBuilder<unknown>, values: string[]): RawBuilder<unknown> {
@@ -120,7 +150,11 @@ export type FilterTarget = 'events' | 'hourly' | 'daily';
  * The filter as a parameterised SQL condition over `alias`: an `audit_events` row, or a rollup row
  * (times then compare its `hour` or `day` column; the dimensions a rollup lacks must not be filtered).
  */
-export function filterCondition(filter: AuditFilter, alias: string, target: FilterTarget = 'events'): RawBuilder<unknown> {
+export function filterCondition(
+  filter: AuditFilter,
+  alias: string,
+  target: FilterTarget = 'events',
+): RawBuilder<unknown> {
   const col = (name: string) => sql.ref(`${alias}.${name}`);
   const parts: RawBuilder<unknown>[] = [];
   if (filter.empty) return sql`false`;

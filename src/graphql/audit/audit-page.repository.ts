@@ -2,7 +2,13 @@ import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { prepared } from '../../db/connection';
 import type { Database } from '../../db/database';
 import type { PageRequest } from '../pagination/page-request';
-import { rowToAuditEvent, microsToIso, type AuditEvent, type AuditEventSqlRow, type EventPosition } from './audit-event';
+import {
+  rowToAuditEvent,
+  microsToIso,
+  type AuditEvent,
+  type AuditEventSqlRow,
+  type EventPosition,
+} from './audit-event';
 import { filterCondition, type AuditFilter } from './audit-filter';
 import type { EventOrder, ParentDimension } from './audit-scope';
 
@@ -103,7 +109,10 @@ function toPage(scanned: AuditEventSqlRow[], hasOther: boolean, size: number, ba
 }
 
 /** Loads events by keyset position (global ids) in one statement; null for unknown positions. */
-export async function fetchEventsByPosition(db: Kysely<Database>, positions: readonly EventPosition[]): Promise<(AuditEvent | null)[]> {
+export async function fetchEventsByPosition(
+  db: Kysely<Database>,
+  positions: readonly EventPosition[],
+): Promise<(AuditEvent | null)[]> {
   if (positions.length === 0) return [];
   const times = positions.map((p) => microsToIso(p.timeUs));
   const ids = positions.map((p) => p.id);

@@ -21,7 +21,9 @@ export function parseSubgraphArgument(text: string): { name: string; url: string
 export function registerComposeCommand(program: Command): void {
   program
     .command('compose')
-    .description('compose this subgraph with other subgraphs (name=url=file.graphql) into a Federation 2 supergraph SDL')
+    .description(
+      'compose this subgraph with other subgraphs (name=url=file.graphql) into a Federation 2 supergraph SDL',
+    )
     .argument('[subgraphs...]', 'other subgraphs, each as name=url=schema-file.graphql')
     .option('--name <name>', 'name of this subgraph in the supergraph', DEFAULT_SUBGRAPH.name)
     .option('--url <url>', 'URL the router uses to reach this subgraph', DEFAULT_SUBGRAPH.url)
@@ -29,19 +31,28 @@ export function registerComposeCommand(program: Command): void {
     .action(async function (this: Command, specs: string[], opts: { name: string; url: string; out?: string }) {
       const usage = (message: string): never => this.error(`error: ${message}`, { exitCode: 2, code: 'compose.usage' });
       if (!URL.canParse(opts.url)) usage(`--url "${opts.url}" is not a URL`);
-      const subgraphs: SubgraphSource[] = [{ name: opts.name, url: opts.url, sdl: printSchemaSdl(await buildGraphqlSchema()) }];
+      const subgraphs: SubgraphSource[] = [
+        { name: opts.name, url: opts.url, sdl: printSchemaSdl(await buildGraphqlSchema()) },
+      ];
       for (const spec of specs) {
         const parsed = parseSubgraphArgument(spec);
-        if (!parsed) usage(`"${spec}" is not name=url=file.graphql (e.g. inventory=http://inventory:4001/graphql=inventory.graphql)`);
+        if (!parsed)
+          usage(
+            `"${spec}" is not name=url=file.graphql (e.g. inventory=http://inventory:4001/graphql=inventory.graphql)`,
+          );
         const { name, url, file } = parsed!;
         if (subgraphs.some((s) => s.name === name)) usage(`subgraph name "${name}" is used twice`);
-        const sdl = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => usage(`cannot read ${file}: ${err.code ?? err.message}`));
+        const sdl = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) =>
+          usage(`cannot read ${file}: ${err.code ?? err.message}`),
+        );
         subgraphs.push({ name, url, sdl });
       }
       const outcome = composeSupergraph(subgraphs);
       if (!outcome.ok) {
         const names = subgraphs.map((s) => s.name).join(', ');
-        throw new Error(`composition of ${names} failed with ${outcome.errors.length} error(s):\n${outcome.errors.map((e) => `  - ${e}`).join('\n')}`);
+        throw new Error(
+          `composition of ${names} failed with ${outcome.errors.length} error(s):\n${outcome.errors.map((e) => `  - ${e}`).join('\n')}`,
+        );
       }
       for (const hint of outcome.hints) process.stderr.write(`hint: ${hint}\n`);
       if (opts.out) {

@@ -30,5 +30,9 @@ export function composeSupergraph(subgraphs: SubgraphSource[]): ComposeOutcome {
   if (errors.length > 0) return { ok: false, errors };
   const result = composeServices(services);
   if (result.errors) return { ok: false, errors: result.errors.map(describe) };
-  return { ok: true, supergraphSdl: `${result.supergraphSdl.trimEnd()}\n`, hints: result.hints.map((h) => `[${h.definition.code}] ${h.message}`) };
+  return {
+    ok: true,
+    supergraphSdl: `${result.supergraphSdl.trimEnd()}\n`,
+    hints: result.hints.map((h) => `[${h.definition.code}] ${h.message}`),
+  };
 }

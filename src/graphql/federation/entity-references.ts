@@ -18,7 +18,8 @@ export const ENTITY_TYPES = ['Service', 'Client', 'AuditEvent'] as const;
 export type EntityTypeName = (typeof ENTITY_TYPES)[number];
 
 function keyOf(ref: EntityRepresentation): string {
-  if (typeof ref.id !== 'string' || ref.id.length === 0) throw badInput(`a ${ref.__typename} representation needs its key field id (a non-empty string)`, 'representations');
+  if (typeof ref.id !== 'string' || ref.id.length === 0)
+    throw badInput(`a ${ref.__typename} representation needs its key field id (a non-empty string)`, 'representations');
   return ref.id;
 }
 
@@ -30,7 +31,10 @@ export function checkRepresentations(representations: readonly unknown[]): void 
   representations.forEach((ref, i) => {
     const typename = ref !== null && typeof ref === 'object' ? (ref as { __typename?: unknown }).__typename : undefined;
     if (typeof typename !== 'string' || !(ENTITY_TYPES as readonly string[]).includes(typename)) {
-      throw badInput(`representations[${i}] must be an object with a __typename of ${ENTITY_TYPES.join(', ')} and the key field id`, 'representations');
+      throw badInput(
+        `representations[${i}] must be an object with a __typename of ${ENTITY_TYPES.join(', ')} and the key field id`,
+        'representations',
+      );
     }
   });
 }
@@ -40,7 +44,10 @@ export function checkRepresentations(representations: readonly unknown[]): void 
  * representations costs one SQL statement (events, client homes) or one DPoD lookup per distinct service,
  * and they apply the caller's scope like Query.service / Query.client / Query.auditEvent do (null outside it).
  */
-export const ENTITY_REFERENCE_RESOLVERS: Record<EntityTypeName, { __resolveReference(ref: EntityRepresentation, ctx: Context): unknown }> = {
+export const ENTITY_REFERENCE_RESOLVERS: Record<
+  EntityTypeName,
+  { __resolveReference(ref: EntityRepresentation, ctx: Context): unknown }
+> = {
   Service: {
     // async: a bad representation then fails its own entity, not the whole _entities list.
     __resolveReference: async (ref, ctx): Promise<ServiceRef | null> => findService(ctx, keyOf(ref)),

@@ -1,7 +1,14 @@
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
-import { isEnumType, isObjectType, isSpecifiedScalarType, lexicographicSortSchema, parse, type GraphQLSchema } from 'graphql';
+import {
+  isEnumType,
+  isObjectType,
+  isSpecifiedScalarType,
+  lexicographicSortSchema,
+  parse,
+  type GraphQLSchema,
+} from 'graphql';
 import { createResolversMap } from 'type-graphql';
 import { checkRepresentations, ENTITY_REFERENCE_RESOLVERS } from './entity-references';
 import type { Context } from '../context';
@@ -13,29 +20,37 @@ export const FEDERATION_LINK = 'extend schema @link(url: "https://specs.apollo.d
 const FEDERATION_DESCRIPTIONS: Record<string, { type?: string; fields?: Record<string, string> }> = {
   Query: {
     fields: {
-      _service: 'Federation: this subgraph\'s SDL, read by composition tools and routers.',
-      _entities: 'Federation: resolves Service, Client and AuditEvent entities from their keys (null outside the caller\'s scope).',
+      _service: "Federation: this subgraph's SDL, read by composition tools and routers.",
+      _entities:
+        "Federation: resolves Service, Client and AuditEvent entities from their keys (null outside the caller's scope).",
     },
   },
-  _Service: { type: 'Federation: the subgraph\'s own description.', fields: { sdl: 'The subgraph SDL with its federation directives.' } },
+  _Service: {
+    type: "Federation: the subgraph's own description.",
+    fields: { sdl: 'The subgraph SDL with its federation directives.' },
+  },
   _Entity: { type: 'Federation: every entity type of this subgraph.' },
   _Any: { type: 'Federation: an entity representation, {__typename, id}.' },
 };
 
 /** Federation's own types (`_Any`, `FieldSet`, `link__Import`, `federation__Scope`...). */
-const isFederationType = (name: string) => name.startsWith('_') || name.startsWith('link__') || name.startsWith('federation__') || name === 'FieldSet';
+const isFederationType = (name: string) =>
+  name.startsWith('_') || name.startsWith('link__') || name.startsWith('federation__') || name === 'FieldSet';
 
 function describeFederationAdditions(schema: GraphQLSchema): void {
   for (const type of Object.values(schema.getTypeMap())) {
     const text = FEDERATION_DESCRIPTIONS[type.name];
-    if (!type.description && isFederationType(type.name) && !type.name.startsWith('__')) type.description = text?.type ?? `Federation: ${type.name} (defined by the federation spec).`;
+    if (!type.description && isFederationType(type.name) && !type.name.startsWith('__'))
+      type.description = text?.type ?? `Federation: ${type.name} (defined by the federation spec).`;
     if (isObjectType(type)) {
       for (const field of Object.values(type.getFields())) {
         if (!field.description && text?.fields?.[field.name]) field.description = text.fields[field.name];
-        if (field.name === '_entities') for (const arg of field.args) arg.description ??= 'Entity representations: __typename plus the key field id.';
+        if (field.name === '_entities')
+          for (const arg of field.args) arg.description ??= 'Entity representations: __typename plus the key field id.';
       }
     }
-    if (isEnumType(type) && isFederationType(type.name)) for (const value of type.getValues()) value.description ??= `${type.name} value ${value.name}.`;
+    if (isEnumType(type) && isFederationType(type.name))
+      for (const value of type.getValues()) value.description ??= `${type.name} value ${value.name}.`;
   }
 }
 

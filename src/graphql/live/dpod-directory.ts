@@ -58,9 +58,15 @@ export class DpodDirectory {
         const before = byId.size;
         for (const s of page.items) if (!byId.has(s.id)) byId.set(s.id, s);
         if (byId.size === before) {
-          throw new DpodResponseError(`page ${numbers[i]} of the service list repeats earlier pages (its total of ${first.totalPages} pages is wrong)`, {
-            call: 'listServicesPage', route: 'GET /v1/service_instances', status: 200, retryable: false,
-          });
+          throw new DpodResponseError(
+            `page ${numbers[i]} of the service list repeats earlier pages (its total of ${first.totalPages} pages is wrong)`,
+            {
+              call: 'listServicesPage',
+              route: 'GET /v1/service_instances',
+              status: 200,
+              retryable: false,
+            },
+          );
         }
       }
     }

@@ -46,16 +46,26 @@ export async function findClient(ctx: Context, id: string): Promise<ClientRef | 
   const home = await ctx.loaders.clientHome.load(id);
   if (home !== null && mayReadService(ctx.auth, home)) return { id, serviceId: home };
   const candidates =
-    ctx.auth.serviceIds ?? (ctx.directory ? (await ctx.directory.allServices(null).catch(() => [])).map((s) => s.id) : []);
-  const lists = await Promise.all(candidates.map((serviceId) => ctx.loaders.bindings.load(serviceId).catch(() => null)));
+    ctx.auth.serviceIds ??
+    (ctx.directory ? (await ctx.directory.allServices(null).catch(() => [])).map((s) => s.id) : []);
+  const lists = await Promise.all(
+    candidates.map((serviceId) => ctx.loaders.bindings.load(serviceId).catch(() => null)),
+  );
   const found = lists.findIndex((bindings) => bindings?.some((b) => b.clientId === id));
   if (found >= 0) return { id, serviceId: candidates[found]! };
   return ctx.auth.serviceIds === null ? { id, serviceId: home } : null;
 }
 
 /** Query.services: a page of DPoD's service list (DPoD pages underneath; the cursor is an offset). */
-export async function pageServices(ctx: Context, args: PageArgs & { serviceType?: string | null }): Promise<OffsetSlice<ServiceRef>> {
-  const request = parsePageArgs({ first: args.first, after: args.after }, ctx.deps.config.limits.maxPageSize, decodeOffsetCursor);
+export async function pageServices(
+  ctx: Context,
+  args: PageArgs & { serviceType?: string | null },
+): Promise<OffsetSlice<ServiceRef>> {
+  const request = parsePageArgs(
+    { first: args.first, after: args.after },
+    ctx.deps.config.limits.maxPageSize,
+    decodeOffsetCursor,
+  );
   const directory = ctx.directory;
   if (!directory) throw dpodUnavailable('the DPoD platform API is not configured');
   const type = args.serviceType ?? null;
@@ -73,8 +83,11 @@ export async function pageServices(ctx: Context, args: PageArgs & { serviceType?
     const lastPage = Math.floor((offset + request.size - 1) / DPOD_MAX_PAGE_SIZE);
     const head = await directory.servicesPage(firstPage, DPOD_MAX_PAGE_SIZE, type);
     const pages = [head];
-    for (let p = firstPage + 1; p <= lastPage && p < head.totalPages; p++) pages.push(await directory.servicesPage(p, DPOD_MAX_PAGE_SIZE, type));
-    const window = pages.flatMap((p) => p.items).slice(offset - firstPage * DPOD_MAX_PAGE_SIZE, offset - firstPage * DPOD_MAX_PAGE_SIZE + request.size);
+    for (let p = firstPage + 1; p <= lastPage && p < head.totalPages; p++)
+      pages.push(await directory.servicesPage(p, DPOD_MAX_PAGE_SIZE, type));
+    const window = pages
+      .flatMap((p) => p.items)
+      .slice(offset - firstPage * DPOD_MAX_PAGE_SIZE, offset - firstPage * DPOD_MAX_PAGE_SIZE + request.size);
     const slice = sliceByOffset(window.map(remember), { direction: 'forward', size: request.size, cursor: null });
     return {
       items: slice.items.map((item, i) => ({ node: item.node, cursor: encodeOffsetCursor(offset + i) })),
@@ -91,7 +104,14 @@ export async function pageServices(ctx: Context, args: PageArgs & { serviceType?
 
 /** Service.clients: a page of the service's live bindings. */
 export async function pageClients(ctx: Context, serviceId: string, args: PageArgs): Promise<OffsetSlice<ClientRef>> {
-  const request = parsePageArgs({ first: args.first, after: args.after }, ctx.deps.config.limits.maxPageSize, decodeOffsetCursor);
+  const request = parsePageArgs(
+    { first: args.first, after: args.after },
+    ctx.deps.config.limits.maxPageSize,
+    decodeOffsetCursor,
+  );
   const bindings = (await ctx.loaders.bindings.load(serviceId)) ?? [];
-  return sliceByOffset(bindings.map((b) => ({ id: b.clientId, serviceId })), request);
+  return sliceByOffset(
+    bindings.map((b) => ({ id: b.clientId, serviceId })),
+    request,
+  );
 }

@@ -35,7 +35,11 @@ export function unconfirmedAnswersPlugin<TContext extends object = Context>(): A
           const answers = (contextValue as { unconfirmedAnswers?: UnconfirmedAnswer[] }).unconfirmedAnswers;
           if (!answers || answers.length === 0 || response.body.kind !== 'single') return;
           const result = response.body.singleResult;
-          const extra = answers.map((a) => ({ message: a.message, path: [...a.path], extensions: { code: 'DPOD_UNAVAILABLE' } }));
+          const extra = answers.map((a) => ({
+            message: a.message,
+            path: [...a.path],
+            extensions: { code: 'DPOD_UNAVAILABLE' },
+          }));
           result.errors = [...(result.errors ?? []), ...extra];
         },
       };

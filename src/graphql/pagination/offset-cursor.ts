@@ -12,7 +12,8 @@ export function decodeOffsetCursor(cursor: string, argument: string): number {
   if (!/^[A-Za-z0-9_-]{1,40}$/.test(cursor)) throw invalidCursor(argument);
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   const m = /^off1:(\d{1,9})$/.exec(text);
-  if (!m || Buffer.from(text, 'utf8').toString('base64url') !== cursor || String(Number(m[1])) !== m[1]) throw invalidCursor(argument);
+  if (!m || Buffer.from(text, 'utf8').toString('base64url') !== cursor || String(Number(m[1])) !== m[1])
+    throw invalidCursor(argument);
   return Number(m[1]);
 }
 
@@ -25,7 +26,10 @@ export interface OffsetSlice<T> {
 }
 
 /** Slices an in-memory list by Relay arguments whose cursors are offsets. */
-export function sliceByOffset<T>(all: readonly T[], request: { direction: 'forward' | 'backward'; size: number; cursor: number | null }): OffsetSlice<T> {
+export function sliceByOffset<T>(
+  all: readonly T[],
+  request: { direction: 'forward' | 'backward'; size: number; cursor: number | null },
+): OffsetSlice<T> {
   let start: number;
   let end: number;
   if (request.direction === 'forward') {

@@ -23,16 +23,26 @@ export interface PageRequest<C> {
  * Validates Relay arguments: first/after or last/before (not both directions), sizes 1..max
  * (default {@link DEFAULT_PAGE_SIZE}); decodes the cursor with `decode`.
  */
-export function parsePageArgs<C>(args: PageArgs, maxPageSize: number, decode: (cursor: string, argument: string) => C): PageRequest<C> {
+export function parsePageArgs<C>(
+  args: PageArgs,
+  maxPageSize: number,
+  decode: (cursor: string, argument: string) => C,
+): PageRequest<C> {
   const forward = args.first != null || args.after != null;
   const backward = args.last != null || args.before != null;
   if (forward && backward) {
-    throw badInput('use either first/after (forward) or last/before (backward), not both', args.first != null ? 'last' : 'before');
+    throw badInput(
+      'use either first/after (forward) or last/before (backward), not both',
+      args.first != null ? 'last' : 'before',
+    );
   }
   const name = backward ? 'last' : 'first';
   const size = (backward ? args.last : args.first) ?? Math.min(DEFAULT_PAGE_SIZE, maxPageSize);
   if (!Number.isInteger(size) || size < 1 || size > maxPageSize) {
-    throw apiError('PAGE_SIZE_EXCEEDED', `${name} must be between 1 and ${maxPageSize} (got ${size})`, { argument: name, max: maxPageSize });
+    throw apiError('PAGE_SIZE_EXCEEDED', `${name} must be between 1 and ${maxPageSize} (got ${size})`, {
+      argument: name,
+      max: maxPageSize,
+    });
   }
   const raw = backward ? args.before : args.after;
   const cursor = raw != null ? decode(raw, backward ? 'before' : 'after') : null;

@@ -6,7 +6,14 @@ import type { AuditScope } from '../audit/audit-scope';
 import { badInput } from '../errors';
 import type { ClientRef } from '../types/client.type';
 import type { ServiceRef } from '../types/service.type';
-import { AuditAggregateType, ClientCountType, CountBucketType, ServiceCountType, TimeBucketType, TimeInterval } from '../types/aggregate.types';
+import {
+  AuditAggregateType,
+  ClientCountType,
+  CountBucketType,
+  ServiceCountType,
+  TimeBucketType,
+  TimeInterval,
+} from '../types/aggregate.types';
 
 const LIMIT_DESCRIPTION = 'Keep only the first `limit` buckets (default: all).';
 
@@ -28,7 +35,8 @@ function checkMinuteWindow(scope: AuditScope, now: Date = new Date()): void {
 
 function limited<T>(buckets: T[], limit: number | null | undefined): T[] {
   if (limit == null) return buckets;
-  if (!Number.isInteger(limit) || limit < 1) throw badInput(`limit must be a positive whole number (got ${limit})`, 'limit');
+  if (!Number.isInteger(limit) || limit < 1)
+    throw badInput(`limit must be a positive whole number (got ${limit})`, 'limit');
   return buckets.slice(0, limit);
 }
 
@@ -83,34 +91,59 @@ export class AuditAggregateResolver {
   }
 
   @FieldResolver(() => [CountBucketType], { description: 'Events per action code.' })
-  async byAction(@Root() scope: AuditScope, @Ctx() ctx: Context, @Arg('limit', () => Int, { nullable: true, description: LIMIT_DESCRIPTION }) limit?: number | null): Promise<CountBucketValue[]> {
+  async byAction(
+    @Root() scope: AuditScope,
+    @Ctx() ctx: Context,
+    @Arg('limit', () => Int, { nullable: true, description: LIMIT_DESCRIPTION }) limit?: number | null,
+  ): Promise<CountBucketValue[]> {
     return limited(await buckets(ctx, scope, 'action'), limit);
   }
 
   @FieldResolver(() => [CountBucketType], { description: 'Events per status.' })
-  async byStatus(@Root() scope: AuditScope, @Ctx() ctx: Context, @Arg('limit', () => Int, { nullable: true, description: LIMIT_DESCRIPTION }) limit?: number | null): Promise<CountBucketValue[]> {
+  async byStatus(
+    @Root() scope: AuditScope,
+    @Ctx() ctx: Context,
+    @Arg('limit', () => Int, { nullable: true, description: LIMIT_DESCRIPTION }) limit?: number | null,
+  ): Promise<CountBucketValue[]> {
     return limited(await buckets(ctx, scope, 'status'), limit);
   }
 
-  @FieldResolver(() => [CountBucketType], { description: 'Events per role (PO, CO, CU, public; "(none)" when the record had no role).' })
+  @FieldResolver(() => [CountBucketType], {
+    description: 'Events per role (PO, CO, CU, public; "(none)" when the record had no role).',
+  })
   async byRole(@Root() scope: AuditScope, @Ctx() ctx: Context): Promise<CountBucketValue[]> {
     return buckets(ctx, scope, 'role');
   }
 
   @FieldResolver(() => [ClientCountType], { description: 'Events per client.' })
-  async byClient(@Root() scope: AuditScope, @Ctx() ctx: Context, @Arg('limit', () => Int, { nullable: true, description: LIMIT_DESCRIPTION }) limit?: number | null): Promise<{ client: ClientRef; count: number }[]> {
+  async byClient(
+    @Root() scope: AuditScope,
+    @Ctx() ctx: Context,
+    @Arg('limit', () => Int, { nullable: true, description: LIMIT_DESCRIPTION }) limit?: number | null,
+  ): Promise<{ client: ClientRef; count: number }[]> {
     return limited(await buckets(ctx, scope, 'client'), limit).map((b) => ({ client: { id: b.key }, count: b.count }));
   }
 
   @FieldResolver(() => [ServiceCountType], { description: 'Events per service.' })
-  async byService(@Root() scope: AuditScope, @Ctx() ctx: Context, @Arg('limit', () => Int, { nullable: true, description: LIMIT_DESCRIPTION }) limit?: number | null): Promise<{ service: ServiceRef; count: number }[]> {
-    return limited(await buckets(ctx, scope, 'service'), limit).map((b) => ({ service: { id: b.key }, count: b.count }));
+  async byService(
+    @Root() scope: AuditScope,
+    @Ctx() ctx: Context,
+    @Arg('limit', () => Int, { nullable: true, description: LIMIT_DESCRIPTION }) limit?: number | null,
+  ): Promise<{ service: ServiceRef; count: number }[]> {
+    return limited(await buckets(ctx, scope, 'service'), limit).map((b) => ({
+      service: { id: b.key },
+      count: b.count,
+    }));
   }
 
   @FieldResolver(() => [TimeBucketType], {
     description: `Events per time bucket (UTC), oldest first; buckets without events are omitted. MINUTE needs filter.from and a window of at most ${MAX_MINUTE_TIMELINE_DAYS} days.`,
   })
-  async timeline(@Root() scope: AuditScope, @Ctx() ctx: Context, @Arg('interval', () => TimeInterval, { description: 'Bucket size.' }) interval: TimeInterval): Promise<TimeBucketValue[]> {
+  async timeline(
+    @Root() scope: AuditScope,
+    @Ctx() ctx: Context,
+    @Arg('interval', () => TimeInterval, { description: 'Bucket size.' }) interval: TimeInterval,
+  ): Promise<TimeBucketValue[]> {
     if (interval === TimeInterval.MINUTE) checkMinuteWindow(scope);
     const v = await loadAggregate(ctx, scope, { kind: 'timeline', interval });
     return v.timelines[interval] ?? [];

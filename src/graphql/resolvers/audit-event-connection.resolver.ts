@@ -35,12 +35,17 @@ export class AuditEventConnectionResolver {
     };
   }
 
-  @FieldResolver(() => Int, { description: 'Number of events matching the filter, whatever the paging (from the hourly rollups when the filter allows).' })
+  @FieldResolver(() => Int, {
+    description:
+      'Number of events matching the filter, whatever the paging (from the hourly rollups when the filter allows).',
+  })
   async totalCount(@Root() source: AuditConnectionSource, @Ctx() ctx: Context): Promise<number> {
     return (await loadAggregate(ctx, source.scope, { kind: 'totals' })).count;
   }
 
-  @FieldResolver(() => AuditAggregateType, { description: 'Counts and breakdowns of every event matching the filter (paging ignored).' })
+  @FieldResolver(() => AuditAggregateType, {
+    description: 'Counts and breakdowns of every event matching the filter (paging ignored).',
+  })
   aggregate(@Root() source: AuditConnectionSource): AuditScope {
     return source.scope;
   }

@@ -16,18 +16,29 @@ import { ServiceType } from '../types/service.type';
 /** Query.auditEvents, Query.auditEvent and the derived fields of AuditEvent. */
 @Resolver(() => AuditEventType)
 export class AuditEventsResolver {
-  @Query(() => AuditEventConnectionType, { description: 'Audit events matching a filter, paged by cursor, with their count and aggregate.' })
+  @Query(() => AuditEventConnectionType, {
+    description: 'Audit events matching a filter, paged by cursor, with their count and aggregate.',
+  })
   auditEvents(@Args() args: AuditEventsArgs, @Ctx() ctx: Context): AuditConnectionSource {
     return openAuditConnection(ctx, args);
   }
 
-  @Query(() => AuditEventType, { nullable: true, description: 'One audit event by its id; null when unknown or not visible to the caller.' })
-  async auditEvent(@Arg('id', () => ID, { description: 'The id field of an AuditEvent.' }) id: string, @Ctx() ctx: Context): Promise<AuditEvent | null> {
+  @Query(() => AuditEventType, {
+    nullable: true,
+    description: 'One audit event by its id; null when unknown or not visible to the caller.',
+  })
+  async auditEvent(
+    @Arg('id', () => ID, { description: 'The id field of an AuditEvent.' }) id: string,
+    @Ctx() ctx: Context,
+  ): Promise<AuditEvent | null> {
     const event = await ctx.loaders.eventByPosition.load(decodeAuditEventId(id));
     return event && mayReadService(ctx.auth, event.serviceId) ? event : null;
   }
 
-  @FieldResolver(() => LunaActionType, { nullable: true, description: 'The catalog entry of the action; null for codes not in the catalog.' })
+  @FieldResolver(() => LunaActionType, {
+    nullable: true,
+    description: 'The catalog entry of the action; null for codes not in the catalog.',
+  })
   actionInfo(@Root() event: AuditEvent): LunaActionEntry | null {
     return findLunaAction(event.action);
   }

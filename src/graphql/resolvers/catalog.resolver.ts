@@ -5,7 +5,9 @@ import { LunaActionType } from '../types/luna-action.type';
 /** Query.lunaActions. */
 @Resolver(() => LunaActionType)
 export class CatalogResolver {
-  @Query(() => [LunaActionType], { description: 'The catalog of the 47 Luna Cloud HSM audit action codes, with what each means.' })
+  @Query(() => [LunaActionType], {
+    description: 'The catalog of the 47 Luna Cloud HSM audit action codes, with what each means.',
+  })
   lunaActions(): readonly LunaActionEntry[] {
     return LUNA_ACTION_CATALOG;
   }

@@ -13,8 +13,14 @@ import { ServiceType, type ServiceRef } from '../types/service.type';
 /** Query.client and the fields of Client. */
 @Resolver(() => ClientType)
 export class ClientsResolver {
-  @Query(() => ClientType, { nullable: true, description: 'A client by id; null when the caller may not see any service it acted on or is bound to.' })
-  client(@Arg('id', () => ID, { description: 'DPoD client id.' }) id: string, @Ctx() ctx: Context): Promise<ClientRef | null> {
+  @Query(() => ClientType, {
+    nullable: true,
+    description: 'A client by id; null when the caller may not see any service it acted on or is bound to.',
+  })
+  client(
+    @Arg('id', () => ID, { description: 'DPoD client id.' }) id: string,
+    @Ctx() ctx: Context,
+  ): Promise<ClientRef | null> {
     return findClient(ctx, id);
   }
 
@@ -29,7 +35,8 @@ export class ClientsResolver {
   }
 
   @FieldResolver(() => Boolean, {
-    description: 'True when the client is currently bound to its service in DPoD; false when unbound or unknown (also when DPoD cannot be reached and nothing is cached: a DPOD_UNAVAILABLE error at this path then says so).',
+    description:
+      'True when the client is currently bound to its service in DPoD; false when unbound or unknown (also when DPoD cannot be reached and nothing is cached: a DPOD_UNAVAILABLE error at this path then says so).',
   })
   async bound(@Root() c: ClientRef, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<boolean> {
     return liveBinding(ctx, c).then(
@@ -41,7 +48,10 @@ export class ClientsResolver {
     );
   }
 
-  @FieldResolver(() => ServiceType, { nullable: true, description: 'The service the client is bound to (or last acted on); null when unknown.' })
+  @FieldResolver(() => ServiceType, {
+    nullable: true,
+    description: 'The service the client is bound to (or last acted on); null when unknown.',
+  })
   async service(@Root() c: ClientRef, @Ctx() ctx: Context): Promise<ServiceRef | null> {
     const id = await clientServiceId(ctx, c);
     return id !== null && mayReadService(ctx.auth, id) ? { id } : null;

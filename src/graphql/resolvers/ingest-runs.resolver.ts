@@ -22,10 +22,17 @@ function runCursor(run: IngestRun): string {
 /** Query.ingestRuns (operators only: callers confined to some services get FORBIDDEN). */
 @Resolver(() => IngestRunType)
 export class IngestRunsResolver {
-  @Query(() => IngestRunConnectionType, { description: 'Ingest runs, newest first (callers confined to some services may not read them).' })
+  @Query(() => IngestRunConnectionType, {
+    description: 'Ingest runs, newest first (callers confined to some services may not read them).',
+  })
   async ingestRuns(@Args() args: ForwardPageArgs, @Ctx() ctx: Context) {
-    if (ctx.auth.serviceIds !== null) throw apiError('FORBIDDEN', 'ingestRuns is only available to callers not confined to some services');
-    const request = parsePageArgs({ first: args.first, after: args.after }, ctx.deps.config.limits.maxPageSize, decodeRunCursor);
+    if (ctx.auth.serviceIds !== null)
+      throw apiError('FORBIDDEN', 'ingestRuns is only available to callers not confined to some services');
+    const request = parsePageArgs(
+      { first: args.first, after: args.after },
+      ctx.deps.config.limits.maxPageSize,
+      decodeRunCursor,
+    );
     ctx.sqlQueries++;
     const page = await fetchIngestRuns(ctx.deps.readDb ?? ctx.deps.db, request);
     const edges = page.runs.map((node) => ({ cursor: runCursor(node), node }));

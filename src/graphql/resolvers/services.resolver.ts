@@ -12,7 +12,12 @@ import { ServiceType, type ServiceRef } from '../types/service.type';
 import { PageInfoType } from '../types/page-info.type';
 
 /** A Relay connection source built from an offset slice. */
-export function toConnection<T>(slice: OffsetSlice<T>): { edges: { cursor: string; node: T }[]; nodes: T[]; pageInfo: PageInfoType; totalCount: number } {
+export function toConnection<T>(slice: OffsetSlice<T>): {
+  edges: { cursor: string; node: T }[];
+  nodes: T[];
+  pageInfo: PageInfoType;
+  totalCount: number;
+} {
   return {
     edges: slice.items,
     nodes: slice.items.map((i) => i.node),
@@ -29,17 +34,30 @@ export function toConnection<T>(slice: OffsetSlice<T>): { edges: { cursor: strin
 /** Query.services, Query.service and the fields of Service. */
 @Resolver(() => ServiceType)
 export class ServicesResolver {
-  @Query(() => ServiceConnectionType, { description: 'DPoD services of the tenant, live from the DPoD platform API (only those the caller may see).' })
+  @Query(() => ServiceConnectionType, {
+    description: 'DPoD services of the tenant, live from the DPoD platform API (only those the caller may see).',
+  })
   async services(
     @Args() page: ForwardPageArgs,
     @Ctx() ctx: Context,
-    @Arg('serviceType', () => String, { nullable: true, description: 'Only services of this type, e.g. key_vault (Luna Cloud HSM).' }) serviceType?: string | null,
+    @Arg('serviceType', () => String, {
+      nullable: true,
+      description: 'Only services of this type, e.g. key_vault (Luna Cloud HSM).',
+    })
+    serviceType?: string | null,
   ) {
     return toConnection(await pageServices(ctx, { ...page, serviceType }));
   }
 
-  @Query(() => ServiceType, { nullable: true, description: 'A service by id; any id resolves (inDpod tells whether DPoD knows it); null when outside the caller\'s scope.' })
-  service(@Arg('id', () => ID, { description: 'DPoD service id.' }) id: string, @Ctx() ctx: Context): ServiceRef | null {
+  @Query(() => ServiceType, {
+    nullable: true,
+    description:
+      "A service by id; any id resolves (inDpod tells whether DPoD knows it); null when outside the caller's scope.",
+  })
+  service(
+    @Arg('id', () => ID, { description: 'DPoD service id.' }) id: string,
+    @Ctx() ctx: Context,
+  ): ServiceRef | null {
     return findService(ctx, id);
   }
 
@@ -48,12 +66,18 @@ export class ServicesResolver {
     return (await liveService(ctx, s.id))?.name ?? null;
   }
 
-  @FieldResolver(() => String, { nullable: true, description: 'Service type, e.g. key_vault for Luna Cloud HSM (live from DPoD).' })
+  @FieldResolver(() => String, {
+    nullable: true,
+    description: 'Service type, e.g. key_vault for Luna Cloud HSM (live from DPoD).',
+  })
   async serviceType(@Root() s: ServiceRef, @Ctx() ctx: Context): Promise<string | null> {
     return (await liveService(ctx, s.id))?.serviceType ?? null;
   }
 
-  @FieldResolver(() => String, { nullable: true, description: 'Serial number of the service\'s HSM partition (live from DPoD).' })
+  @FieldResolver(() => String, {
+    nullable: true,
+    description: "Serial number of the service's HSM partition (live from DPoD).",
+  })
   async partitionSerialNumber(@Root() s: ServiceRef, @Ctx() ctx: Context): Promise<string | null> {
     return (await liveService(ctx, s.id))?.partitionSerialNumber ?? null;
   }
@@ -69,7 +93,8 @@ export class ServicesResolver {
   }
 
   @FieldResolver(() => Boolean, {
-    description: 'True when DPoD currently knows this service; false for deleted or unknown services (also when DPoD cannot be reached and nothing is cached: a DPOD_UNAVAILABLE error at this path then says so).',
+    description:
+      'True when DPoD currently knows this service; false for deleted or unknown services (also when DPoD cannot be reached and nothing is cached: a DPOD_UNAVAILABLE error at this path then says so).',
   })
   async inDpod(@Root() s: ServiceRef, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<boolean> {
     return liveService(ctx, s.id).then(
@@ -81,7 +106,9 @@ export class ServicesResolver {
     );
   }
 
-  @FieldResolver(() => ClientConnectionType, { description: 'Clients currently bound to the service (live DPoD bindings).' })
+  @FieldResolver(() => ClientConnectionType, {
+    description: 'Clients currently bound to the service (live DPoD bindings).',
+  })
   async clients(@Root() s: ServiceRef, @Args() page: ForwardPageArgs, @Ctx() ctx: Context) {
     return toConnection<ClientRef>(await pageClients(ctx, s.id, page));
   }

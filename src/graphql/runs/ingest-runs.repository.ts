@@ -76,7 +76,10 @@ export async function fetchIngestRuns(
   let totalCount = result.rows[0] ? Number(result.rows[0].total) : -1;
   const hasOther = result.rows[0]?.has_other ?? false;
   if (totalCount < 0) {
-    const t = await sql<{ total: string; has_other: boolean }>`select count(*) as total, ${other} as has_other from ingest_runs`.execute(db);
+    const t = await sql<{
+      total: string;
+      has_other: boolean;
+    }>`select count(*) as total, ${other} as has_other from ingest_runs`.execute(db);
     totalCount = Number(t.rows[0].total);
     const more = t.rows[0].has_other;
     return { runs: [], hasNextPage: backward ? more : false, hasPreviousPage: backward ? false : more, totalCount };

@@ -66,8 +66,9 @@ export class TimeBucketType {
 }
 
 /** Aggregate of a filtered set of events. */
-@ObjectType('AuditAggregate', { simpleResolvers: true,
+@ObjectType('AuditAggregate', {
+  simpleResolvers: true,
   description:
-    'Counts over every event matching the connection\'s filter (paging is ignored). Answered from the hourly rollups whenever the filter allows, else from the events; buckets are sorted by count descending, then key.',
+    "Counts over every event matching the connection's filter (paging is ignored). Answered from the hourly rollups whenever the filter allows, else from the events; buckets are sorted by count descending, then key.",
 })
 export class AuditAggregateType {}

@@ -7,7 +7,7 @@ export enum AuditEventOrder {
 }
 registerEnumType(AuditEventOrder, {
   name: 'AuditEventOrder',
-  description: 'Order of an audit event list: by time, ties broken by the event\'s internal sequence.',
+  description: "Order of an audit event list: by time, ties broken by the event's internal sequence.",
   valuesConfig: {
     TIME_ASC: { description: 'Oldest first.' },
     TIME_DESC: { description: 'Newest first (the default).' },
@@ -26,10 +26,10 @@ export class AuditEventFilterInput {
   @Field(() => Date, { nullable: true, description: 'Events strictly before this instant (exclusive).' })
   to?: Date | null;
 
-  @Field(() => [ID], { nullable: true, description: 'DPoD service ids (the records\' resourceID).' })
+  @Field(() => [ID], { nullable: true, description: "DPoD service ids (the records' resourceID)." })
   serviceIds?: string[] | null;
 
-  @Field(() => [ID], { nullable: true, description: 'DPoD client ids (the records\' actorID).' })
+  @Field(() => [ID], { nullable: true, description: "DPoD client ids (the records' actorID)." })
   clientIds?: string[] | null;
 
   @Field(() => [String], { nullable: true, description: 'Action codes, e.g. ["LUNA_SIGN", "LUNA_DECRYPT"].' })
@@ -53,6 +53,9 @@ export class AuditEventFilterInput {
   @Field(() => [String], { nullable: true, description: 'HSM serial numbers (meta hsmid).' })
   hsmIds?: string[] | null;
 
-  @Field(() => String, { nullable: true, description: 'Events whose target objects (meta ouids) include this object id.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Events whose target objects (meta ouids) include this object id.',
+  })
   objectId?: string | null;
 }

@@ -6,7 +6,10 @@ export class AuditMetaType {
   @Field(() => String, { nullable: true, description: 'Egress IP address of the client that acted (meta clientip).' })
   clientIp!: string | null;
 
-  @Field(() => String, { nullable: true, description: 'Serial number of the HSM where the action took place (meta hsmid).' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Serial number of the HSM where the action took place (meta hsmid).',
+  })
   hsmId!: string | null;
 
   @Field(() => [String], { description: 'Identifiers of the target objects (meta ouids); empty when none.' })
@@ -15,7 +18,10 @@ export class AuditMetaType {
   @Field(() => String, { nullable: true, description: 'Serial number of the partition (meta partid).' })
   partitionSerial!: string | null;
 
-  @Field(() => String, { nullable: true, description: 'Role that acted: PO, CO, CU, or public when unauthenticated (meta role).' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Role that acted: PO, CO, CU, or public when unauthenticated (meta role).',
+  })
   role!: string | null;
 
   @Field({ description: 'True when the meta text could not be parsed; see raw.' })

@@ -4,7 +4,10 @@ import { AuditEventFilterInput, AuditEventOrder } from './audit-event-filter.inp
 /** Arguments of every audit event connection field. */
 @ArgsType()
 export class AuditEventsArgs {
-  @Field(() => AuditEventFilterInput, { nullable: true, description: 'Which events; omitted = all (that the caller may see).' })
+  @Field(() => AuditEventFilterInput, {
+    nullable: true,
+    description: 'Which events; omitted = all (that the caller may see).',
+  })
   filter?: AuditEventFilterInput | null;
 
   @Field(() => Int, { nullable: true, description: 'Page size reading forwards (default 50, at most 500 by default).' })
@@ -19,7 +22,11 @@ export class AuditEventsArgs {
   @Field(() => String, { nullable: true, description: 'Read backwards from before this cursor.' })
   before?: string | null;
 
-  @Field(() => AuditEventOrder, { nullable: true, defaultValue: AuditEventOrder.TIME_DESC, description: 'Order of the list (default newest first).' })
+  @Field(() => AuditEventOrder, {
+    nullable: true,
+    defaultValue: AuditEventOrder.TIME_DESC,
+    description: 'Order of the list (default newest first).',
+  })
   orderBy?: AuditEventOrder | null;
 }
 

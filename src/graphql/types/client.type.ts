@@ -10,12 +10,13 @@ export interface ClientRef {
 }
 
 /** An application client of a service (a DPoD binding). */
-@ObjectType('Client', { simpleResolvers: true,
+@ObjectType('Client', {
+  simpleResolvers: true,
   description:
     'An application client of a Luna Cloud HSM service (a DPoD service binding). Clients that were unbound still resolve, with bound = false.',
 })
 @Directive('@key(fields: "id")')
 export class ClientType {
-  @Field(() => ID, { description: 'DPoD client id (UUID); the audit records\' actorID.' })
+  @Field(() => ID, { description: "DPoD client id (UUID); the audit records' actorID." })
   id!: string;
 }

@@ -16,8 +16,10 @@ export class AuditEventEdgeType {
 }
 
 /** Audit events, paged. */
-@ObjectType('AuditEventConnection', { simpleResolvers: true,
-  description: 'A page of audit events (Relay cursor connection, keyset-paged on time) with the count and aggregate of every matching event.',
+@ObjectType('AuditEventConnection', {
+  simpleResolvers: true,
+  description:
+    'A page of audit events (Relay cursor connection, keyset-paged on time) with the count and aggregate of every matching event.',
 })
 export class AuditEventConnectionType {}
 
@@ -32,7 +34,10 @@ export class ServiceEdgeType {
 }
 
 /** Services, paged. */
-@ObjectType('ServiceConnection', { simpleResolvers: true, description: 'A page of DPoD services (live from the DPoD platform API).' })
+@ObjectType('ServiceConnection', {
+  simpleResolvers: true,
+  description: 'A page of DPoD services (live from the DPoD platform API).',
+})
 export class ServiceConnectionType {
   @Field(() => [ServiceEdgeType], { description: 'The services of this page with their cursors.' })
   edges!: ServiceEdgeType[];
@@ -58,7 +63,10 @@ export class ClientEdgeType {
 }
 
 /** Clients, paged. */
-@ObjectType('ClientConnection', { simpleResolvers: true, description: 'A page of the clients bound to a service (live from DPoD).' })
+@ObjectType('ClientConnection', {
+  simpleResolvers: true,
+  description: 'A page of the clients bound to a service (live from DPoD).',
+})
 export class ClientConnectionType {
   @Field(() => [ClientEdgeType], { description: 'The clients of this page with their cursors.' })
   edges!: ClientEdgeType[];

@@ -1,7 +1,10 @@
 import { Field, Float, ID, ObjectType } from 'type-graphql';
 
 /** One ingest run (an export window or an imported file). */
-@ObjectType('IngestRun', { simpleResolvers: true, description: 'One ingest run: an Audit Query API export window or an imported file.' })
+@ObjectType('IngestRun', {
+  simpleResolvers: true,
+  description: 'One ingest run: an Audit Query API export window or an imported file.',
+})
 export class IngestRunType {
   @Field(() => ID, { description: 'Run id.' })
   id!: string;
@@ -54,6 +57,10 @@ export class IngestRunType {
   @Field(() => String, { nullable: true, description: 'Why the run failed.' })
   error!: string | null;
 
-  @Field(() => Float, { nullable: true, description: 'Run duration in milliseconds (a Float: runs may last past the 32-bit Int, about 24.8 days); null while running.' })
+  @Field(() => Float, {
+    nullable: true,
+    description:
+      'Run duration in milliseconds (a Float: runs may last past the 32-bit Int, about 24.8 days); null while running.',
+  })
   durationMs!: number | null;
 }

@@ -1,7 +1,10 @@
 import { Field, ObjectType } from 'type-graphql';
 
 /** An entry of the Luna action catalog. */
-@ObjectType('LunaAction', { simpleResolvers: true, description: 'A Luna Cloud HSM audit action code with what it means.' })
+@ObjectType('LunaAction', {
+  simpleResolvers: true,
+  description: 'A Luna Cloud HSM audit action code with what it means.',
+})
 export class LunaActionType {
   @Field({ description: 'The action code as it appears in audit records, e.g. LUNA_SIGN.' })
   code!: string;

@@ -6,12 +6,13 @@ export interface ServiceRef {
 }
 
 /** A Luna Cloud HSM service instance. */
-@ObjectType('Service', { simpleResolvers: true,
+@ObjectType('Service', {
+  simpleResolvers: true,
   description:
     'A Luna Cloud HSM service instance. Live fields come from the DPoD platform API (cached); audit fields from the store. Any service id resolves, known to DPoD or not.',
 })
 @Directive('@key(fields: "id")')
 export class ServiceType {
-  @Field(() => ID, { description: 'DPoD service id (UUID); the audit records\' resourceID.' })
+  @Field(() => ID, { description: "DPoD service id (UUID); the audit records' resourceID." })
   id!: string;
 }

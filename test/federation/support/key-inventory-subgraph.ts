@@ -26,7 +26,11 @@ export interface KeyInventorySubgraph {
 
 /** Starts the key-inventory subgraph (`@apollo/server` + `buildSubgraphSchema`) on a free port. */
 export async function startKeyInventorySubgraph(keys: InventoryKey[]): Promise<KeyInventorySubgraph> {
-  const toKey = (k: InventoryKey) => ({ label: k.label, service: { id: k.serviceId }, lastSignature: k.lastSignatureId ? { id: k.lastSignatureId } : null });
+  const toKey = (k: InventoryKey) => ({
+    label: k.label,
+    service: { id: k.serviceId },
+    lastSignature: k.lastSignatureId ? { id: k.lastSignatureId } : null,
+  });
   const schema = buildSubgraphSchema([
     {
       typeDefs: parse(readFileSync(KEY_INVENTORY_SDL_FILE, 'utf8')),

@@ -78,8 +78,13 @@ export async function startGraphqlFixture(options: FixtureOptions = {}): Promise
   const dpod = createDpodClient(config, { maxRetries: 0, timeoutMs: 3000 });
   if (options.ingest !== false) {
     // The real ingest: an Audit Query API export of the whole history, polled, downloaded and stored.
-    const run = await ingestWindow({ db: t.db, pool: t.pool, dpod }, { from, to }, { pollIntervalMs: 20, progressBar: false });
-    if (run.state !== 'succeeded' || run.inserted === 0) throw new Error(`fixture ingest failed: ${run.error ?? `${run.inserted} events`}`);
+    const run = await ingestWindow(
+      { db: t.db, pool: t.pool, dpod },
+      { from, to },
+      { pollIntervalMs: 20, progressBar: false },
+    );
+    if (run.state !== 'succeeded' || run.inserted === 0)
+      throw new Error(`fixture ingest failed: ${run.error ?? `${run.inserted} events`}`);
     sim.resetStats();
   }
 
@@ -120,7 +125,10 @@ export async function startGraphqlFixture(options: FixtureOptions = {}): Promise
     async gql(query, variables = {}, opts = {}) {
       const res = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(opts.services ? { 'x-test-services': opts.services.join(',') } : {}) },
+        headers: {
+          'content-type': 'application/json',
+          ...(opts.services ? { 'x-test-services': opts.services.join(',') } : {}),
+        },
         body: JSON.stringify({ query, variables }),
       });
       return (await res.json()) as GqlBody;

@@ -10,7 +10,9 @@ export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
  */
 export function ensureChromium(): string {
   if (existsSync(CHROMIUM_PATH)) return CHROMIUM_PATH;
-  process.stderr.write(`[test] ${CHROMIUM_PATH} is missing: installing Debian's chromium with apt-get (about a minute)...\n`);
+  process.stderr.write(
+    `[test] ${CHROMIUM_PATH} is missing: installing Debian's chromium with apt-get (about a minute)...\n`,
+  );
   try {
     execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], {
       stdio: ['ignore', 'ignore', 'inherit'],
@@ -23,6 +25,7 @@ export function ensureChromium(): string {
         'Install it with "apt-get install -y chromium" or set CHROMIUM_PATH to a Chromium binary.',
     );
   }
-  if (!existsSync(CHROMIUM_PATH)) throw new Error(`apt-get installed chromium but ${CHROMIUM_PATH} does not exist; set CHROMIUM_PATH.`);
+  if (!existsSync(CHROMIUM_PATH))
+    throw new Error(`apt-get installed chromium but ${CHROMIUM_PATH} does not exist; set CHROMIUM_PATH.`);
   return CHROMIUM_PATH;
 }

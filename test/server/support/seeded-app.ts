@@ -43,7 +43,12 @@ export async function startSeededApp(options: SeededAppOptions = {}): Promise<Se
   const dir = await mkdtemp(join(tmpdir(), 'dpod-server-test-'));
   const now = sim.tenant.now();
   const file = join(dir, 'export.jsonl.gz');
-  const { records } = await writeExportFile(sim.tenant, new Date(now.getTime() - (options.days ?? 3) * 86_400_000), now, file);
+  const { records } = await writeExportFile(
+    sim.tenant,
+    new Date(now.getTime() - (options.days ?? 3) * 86_400_000),
+    now,
+    file,
+  );
   await importFiles({ db: db.db, pool: db.pool }, [file], { progressBar: false });
   await rm(dir, { recursive: true, force: true });
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DB_POOL_SIZE: '3', ...options.env });
