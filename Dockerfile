@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # Multi-stage build: compile with dev dependencies, ship production dependencies only, run as non-root.
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json .swcrc tsconfig.json ./
 COPY bin ./bin
@@ -11,7 +11,7 @@ COPY bench ./bench
 # `npm ci` runs `prepare`, which builds dist/ with swc.
 RUN npm ci && npm prune --omit=dev
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production PORT=4000 HOST=0.0.0.0
 WORKDIR /app
 COPY --from=build --chown=node:node /app/package.json ./package.json
