@@ -76,8 +76,11 @@ export async function sqlThroughput(
 // One kept-alive connection, like the one pg keeps: the comparison is the query, not connection setup.
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 
-/** POSTs a GraphQL request over a kept-alive connection; fails loudly on errors (failing queries measure nothing). */
-export function postGraphql(url: string, body: string): Promise<any> {
+/**
+ * POSTs a GraphQL request over a kept-alive connection and resolves with its `data`, of the shape `TData` the caller's
+ * query selects (unchecked); fails loudly on errors (failing queries measure nothing).
+ */
+export function postGraphql<TData = unknown>(url: string, body: string): Promise<TData> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
@@ -90,14 +93,14 @@ export function postGraphql(url: string, body: string): Promise<any> {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
-          const json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { data?: unknown; errors?: unknown[] };
+          const json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { data?: TData; errors?: unknown[] };
           if (res.statusCode !== 200 || json.errors)
             reject(
               new Error(
                 `GraphQL request failed (${res.statusCode}): ${JSON.stringify(json.errors ?? json).slice(0, 500)}`,
               ),
             );
-          else resolve(json.data);
+          else resolve(json.data as TData);
         });
         res.on('error', reject);
       },
@@ -134,6 +137,13 @@ export async function interleavedLatency(
   });
 }
 
+/** The `n` of a `select count(*) as n ...` (pg returns bigint counts as text). */
+export async function countOf(pool: pg.Pool, text: string, params: unknown[] = []): Promise<number> {
+  const n = (await pool.query<{ n: string }>(text, params)).rows[0]?.n;
+  if (n === undefined) throw new Error(`no count from: ${text}`);
+  return Number(n);
+}
+
 /** Formats ms with 2 decimals. */
 export const ms = (v: number) => `${v.toFixed(2)} ms`;
 
@@ -160,8 +170,8 @@ export async function startServerProcess(cli: string, env: Record<string, string
       output += d.toString();
       if (output.includes('GraphQL on ')) resolve();
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${output.slice(-2000)}`)));
     setTimeout(() => reject(new Error(`serve did not start in 60 s: ${output.slice(-2000)}`)), 60_000).unref();
   });

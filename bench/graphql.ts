@@ -33,6 +33,7 @@ import { buildGraphqlSchema } from '../src/graphql/schema';
 import { importFiles } from '../src/ingest';
 import { startSimulator, writeExportFile } from '../src/simulator';
 import {
+  countOf,
   graphqlThroughput,
   interleavedLatency,
   ms,
@@ -54,6 +55,11 @@ const CLIENTS = 8;
 
 const EVENT_COLUMNS = `id, time, source, partition_id, service_id, client_id, tenant_id, trace_id, action, status,
   host(client_ip) as client_ip, hsm_id, object_ids, partition_serial, role, meta_malformed, coalesce(meta_raw, meta::text) as meta_raw`;
+
+/** What the page query selects that the sanity checks read. */
+interface EventPage {
+  auditEvents: { edges: { node: { time: string } }[] };
+}
 
 async function main(): Promise<void> {
   const events = numberArg('events', 1_000_000);
@@ -87,7 +93,7 @@ async function main(): Promise<void> {
   });
   const store = createDatabase({ url: dbUrl, poolSize: 4 });
   await migrateToLatest(store.db);
-  let stored = Number((await store.pool.query('select count(*) as n from audit_events')).rows[0].n);
+  let stored = await countOf(store.pool, 'select count(*) as n from audit_events');
   if (stored === 0) {
     const dir = mkdtempSync(join(tmpdir(), 'bench-graphql-'));
     try {
@@ -110,7 +116,7 @@ async function main(): Promise<void> {
       await store.pool.query('vacuum analyze audit_events');
       await store.pool.query('vacuum analyze audit_rollups_hourly');
       await store.pool.query('vacuum analyze audit_rollups_daily');
-      stored = Number((await store.pool.query('select count(*) as n from audit_events')).rows[0].n);
+      stored = await countOf(store.pool, 'select count(*) as n from audit_events');
       log(`ingested ${stored} events in ${((Date.now() - t1) / 1000).toFixed(1)} s (real import pipeline)`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -118,7 +124,7 @@ async function main(): Promise<void> {
   } else {
     log(`reusing ${stored} stored events`);
   }
-  const rollupRows = Number((await store.pool.query('select count(*) as n from audit_rollups_hourly')).rows[0].n);
+  const rollupRows = await countOf(store.pool, 'select count(*) as n from audit_rollups_hourly');
 
   // The real server (`dpod-audit serve`) in its own process, so the measuring client does not share its event loop.
   const serverEnv = {
@@ -141,22 +147,19 @@ async function main(): Promise<void> {
   const service = sim.tenant.listedServices().find((s) => s.hasAuditData)!;
   const windowTo = NOW;
   const windowFrom = new Date(NOW.getTime() - 7 * 86_400_000);
-  const inWindow = Number(
-    (
-      await sqlPool.query('select count(*) as n from audit_events where service_id = $1 and time >= $2 and time < $3', [
-        service.id,
-        windowFrom,
-        windowTo,
-      ])
-    ).rows[0].n,
+  const inWindow = await countOf(
+    sqlPool,
+    'select count(*) as n from audit_events where service_id = $1 and time >= $2 and time < $3',
+    [service.id, windowFrom, windowTo],
   );
   const deepRow = (
-    await sqlPool.query(
+    await sqlPool.query<{ id: string; us: string; time: Date }>(
       `select id, (extract(epoch from time) * 1000000)::bigint::text as us, time from audit_events
         where service_id = $1 and time >= $2 and time < $3 order by time desc, id desc offset $4 limit 1`,
       [service.id, windowFrom, windowTo, Math.floor(inWindow * 0.9)],
     )
   ).rows[0];
+  if (!deepRow) throw new Error('no event 90% deep into the window');
   const deepCursor = encodeEventCursor({ timeUs: deepRow.us, id: deepRow.id });
 
   const pageQuery = `query($s: ID!, $from: DateTime, $to: DateTime, $after: String) {
@@ -203,12 +206,13 @@ async function main(): Promise<void> {
   const aggParams = [aggFrom, NOW];
 
   // Sanity: GraphQL and SQL return the same rows.
-  const gPage = await postGraphql(endpoint, pageBody(null));
+  const gPage = await postGraphql<EventPage>(endpoint, pageBody(null));
   const sPage = await sqlPool.query(pageSql, pageParams);
   if (gPage.auditEvents.edges.length !== 50 || sPage.rows.length !== 51) throw new Error('page sizes differ');
-  const gDeep = await postGraphql(endpoint, pageBody(deepCursor));
-  const sDeep = await sqlPool.query(deepSql, deepParams);
-  if (new Date(gDeep.auditEvents.edges[0].node.time).getTime() !== new Date(sDeep.rows[0].time).getTime())
+  const gDeep = await postGraphql<EventPage>(endpoint, pageBody(deepCursor));
+  const sDeep = await sqlPool.query<{ time: Date }>(deepSql, deepParams);
+  const [gFirst, sFirst] = [gDeep.auditEvents.edges[0]?.node.time, sDeep.rows[0]?.time];
+  if (gFirst === undefined || sFirst === undefined || new Date(gFirst).getTime() !== sFirst.getTime())
     throw new Error('deep pages differ');
 
   log('');
@@ -216,7 +220,7 @@ async function main(): Promise<void> {
     `GraphQL benchmark — ${stored.toLocaleString('en')} events, ${rollupRows.toLocaleString('en')} rollup rows, ${SERVICES} Luna services x ${CLIENTS} clients, ${DAYS} days`,
   );
   log(
-    `machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), shared; PostgreSQL ${(await sqlPool.query('show server_version')).rows[0].server_version}`,
+    `machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), shared; PostgreSQL ${(await sqlPool.query<{ server_version: string }>('show server_version')).rows[0]?.server_version}`,
   );
   log(
     `sequential samples: ${samples}; throughput: ${connections} concurrent clients for ${seconds} s; GraphQL over HTTP to the real server (dpod-audit serve, AUTH_MODE=none) in a child process`,
@@ -294,7 +298,7 @@ async function main(): Promise<void> {
         query: POSTGRAPHILE_PAGE_QUERY,
         variables: { s: service.id, from: windowFrom.toISOString(), to: windowTo.toISOString(), after: null },
       });
-      const peerPage = await postGraphql(peer.endpoint, peerBody);
+      const peerPage = await postGraphql<{ allAuditEvents: EventPage['auditEvents'] }>(peer.endpoint, peerBody);
       const times = (edges: { node: { time: string } }[]) =>
         edges.map((e) => new Date(e.node.time).getTime()).join(',');
       if (times(peerPage.allAuditEvents.edges) !== times(gPage.auditEvents.edges))
@@ -328,13 +332,10 @@ async function main(): Promise<void> {
   );
   const naive = await sequentialLatency(5, () => sqlPool.query(aggSqlEvents, aggParams), 1);
   log(`    (4) for reference, the same GROUP BY over the raw events: p50 ${ms(naive.p50)} p95 ${ms(naive.p95)}`);
-  const dailyRows = Number(
-    (
-      await sqlPool.query(
-        'select count(*) as n from audit_rollups_daily_tenant where day >= $1 and day < $2',
-        aggParams,
-      )
-    ).rows[0].n,
+  const dailyRows = await countOf(
+    sqlPool,
+    'select count(*) as n from audit_rollups_daily_tenant where day >= $1 and day < $2',
+    aggParams,
   );
   log(
     `    (4) reads ${dailyRows.toLocaleString('en')} tenant-wide daily rollup rows for 30 days (grows with days x actions x statuses, not with events)`,
@@ -361,7 +362,8 @@ async function main(): Promise<void> {
     const dpodCalls = Object.entries(stats)
       .filter(([k]) => !k.includes('oauth'))
       .reduce((a, [, v]) => a + v, 0);
-    const nClients = (result.data as any).services.nodes.reduce((a: number, s: any) => a + s.clients.nodes.length, 0);
+    const data = result.data as { services: { nodes: { clients: { nodes: unknown[] } }[] } };
+    const nClients = data.services.nodes.reduce((a, s) => a + s.clients.nodes.length, 0);
     log(
       `    clients(first: ${clients}) actions(first: ${actions}): ${nClients} clients -> ${ctx.sqlQueries} SQL statement(s), ${dpodCalls} DPoD request(s) for ${listedIds.length} services (+${stats['POST /oauth/token'] ?? 0} token)`,
     );

@@ -96,11 +96,11 @@ export async function startPostgraphilePeer(
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       output += d.toString();
       if (output.includes('postgraphile listening')) resolve();
     });
-    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     void exited.then(() => reject(new Error(`PostGraphile exited with ${child.exitCode}: ${output.slice(-2000)}`)));
     setTimeout(() => {
       child.kill('SIGKILL');

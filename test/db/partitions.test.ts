@@ -3,6 +3,11 @@ import { ensurePartitions, listPartitions, partitionName } from '../../src/db/pa
 import { createDatabase } from '../../src/db/connection';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 
+/** One line of PostgreSQL's `explain` output. */
+interface Plan {
+  'QUERY PLAN': string;
+}
+
 const baseRow = {
   source: 'thales/cloudhsm/1334049524932',
   partition_id: '1334049524932',
@@ -119,13 +124,13 @@ describe('audit_events partitions', () => {
     const plans: string[] = [];
     await sql`set enable_seqscan = off`.execute(t.db);
     for (const q of [
-      sql`explain select id from audit_events where service_id = 'x' and (time, id) < (now(), 5) order by time desc, id desc limit 51`,
-      sql`explain select id from audit_events where client_id = 'x' order by time asc, id asc limit 51`,
-      sql`explain select id from audit_events order by time desc, id desc limit 51`,
-      sql`explain select id from audit_events where action = 'LUNA_SIGN' order by time desc, id desc limit 51`,
+      sql<Plan>`explain select id from audit_events where service_id = 'x' and (time, id) < (now(), 5) order by time desc, id desc limit 51`,
+      sql<Plan>`explain select id from audit_events where client_id = 'x' order by time asc, id asc limit 51`,
+      sql<Plan>`explain select id from audit_events order by time desc, id desc limit 51`,
+      sql<Plan>`explain select id from audit_events where action = 'LUNA_SIGN' order by time desc, id desc limit 51`,
     ]) {
       const { rows } = await q.execute(t.db);
-      plans.push(rows.map((r) => Object.values(r as object)[0]).join('\n'));
+      plans.push(rows.map((r) => r['QUERY PLAN']).join('\n'));
     }
     expect(plans[0]).toMatch(/Index Only Scan Backward using audit_events_\w+_service_id_time_id_idx/);
     expect(plans[1]).toMatch(/Index Only Scan using audit_events_\w+_client_id_time_id_idx/);

@@ -32,8 +32,8 @@ describe('docker-compose.yml', () => {
 
   it('gives every service a healthcheck', () => {
     for (const [name, service] of Object.entries(compose.services)) {
-      expect({ name, test: service.healthcheck?.test?.length ?? 0 }).toEqual({ name, test: expect.any(Number) });
-      expect(service.healthcheck!.test.length).toBeGreaterThan(1);
+      // The service's name beside the check, so a failure says which service lacks one.
+      expect({ name, healthcheck: (service.healthcheck?.test.length ?? 0) > 1 }).toEqual({ name, healthcheck: true });
     }
   });
 

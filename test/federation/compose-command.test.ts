@@ -45,7 +45,7 @@ describe('the committed supergraph (deploy/supergraph.graphql)', () => {
     expect(
       sdl.startsWith('extend schema\n  @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key"])\n'),
     ).toBe(true);
-    expect([...sdl.matchAll(/^type (\w+)\n  @key\(fields: "id"\)/gm)].map((m) => m[1])).toEqual([
+    expect([...sdl.matchAll(/^type (\w+)\n {2}@key\(fields: "id"\)/gm)].map((m) => m[1])).toEqual([
       'AuditEvent',
       'Client',
       'Service',
@@ -95,7 +95,7 @@ describe('dpod-audit compose', () => {
       'KEY_INVENTORY @join__graph(name: "key-inventory", url: "http://inventory:4001/graphql")',
     );
     expect(res.stdout).toMatch(
-      /type Service\n  @join__type\(graph: DPOD_AUDIT, key: "id"\)\n  @join__type\(graph: KEY_INVENTORY, key: "id"\)/,
+      /type Service\n {2}@join__type\(graph: DPOD_AUDIT, key: "id"\)\n {2}@join__type\(graph: KEY_INVENTORY, key: "id"\)/,
     );
     expect(res.stdout).toContain('keys: [HsmKey!]! @join__field(graph: KEY_INVENTORY)');
     const gateway = new ApolloGateway({ supergraphSdl: res.stdout });

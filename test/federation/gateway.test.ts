@@ -3,6 +3,7 @@ import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { sql } from 'kysely';
+import { z } from 'zod';
 import { composeSupergraph } from '../../src/graphql/federation/compose';
 import { buildGraphqlSchema, printSchemaSdl } from '../../src/graphql/schema';
 import { gql } from '../server/support/http';
@@ -27,14 +28,26 @@ let gatewayUrl: string;
 let keys: InventoryKey[];
 const calls: SubgraphCall[] = [];
 
-async function viaGateway(query: string): Promise<{ data?: any; errors?: unknown[] }> {
+/** A gateway response: tests compare `data` as a whole. */
+interface GatewayBody {
+  data?: unknown;
+  errors?: unknown[];
+}
+
+// The answers of the subgraph queries that seed the inventory, checked as they are read.
+const FirstEvents = z.object({
+  service: z.object({ auditEvents: z.object({ nodes: z.array(z.object({ id: z.string() })) }) }),
+});
+const EventAction = z.object({ auditEvent: z.object({ action: z.string() }) });
+
+async function viaGateway(query: string): Promise<GatewayBody> {
   calls.length = 0;
   const res = await fetch(gatewayUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ query }),
   });
-  return (await res.json()) as { data?: any; errors?: unknown[] };
+  return (await res.json()) as GatewayBody;
 }
 
 const entityCallsTo = (subgraph: string) => calls.filter((c) => c.subgraph === subgraph && c.entities);
@@ -58,7 +71,7 @@ beforeAll(async () => {
       'query ($s: ID!) { service(id: $s) { auditEvents(first: 2, orderBy: TIME_ASC) { nodes { id } } } }',
       { s: serviceId },
     );
-    const events: { id: string }[] = first.body.data.service.auditEvents.nodes;
+    const events = FirstEvents.parse(first.body.data).service.auditEvents.nodes;
     expect(events).toHaveLength(2);
     keys.push(
       {
@@ -88,7 +101,7 @@ beforeAll(async () => {
       new RemoteGraphQLDataSource({
         url,
         willSendRequest({ request }) {
-          const representations = request.variables?.representations;
+          const representations: unknown = request.variables?.representations;
           calls.push({
             subgraph: name,
             entities: /\b_entities\b/.test(request.query ?? ''),
@@ -157,7 +170,7 @@ describe('a gateway over dpod-audit and an example key-inventory subgraph', () =
       const res = await gql(seeded.url, 'query ($id: ID!) { auditEvent(id: $id) { action } }', {
         id: k.lastSignatureId,
       });
-      events.set(k.lastSignatureId!, res.body.data.auditEvent.action);
+      events.set(k.lastSignatureId!, EventAction.parse(res.body.data).auditEvent.action);
     }
     const nameOf = (id: string) => seeded.sim.tenant.services.find((s) => s.id === id)!.name;
     expect(body.data).toEqual({

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { DpodClient } from '../../src/dpod';
 import { startGraphqlFixture, type GraphqlFixture } from './support/graphql-fixture';
+import type { Id, Nodes } from './support/response-shapes';
 
 let f: GraphqlFixture;
 beforeAll(async () => {
@@ -28,6 +29,27 @@ const DEEP = `{
   }
 }`;
 
+/** An event row as {@link expectedDeep} selects it. */
+interface ActionRow {
+  action: string;
+  status: string;
+  succeeded: boolean;
+  client_id: string;
+  service_id: string;
+  client_ip: string | null;
+  hsm_id: string | null;
+  object_ids: string[];
+  partition_serial: string | null;
+  role: string | null;
+  meta_malformed: boolean;
+}
+
+/** `service { id name inDpod }` and `client { id name bound }` of an event. */
+interface LiveRefs {
+  service: { id: string; name: string | null; inDpod: boolean };
+  client: { id: string; name: string | null; bound: boolean };
+}
+
 /** What the deep query must return, from the simulator's tenant and plain SQL. */
 async function expectedDeep() {
   const listed = f.sim.tenant.listedServices();
@@ -35,7 +57,7 @@ async function expectedDeep() {
   for (const s of listed) {
     const clients = [];
     for (const c of s.clients.filter((c) => c.bound)) {
-      const { rows } = await sql<any>`
+      const { rows } = await sql<ActionRow>`
         select action, status, status = 'LUNA_RET_OK' as succeeded, client_id, service_id, host(client_ip) as client_ip, hsm_id, object_ids, partition_serial, role, meta_malformed
           from audit_events where client_id = ${c.id} order by time desc, id desc limit 10`.execute(f.t.db);
       const total = (
@@ -49,7 +71,7 @@ async function expectedDeep() {
         service: { id: s.id },
         actions: {
           totalCount: total,
-          nodes: rows.map((r: any) => ({
+          nodes: rows.map((r) => ({
             action: r.action,
             status: r.status,
             succeeded: r.succeeded,
@@ -79,30 +101,42 @@ async function expectedDeep() {
   return { services: { totalCount: listed.length, nodes } };
 }
 
+/** What the confinement test's query selects. */
+interface Confined {
+  services: unknown;
+  mineS: unknown;
+  otherS: unknown;
+  ev: unknown;
+  oc: unknown;
+  mc: unknown;
+  all: unknown;
+  mineEvents: { nodes: { service: Id }[]; aggregate: { byService: unknown } };
+}
+
 describe('the live graph (services -> clients -> actions -> meta)', () => {
   it('returns names, bindings and meta with one SQL query per field of a level and one DPoD request per service per level', async () => {
     f.resetCounts();
     const body = await f.gql(DEEP);
-    expect(body).toEqual({ data: await expectedDeep() });
+    const expected = await expectedDeep();
+    expect(body).toEqual({ data: expected });
     const listed = f.sim.tenant.listedServices().length;
     // Client.actions of every client: one keyset page query (nodes) and one rollup count (totalCount).
     expect(f.sqlCount()).toBe(2);
     const { 'POST /oauth/token': tokens = 0, ...calls } = f.sim.stats();
     expect(calls).toEqual({ 'GET /v1/service_instances': 1, 'GET /v1/service_instances/{id}/bindings': listed });
     expect(tokens).toBeLessThanOrEqual(1);
-    expect(body.data.services.nodes.flatMap((s: any) => s.clients.nodes).length).toBeGreaterThanOrEqual(12);
+    expect(expected.services.nodes.flatMap((s) => s.clients.nodes).length).toBeGreaterThanOrEqual(12);
   });
 
   it('resolves 200 events of many clients with at most one DPoD request per distinct service per level', async () => {
     f.resetCounts();
-    const body = await f.gql(
+    const data = await f.gqlData<{ auditEvents: Nodes<LiveRefs> }>(
       `{ auditEvents(first: 200, orderBy: TIME_ASC) { nodes { action service { id name inDpod } client { id name bound } } } }`,
     );
-    expect(body.errors).toBeUndefined();
-    const nodes = body.data.auditEvents.nodes;
+    const nodes = data.auditEvents.nodes;
     expect(nodes).toHaveLength(200);
-    const services = new Set(nodes.map((n: any) => n.service.id));
-    const clients = new Set(nodes.map((n: any) => n.client.id));
+    const services = new Set(nodes.map((n) => n.service.id));
+    const clients = new Set(nodes.map((n) => n.client.id));
     expect(clients.size).toBeGreaterThan(services.size);
     expect(f.sqlCount()).toBe(1);
     const stats = f.sim.stats();
@@ -149,13 +183,12 @@ describe('the live graph (services -> clients -> actions -> meta)', () => {
     });
     const deleted = f.sim.tenant.services.find((s) => !s.listed)!;
     const unbound = f.sim.tenant.services.find((s) => s.listed && s.hasAuditData)!.clients.find((c) => !c.bound)!;
-    const known = await f.gql(
+    const known = await f.gqlData<{ service: unknown; client: { bound: boolean } }>(
       `query($s: ID!, $c: ID!) { service(id: $s) { inDpod name } client(id: $c) { bound name service { name } } }`,
       { s: deleted.id, c: unbound.id },
     );
-    expect(known.errors).toBeUndefined();
-    expect(known.data.service).toEqual({ inDpod: false, name: null });
-    expect(known.data.client.bound).toBe(false);
+    expect(known.service).toEqual({ inDpod: false, name: null });
+    expect(known.client.bound).toBe(false);
   });
 
   it('resolves ids that cannot be a path segment of their own (".", "..", a lone surrogate) as unknown without asking DPoD', async () => {
@@ -179,7 +212,7 @@ describe('the live graph (services -> clients -> actions -> meta)', () => {
 
   it('serves audit data with null live fields and DPOD_UNAVAILABLE when DPoD fails', async () => {
     f.sim.setFault('*', { errorRate: 1, errorStatus: 503 });
-    const body = await f.gql(
+    const body = await f.gql<{ auditEvents: Nodes<LiveRefs> }>(
       `{ auditEvents(first: 3, orderBy: TIME_ASC) { totalCount nodes { action service { id name inDpod } client { id name bound } } } }`,
     );
     const expected = (
@@ -189,14 +222,14 @@ describe('the live graph (services -> clients -> actions -> meta)', () => {
         client_id: string;
       }>`select action, service_id, client_id from audit_events order by time, id limit 3`.execute(f.t.db)
     ).rows;
-    expect(body.data.auditEvents.nodes).toEqual(
+    expect(body.data?.auditEvents.nodes).toEqual(
       expected.map((r) => ({
         action: r.action,
         service: { id: r.service_id, name: null, inDpod: false },
         client: { id: r.client_id, name: null, bound: false },
       })),
     );
-    expect(body.data.auditEvents.totalCount).toBeGreaterThan(0);
+    expect(body.data?.auditEvents.totalCount).toBeGreaterThan(0);
     expect(body.errors!.length).toBeGreaterThanOrEqual(2);
     for (const e of body.errors!) {
       expect(e.extensions?.code).toBe('DPOD_UNAVAILABLE');
@@ -212,12 +245,12 @@ describe('the live graph (services -> clients -> actions -> meta)', () => {
   it('flags inDpod and bound answered without DPoD with DPOD_UNAVAILABLE at their paths', async () => {
     f.sim.setFault('*', { errorRate: 1, errorStatus: 503 });
     f.deps.liveCache.clear();
-    const body = await f.gql(
+    const body = await f.gql<{ auditEvents: Nodes<unknown> }>(
       `{ auditEvents(first: 2, orderBy: TIME_ASC) { nodes { action service { inDpod } client { bound } } } }`,
     );
-    expect(body.data.auditEvents.nodes).toHaveLength(2);
-    for (const n of body.data.auditEvents.nodes)
-      expect(n).toMatchObject({ service: { inDpod: false }, client: { bound: false } });
+    const nodes = body.data?.auditEvents.nodes ?? [];
+    expect(nodes).toHaveLength(2);
+    for (const n of nodes) expect(n).toMatchObject({ service: { inDpod: false }, client: { bound: false } });
     const paths = body.errors!.map((e) => (e.path ?? []).join('.')).sort();
     expect(paths).toEqual([
       'auditEvents.nodes.0.client.bound',
@@ -243,13 +276,13 @@ describe('the live graph (services -> clients -> actions -> meta)', () => {
   it("confines every path to the caller's services", async () => {
     const [mine, other] = f.sim.tenant.listedServices().filter((s) => s.hasAuditData);
     const as = { services: [mine!.id] };
-    const otherEvent = await f.gql(
+    const otherEvent = await f.gqlData<{ auditEvents: Nodes<{ id: string; client: Id }> }>(
       `query($s: [ID!]) { auditEvents(first: 1, filter: { serviceIds: $s }) { nodes { id client { id } } } }`,
       { s: [other!.id] },
     );
-    const otherEventId = otherEvent.data.auditEvents.nodes[0].id;
-    const otherClientId = otherEvent.data.auditEvents.nodes[0].client.id;
-    const body = await f.gql(
+    const otherEventId = otherEvent.auditEvents.nodes[0]?.id;
+    const otherClientId = otherEvent.auditEvents.nodes[0]?.client.id;
+    const data = await f.gqlData<Confined>(
       `query($mine: ID!, $other: ID!, $ev: ID!, $oc: ID!, $mc: ID!) {
         services { totalCount nodes { id } }
         mineS: service(id: $mine) { id }
@@ -263,32 +296,31 @@ describe('the live graph (services -> clients -> actions -> meta)', () => {
       { mine: mine!.id, other: other!.id, ev: otherEventId, oc: otherClientId, mc: mine!.clients[0]!.id },
       as,
     );
-    expect(body.errors).toBeUndefined();
-    expect(body.data.services).toEqual({ totalCount: 1, nodes: [{ id: mine!.id }] });
-    expect(body.data.mineS).toEqual({ id: mine!.id });
-    expect(body.data.otherS).toBeNull();
-    expect(body.data.ev).toBeNull();
-    expect(body.data.oc).toBeNull();
-    expect(body.data.mc).toEqual({ id: mine!.clients[0]!.id, service: { id: mine!.id } });
-    expect(body.data.all).toEqual({ totalCount: 0, nodes: [] });
-    expect(new Set(body.data.mineEvents.nodes.map((n: any) => n.service.id))).toEqual(new Set([mine!.id]));
-    expect(body.data.mineEvents.aggregate.byService).toEqual([{ service: { id: mine!.id } }]);
+    expect(data.services).toEqual({ totalCount: 1, nodes: [{ id: mine!.id }] });
+    expect(data.mineS).toEqual({ id: mine!.id });
+    expect(data.otherS).toBeNull();
+    expect(data.ev).toBeNull();
+    expect(data.oc).toBeNull();
+    expect(data.mc).toEqual({ id: mine!.clients[0]!.id, service: { id: mine!.id } });
+    expect(data.all).toEqual({ totalCount: 0, nodes: [] });
+    expect(new Set(data.mineEvents.nodes.map((n) => n.service.id))).toEqual(new Set([mine!.id]));
+    expect(data.mineEvents.aggregate.byService).toEqual([{ service: { id: mine!.id } }]);
     const runs = await f.gql(`{ ingestRuns { totalCount } }`, {}, as);
     expect(runs.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
   });
 
   it('lists ingest runs newest first and the action catalog', async () => {
-    const body = await f.gql(
+    const data = await f.gqlData<{ ingestRuns: unknown; lunaActions: { code: string }[] }>(
       `{ ingestRuns(first: 5) { totalCount nodes { kind state inserted rejected } pageInfo { hasNextPage hasPreviousPage } } lunaActions { code category description } }`,
     );
     const inserted = (await sql<{ n: number }>`select count(*)::int as n from audit_events`.execute(f.t.db)).rows[0]!.n;
-    expect(body.data.ingestRuns).toEqual({
+    expect(data.ingestRuns).toEqual({
       totalCount: 1,
       nodes: [{ kind: 'backfill', state: 'succeeded', inserted, rejected: 0 }],
       pageInfo: { hasNextPage: false, hasPreviousPage: false },
     });
-    expect(body.data.lunaActions).toHaveLength(47);
-    expect(body.data.lunaActions.find((a: any) => a.code === 'LUNA_SIGN')).toEqual({
+    expect(data.lunaActions).toHaveLength(47);
+    expect(data.lunaActions.find((a) => a.code === 'LUNA_SIGN')).toEqual({
       code: 'LUNA_SIGN',
       category: 'CRYPTO',
       description: 'Signs data.',

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isObjectType, isInputObjectType, isEnumType, type GraphQLNamedType } from 'graphql';
+import { isObjectType, isInputObjectType, isEnumType } from 'graphql';
 import { buildGraphqlSchema, printSchemaSdl } from '../../src/graphql/schema';
 
 const CONTRACT: Record<string, string[]> = {
@@ -103,15 +103,18 @@ describe('GraphQL schema', () => {
   it('describes every type, field and argument', async () => {
     const schema = await buildGraphqlSchema();
     const undocumented: string[] = [];
-    for (const type of Object.values(schema.getTypeMap()) as GraphQLNamedType[]) {
+    for (const type of Object.values(schema.getTypeMap())) {
       if (type.name.startsWith('__') || ['String', 'Int', 'Float', 'Boolean', 'ID'].includes(type.name)) continue;
       if (!type.description && type !== schema.getQueryType()) undocumented.push(type.name);
-      if (isObjectType(type) || isInputObjectType(type)) {
-        for (const field of Object.values(type.getFields())) {
-          if (!field.description) undocumented.push(`${type.name}.${field.name}`);
-          for (const arg of 'args' in field ? field.args : [])
-            if (!arg.description) undocumented.push(`${type.name}.${field.name}(${arg.name})`);
-        }
+      const fields = isObjectType(type)
+        ? Object.values(type.getFields())
+        : isInputObjectType(type)
+          ? Object.values(type.getFields())
+          : [];
+      for (const field of fields) {
+        if (!field.description) undocumented.push(`${type.name}.${field.name}`);
+        for (const arg of 'args' in field ? field.args : [])
+          if (!arg.description) undocumented.push(`${type.name}.${field.name}(${arg.name})`);
       }
     }
     expect(undocumented).toEqual([]);

@@ -1,4 +1,5 @@
 import { startGraphqlFixture, type GraphqlFixture } from './support/graphql-fixture';
+import type { PageInfo } from './support/response-shapes';
 
 let f: GraphqlFixture;
 beforeAll(async () => {
@@ -10,14 +11,18 @@ const PAGE = `query($first: Int, $after: String, $type: String) {
   services(first: $first, after: $after, serviceType: $type) { totalCount nodes { id name } pageInfo { hasNextPage hasPreviousPage endCursor } }
 }`;
 
+/** What {@link PAGE} selects. */
+interface Page {
+  services: { totalCount: number; nodes: { id: string; name: string | null }[]; pageInfo: PageInfo };
+}
+
 async function walk(size: number, type: string | null, services?: string[]) {
   const ids: string[] = [];
   let after: string | null = null;
   for (let guard = 0; guard < 100; guard++) {
-    const body = await f.gql(PAGE, { first: size, after, type }, services ? { services } : {});
-    expect(body.errors).toBeUndefined();
-    const c = body.data.services;
-    ids.push(...c.nodes.map((n: any) => n.id));
+    const vars: Record<string, unknown> = { first: size, after, type };
+    const { services: c } = await f.gqlData<Page>(PAGE, vars, services ? { services } : {});
+    ids.push(...c.nodes.map((n) => n.id));
     expect(c.pageInfo.hasPreviousPage).toBe(after !== null);
     if (!c.pageInfo.hasNextPage) return { ids, total: c.totalCount };
     after = c.pageInfo.endCursor;

@@ -87,15 +87,13 @@ describe('abandoned ingest runs', () => {
       { db: t.db, pool: t.pool },
       { kind: 'import', source: 'file:/done' },
       { progressBar: false },
-      async () => undefined,
+      () => Promise.resolve(undefined),
     );
     const broken = await recordedRun(
       { db: t.db, pool: t.pool },
       { kind: 'import', source: 'file:/broken' },
       { progressBar: false },
-      async () => {
-        throw new Error('unreadable file');
-      },
+      () => Promise.reject(new Error('unreadable file')),
     );
     await age(done.runId, { startedSecondsAgo: 7200, heartbeatSecondsAgo: 7200 });
     await age(broken.runId, { startedSecondsAgo: 7200, heartbeatSecondsAgo: 7200 });

@@ -244,20 +244,21 @@ describe('ingest through the Audit Query API (simulator)', () => {
 describe('follower lifecycle', () => {
   it('stops after the current batch, leaves consistent data, and the next follower finishes the job', async () => {
     const now = () => NOW;
-    let stopped: Promise<void> | null = null;
+    // The stop, once asked for (in a list: TypeScript cannot see the callback assign it).
+    const stopping: Promise<void>[] = [];
     // Stop as soon as the first batch is committed, while the pass is in the middle of its window.
     const f = startFollower(
       {
         ...deps(),
         onProgress: (p) => {
-          if (p.inserted > 0 && !stopped) stopped = f.stop();
+          if (p.inserted > 0 && stopping.length === 0) stopping.push(f.stop());
         },
       },
       { initialLookbackSeconds: 3 * 86_400, pollIntervalMs: 20, batchSize: 200, now },
     );
-    for (let i = 0; i < 3000 && !stopped; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(stopped).not.toBeNull();
-    await stopped;
+    for (let i = 0; i < 3000 && stopping.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(stopping).toHaveLength(1);
+    await stopping[0];
     const want = expected();
     const { n: partial } = await t.db
       .selectFrom('audit_events')

@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { expect } from '@jest/globals';
 import { join } from 'node:path';
 import { constants as zlibConstants, gunzipSync, gzipSync } from 'node:zlib';
 import { sql } from 'kysely';

@@ -165,7 +165,10 @@ describe('importFiles', () => {
     const recased = sample().map((r) =>
       Object.fromEntries(
         Object.entries(r)
-          .map(([k, v]) => [k.toLowerCase(), typeof v === 'object' && v !== null ? JSON.stringify(v) : v])
+          .map(([k, v]): [string, unknown] => [
+            k.toLowerCase(),
+            typeof v === 'object' && v !== null ? JSON.stringify(v) : v,
+          ])
           .reverse(),
       ),
     );

@@ -176,7 +176,7 @@ describe('audit record variants, as stored', () => {
       },
       ['client_ip', 'hsm_id', 'object_ids', 'role', 'meta', 'meta_raw', 'meta_malformed'],
     );
-    const fromString = JSON.parse(meta({}));
+    const fromString = JSON.parse(meta({})) as unknown;
     expect(stored).toEqual({
       string: {
         client_ip: '10.0.0.1',
@@ -210,7 +210,7 @@ describe('audit record variants, as stored', () => {
         hsm_id: '567782',
         object_ids: ['o1', 'o2', 'o3', 'o4'],
         role: 'CO',
-        meta: JSON.parse(meta({ ouids: 'o1, o2;o3 o4' })),
+        meta: JSON.parse(meta({ ouids: 'o1, o2;o3 o4' })) as unknown,
         meta_raw: meta({ ouids: 'o1, o2;o3 o4' }),
         meta_malformed: false,
       },
@@ -219,7 +219,7 @@ describe('audit record variants, as stored', () => {
         hsm_id: '567782',
         object_ids: ['42'],
         role: 'CO',
-        meta: JSON.parse(meta({ ouids: 42 })),
+        meta: JSON.parse(meta({ ouids: 42 })) as unknown,
         meta_raw: meta({ ouids: 42 }),
         meta_malformed: false,
       },

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { expect } from '@jest/globals';
 import { sql } from 'kysely';
 import { migrations } from '../../migrations';
 import { CLI, runCli } from '../support/cli';
@@ -67,7 +68,7 @@ describe('a database a newer version has migrated', () => {
         .stderr()
         .split('\n')
         .filter((line) => line.includes('"level":40'));
-      expect(warnings.map((line) => JSON.parse(line).msg)).toContain(
+      expect(warnings.map((line) => (JSON.parse(line) as { msg?: unknown }).msg)).toContain(
         `the database is ahead of this version of dpod-audit: it has 1 migration(s) this version does not know (${NEWER}), applied by a newer version; starting without migrating`,
       );
     } finally {

@@ -24,7 +24,8 @@ function startPasswordServer(): Promise<{ url: string; port: number; stop: () =>
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;
-      if (out.includes('\n')) resolve({ ...JSON.parse(out), stop: () => (child.stdin.end(), exited) });
+      if (out.includes('\n'))
+        resolve({ ...(JSON.parse(out) as { url: string; port: number }), stop: () => (child.stdin.end(), exited) });
     });
     void exited.then(() => reject(new Error('the embedded PostgreSQL did not start')));
   });

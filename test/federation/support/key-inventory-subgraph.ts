@@ -52,8 +52,9 @@ export async function startKeyInventorySubgraph(keys: InventoryKey[]): Promise<K
     schema,
     plugins: [
       {
-        async requestDidStart({ request }) {
+        requestDidStart({ request }) {
           if (request.query?.includes('_entities')) state.entityCalls++;
+          return Promise.resolve();
         },
       },
     ],

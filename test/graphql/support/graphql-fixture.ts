@@ -12,10 +12,20 @@ import { ingestWindow } from '../../../src/ingest';
 import { startSimulator, type RunningSimulator } from '../../../src/simulator';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
 
-/** A GraphQL response as tests see it. */
-export interface GqlBody {
-  data?: any;
-  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, any> }[];
+/** One GraphQL error as the server sends it. */
+export interface GqlError {
+  message: string;
+  path?: (string | number)[];
+  extensions?: Record<string, unknown>;
+}
+
+/**
+ * A GraphQL response as tests see it. `TData` is the shape the test's query selects: the server does not check it,
+ * the test's assertions on whole results do; left `unknown`, a test can only compare the body as a whole.
+ */
+export interface GqlBody<TData = unknown> {
+  data?: TData | null;
+  errors?: GqlError[];
 }
 
 /** The whole stack of a GraphQL integration test: simulator -> real ingest -> PostgreSQL -> schema over HTTP. */
@@ -32,7 +42,13 @@ export interface GraphqlFixture {
   /** Zeroes the SQL counter and the simulator's request counters. */
   resetCounts(): void;
   /** POSTs a query; `services` confines the caller to those service ids. */
-  gql(query: string, variables?: Record<string, unknown>, options?: { services?: string[] }): Promise<GqlBody>;
+  gql<TData = unknown>(
+    query: string,
+    variables?: Record<string, unknown>,
+    options?: { services?: string[] },
+  ): Promise<GqlBody<TData>>;
+  /** Like {@link gql} for a query that must succeed: fails with the errors if there are any, else returns `data`. */
+  gqlData<TData>(query: string, variables?: Record<string, unknown>, options?: { services?: string[] }): Promise<TData>;
   stop(): Promise<void>;
 }
 
@@ -103,12 +119,26 @@ export async function startGraphqlFixture(options: FixtureOptions = {}): Promise
   });
   const { url } = await startStandaloneServer(server, {
     listen: { port: 0, host: '127.0.0.1' },
-    context: async ({ req }) => {
+    context: ({ req }) => {
       const header = req.headers['x-test-services'];
       const services = typeof header === 'string' ? header.split(',').filter(Boolean) : null;
-      return createContext(deps, { requestId: randomUUID(), auth: { subject: 'test', serviceIds: services } });
+      return Promise.resolve(
+        createContext(deps, { requestId: randomUUID(), auth: { subject: 'test', serviceIds: services } }),
+      );
     },
   });
+
+  const gql = async <TData>(query: string, variables = {}, opts: { services?: string[] } = {}) => {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(opts.services ? { 'x-test-services': opts.services.join(',') } : {}),
+      },
+      body: JSON.stringify({ query, variables }),
+    });
+    return (await res.json()) as GqlBody<TData>;
+  };
 
   return {
     url,
@@ -122,16 +152,12 @@ export async function startGraphqlFixture(options: FixtureOptions = {}): Promise
       sql = 0;
       sim.resetStats();
     },
-    async gql(query, variables = {}, opts = {}) {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          ...(opts.services ? { 'x-test-services': opts.services.join(',') } : {}),
-        },
-        body: JSON.stringify({ query, variables }),
-      });
-      return (await res.json()) as GqlBody;
+    gql,
+    async gqlData<TData>(query: string, variables?: Record<string, unknown>, opts?: { services?: string[] }) {
+      const body = await gql<TData>(query, variables, opts);
+      if (body.errors !== undefined || body.data == null)
+        throw new Error(`expected data without errors, got ${JSON.stringify(body)}`);
+      return body.data;
     },
     async stop() {
       await server.stop();
