@@ -53,15 +53,20 @@ function groupBy<K, G>(
   keys: readonly K[],
   groupOf: (k: K) => string,
   make: (k: K) => G,
-): Map<string, { group: G; indexes: number[] }> {
-  const groups = new Map<string, { group: G; indexes: number[] }>();
-  keys.forEach((k, i) => {
-    const g = groupOf(k);
-    const entry = groups.get(g) ?? { group: make(k), indexes: [] };
-    entry.indexes.push(i);
+): Map<string, { group: G; members: { index: number; key: K }[] }> {
+  const groups = new Map<string, { group: G; members: { index: number; key: K }[] }>();
+  keys.forEach((key, index) => {
+    const g = groupOf(key);
+    const entry = groups.get(g) ?? { group: make(key), members: [] };
+    entry.members.push({ index, key });
     groups.set(g, entry);
   });
   return groups;
+}
+
+/** The batch's answer for `parent`, or an Error (DataLoader's contract) when the batch function left it out. */
+function answerOf<T, P>(parents: readonly P[], answers: readonly T[], parent: P): T | Error {
+  return answers[parents.indexOf(parent)] ?? new Error(`no batch answer for parent ${String(parent)}`);
 }
 
 function unique<T>(values: T[]): T[] {
@@ -74,22 +79,22 @@ export function createLoaders(deps: LoaderDeps): Loaders {
 
   const eventPage = new DataLoader<PageLoadKey, EventPage, string>(
     async (keys) => {
-      const out: EventPage[] = new Array(keys.length);
+      const out: (EventPage | Error)[] = new Array<EventPage | Error>(keys.length);
       const groups = groupBy(
         keys,
         (k) => `${filterKey(k.filter)}|${k.dimension}|${k.order}|${JSON.stringify(k.request)}`,
         (k) => k,
       );
       await Promise.all(
-        [...groups.values()].map(async ({ group, indexes }) => {
-          const parents = unique(indexes.map((i) => keys[i].parent));
+        [...groups.values()].map(async ({ group, members }) => {
+          const parents = unique(members.map((m) => m.key.parent));
           if (group.filter.empty) {
-            for (const i of indexes) out[i] = { events: [], hasNextPage: false, hasPreviousPage: false };
+            for (const m of members) out[m.index] = { events: [], hasNextPage: false, hasPreviousPage: false };
             return;
           }
           onQuery();
           const pages = await fetchEventPages(db, group.filter, group.dimension, parents, group.order, group.request);
-          for (const i of indexes) out[i] = pages[parents.indexOf(keys[i].parent)];
+          for (const m of members) out[m.index] = answerOf(parents, pages, m.key.parent);
         }),
       );
       return out;
@@ -99,21 +104,21 @@ export function createLoaders(deps: LoaderDeps): Loaders {
 
   const aggregate = new DataLoader<AggregateLoadKey, AggregateValue, string>(
     async (keys) => {
-      const out: AggregateValue[] = new Array(keys.length);
+      const out: (AggregateValue | Error)[] = new Array<AggregateValue | Error>(keys.length);
       const groups = groupBy(
         keys,
         (k) => `${filterKey(k.filter)}|${k.dimension}`,
         (k) => k,
       );
       await Promise.all(
-        [...groups.values()].map(async ({ group, indexes }) => {
-          const parents = unique(indexes.map((i) => keys[i].parent));
-          const needs = unique(indexes.map((i) => JSON.stringify(keys[i].need))).map(
+        [...groups.values()].map(async ({ group, members }) => {
+          const parents = unique(members.map((m) => m.key.parent));
+          const needs = unique(members.map((m) => JSON.stringify(m.key.need))).map(
             (n) => JSON.parse(n) as AggregateNeed,
           );
           if (!group.filter.empty) onQuery();
           const values = await computeAggregates(db, group.filter, group.dimension, parents, needs);
-          for (const i of indexes) out[i] = values[parents.indexOf(keys[i].parent)];
+          for (const m of members) out[m.index] = answerOf(parents, values, m.key.parent);
         }),
       );
       return out;

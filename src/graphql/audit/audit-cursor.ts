@@ -29,9 +29,9 @@ export function decodeEventCursor(cursor: string, argument: string): EventPositi
   // Re-encoding must give back the same text: rejects padding games and altered bytes.
   if (Buffer.from(text, 'utf8').toString('base64url') !== cursor || !text.startsWith(PREFIX))
     throw invalidCursor(argument);
-  const m = /^(\d+:\d+):([0-9a-f]{8})$/.exec(text.slice(PREFIX.length));
-  if (!m || checksum(m[1]) !== m[2]) throw invalidCursor(argument);
-  const position = parsePosition(m[1]);
-  if (!position || `${position.timeUs}:${position.id}` !== m[1]) throw invalidCursor(argument);
+  const [, body, sum] = /^(\d+:\d+):([0-9a-f]{8})$/.exec(text.slice(PREFIX.length)) ?? [];
+  if (body === undefined || checksum(body) !== sum) throw invalidCursor(argument);
+  const position = parsePosition(body);
+  if (!position || `${position.timeUs}:${position.id}` !== body) throw invalidCursor(argument);
   return position;
 }

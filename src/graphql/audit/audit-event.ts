@@ -110,13 +110,14 @@ const POSITION = /^(\d{1,17}):(\d{1,19})$/;
 
 /** Parses `<micros>:<id>`; null when malformed. */
 export function parsePosition(text: string): EventPosition | null {
-  const m = POSITION.exec(text);
-  if (!m) return null;
-  const us = BigInt(m[1]);
+  const [, micros, idText] = POSITION.exec(text) ?? [];
+  if (micros === undefined || idText === undefined) return null;
+  const us = BigInt(micros);
+  const id = BigInt(idText);
   // Years 1970..9999 only: a bigger number cannot be a real event time.
   if (us > 253_402_300_799_999_999n) return null;
-  if (BigInt(m[2]) > 9_223_372_036_854_775_807n) return null;
-  return { timeUs: us.toString(), id: BigInt(m[2]).toString() };
+  if (id > 9_223_372_036_854_775_807n) return null;
+  return { timeUs: us.toString(), id: id.toString() };
 }
 
 /** The opaque global id of an event: it carries the time, so a lookup touches one partition. */

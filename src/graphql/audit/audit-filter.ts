@@ -53,13 +53,13 @@ function list(name: string, values: readonly string[] | null | undefined): strin
 }
 
 function cidr(value: string): string {
-  const [address, bits, ...rest] = value.trim().split('/');
-  const family = isIP(address ?? '');
+  const [address = '', bits, ...rest] = value.trim().split('/');
+  const family = isIP(address);
   const max = family === 4 ? 32 : 128;
   // Node takes an IPv6 zone (fe80::1%eth0); PostgreSQL's inet does not.
   if (
     !family ||
-    address!.includes('%') ||
+    address.includes('%') ||
     rest.length > 0 ||
     (bits !== undefined && (!/^\d{1,3}$/.test(bits) || Number(bits) > max))
   ) {

@@ -80,8 +80,10 @@ export async function fetchIngestRuns(
       total: string;
       has_other: boolean;
     }>`select count(*) as total, ${other} as has_other from ingest_runs`.execute(db);
-    totalCount = Number(t.rows[0].total);
-    const more = t.rows[0].has_other;
+    const [counted] = t.rows;
+    if (!counted) throw new Error('count(*) over ingest_runs returned no row');
+    totalCount = Number(counted.total);
+    const more = counted.has_other;
     return { runs: [], hasNextPage: backward ? more : false, hasPreviousPage: backward ? false : more, totalCount };
   }
   const more = result.rows.length > request.size;
