@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import type { Database } from './database';
 import type { StoreLocation } from './store';
 
 /** Where a connection string came from, so that a failure to connect can say what to fix. */
@@ -61,7 +62,7 @@ export function storeSource(store: Pick<StoreLocation, 'url' | 'embedded'>): Dat
 }
 
 /** Runs `select 1`; on failure throws an Error whose message says what to fix ({@link describeConnectionFailure}). */
-export async function assertReachable(db: Kysely<any>, source: DatabaseSource): Promise<void> {
+export async function assertReachable(db: Kysely<Database>, source: DatabaseSource): Promise<void> {
   try {
     await sql`select 1`.execute(db);
   } catch (err) {
@@ -69,6 +70,7 @@ export async function assertReachable(db: Kysely<any>, source: DatabaseSource): 
     throw new Error(
       describeConnectionFailure(err, source) ??
         `cannot use PostgreSQL at ${serverOf(source.url)} (${source.variable}): ${reason}`,
+      { cause: err },
     );
   }
 }

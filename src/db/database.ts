@@ -22,10 +22,12 @@ export interface AuditEventsTable {
   object_ids: Generated<string[]>;
   partition_serial: string | null;
   role: string | null;
-  meta: unknown | null;
+  /** jsonb; null when the record had no meta. */
+  meta: unknown;
   meta_raw: string | null;
   meta_malformed: Generated<boolean>;
-  extra: unknown | null;
+  /** jsonb; null when the record had no unknown keys. */
+  extra: unknown;
   ingest_run_id: string | null;
 }
 

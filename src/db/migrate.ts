@@ -1,6 +1,7 @@
 import { Kysely, Migrator, sql, type MigrationResult } from 'kysely';
 import { migrations } from '../../migrations';
 import { describeConnectionFailure, type DatabaseSource } from './connection-failure';
+import type { Database } from './database';
 
 const MIGRATION_TABLE = 'schema_migrations';
 
@@ -36,10 +37,10 @@ export interface MigrateOptions {
   source?: DatabaseSource;
 }
 
-function migrator(db: Kysely<any>): Migrator {
+function migrator(db: Kysely<Database>): Migrator {
   return new Migrator({
     db,
-    provider: { getMigrations: async () => migrations },
+    provider: { getMigrations: () => Promise.resolve(migrations) },
     migrationTableName: MIGRATION_TABLE,
     migrationLockTableName: 'schema_migrations_lock',
   });
@@ -58,7 +59,7 @@ function failureMessage(results: MigrationResult[] | undefined, error: unknown, 
  * `getMigrations()` lists only the migrations the code knows, and its runs reject any unknown applied
  * migration as "corrupted migrations: ... is missing" whatever `allowUnorderedMigrations` says.
  */
-export async function migrationStatus(db: Kysely<any>): Promise<MigrationStatus> {
+export async function migrationStatus(db: Kysely<Database>): Promise<MigrationStatus> {
   const known = Object.keys(migrations).sort();
   const table = await sql<{ t: string | null }>`select to_regclass(${MIGRATION_TABLE}::text)::text as t`.execute(db);
   const applied = table.rows[0]?.t
@@ -99,12 +100,12 @@ function mismatchError(status: MigrationStatus): Error {
  * A database with migrations this version does not know is never migrated: when it is merely ahead
  * (see {@link MigrationStatus.ahead}) and `whenAhead` is `'skip'`, the unknown migrations are returned; otherwise it throws.
  */
-export async function migrateToLatest(db: Kysely<any>, options: MigrateOptions = {}): Promise<MigrateOutcome> {
+export async function migrateToLatest(db: Kysely<Database>, options: MigrateOptions = {}): Promise<MigrateOutcome> {
   let status: MigrationStatus;
   try {
     status = await migrationStatus(db);
   } catch (err) {
-    throw new Error(failureMessage(undefined, err, options.source));
+    throw new Error(failureMessage(undefined, err, options.source), { cause: err });
   }
   if (status.unknown.length === 0) {
     const { error, results } = await migrator(db).migrateToLatest();
@@ -122,7 +123,7 @@ export async function migrateToLatest(db: Kysely<any>, options: MigrateOptions =
 }
 
 /** Reverts every migration, newest first (tests use it; the CLI has no command that does). */
-export async function migrateAllDown(db: Kysely<any>): Promise<string[]> {
+export async function migrateAllDown(db: Kysely<Database>): Promise<string[]> {
   const m = migrator(db);
   const reverted: string[] = [];
   for (;;) {
@@ -135,6 +136,6 @@ export async function migrateAllDown(db: Kysely<any>): Promise<string[]> {
 }
 
 /** Names of migrations known to the code but not yet applied (empty when current). */
-export async function pendingMigrations(db: Kysely<any>): Promise<string[]> {
+export async function pendingMigrations(db: Kysely<Database>): Promise<string[]> {
   return (await migrationStatus(db)).pending;
 }

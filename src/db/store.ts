@@ -11,7 +11,7 @@ export interface StoreLocation {
 /** Uses `DATABASE_URL` when set; otherwise starts an embedded PostgreSQL and stops it on exit. */
 export async function locateStore(config: Config, onLog?: (line: string) => void): Promise<StoreLocation> {
   if (config.databaseUrl) {
-    return { url: config.databaseUrl, embedded: undefined, stop: async () => undefined };
+    return { url: config.databaseUrl, embedded: undefined, stop: () => Promise.resolve() };
   }
   const embedded = await startEmbeddedPostgres({ baseDir: config.embeddedPgDir, onLog });
   return { url: embedded.url, embedded, stop: () => embedded.stop() };

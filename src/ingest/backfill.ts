@@ -92,7 +92,7 @@ export async function backfill(
     if (failedUpstream && exportFailed(failedUpstream) && span > HOUR_MS) {
       // Too big for one export, perhaps: retry the window as two halves, and shrink what follows.
       const mid = new Date(window.from.getTime() + Math.floor(span / 2 / 1000) * 1000);
-      deps.logger?.warn({ window, error: String(failedUpstream) }, 'export failed; retrying the window in two halves');
+      deps.logger?.warn({ window, err: failedUpstream }, 'export failed; retrying the window in two halves');
       sizeMs = Math.max(HOUR_MS, Math.floor(sizeMs / 2));
       // Requests already made for later windows stay; the halves go first.
       const halves = [

@@ -66,7 +66,7 @@ export function rowCount(batch: EventBatch): number {
 /** The COPY line (with its newline) of row `i`. */
 export function rowLine(batch: EventBatch, i: number): Buffer {
   const end = i + 1 < batch.offsets.length ? batch.offsets[i + 1]! : batch.used;
-  return batch.data.subarray(batch.offsets[i]!, end);
+  return batch.data.subarray(batch.offsets[i], end);
 }
 
 /** Appends one storable row. */

@@ -56,8 +56,15 @@ export async function setRunExportJob(db: Kysely<Database>, runId: string, jobId
 }
 
 /** Marks a run finished and returns its summary (counters as committed by its batches). */
-export async function finishRun(db: Kysely<Database>, runId: string, error: unknown | null): Promise<RunSummary> {
-  const message = error === null ? null : error instanceof Error ? error.message : String(error);
+export async function finishRun(db: Kysely<Database>, runId: string, error: unknown): Promise<RunSummary> {
+  const message =
+    error === null || error === undefined
+      ? null
+      : error instanceof Error
+        ? error.message
+        : typeof error === 'string'
+          ? error
+          : JSON.stringify(error);
   const row = await db
     .updateTable('ingest_runs')
     .set({

@@ -199,7 +199,7 @@ interface MetaParts {
   canonical: unknown;
 }
 
-const NO_FIELDS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+const NO_FIELDS: Record<string, unknown> = Object.freeze({});
 
 function parseMeta(value: unknown): MetaParts {
   if (value === undefined || value === null)

@@ -7,8 +7,8 @@ import { finishRun, startRun, startRunHeartbeat, type NewRun, type RunSummary } 
 /** What the body of a {@link recordedRun} gets: its run id, writers opened on demand, and a progress sink. */
 export interface RunScope {
   runId: string;
-  openWriters(): Promise<EventWriter[]>;
-  onProgress(progress: IngestProgress): void;
+  openWriters: () => Promise<EventWriter[]>;
+  onProgress: (progress: IngestProgress) => void;
 }
 
 /** Options of {@link recordedRun}. */

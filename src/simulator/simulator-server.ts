@@ -79,7 +79,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   let inFlight = 0;
   let maxInFlight = 0;
   let baseUrl = '';
-  let tokens: TokenIssuer;
+  // Issued once the port is known (the token's issuer is this server's URL).
+  let tokens: TokenIssuer | null = null;
+  const issuer = (): TokenIssuer => {
+    if (!tokens) throw new Error('the simulator is not listening yet');
+    return tokens;
+  };
 
   const count = (route: string) => (counters[route] = (counters[route] ?? 0) + 1);
   const countStatus = (route: string, status: number) =>
@@ -183,7 +188,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
           });
         }
         countStatus(route, 200);
-        return sendJson(res, 200, tokens.issue(id), { 'cache-control': 'no-store' });
+        return sendJson(res, 200, issuer().issue(id), { 'cache-control': 'no-store' });
       }
       if (route === SIM_ROUTES.download) {
         if (req.headers.authorization) {
@@ -211,7 +216,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       }
       // Every API route needs a valid bearer token.
       const auth = /^bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
-      const verdict = decision.kind === 'token-expired' ? 'expired' : auth ? tokens.verify(auth[1]!.trim()) : 'missing';
+      const verdict =
+        decision.kind === 'token-expired' ? 'expired' : auth ? issuer().verify(auth[1]!.trim()) : 'missing';
       if (verdict !== 'ok') {
         const description =
           verdict === 'expired'
@@ -303,7 +309,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     stats: () => ({ ...counters }),
     statusStats: () => ({ ...statusCounters }),
     maxInFlight: () => maxInFlight,
-    expireTokens: () => tokens.expireAll(),
+    expireTokens: () => issuer().expireAll(),
     jobs: () => [...jobs.values()],
     stop: () =>
       new Promise<void>((resolve, reject) => {

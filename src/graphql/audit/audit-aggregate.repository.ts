@@ -145,8 +145,8 @@ export async function computeAggregates(
       v.timelines[column.need.interval]!.push({ start: key as Date, count, failed });
   }
   for (const v of values.values()) {
-    for (const list of Object.values(v.dimensions)) sortBuckets(list!);
-    for (const list of Object.values(v.timelines)) list!.sort((a, b) => a.start.getTime() - b.start.getTime());
+    for (const list of Object.values(v.dimensions)) sortBuckets(list);
+    for (const list of Object.values(v.timelines)) list.sort((a, b) => a.start.getTime() - b.start.getTime());
   }
   return parents.map((p) => values.get(p) ?? { ...emptyAggregate(), source: tier });
 }

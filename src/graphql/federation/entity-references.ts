@@ -49,11 +49,13 @@ export const ENTITY_REFERENCE_RESOLVERS: Record<
   { __resolveReference(ref: EntityRepresentation, ctx: Context): unknown }
 > = {
   Service: {
-    // async: a bad representation then fails its own entity, not the whole _entities list.
-    __resolveReference: async (ref, ctx): Promise<ServiceRef | null> => findService(ctx, keyOf(ref)),
+    // A promise: a bad representation then fails its own entity, not the whole _entities list.
+    __resolveReference: (ref, ctx): Promise<ServiceRef | null> =>
+      Promise.resolve().then(() => findService(ctx, keyOf(ref))),
   },
   Client: {
-    __resolveReference: async (ref, ctx): Promise<ClientRef | null> => findClient(ctx, keyOf(ref)),
+    __resolveReference: (ref, ctx): Promise<ClientRef | null> =>
+      Promise.resolve().then(() => findClient(ctx, keyOf(ref))),
   },
   AuditEvent: {
     __resolveReference: async (ref, ctx): Promise<AuditEvent | null> => {

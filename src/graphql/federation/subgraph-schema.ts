@@ -68,7 +68,7 @@ export function toSubgraphSchema(schema: GraphQLSchema): GraphQLSchema {
     if (type && 'serialize' in type && isSpecifiedScalarType(type)) delete resolvers[name];
   }
   for (const [typeName, reference] of Object.entries(ENTITY_REFERENCE_RESOLVERS)) {
-    resolvers[typeName] = { ...(resolvers[typeName] as object), ...reference } as GraphQLResolverMap<Context>[string];
+    resolvers[typeName] = { ...(resolvers[typeName] as object), ...reference };
   }
   const subgraph = buildSubgraphSchema([{ typeDefs, resolvers }]);
   describeFederationAdditions(subgraph);

@@ -29,11 +29,12 @@ export function noteUnconfirmedAnswer(ctx: Context, info: GraphQLResolveInfo, er
 /** Apollo plugin: appends one `DPOD_UNAVAILABLE` error per unconfirmed live answer to the response. */
 export function unconfirmedAnswersPlugin<TContext extends object = Context>(): ApolloServerPlugin<TContext> {
   return {
-    async requestDidStart() {
-      return {
-        async willSendResponse({ response, contextValue }) {
+    // Apollo's hooks return promises; neither of these has anything to wait for.
+    requestDidStart: () =>
+      Promise.resolve({
+        willSendResponse: ({ response, contextValue }) => {
           const answers = (contextValue as { unconfirmedAnswers?: UnconfirmedAnswer[] }).unconfirmedAnswers;
-          if (!answers || answers.length === 0 || response.body.kind !== 'single') return;
+          if (!answers || answers.length === 0 || response.body.kind !== 'single') return Promise.resolve();
           const result = response.body.singleResult;
           const extra = answers.map((a) => ({
             message: a.message,
@@ -41,8 +42,8 @@ export function unconfirmedAnswersPlugin<TContext extends object = Context>(): A
             extensions: { code: 'DPOD_UNAVAILABLE' },
           }));
           result.errors = [...(result.errors ?? []), ...extra];
+          return Promise.resolve();
         },
-      };
-    },
+      }),
   };
 }
