@@ -5,7 +5,7 @@ import type { Logger } from '../logger';
 import type { AuthScope } from './auth-scope';
 import { DpodDirectory, type DpodReader } from './live/dpod-directory';
 import { TtlCache } from './live/ttl-cache';
-import type { UnconfirmedAnswer } from './live/unconfirmed-answers';
+import type { UnconfirmedAnswer } from './live/unconfirmed-answer';
 import { createLoaders, type Loaders } from './loaders';
 
 export type { AuthScope } from './auth-scope';

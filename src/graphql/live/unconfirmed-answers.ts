@@ -1,16 +1,7 @@
 import { GraphQLError, responsePathAsArray, type GraphQLResolveInfo } from 'graphql';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { Context } from '../context';
-
-/**
- * A non-null live field (`Service.inDpod`, `Client.bound`) that had to answer `false` because DPoD could
- * not be asked. Throwing there would null the parent, and through non-null parents the audit data above
- * it; instead the field answers and the request's `errors` say, at that path, that it is unconfirmed.
- */
-export interface UnconfirmedAnswer {
-  path: readonly (string | number)[];
-  message: string;
-}
+import type { UnconfirmedAnswer } from './unconfirmed-answer';
 
 /**
  * Records that the field at `info.path` answered without DPoD's confirmation because of `error`, a DPOD_UNAVAILABLE
