@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database, IngestRunsTable } from '../db/database';
+import type { Database, IngestRunRow, IngestRunsTable } from '../db/database';
 
 /** What one run did: the summary printed per run and recorded in `ingest_runs`. */
 export interface RunSummary {
@@ -76,47 +76,73 @@ export async function finishRun(db: Kysely<Database>, runId: string, error: unkn
     .where('id', '=', runId)
     .returningAll()
     .executeTakeFirstOrThrow();
-  return summarizeRun(row);
+  return summarizeRun(rowToIngestRun(row));
 }
 
-/** Builds a {@link RunSummary} from an `ingest_runs` row. */
-export function summarizeRun(row: {
+/** An `ingest_runs` row as the rest of the code sees it (counters as numbers). */
+export interface IngestRunRecord {
   id: string;
   kind: IngestRunsTable['kind'];
   source: string;
   state: string;
-  window_from: Date | null;
-  window_to: Date | null;
-  export_job_id: string | null;
-  records_read: string;
-  inserted: string;
-  duplicates: string;
-  rejected: string;
-  malformed_meta: string;
-  bytes_read: string;
-  started_at: Date;
-  finished_at: Date | null;
+  windowFrom: Date | null;
+  windowTo: Date | null;
+  exportJobId: string | null;
+  recordsRead: number;
+  inserted: number;
+  duplicates: number;
+  rejected: number;
+  malformedMeta: number;
+  bytesRead: number;
+  startedAt: Date;
+  heartbeatAt: Date;
+  finishedAt: Date | null;
   error: string | null;
-}): RunSummary {
-  const seconds = Math.max(0.001, ((row.finished_at ?? new Date()).getTime() - row.started_at.getTime()) / 1000);
-  const read = Number(row.records_read);
+}
+
+/** Maps an `ingest_runs` row to an {@link IngestRunRecord}: the one place its columns are read. */
+export function rowToIngestRun(row: IngestRunRow): IngestRunRecord {
   return {
-    runId: row.id,
+    id: row.id,
     kind: row.kind,
     source: row.source,
-    state: row.state === 'succeeded' ? 'succeeded' : 'failed',
+    state: row.state,
     windowFrom: row.window_from,
     windowTo: row.window_to,
     exportJobId: row.export_job_id,
-    read,
+    recordsRead: Number(row.records_read),
     inserted: Number(row.inserted),
     duplicates: Number(row.duplicates),
     rejected: Number(row.rejected),
     malformedMeta: Number(row.malformed_meta),
-    bytes: Number(row.bytes_read),
-    seconds: Math.round(seconds * 1000) / 1000,
-    eventsPerSecond: Math.round(read / seconds),
+    bytesRead: Number(row.bytes_read),
+    startedAt: row.started_at,
+    heartbeatAt: row.heartbeat_at,
+    finishedAt: row.finished_at,
     error: row.error,
+  };
+}
+
+/** Builds the {@link RunSummary} of a run. */
+export function summarizeRun(run: IngestRunRecord): RunSummary {
+  const seconds = Math.max(0.001, ((run.finishedAt ?? new Date()).getTime() - run.startedAt.getTime()) / 1000);
+  return {
+    runId: run.id,
+    kind: run.kind,
+    source: run.source,
+    state: run.state === 'succeeded' ? 'succeeded' : 'failed',
+    windowFrom: run.windowFrom,
+    windowTo: run.windowTo,
+    exportJobId: run.exportJobId,
+    read: run.recordsRead,
+    inserted: run.inserted,
+    duplicates: run.duplicates,
+    rejected: run.rejected,
+    malformedMeta: run.malformedMeta,
+    bytes: run.bytesRead,
+    seconds: Math.round(seconds * 1000) / 1000,
+    eventsPerSecond: Math.round(run.recordsRead / seconds),
+    error: run.error,
   };
 }
 

@@ -1,54 +1,22 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, IngestRunRow } from '../../db/database';
 import { microsToIso, type EventPosition } from '../audit/audit-event';
+import { rowToIngestRun, type IngestRunRecord } from '../../ingest/ingest-run';
 import type { PageRequest } from '../pagination/page-request';
 
 /** An ingest run as the GraphQL layer sees it. */
-export interface IngestRun {
-  id: string;
-  kind: string;
-  source: string;
-  windowFrom: Date | null;
-  windowTo: Date | null;
-  exportJobId: string | null;
-  state: string;
-  recordsRead: number;
-  inserted: number;
-  duplicates: number;
-  rejected: number;
-  malformedMeta: number;
-  bytesRead: number;
-  startedAt: Date;
-  heartbeatAt: Date;
-  finishedAt: Date | null;
-  error: string | null;
+export interface IngestRun extends IngestRunRecord {
   durationMs: number | null;
   /** Keyset position (started_at in microseconds, id). */
   position: EventPosition;
 }
 
-/** Maps an `ingest_runs` row (plus its exact start in microseconds) to an {@link IngestRun}. */
-export function rowToIngestRun(row: IngestRunRow & { started_us: string }): IngestRun {
+function toGraphqlRun(row: IngestRunRow & { started_us: string }): IngestRun {
+  const run = rowToIngestRun(row);
   return {
-    id: row.id,
-    kind: row.kind,
-    source: row.source,
-    windowFrom: row.window_from,
-    windowTo: row.window_to,
-    exportJobId: row.export_job_id,
-    state: row.state,
-    recordsRead: Number(row.records_read),
-    inserted: Number(row.inserted),
-    duplicates: Number(row.duplicates),
-    rejected: Number(row.rejected),
-    malformedMeta: Number(row.malformed_meta),
-    bytesRead: Number(row.bytes_read),
-    startedAt: row.started_at,
-    heartbeatAt: row.heartbeat_at,
-    finishedAt: row.finished_at,
-    error: row.error,
-    durationMs: row.finished_at ? row.finished_at.getTime() - row.started_at.getTime() : null,
-    position: { timeUs: row.started_us, id: row.id },
+    ...run,
+    durationMs: run.finishedAt ? run.finishedAt.getTime() - run.startedAt.getTime() : null,
+    position: { timeUs: row.started_us, id: run.id },
   };
 }
 
@@ -90,7 +58,7 @@ export async function fetchIngestRuns(
   const rows = result.rows.slice(0, request.size);
   if (backward) rows.reverse();
   return {
-    runs: rows.map(rowToIngestRun),
+    runs: rows.map(toGraphqlRun),
     hasNextPage: backward ? hasOther : more,
     hasPreviousPage: backward ? more : hasOther,
     totalCount,
