@@ -55,6 +55,11 @@ type WrappedClient = pg.PoolClient & { wrapped?: true; readTimedOut?: boolean };
  * A pg client, as handed out for one use: its marked statements go out as named prepared statements, and once a
  * statement on it timed out waiting for an answer it is released as broken, so the pool ends it (pg leaves such a
  * client waiting for the lost answer, and every later statement on it would queue behind that).
+ *
+ * Why a wrapper and not a library hook: Kysely 0.28's PostgresDialect calls `client.query(sql, parameters)` and has no
+ * option for a statement name, while pg names a statement only through a `{ name, text, values }` config; the two meet
+ * here. A `pg.Pool({ Client })` subclass would need the same untyped dispatch over `query`'s overloads, and the
+ * read-timeout release below needs the per-checkout `release` anyway.
  */
 function forOneUse(client: pg.PoolClient): pg.PoolClient {
   const wrapped = client as WrappedClient;
