@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { parseAuditTime } from './audit-time';
+import { recoverMetaFields } from './meta-recovery';
 import { canonicalJson } from './canonical-json';
 
 /** A record's fields mapped to columns, before its identity (occurrence, key) is assigned. */
@@ -219,7 +220,8 @@ function parseMeta(value: unknown): MetaParts {
     } catch {
       // fall through: malformed
     }
-    return { meta: null, raw: value, malformed: true, fields: NO_FIELDS, canonical: value };
+    // Kept raw and flagged; the known fields read out of the text still fill the typed columns.
+    return { meta: null, raw: value, malformed: true, fields: recoverMetaFields(value), canonical: value };
   }
   const raw = JSON.stringify(value);
   return { meta: null, raw, malformed: true, fields: NO_FIELDS, canonical: raw };

@@ -248,7 +248,8 @@ describe('importFiles', () => {
     ).toEqual([
       ['thales/cloudhsm/1334049524932', '1334049524932', '10.0.0.1', 'CO', false, false, null],
       ['thales/cloudhsm/999', '999', null, null, false, false, null],
-      ['thales/cloudhsm/1334049524932', '1334049524932', null, null, true, false, null],
+      // Malformed meta: kept raw, flagged, and its address read out of the text.
+      ['thales/cloudhsm/1334049524932', '1334049524932', '10.0.0.1', null, true, false, null],
       ['thales/cloudhsm/1334049524932', '1334049524932', null, 'PO', false, true, { Extra_Field: { a: 1 } }],
       ['thales/cloudhsm/1334049524932', '1334049524932', '10.0.0.1', null, true, false, null],
     ]);
