@@ -69,6 +69,16 @@ export interface RejectedRecordsTable {
   raw: string;
   reason: string;
   created_at: Generated<Date>;
+  /** SHA-256 (hex) of `raw`: with `occurrence`, the line's identity (unique). */
+  line_hash: string;
+  /** Which of the identical bad lines of its input this is (0 = the first). */
+  occurrence: Generated<number>;
+  first_seen: Generated<Date>;
+  last_seen: Generated<Date>;
+  /** How many times the line was read (overlapping windows, re-imports, reruns). */
+  seen_count: Generated<number>;
+  /** The run that read it last (null once that run's row is gone). */
+  last_run_id: string | null;
 }
 
 /** `audit_rollups_hourly`: event counts per hour and dimension, maintained with every insert. */

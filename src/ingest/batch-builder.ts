@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { encodeCopyRow } from './copy-row';
 import { appendRow, emptyBatch, NULL_ROLE, ROLLUP_SEPARATOR, type EventBatch } from './event-batch';
 import { eventKey, OccurrenceCounter } from './event-key';
@@ -15,6 +16,8 @@ import { hasInvalidBytes, showInvalidBytes, Utf8Decoder } from './utf8-decoder';
  */
 export class BatchBuilder {
   private readonly occurrences = new OccurrenceCounter();
+  /** Bad lines seen so far in this input, by hash (they are rare: a map is enough). */
+  private readonly rejectOccurrences = new Map<string, number>();
   private readonly full: EventBatch[] = [];
   private batch = emptyBatch();
   private splitter: RecordSplitter | null = null;
@@ -75,10 +78,19 @@ export class BatchBuilder {
     this.batch.read++;
   }
 
+  /** Adds a bad line to the batch with its identity: its text's hash and its place among identical bad lines. */
+  private reject(lineNumber: number, text: string, reason: string): void {
+    const raw = text.replace(/\0/g, '\\u0000');
+    const lineHash = createHash('sha256').update(raw).digest('hex');
+    const occurrence = this.rejectOccurrences.get(lineHash) ?? 0;
+    this.rejectOccurrences.set(lineHash, occurrence + 1);
+    this.batch.rejected.push({ lineNumber, raw, reason: reason.replace(/\0/g, '\\u0000'), lineHash, occurrence });
+  }
+
   private readonly onReject = (raw: string, localLine: number, reason: string): void => {
     const lineNumber = this.lineOffset + localLine;
     this.countRead(lineNumber);
-    this.batch.rejected.push({ lineNumber, raw: this.decoder.sawInvalid ? showInvalidBytes(raw) : raw, reason });
+    this.reject(lineNumber, this.decoder.sawInvalid ? showInvalidBytes(raw) : raw, reason);
     if (this.batch.read >= this.batchSize) this.complete();
   };
 
@@ -92,31 +104,23 @@ export class BatchBuilder {
   private addRecord(text: string, lineNumber: number): void {
     const batch = this.batch;
     if (this.decoder.sawInvalid && hasInvalidBytes(text)) {
-      batch.rejected.push({
-        lineNumber,
-        raw: showInvalidBytes(text),
-        reason: 'not valid UTF-8 (the bad bytes are shown as \\xNN)',
-      });
+      this.reject(lineNumber, showInvalidBytes(text), 'not valid UTF-8 (the bad bytes are shown as \\xNN)');
       return;
     }
     if (text.includes('\0')) {
-      batch.rejected.push({
-        lineNumber,
-        raw: text,
-        reason: 'contains a NUL character, which PostgreSQL text cannot store',
-      });
+      this.reject(lineNumber, text, 'contains a NUL character, which PostgreSQL text cannot store');
       return;
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch (err) {
-      batch.rejected.push({ lineNumber, raw: text, reason: `not valid JSON: ${(err as Error).message}` });
+      this.reject(lineNumber, text, `not valid JSON: ${(err as Error).message}`);
       return;
     }
     const result = normalizeRecord(parsed);
     if (!result.ok) {
-      batch.rejected.push({ lineNumber, raw: text, reason: result.reason });
+      this.reject(lineNumber, text, result.reason);
       return;
     }
     const f = result.fields;
@@ -124,7 +128,7 @@ export class BatchBuilder {
     if (text.includes('\\u')) {
       const unstorable = settleUnstorable(f);
       if (unstorable) {
-        batch.rejected.push({ lineNumber, raw: text, reason: unstorable });
+        this.reject(lineNumber, text, unstorable);
         return;
       }
     }

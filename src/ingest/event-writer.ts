@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -152,7 +153,19 @@ export class EventWriter {
           malformedMeta: batch.malformedMeta,
           bytesRead: batch.bytesRead,
           lastLine: batch.lastLine,
-          rejected: [...batch.rejected, { lineNumber, raw, reason }],
+          // Its identity is its event key's (the row text holds this run's id, which differs at every read).
+          rejected: [
+            ...batch.rejected,
+            {
+              lineNumber,
+              raw,
+              reason,
+              lineHash: createHash('sha256')
+                .update(`refused row ${batch.keys[0] ?? raw}`)
+                .digest('hex'),
+              occurrence: 0,
+            },
+          ],
         };
         return this.commitRetrying(rest, checkpoint, 'staged');
       }
@@ -210,13 +223,18 @@ export class EventWriter {
         rows === 0 ? 0 : how === 'direct' ? await this.insertDirect(batch) : await this.insertStaged(batch);
       if (batch.rejected.length > 0) {
         await c.query(
-          `insert into rejected_records (run_id, line_number, raw, reason)
-           select $1, * from unnest($2::bigint[], $3::text[], $4::text[])`,
+          // A line read before (an overlapping window, a re-import, a rerun) adds no row: it is noted as seen again.
+          `insert into rejected_records (run_id, last_run_id, line_number, raw, reason, line_hash, occurrence)
+           select $1, $1, * from unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[])
+           on conflict (line_hash, occurrence) do update
+             set last_seen = now(), seen_count = rejected_records.seen_count + 1, last_run_id = excluded.run_id`,
           [
             this.runId,
             batch.rejected.map((r) => r.lineNumber),
             batch.rejected.map((r) => r.raw.replace(/\0/g, '\\u0000')),
             batch.rejected.map((r) => r.reason.replace(/\0/g, '\\u0000')),
+            batch.rejected.map((r) => r.lineHash),
+            batch.rejected.map((r) => r.occurrence),
           ],
         );
       }
