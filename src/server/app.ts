@@ -10,9 +10,9 @@ import { buildGraphqlSchema } from '../graphql/schema';
 import { startFollower, type Follower, type FollowerOptions } from '../ingest';
 import { createLogger, type Logger } from '../logger';
 import { createGraphqlServer, type GraphqlServer } from './graphql-server';
-import { readIngestSnapshot } from './ingest-snapshot';
-import { createMetrics, type Metrics } from './metrics';
-import type { CheckResult } from './readiness';
+import { readIngestSnapshot } from './metrics/ingest-snapshot';
+import { createMetrics, type Metrics } from './metrics/metrics';
+import type { CheckResult } from './http/readiness';
 
 /** How long past `STATEMENT_TIMEOUT_MS` a GraphQL statement may wait for an answer before its connection is dropped. */
 export const SILENT_CONNECTION_MARGIN_MS = 2000;

@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import type { Config } from '../config';
-import { UNRESTRICTED, type AuthScope } from '../graphql/auth-scope';
+import type { Config } from '../../config';
+import { UNRESTRICTED, type AuthScope } from '../../graphql/auth-scope';
 
 export type { AuthScope };
 

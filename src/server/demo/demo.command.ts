@@ -1,11 +1,11 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { loadConfig, type Config } from '../config';
-import { backfill, type RunSummary } from '../ingest';
-import { createLogger, type Logger } from '../logger';
-import { startSimulator, type RunningSimulator } from '../simulator';
-import { createApp, type App } from './app';
+import { loadConfig, type Config } from '../../config';
+import { backfill, type RunSummary } from '../../ingest/index';
+import { createLogger, type Logger } from '../../logger';
+import { startSimulator, type RunningSimulator } from '../../simulator/index';
+import { createApp, type App } from '../app';
 import { createDemoProgress } from './demo-progress';
-import { stopOnSignal } from './shutdown-signals';
+import { stopOnSignal } from '../shutdown-signals';
 
 const DAY_MS = 86_400_000;
 

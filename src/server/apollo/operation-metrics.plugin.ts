@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import type { Metrics } from './metrics';
+import type { Metrics } from '../metrics/metrics';
 
 /** Distinct operation labels kept; later new names are counted under `other` (each label is a histogram series). */
 export const MAX_OPERATION_LABELS = 200;

@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ApolloServer } from '@apollo/server';
-import type { Config } from '../config';
-import type { Logger } from '../logger';
-import { AuthError, type AuthScope, type Authenticator } from './authenticator';
-import { GRAPHIQL_ASSET_PREFIX, type StaticAsset } from './graphiql-page';
+import type { Config } from '../../config';
+import type { Logger } from '../../logger';
+import { AuthError, type AuthScope, type Authenticator } from '../auth/authenticator';
+import { GRAPHIQL_ASSET_PREFIX, type StaticAsset } from '../graphiql/graphiql-page';
 import { handleGraphqlRequest, methodNotAllowed, type TimeoutFlag } from './graphql-http';
 import { HttpError, sendHttpError } from './http-errors';
-import type { Metrics } from './metrics';
+import type { Metrics } from '../metrics/metrics';
 import type { ReadinessReport } from './readiness';
 
 /** What the HTTP server needs; built by the composition root (`app.ts`). */

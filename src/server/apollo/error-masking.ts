@@ -1,8 +1,8 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { READ_TIMEOUT } from '../db/connection';
-import type { Logger } from '../logger';
+import { READ_TIMEOUT } from '../../db/connection';
+import type { Logger } from '../../logger';
 
 /** The code of every error whose details are hidden from clients. */
 export const INTERNAL_ERROR_CODE = 'INTERNAL_SERVER_ERROR';
