@@ -2,14 +2,16 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { READ_TIMEOUT } from '../../db/connection';
+import type { ErrorCode } from '../../error-codes';
+import type { GraphqlErrorCode } from '../../graphql/errors';
 import type { Logger } from '../../logger';
 
 /** The code of every error whose details are hidden from clients. */
-export const INTERNAL_ERROR_CODE = 'INTERNAL_SERVER_ERROR';
+export const INTERNAL_ERROR_CODE = 'INTERNAL_SERVER_ERROR' satisfies ErrorCode;
 const MASKED_MESSAGE = 'Internal server error. The details are in the server log under this request id.';
 
 /** Apollo's own codes for bad requests: their messages describe the request, never the server. */
-const APOLLO_CLIENT_CODES = new Set([
+const APOLLO_CLIENT_CODES = new Set<string>([
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'BAD_USER_INPUT',
@@ -17,7 +19,7 @@ const APOLLO_CLIENT_CODES = new Set([
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
   'OPERATION_RESOLUTION_FAILURE',
-]);
+] satisfies GraphqlErrorCode[]);
 
 /**
  * True when an error was raised on purpose for the client: a `GraphQLError` with a code, not wrapping a
@@ -116,11 +118,15 @@ export function createErrorMasker(
       return {
         message: `A database statement ran past the limit of ${statementTimeoutMs} ms; narrow the filter or the time range.`,
         ...path,
-        extensions: { code: 'STATEMENT_TIMEOUT', limit: statementTimeoutMs },
+        extensions: { code: 'STATEMENT_TIMEOUT' satisfies ErrorCode, limit: statementTimeoutMs },
       };
     }
     if (isDatabaseUnavailable(error))
-      return { message: UNAVAILABLE_MESSAGE, ...path, extensions: { code: 'DATABASE_UNAVAILABLE' } };
+      return {
+        message: UNAVAILABLE_MESSAGE,
+        ...path,
+        extensions: { code: 'DATABASE_UNAVAILABLE' satisfies ErrorCode },
+      };
     return { message: MASKED_MESSAGE, ...path, extensions: { code: INTERNAL_ERROR_CODE } };
   };
 }
