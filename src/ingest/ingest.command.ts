@@ -18,7 +18,7 @@ interface StoreSession {
   /** Resolves with the first SIGTERM/SIGINT (the follower runs until then). */
   signalled: Promise<NodeJS.Signals>;
   /** Adds a step to the shutdown, run before the pool closes and the embedded PostgreSQL stops. */
-  onStop(name: string, step: () => Promise<unknown>): void;
+  onStop: (name: string, step: () => Promise<unknown>) => void;
 }
 
 /** Runs `work` in the one bootstrap: store (DATABASE_URL or embedded), pool, migrations (unless a newer version has), one signal path. */
@@ -149,10 +149,10 @@ export function registerIngestCommands(program: Command): void {
                 onRun: print,
               },
             );
-            const failed = summaries.filter((s) => s.state === 'failed');
-            if (failed.length > 0)
+            const failed = summaries.find((s) => s.state === 'failed');
+            if (failed)
               throw new Error(
-                `window ${failed[0]!.windowFrom?.toISOString()} failed: ${failed[0]!.error}; rerun the same command to resume`,
+                `window ${failed.windowFrom?.toISOString()} failed: ${failed.error}; rerun the same command to resume`,
               );
             return;
           }

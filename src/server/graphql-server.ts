@@ -17,7 +17,7 @@ import { readExampleIds } from './graphiql/example-ids';
 export interface GraphqlServerOptions<TContext extends { requestId: string }> {
   config: Pick<Config, 'http' | 'auth' | 'limits'>;
   schema: GraphQLSchema;
-  createContext(input: { requestId: string; auth: AuthScope }): Promise<TContext> | TContext;
+  createContext: (input: { requestId: string; auth: AuthScope }) => Promise<TContext> | TContext;
   /** The store: readiness, ingest metrics and example ids read it. */
   db: Kysely<Database>;
   /** The read replica GraphQL reads go to (`DATABASE_READ_URL`), if any: readiness checks it too. */

@@ -41,7 +41,7 @@ const QUERY_CANCELED = '57014';
 function anyCause(error: unknown, test: (e: { code?: unknown; message?: unknown }) => boolean): boolean {
   let current: unknown = unwrapResolverError(error);
   for (let depth = 0; current && depth < 5; depth++) {
-    if (test(current as { code?: unknown; message?: unknown })) return true;
+    if (test(current)) return true;
     current =
       (current as { cause?: unknown; originalError?: unknown }).cause ??
       (current as { originalError?: unknown }).originalError;
@@ -109,7 +109,9 @@ export function createErrorMasker(
 ): (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError {
   return (formatted, error) => {
     if (isClientError(error)) {
-      const { stacktrace: _stack, exception: _exception, ...extensions } = formatted.extensions ?? {};
+      const extensions = { ...formatted.extensions };
+      delete extensions.stacktrace;
+      delete extensions.exception;
       const message = options.hideSuggestions ? formatted.message.replace(SUGGESTION, '') : formatted.message;
       return { ...formatted, message, extensions };
     }
@@ -136,9 +138,9 @@ export function errorLoggingPlugin<TContext extends { requestId: string }>(
   logger: Logger,
 ): ApolloServerPlugin<TContext> {
   return {
-    async requestDidStart() {
-      return {
-        async didEncounterErrors({ errors, contextValue, operationName }) {
+    requestDidStart() {
+      return Promise.resolve({
+        didEncounterErrors({ errors, contextValue, operationName }) {
           for (const error of errors) {
             const original = unwrapResolverError(error);
             if (isStatementTimeout(error)) {
@@ -168,15 +170,17 @@ export function errorLoggingPlugin<TContext extends { requestId: string }>(
               );
             }
           }
+          return Promise.resolve();
         },
-        async willSendResponse({ response, contextValue }) {
-          if (response.body.kind !== 'single') return;
-          for (const error of response.body.singleResult.errors ?? []) {
-            if (error.extensions?.code === INTERNAL_ERROR_CODE)
-              (error.extensions as Record<string, unknown>).requestId = contextValue.requestId;
-          }
+        willSendResponse({ response, contextValue }) {
+          if (response.body.kind === 'single')
+            for (const error of response.body.singleResult.errors ?? []) {
+              if (error.extensions?.code === INTERNAL_ERROR_CODE)
+                (error.extensions as Record<string, unknown>).requestId = contextValue.requestId;
+            }
+          return Promise.resolve();
         },
-      };
+      });
     },
   };
 }

@@ -31,7 +31,7 @@ export type Authenticator = (authorization: string | undefined) => Promise<AuthS
 
 /** Builds the authenticator for `config.auth`: everyone in `none` mode, verified bearer JWTs in `jwt` mode. */
 export function createAuthenticator(auth: Config['auth']): Authenticator {
-  if (auth.mode === 'none') return async () => UNRESTRICTED;
+  if (auth.mode === 'none') return () => Promise.resolve(UNRESTRICTED);
   const { issuer, audience } = auth;
   if (!issuer || !audience || (!auth.jwtSecret && !auth.jwksUrl)) {
     throw new Error('AUTH_MODE=jwt needs JWT_ISSUER, JWT_AUDIENCE and JWT_SECRET or JWT_JWKS_URL');
@@ -54,10 +54,11 @@ export function createAuthenticator(auth: Config['auth']): Authenticator {
     const match = /^Bearer\s+([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*\.[A-Za-z0-9\-_]*)\s*$/i.exec(authorization ?? '');
     if (!authorization)
       throw new AuthError('UNAUTHENTICATED', 'Authentication required: send "Authorization: Bearer <JWT>".');
-    if (!match) throw new AuthError('UNAUTHENTICATED', 'Malformed Authorization header: expected "Bearer <JWT>".');
+    const token = match?.[1];
+    if (!token) throw new AuthError('UNAUTHENTICATED', 'Malformed Authorization header: expected "Bearer <JWT>".');
     let payload: JWTPayload;
     try {
-      ({ payload } = await verify(match[1]!));
+      ({ payload } = await verify(token));
     } catch (err) {
       throw new AuthError('UNAUTHENTICATED', `Invalid token: ${describeJoseError(err)}.`);
     }
@@ -84,7 +85,7 @@ function servicesOf(payload: JWTPayload): readonly string[] | null {
   if (!Array.isArray(raw) || !raw.every((s) => typeof s === 'string')) {
     throw new AuthError('UNAUTHENTICATED', 'Invalid token: the "services" claim must be an array of service ids.');
   }
-  return Object.freeze([...new Set(raw as string[])]);
+  return Object.freeze([...new Set(raw)]);
 }
 
 /** A short, safe reason (jose messages name the claim; never echo the token). */

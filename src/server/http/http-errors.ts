@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { httpStatusOf, type ERROR_CODES, type HttpStatusCode } from '../../error-codes';
+import { httpStatusOf, type HttpStatusCode } from '../../error-codes';
 
 /** Codes of requests refused by the HTTP layer before GraphQL runs; the status comes from the registry. */
 export type HttpErrorCode = Extract<
@@ -16,7 +16,7 @@ export type HttpErrorCode = Extract<
   | 'INTERNAL_SERVER_ERROR'
 >;
 
-/** A request refused with its code's status ({@link ERROR_CODES}) and a GraphQL-shaped JSON error. */
+/** A request refused with its code's status (from `ERROR_CODES`) and a GraphQL-shaped JSON error. */
 export class HttpError extends Error {
   readonly status: number;
 

@@ -64,7 +64,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 
 /** Parses a POST body as JSON (`application/json`, the GraphQL-over-HTTP media type). */
 export function parseJsonBody(raw: Buffer, contentType: string | undefined): unknown {
-  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = (contentType ?? '').split(';', 1).join('').trim().toLowerCase();
   if (type !== 'application/json' && type !== 'application/graphql-response+json') {
     throw new HttpError('UNSUPPORTED_MEDIA_TYPE', 'POST bodies must be JSON: send "Content-Type: application/json".');
   }
