@@ -1,11 +1,10 @@
 import './server/production-default';
 import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
-import { assertDpodConfigured, ConfigError, loadConfig, type Config } from './config';
-import { createDatabase } from './db/connection';
-import { storeSource } from './db/connection-failure';
-import { migrateToLatest } from './db/migrate';
-import { locateStore } from './db/store';
+import { assertDpodConfigured, ConfigError, loadConfig } from './config';
+import { openStore } from './bootstrap/open-store';
+import { InterruptedError, runCommand } from './bootstrap/run-command';
+import { exitCodeOf } from './error-codes';
 import { createLogger } from './logger';
 import { registerIngestCommands } from './ingest/ingest.command';
 import { registerSimulateCommand } from './simulator/simulate.command';
@@ -13,34 +12,32 @@ import { registerSchemaCommand } from './graphql/schema.command';
 import { registerComposeCommand } from './graphql/federation/compose.command';
 import { registerDemoCommand, registerServeCommand } from './server';
 
-/** Exit codes: 0 ok, 1 failure, 2 bad usage or configuration. */
-export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+/** Exit codes, from the error-code registry: 0 ok, 1 failure, 2 bad usage or configuration, 130 interrupted. */
+export const EXIT = {
+  ok: 0,
+  failure: exitCodeOf('COMMAND_FAILED'),
+  usage: exitCodeOf('USAGE'),
+  config: exitCodeOf('CONFIG_INVALID'),
+  interrupted: exitCodeOf('INTERRUPTED'),
+} as const;
 
 /** A failure the user can act on: printed without a stack trace. */
 export class UsageError extends Error {}
 
-function config(): Config {
-  return loadConfig(process.env);
-}
-
 async function runMigrate(): Promise<void> {
-  const cfg = config();
-  const log = createLogger(cfg.logLevel);
-  const store = await locateStore(cfg);
-  const handle = createDatabase({ url: store.url, poolSize: 2 });
-  try {
-    const outcome = await migrateToLatest(handle.db, { source: storeSource(store) });
+  const config = loadConfig(process.env);
+  const logger = createLogger(config.logLevel, {}, config.logFormat);
+  await runCommand(logger, async ({ stack }) => {
+    const { migration } = await openStore(config, stack, { logger, primary: { poolSize: 2 }, migrate: 'latest' });
+    if (!migration) throw new Error('migrate: no migration outcome');
+    const outcome = migration;
     if (outcome.alreadyCurrent) {
       process.stdout.write('Database schema is already up to date; nothing to do.\n');
     } else {
       for (const name of outcome.applied) process.stdout.write(`applied ${name}\n`);
       process.stdout.write(`Applied ${outcome.applied.length} migration(s).\n`);
     }
-    log.debug({ applied: outcome.applied }, 'migrate finished');
-  } finally {
-    await handle.destroy();
-    await store.stop();
-  }
+  });
 }
 
 /** Builds the `dpod-audit` command tree. */
@@ -104,11 +101,15 @@ export async function main(argv: string[], registrars: CommandRegistrar[] = []):
     }
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
-      return EXIT.usage;
+      return EXIT.config;
     }
     if (err instanceof UsageError) {
       process.stderr.write(`error: ${err.message}\n`);
       return EXIT.usage;
+    }
+    if (err instanceof InterruptedError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return EXIT.interrupted;
     }
     process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
     if (process.env.LOG_LEVEL === 'debug' && err instanceof Error) process.stderr.write(`${err.stack}\n`);

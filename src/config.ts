@@ -2,6 +2,8 @@ import { z } from 'zod';
 
 /** Log levels accepted by `LOG_LEVEL` (pino's names). */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** Log formats accepted by `LOG_FORMAT`: JSON lines, or readable lines (pino-pretty); unset: pretty when stderr is a TTY. */
+export const LOG_FORMATS = ['json', 'pretty'] as const;
 /** Authentication modes accepted by `AUTH_MODE`. */
 export const AUTH_MODES = ['none', 'jwt'] as const;
 
@@ -24,6 +26,7 @@ const EXAMPLES: Record<keyof typeof envSchema.shape, string> = {
   JWT_ISSUER: 'https://idp.example.com/',
   JWT_AUDIENCE: 'dpod-audit-gateway',
   LOG_LEVEL: 'info',
+  LOG_FORMAT: 'json',
   INGEST_INTERVAL_SECONDS: '60',
   INGEST_OVERLAP_SECONDS: '900',
   DPOD_CACHE_TTL_SECONDS: '300',
@@ -84,6 +87,7 @@ const envSchema = z.object({
   JWT_ISSUER: z.string().trim().min(1, { message: 'must not be empty' }).optional(),
   JWT_AUDIENCE: z.string().trim().min(1, { message: 'must not be empty' }).optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  LOG_FORMAT: z.enum(LOG_FORMATS, { message: `must be one of ${LOG_FORMATS.join(', ')}` }).optional(),
   INGEST_INTERVAL_SECONDS: intIn(1, 86_400).default('60'),
   INGEST_OVERLAP_SECONDS: intIn(0, 86_400).default('900'),
   DPOD_CACHE_TTL_SECONDS: intIn(0, 86_400).default('300'),
@@ -161,6 +165,8 @@ export interface Config {
     readonly retentionDays: number;
   };
   readonly logLevel: (typeof LOG_LEVELS)[number];
+  /** `undefined`: pretty when stderr is a TTY, else JSON lines. */
+  readonly logFormat: (typeof LOG_FORMATS)[number] | undefined;
   readonly embeddedPgDir: string | undefined;
   readonly dbPoolSize: number;
 }
@@ -319,6 +325,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       retentionDays: e.RETENTION_DAYS,
     },
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     embeddedPgDir: e.EMBEDDED_PG_DIR,
     dbPoolSize: e.DB_POOL_SIZE,
   });

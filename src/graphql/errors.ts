@@ -1,27 +1,37 @@
 import { GraphQLError } from 'graphql';
+import type { ErrorCode } from '../error-codes';
 
 /**
- * The closed set of `extensions.code` values this API returns: the resolvers raise the first five; the
- * server adds the others (masked internal errors, statement timeouts, an unreachable database, Apollo's validation codes).
+ * The `extensions.code`s of GraphQL errors, drawn from the one registry (`ERROR_CODES` in src/error-codes.ts): the resolvers raise
+ * the first ones; the server adds the others (query limits, masked internal errors, statement timeouts, an
+ * unreachable database, Apollo's validation codes).
  */
-export const ERROR_CODES = [
+export const GRAPHQL_ERROR_CODES = [
   'BAD_USER_INPUT',
   'INVALID_CURSOR',
   'PAGE_SIZE_EXCEEDED',
   'DPOD_UNAVAILABLE',
   'FORBIDDEN',
   'UNAUTHENTICATED',
+  'QUERY_TOO_DEEP',
+  'QUERY_TOO_COMPLEX',
+  'TOO_MANY_ALIASES',
+  'TOO_MANY_ROOT_FIELDS',
   'STATEMENT_TIMEOUT',
   'DATABASE_UNAVAILABLE',
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
   'INTERNAL_SERVER_ERROR',
-] as const;
-/** One of {@link ERROR_CODES}. */
-export type ErrorCode = (typeof ERROR_CODES)[number];
+] as const satisfies readonly ErrorCode[];
+/** One of {@link GRAPHQL_ERROR_CODES}. */
+export type GraphqlErrorCode = (typeof GRAPHQL_ERROR_CODES)[number];
 
-/** A client-facing GraphQL error carrying one of the {@link ERROR_CODES}. */
-export function apiError(code: ErrorCode, message: string, extra: Record<string, unknown> = {}): GraphQLError {
+/** A client-facing GraphQL error carrying one of the {@link GRAPHQL_ERROR_CODES}. */
+export function apiError(code: GraphqlErrorCode, message: string, extra: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { ...extra, code } });
 }
 

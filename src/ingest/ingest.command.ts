@@ -1,9 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig, type Config } from '../config';
-import { createDatabase } from '../db/connection';
-import { storeSource } from '../db/connection-failure';
-import { aheadMessage, migrateToLatest } from '../db/migrate';
-import { locateStore } from '../db/store';
+import { openStore } from '../bootstrap/open-store';
+import { runCommand } from '../bootstrap/run-command';
 import { createLogger } from '../logger';
 import { createDpodClient } from '../dpod';
 import { parseAuditTime } from './audit-time';
@@ -17,24 +15,26 @@ import { applyRetention } from './retention';
 interface StoreSession {
   config: Config;
   deps: IngestDeps;
+  /** Resolves with the first SIGTERM/SIGINT (the follower runs until then). */
+  signalled: Promise<NodeJS.Signals>;
+  /** Adds a step to the shutdown, run before the pool closes and the embedded PostgreSQL stops. */
+  onStop: (name: string, step: () => Promise<unknown>) => void;
 }
 
-/** Opens the store (DATABASE_URL or embedded), migrates it (unless a newer version has), runs `work`, and closes everything. */
+/** Runs `work` in the one bootstrap: store (DATABASE_URL or embedded), pool, migrations (unless a newer version has), one signal path. */
 async function withStore<T>(work: (s: StoreSession) => Promise<T>): Promise<T> {
   const config = loadConfig(process.env);
-  const logger = createLogger(config.logLevel, { component: 'ingest' });
-  const store = await locateStore(config);
-  const handle = createDatabase({ url: store.url, poolSize: Math.max(3, Math.min(config.dbPoolSize, 5)) });
-  try {
+  const logger = createLogger(config.logLevel, { component: 'ingest' }, config.logFormat);
+  return runCommand(logger, async ({ stack, signalled }) => {
     // A newer version may already have migrated the database (mid-upgrade): use it as it is.
-    const { unknown } = await migrateToLatest(handle.db, { whenAhead: 'skip', source: storeSource(store) });
-    if (unknown.length > 0)
-      logger.warn({ unknownMigrations: unknown }, `${aheadMessage(unknown)}; running without migrating`);
-    return await work({ config, deps: { db: handle.db, pool: handle.pool, logger } });
-  } finally {
-    await handle.destroy();
-    await store.stop();
-  }
+    const { primary } = await openStore(config, stack, {
+      logger,
+      primary: { poolSize: Math.max(3, Math.min(config.dbPoolSize, 5)) },
+      migrate: 'unless-ahead',
+    });
+    const deps = { db: primary.db, pool: primary.pool, logger };
+    return work({ config, deps, signalled, onStop: (name, step) => stack.add(name, step) });
+  });
 }
 
 function positiveInt(name: string): (v: string) => number {
@@ -133,7 +133,7 @@ export function registerIngestCommands(program: Command): void {
           });
         if (opts.windowDays > 31)
           cmd.error('error: --window-days is at most 31 (the Audit Query API limit)', { exitCode: 2 });
-        await withStore(async ({ config, deps }) => {
+        await withStore(async ({ config, deps, signalled, onStop }) => {
           const dpod = createDpodClient(config);
           const full = { ...deps, dpod };
           const print = (s: RunSummary) => process.stdout.write(`${formatRunSummary(s)}\n`);
@@ -149,10 +149,10 @@ export function registerIngestCommands(program: Command): void {
                 onRun: print,
               },
             );
-            const failed = summaries.filter((s) => s.state === 'failed');
-            if (failed.length > 0)
+            const failed = summaries.find((s) => s.state === 'failed');
+            if (failed)
               throw new Error(
-                `window ${failed[0]!.windowFrom?.toISOString()} failed: ${failed[0]!.error}; rerun the same command to resume`,
+                `window ${failed.windowFrom?.toISOString()} failed: ${failed.error}; rerun the same command to resume`,
               );
             return;
           }
@@ -164,15 +164,10 @@ export function registerIngestCommands(program: Command): void {
             progressBar: opts.progress ? undefined : false,
             onRun: print,
           });
-          await new Promise<void>((resolve) => {
-            const onSignal = (signal: NodeJS.Signals) => {
-              deps.logger?.info({ signal }, 'stopping the follower after the current batch');
-              process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
-              resolve();
-            };
-            process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
-          });
-          await follower.stop();
+          // A signal stops the follower after its current batch, then the pool and the embedded PostgreSQL.
+          onStop('follower stop', () => follower.stop());
+          const signal = await signalled;
+          deps.logger?.debug({ signal }, 'the follower stops after its current batch');
         });
       },
     );

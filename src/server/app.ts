@@ -1,18 +1,18 @@
 import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config';
-import { createDatabase, type DatabaseHandle } from '../db/connection';
-import { assertReachable, storeSource } from '../db/connection-failure';
-import { aheadMessage, migrateToLatest } from '../db/migrate';
-import { locateStore, type StoreLocation } from '../db/store';
+import { openStore } from '../bootstrap/open-store';
+import { createShutdownStack } from '../bootstrap/shutdown-stack';
+import type { DatabaseHandle } from '../db/connection';
+import { assertReachable } from '../db/connection-failure';
 import { createDpodClient, type DpodClient, type DpodClientHooks } from '../dpod';
 import { createContext, createGraphqlDeps, type Context } from '../graphql/context';
 import { buildGraphqlSchema } from '../graphql/schema';
-import { startFollower, type Follower, type FollowerOptions } from '../ingest';
+import { startFollower, type FollowerOptions } from '../ingest';
 import { createLogger, type Logger } from '../logger';
-import { createGraphqlServer, type GraphqlServer } from './graphql-server';
-import { readIngestSnapshot } from './ingest-snapshot';
-import { createMetrics, type Metrics } from './metrics';
-import type { CheckResult } from './readiness';
+import { createGraphqlServer } from './graphql-server';
+import { readIngestSnapshot } from './metrics/ingest-snapshot';
+import { createMetrics, type Metrics } from './metrics/metrics';
+import type { CheckResult } from './http/readiness';
 
 /** How long past `STATEMENT_TIMEOUT_MS` a GraphQL statement may wait for an answer before its connection is dropped. */
 export const SILENT_CONNECTION_MARGIN_MS = 2000;
@@ -54,13 +54,11 @@ export interface App {
 
 /** Builds the process from config: the composition root (nothing runs until `prepare`/`start`). */
 export function createApp(config: Config, overrides: AppOverrides = {}): App {
-  const logger = overrides.logger ?? createLogger(config.logLevel);
-  let store: StoreLocation | null = null;
+  const logger = overrides.logger ?? createLogger(config.logLevel, {}, config.logFormat);
+  const stack = createShutdownStack(logger);
   let database: DatabaseHandle | null = null;
   let ingestDatabase: DatabaseHandle | null = null;
   let readDatabase: DatabaseHandle | null = null;
-  let server: GraphqlServer | null = null;
-  let follower: Follower | null = null;
   let prepared: Promise<void> | null = null;
   let stopping: Promise<void> | null = null;
   const metrics = createMetrics({
@@ -81,12 +79,12 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     return database;
   }
 
+  function requireIngestDb(): DatabaseHandle {
+    if (!ingestDatabase) throw new Error('the app is not prepared: call prepare() or start() first');
+    return ingestDatabase;
+  }
+
   async function prepare(): Promise<void> {
-    store = overrides.databaseUrl
-      ? { url: overrides.databaseUrl, embedded: undefined, stop: async () => undefined }
-      : await locateStore(config, (line) => logger.debug({ component: 'embedded-postgres' }, line));
-    if (store.embedded)
-      logger.info({ port: store.embedded.port }, 'started an embedded PostgreSQL (DATABASE_URL is unset)');
     // GraphQL pools: PostgreSQL cancels a statement at STATEMENT_TIMEOUT_MS; one with no answer 2 s past that is on a
     // connection gone silent, which is then dropped from the pool (and /readyz recovers with a new one).
     const graphqlPool = {
@@ -95,34 +93,21 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
       queryTimeoutMs: config.limits.statementTimeoutMs + SILENT_CONNECTION_MARGIN_MS,
       connectTimeoutMs: config.http.requestTimeoutMs,
     };
-    database = createDatabase({ url: store.url, ...graphqlPool, applicationName: 'dpod-audit-graphql' });
-    ingestDatabase = createDatabase({ url: store.url, poolSize: 3, applicationName: 'dpod-audit-ingest' });
+    // A newer version may already have migrated the database (a rolling upgrade, or a rollback): start without migrating.
+    const opened = await openStore(config, stack, {
+      logger,
+      databaseUrl: overrides.databaseUrl,
+      primary: { poolSize: 3, applicationName: 'dpod-audit-ingest' },
+      migrate: (overrides.migrate ?? true) ? 'unless-ahead' : 'none',
+      aheadNote: 'starting without migrating',
+    });
+    ingestDatabase = opened.primary;
+    database = opened.openPool({ ...graphqlPool, applicationName: 'dpod-audit-graphql' });
     if (config.databaseReadUrl) {
       // GraphQL reads (loaders, ingestRuns) go to the replica; ingest and migrations stay on the primary; /readyz checks both.
-      readDatabase = createDatabase({
-        url: config.databaseReadUrl,
-        ...graphqlPool,
-        applicationName: 'dpod-audit-graphql-read',
-      });
-    }
-    // Connection problems stop the start naming the variable, host:port and what to check.
-    const primary = storeSource(store);
-    await assertReachable(ingestDatabase.db, primary);
-    if (readDatabase)
-      await assertReachable(readDatabase.db, { variable: 'DATABASE_READ_URL', url: config.databaseReadUrl! });
-    if (overrides.migrate ?? true) {
-      // A newer version may already have migrated the database (a rolling upgrade, or a rollback): start without migrating.
-      const outcome = await migrateToLatest(ingestDatabase.db, { whenAhead: 'skip', source: primary });
-      if (outcome.unknown.length > 0)
-        logger.warn(
-          { unknownMigrations: outcome.unknown },
-          `${aheadMessage(outcome.unknown)}; starting without migrating`,
-        );
-      else
-        logger.info(
-          { applied: outcome.applied },
-          outcome.alreadyCurrent ? 'database schema is current' : `applied ${outcome.applied.length} migration(s)`,
-        );
+      const url = config.databaseReadUrl;
+      readDatabase = opened.openPool({ ...graphqlPool, url, applicationName: 'dpod-audit-graphql-read' });
+      await assertReachable(readDatabase.db, { variable: 'DATABASE_READ_URL', url });
     }
   }
 
@@ -134,8 +119,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
       return requireDb();
     },
     get ingestDatabase() {
-      if (!ingestDatabase) throw new Error('the app is not prepared: call prepare() or start() first');
-      return ingestDatabase;
+      return requireIngestDb();
     },
     dpod,
     prepare() {
@@ -148,7 +132,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
       graphqlDeps = createGraphqlDeps({ db: db.db, readDb: readDatabase?.db, dpod: liveDpod, config, logger });
       const deps = graphqlDeps;
       const schema = overrides.schema ?? (await buildGraphqlSchema());
-      server = createGraphqlServer<Context>({
+      const server = createGraphqlServer<Context>({
         config,
         schema,
         createContext: ({ requestId, auth }) => createContext(deps, { requestId, auth }),
@@ -163,8 +147,9 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
           throw new Error(
             'the follower needs DPoD: set DPOD_API_URL, DPOD_TOKEN_URL, DPOD_CLIENT_ID and DPOD_CLIENT_SECRET',
           );
-        follower = startFollower(
-          { db: ingestDatabase!.db, pool: ingestDatabase!.pool, dpod, logger: logger.child({ component: 'follower' }) },
+        const ingest = requireIngestDb();
+        const follower = startFollower(
+          { db: ingest.db, pool: ingest.pool, dpod, logger: logger.child({ component: 'follower' }) },
           {
             intervalSeconds: config.ingest.intervalSeconds,
             overlapSeconds: config.ingest.overlapSeconds,
@@ -173,24 +158,16 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
             ...overrides.follower,
           },
         );
+        stack.add('follower stop', () => follower.stop());
       }
+      // Stopped in reverse: the HTTP server drains first, then the follower finishes its batch, then the pools.
+      stack.add('HTTP drain', () => server.stop());
       return server.start(config.http.port, config.http.host);
     },
     stop() {
       stopping ??= (async () => {
-        const step = async (name: string, fn: () => Promise<unknown>) => {
-          try {
-            await fn();
-          } catch (err) {
-            logger.error({ err }, `shutdown: ${name} failed`);
-          }
-        };
-        if (server) await step('HTTP drain', () => server!.stop());
-        if (follower) await step('follower stop', () => follower!.stop());
         if (prepared) await prepared.catch(() => undefined);
-        for (const handle of [readDatabase, database, ingestDatabase])
-          if (handle) await step('pool close', () => handle.destroy());
-        if (store) await step('embedded PostgreSQL stop', () => store!.stop());
+        await stack.stop();
       })();
       return stopping;
     },

@@ -3,21 +3,21 @@ import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config';
 import type { Database } from '../db/database';
 import type { Logger } from '../logger';
-import { createApolloServer } from './apollo-server';
-import { createAuthenticator, type AuthScope } from './authenticator';
-import { exampleQueries, PLACEHOLDER_IDS, type ExampleIds } from './example-queries';
-import { loadGraphiqlAssets, renderGraphiqlPage } from './graphiql-page';
-import { createHttpServer, type HttpServer } from './http-server';
-import { readIngestSnapshot } from './ingest-snapshot';
-import { createMetrics, type Metrics } from './metrics';
-import { createReadiness, type DpodProbe } from './readiness';
-import { readExampleIds } from './example-ids';
+import { createApolloServer } from './apollo/apollo-server';
+import { createAuthenticator, type AuthScope } from './auth/authenticator';
+import { exampleQueries, PLACEHOLDER_IDS, type ExampleIds } from './graphiql/example-queries';
+import { loadGraphiqlAssets, renderGraphiqlPage } from './graphiql/graphiql-page';
+import { createHttpServer, type HttpServer } from './http/http-server';
+import { readIngestSnapshot } from './metrics/ingest-snapshot';
+import { createMetrics, type Metrics } from './metrics/metrics';
+import { createReadiness, type DpodProbe } from './http/readiness';
+import { readExampleIds } from './graphiql/example-ids';
 
 /** Options for {@link createGraphqlServer}. */
 export interface GraphqlServerOptions<TContext extends { requestId: string }> {
   config: Pick<Config, 'http' | 'auth' | 'limits'>;
   schema: GraphQLSchema;
-  createContext(input: { requestId: string; auth: AuthScope }): Promise<TContext> | TContext;
+  createContext: (input: { requestId: string; auth: AuthScope }) => Promise<TContext> | TContext;
   /** The store: readiness, ingest metrics and example ids read it. */
   db: Kysely<Database>;
   /** The read replica GraphQL reads go to (`DATABASE_READ_URL`), if any: readiness checks it too. */

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config';
 import { createLogger } from '../logger';
 import { createApp } from './app';
-import { stopOnSignal } from './shutdown-signals';
+import { runCommand } from '../bootstrap/run-command';
 
 /** `dpod-audit serve [--ingest]`: the GraphQL server, optionally with the ingest follower in the same process. */
 export function registerServeCommand(program: Command): void {
@@ -24,21 +24,16 @@ export function registerServeCommand(program: Command): void {
         ...(flags.port ? { PORT: flags.port } : {}),
         ...(flags.host ? { HOST: flags.host } : {}),
       });
-      const logger = createLogger(config.logLevel);
-      const app = createApp(config, { logger, follow: flags.ingest });
-      const signals = stopOnSignal(() => app.stop(), logger);
-      try {
-        await app.prepare();
-        signals.reclaim();
+      const logger = createLogger(config.logLevel, {}, config.logFormat);
+      await runCommand(logger, async ({ stack, signalled }) => {
+        const app = createApp(config, { logger, follow: flags.ingest });
+        stack.add('server stop', () => app.stop());
         const url = await app.start();
         logger.info({ url: `${url}/graphql`, auth: config.auth.mode, follower: flags.ingest }, 'serving GraphQL');
         process.stdout.write(
           `GraphQL on ${url}/graphql (GraphiQL in a browser), health on ${url}/readyz, metrics on ${url}/metrics\n`,
         );
-      } catch (err) {
-        await app.stop();
-        throw err;
-      }
-      await signals.done;
+        await signalled;
+      });
     });
 }

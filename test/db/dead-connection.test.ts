@@ -3,7 +3,7 @@ import { loadConfig } from '../../src/config';
 import { createDatabase, type DatabaseHandle } from '../../src/db/connection';
 import { createLogger } from '../../src/logger';
 import { createApp } from '../../src/server/app';
-import { createReadiness } from '../../src/server/readiness';
+import { createReadiness } from '../../src/server/http/readiness';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { SilencingProxy } from '../support/silencing-proxy';
 

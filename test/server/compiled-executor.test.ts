@@ -10,7 +10,7 @@ import {
   GraphQLInt,
 } from 'graphql';
 import { compileQuery } from 'graphql-jit';
-import { compiledExecutionGateway } from '../../src/server/compiled-executor';
+import { compiledExecutionGateway } from '../../src/server/apollo/compiled-executor';
 
 /** A schema with plain fields, lists, arguments, a failing field and a client error. */
 function schema(): GraphQLSchema {

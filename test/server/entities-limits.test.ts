@@ -1,6 +1,6 @@
 import { parse, type OperationDefinitionNode } from 'graphql';
 import { buildGraphqlSchema } from '../../src/graphql/schema';
-import { createQueryLimitsEnforcer, type QueryLimits } from '../../src/server/query-limits';
+import { createQueryLimitsEnforcer, type QueryLimits } from '../../src/server/apollo/query-limits';
 
 const LIMITS: QueryLimits = { maxDepth: 12, maxCost: 5000, maxAliases: 30, maxRootFields: 10, maxPageSize: 500 };
 const ENTITIES = parse('query ($r: [_Any!]!) { _entities(representations: $r) { ... on AuditEvent { id action } } }');

@@ -5,7 +5,7 @@ import { loadConfig } from '../../src/config';
 import { createDatabase, type DatabaseHandle } from '../../src/db/connection';
 import { createLogger } from '../../src/logger';
 import { createGraphqlServer, type GraphqlServer } from '../../src/server/graphql-server';
-import { MAX_OPERATION_LABELS } from '../../src/server/operation-metrics.plugin';
+import { MAX_OPERATION_LABELS } from '../../src/server/apollo/operation-metrics.plugin';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { gql, rawPost } from './support/http';
 import { placeholderSchema, type PlaceholderContext } from './support/placeholder-schema';

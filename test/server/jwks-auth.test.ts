@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type KeyLike } from 'jose';
-import { AuthError, createAuthenticator, type Authenticator } from '../../src/server/authenticator';
+import { AuthError, createAuthenticator, type Authenticator } from '../../src/server/auth/authenticator';
 
 const ISSUER = 'https://idp.jwks.test/';
 const AUDIENCE = 'dpod-audit-gateway';

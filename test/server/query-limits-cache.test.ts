@@ -1,7 +1,7 @@
 import { ApolloServer } from '@apollo/server';
 import { parse } from 'graphql';
-import { createQueryLimitsEnforcer, type QueryLimits } from '../../src/server/query-limits';
-import { queryLimitsPlugin } from '../../src/server/query-limits.plugin';
+import { createQueryLimitsEnforcer, type QueryLimits } from '../../src/server/apollo/query-limits';
+import { queryLimitsPlugin } from '../../src/server/apollo/query-limits.plugin';
 import { placeholderSchema } from './support/placeholder-schema';
 
 const LIMITS: QueryLimits = { maxDepth: 6, maxCost: 1000, maxAliases: 5, maxRootFields: 4, maxPageSize: 100 };

@@ -5,7 +5,7 @@ import { createDatabase, type DatabaseHandle } from '../../src/db/connection';
 import { freePort } from '../../src/db/embedded';
 import { createLogger } from '../../src/logger';
 import { createApp } from '../../src/server/app';
-import { createReadiness } from '../../src/server/readiness';
+import { createReadiness } from '../../src/server/http/readiness';
 import { migrations } from '../../migrations';
 import { createEmptyDatabase, createTestDatabase, dropDatabase, urlFor, type TestDatabase } from '../support/db';
 

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
-import { exampleQueries, PLACEHOLDER_IDS, type ExampleIds } from '../../src/server/example-queries';
-import { readExampleIds } from '../../src/server/example-ids';
+import { exampleQueries, PLACEHOLDER_IDS, type ExampleIds } from '../../src/server/graphiql/example-queries';
+import { readExampleIds } from '../../src/server/graphiql/example-ids';
 import { bearer as signedBearer } from './support/bearer';
 import { gql, rawPost } from './support/http';
 import { startSeededApp, type SeededApp } from './support/seeded-app';

@@ -23,6 +23,7 @@ export function ensureChromium(): string {
     throw new Error(
       `Chromium is needed for the GraphiQL browser test and could not be installed (${err instanceof Error ? err.message : String(err)}). ` +
         'Install it with "apt-get install -y chromium" or set CHROMIUM_PATH to a Chromium binary.',
+      { cause: err },
     );
   }
   if (!existsSync(CHROMIUM_PATH))

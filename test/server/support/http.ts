@@ -22,7 +22,7 @@ export async function gql(
   const text = await res.text();
   let body: GqlResponse['body'];
   try {
-    body = JSON.parse(text);
+    body = JSON.parse(text) as GqlResponse['body'];
   } catch {
     throw new Error(`non-JSON response ${res.status}: ${text.slice(0, 300)}`);
   }

@@ -8,7 +8,7 @@ import {
   GraphQLString,
   type GraphQLFieldConfigMap,
 } from 'graphql';
-import type { AuthScope } from '../../../src/server/authenticator';
+import type { AuthScope } from '../../../src/server/auth/authenticator';
 
 /** The context of the placeholder schema. */
 export interface PlaceholderContext {

@@ -1,11 +1,11 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { loadConfig, type Config } from '../config';
-import { backfill, type RunSummary } from '../ingest';
-import { createLogger, type Logger } from '../logger';
-import { startSimulator, type RunningSimulator } from '../simulator';
-import { createApp, type App } from './app';
+import { loadConfig, type Config } from '../../config';
+import { backfill, type RunSummary } from '../../ingest/index';
+import { createLogger, type Logger } from '../../logger';
+import { startSimulator, type RunningSimulator } from '../../simulator/index';
+import { createApp, type App } from '../app';
 import { createDemoProgress } from './demo-progress';
-import { stopOnSignal } from './shutdown-signals';
+import { runCommand } from '../../bootstrap/run-command';
 
 const DAY_MS = 86_400_000;
 
@@ -85,23 +85,19 @@ export function registerDemoCommand(program: Command): void {
     .option('--port <port>', 'listen port (overrides PORT)')
     .action(async (flags: { days: number; port?: string }) => {
       const config = loadConfig({ ...process.env, ...(flags.port ? { PORT: flags.port } : {}) });
-      const logger = createLogger(config.logLevel);
-      let sim: RunningSimulator | null = null;
-      let app: App | null = null;
-      const stopAll = async () => {
-        await app?.stop();
-        await sim?.stop();
-      };
-      const signals = stopOnSignal(stopAll, logger);
-      try {
+      const logger = createLogger(config.logLevel, {}, config.logFormat);
+      await runCommand(logger, async ({ stack, signalled }) => {
+        let sim: RunningSimulator | null = null;
         if (!config.dpod.apiUrl) {
-          sim = await startSimulator({ ...DEMO_SIMULATOR, days: flags.days });
+          const started = await startSimulator({ ...DEMO_SIMULATOR, days: flags.days });
+          stack.add('simulator stop', () => started.stop());
+          sim = started;
           logger.info(
             { url: sim.url, ...DEMO_SIMULATOR },
             'started the DPoD simulator in-process (DPOD_API_URL is unset)',
           );
         }
-        app = createApp(config, {
+        const app = createApp(config, {
           logger,
           follow: true,
           // The backfill just stored everything up to now: the follower only needs the late-record margin.
@@ -110,16 +106,13 @@ export function registerDemoCommand(program: Command): void {
             ? { apiUrl: sim.url, tokenUrl: sim.tokenUrl, clientId: sim.clientId, clientSecret: sim.clientSecret }
             : undefined,
         });
+        stack.add('app stop', () => app.stop());
         await app.prepare();
-        signals.reclaim();
         const now = sim ? sim.tenant.now() : new Date();
         const events = await backfillRecentDays(app, flags.days, now, logger);
         const url = await app.start();
         process.stdout.write(banner(url, config, sim, events));
-      } catch (err) {
-        await stopAll();
-        throw err;
-      }
-      await signals.done;
+        await signalled;
+      });
     });
 }

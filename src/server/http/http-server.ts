@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ApolloServer } from '@apollo/server';
-import type { Config } from '../config';
-import type { Logger } from '../logger';
-import { AuthError, type AuthScope, type Authenticator } from './authenticator';
-import { GRAPHIQL_ASSET_PREFIX, type StaticAsset } from './graphiql-page';
+import type { Config } from '../../config';
+import type { Logger } from '../../logger';
+import { AuthError, type AuthScope, type Authenticator } from '../auth/authenticator';
+import { GRAPHIQL_ASSET_PREFIX, type StaticAsset } from '../graphiql/graphiql-page';
 import { handleGraphqlRequest, methodNotAllowed, type TimeoutFlag } from './graphql-http';
 import { HttpError, sendHttpError } from './http-errors';
-import type { Metrics } from './metrics';
+import type { Metrics } from '../metrics/metrics';
 import type { ReadinessReport } from './readiness';
 
 /** What the HTTP server needs; built by the composition root (`app.ts`). */
@@ -107,7 +107,6 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
       }
       if (closing)
         throw new HttpError(
-          503,
           'SHUTTING_DOWN',
           'The server is shutting down; retry on another instance.',
           {},
@@ -119,7 +118,6 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
       } catch (err) {
         if (!(err instanceof AuthError)) throw err;
         throw new HttpError(
-          err.status,
           err.code,
           err.message,
           {},
@@ -135,7 +133,7 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
       return;
     }
     if (method !== 'GET' && method !== 'HEAD')
-      throw new HttpError(405, 'METHOD_NOT_ALLOWED', `Use GET on ${path}.`, {}, { allow: 'GET' });
+      throw new HttpError('METHOD_NOT_ALLOWED', `Use GET on ${path}.`, {}, { allow: 'GET' });
     if (path === '/healthz') {
       sendJson(res, 200, base, { status: 'ok' });
       return;
@@ -156,7 +154,7 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
     }
     if (url.pathname.startsWith(GRAPHIQL_ASSET_PREFIX)) {
       const asset = deps.assets.get(url.pathname.slice(GRAPHIQL_ASSET_PREFIX.length));
-      if (!asset) throw new HttpError(404, 'NOT_FOUND', `No asset at ${url.pathname}.`);
+      if (!asset) throw new HttpError('NOT_FOUND', `No asset at ${url.pathname}.`);
       res.writeHead(200, {
         ...base,
         'content-type': asset.contentType,
@@ -171,7 +169,7 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
       res.end();
       return;
     }
-    throw new HttpError(404, 'NOT_FOUND', `No route ${url.pathname}: GraphQL is at /graphql.`);
+    throw new HttpError('NOT_FOUND', `No route ${url.pathname}: GraphQL is at /graphql.`);
   }
 
   async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -181,7 +179,7 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
     // The parser lets through absolute targets such as `http://host:99999/`, which URL refuses: an exception here
     // (outside the handler's try) would reject unhandled and end the process.
     if (!URL.canParse(req.url ?? '/', 'http://localhost')) {
-      sendHttpError(res, new HttpError(400, 'BAD_REQUEST', 'The request target is not a valid URL.'), requestId);
+      sendHttpError(res, new HttpError('BAD_REQUEST', 'The request target is not a valid URL.'), requestId);
       return;
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -195,12 +193,9 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
       logger.warn({ requestId, path: url.pathname, timeoutMs: http.requestTimeoutMs }, 'request timed out');
       sendHttpError(
         res,
-        new HttpError(
-          503,
-          'REQUEST_TIMEOUT',
-          `The request took longer than the limit of ${http.requestTimeoutMs} ms.`,
-          { limit: http.requestTimeoutMs },
-        ),
+        new HttpError('REQUEST_TIMEOUT', `The request took longer than the limit of ${http.requestTimeoutMs} ms.`, {
+          limit: http.requestTimeoutMs,
+        }),
         requestId,
       );
     }, http.requestTimeoutMs);
@@ -216,7 +211,6 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
           sendHttpError(
             res,
             new HttpError(
-              500,
               'INTERNAL_SERVER_ERROR',
               'Internal server error. The details are in the server log under this request id.',
             ),

@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import type { Metrics } from './metrics';
+import type { Metrics } from '../metrics/metrics';
 
 /** Distinct operation labels kept; later new names are counted under `other` (each label is a histogram series). */
 export const MAX_OPERATION_LABELS = 200;
@@ -18,22 +18,23 @@ export function operationMetricsPlugin<TContext extends object>(metrics: Metrics
     return label;
   };
   return {
-    async requestDidStart() {
+    requestDidStart() {
       const started = process.hrtime.bigint();
-      return {
-        async willSendResponse({ response, operationName, operation }) {
+      return Promise.resolve({
+        willSendResponse({ response, operationName, operation }) {
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
           metrics.graphqlOperationDuration.observe(
             { operation: operationLabel(operationName), type: operation?.operation ?? 'unknown' },
             seconds,
           );
-          if (response.body.kind !== 'single') return;
-          for (const error of response.body.singleResult.errors ?? []) {
-            const code = error.extensions?.code;
-            metrics.graphqlErrors.inc({ code: typeof code === 'string' ? code : 'UNKNOWN' });
-          }
+          if (response.body.kind === 'single')
+            for (const error of response.body.singleResult.errors ?? []) {
+              const code = error.extensions?.code;
+              metrics.graphqlErrors.inc({ code: typeof code === 'string' ? code : 'UNKNOWN' });
+            }
+          return Promise.resolve();
         },
-      };
+      });
     },
   };
 }

@@ -59,4 +59,4 @@ export async function handleGraphqlRequest<TContext extends object>(
 
 /** Thrown by the HTTP layer when GraphQL is asked for with an unsupported method. */
 export const methodNotAllowed = (): HttpError =>
-  new HttpError(405, 'METHOD_NOT_ALLOWED', 'Use GET or POST on /graphql.', {}, { allow: 'GET, POST, OPTIONS' });
+  new HttpError('METHOD_NOT_ALLOWED', 'Use GET or POST on /graphql.', {}, { allow: 'GET, POST, OPTIONS' });

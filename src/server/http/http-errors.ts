@@ -1,7 +1,9 @@
 import type { ServerResponse } from 'node:http';
+import { httpStatusOf, type HttpStatusCode } from '../../error-codes';
 
-/** Codes of requests refused by the HTTP layer before GraphQL runs. */
-export type HttpErrorCode =
+/** Codes of requests refused by the HTTP layer before GraphQL runs; the status comes from the registry. */
+export type HttpErrorCode = Extract<
+  HttpStatusCode,
   | 'BODY_TOO_LARGE'
   | 'BAD_REQUEST'
   | 'UNSUPPORTED_MEDIA_TYPE'
@@ -11,12 +13,14 @@ export type HttpErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'SHUTTING_DOWN'
-  | 'INTERNAL_SERVER_ERROR';
+  | 'INTERNAL_SERVER_ERROR'
+>;
 
-/** A request refused with a status and a GraphQL-shaped JSON error. */
+/** A request refused with its code's status (from `ERROR_CODES`) and a GraphQL-shaped JSON error. */
 export class HttpError extends Error {
+  readonly status: number;
+
   constructor(
-    readonly status: number,
     readonly code: HttpErrorCode,
     message: string,
     readonly extensions: Record<string, unknown> = {},
@@ -24,6 +28,7 @@ export class HttpError extends Error {
   ) {
     super(message);
     this.name = 'HttpError';
+    this.status = httpStatusOf(code);
   }
 }
 

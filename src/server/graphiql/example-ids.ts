@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../db/database';
+import type { Database } from '../../db/database';
 import { PLACEHOLDER_IDS, type ExampleIds } from './example-queries';
 
 /** Picks real ids for the GraphiQL examples from the latest event that names an HSM object (newest first, index order). */

@@ -92,11 +92,12 @@ export function compiledExecutionGateway(schema: GraphQLSchema, compile: Compile
       callback({ apiSchema: schema, coreSupergraphSdl: printSchema(schema) });
       return () => undefined;
     },
-    async load() {
-      return { executor };
+    load() {
+      return Promise.resolve({ executor });
     },
-    async stop() {
+    stop() {
       operations.clear();
+      return Promise.resolve();
     },
   };
 }

@@ -1,15 +1,17 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { READ_TIMEOUT } from '../db/connection';
-import type { Logger } from '../logger';
+import { READ_TIMEOUT } from '../../db/connection';
+import type { ErrorCode } from '../../error-codes';
+import type { GraphqlErrorCode } from '../../graphql/errors';
+import type { Logger } from '../../logger';
 
 /** The code of every error whose details are hidden from clients. */
-export const INTERNAL_ERROR_CODE = 'INTERNAL_SERVER_ERROR';
+export const INTERNAL_ERROR_CODE = 'INTERNAL_SERVER_ERROR' satisfies ErrorCode;
 const MASKED_MESSAGE = 'Internal server error. The details are in the server log under this request id.';
 
 /** Apollo's own codes for bad requests: their messages describe the request, never the server. */
-const APOLLO_CLIENT_CODES = new Set([
+const APOLLO_CLIENT_CODES = new Set<string>([
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'BAD_USER_INPUT',
@@ -17,7 +19,7 @@ const APOLLO_CLIENT_CODES = new Set([
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
   'OPERATION_RESOLUTION_FAILURE',
-]);
+] satisfies GraphqlErrorCode[]);
 
 /**
  * True when an error was raised on purpose for the client: a `GraphQLError` with a code, not wrapping a
@@ -39,7 +41,7 @@ const QUERY_CANCELED = '57014';
 function anyCause(error: unknown, test: (e: { code?: unknown; message?: unknown }) => boolean): boolean {
   let current: unknown = unwrapResolverError(error);
   for (let depth = 0; current && depth < 5; depth++) {
-    if (test(current as { code?: unknown; message?: unknown })) return true;
+    if (test(current)) return true;
     current =
       (current as { cause?: unknown; originalError?: unknown }).cause ??
       (current as { originalError?: unknown }).originalError;
@@ -107,7 +109,9 @@ export function createErrorMasker(
 ): (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError {
   return (formatted, error) => {
     if (isClientError(error)) {
-      const { stacktrace: _stack, exception: _exception, ...extensions } = formatted.extensions ?? {};
+      const extensions = { ...formatted.extensions };
+      delete extensions.stacktrace;
+      delete extensions.exception;
       const message = options.hideSuggestions ? formatted.message.replace(SUGGESTION, '') : formatted.message;
       return { ...formatted, message, extensions };
     }
@@ -116,11 +120,15 @@ export function createErrorMasker(
       return {
         message: `A database statement ran past the limit of ${statementTimeoutMs} ms; narrow the filter or the time range.`,
         ...path,
-        extensions: { code: 'STATEMENT_TIMEOUT', limit: statementTimeoutMs },
+        extensions: { code: 'STATEMENT_TIMEOUT' satisfies ErrorCode, limit: statementTimeoutMs },
       };
     }
     if (isDatabaseUnavailable(error))
-      return { message: UNAVAILABLE_MESSAGE, ...path, extensions: { code: 'DATABASE_UNAVAILABLE' } };
+      return {
+        message: UNAVAILABLE_MESSAGE,
+        ...path,
+        extensions: { code: 'DATABASE_UNAVAILABLE' satisfies ErrorCode },
+      };
     return { message: MASKED_MESSAGE, ...path, extensions: { code: INTERNAL_ERROR_CODE } };
   };
 }
@@ -130,9 +138,9 @@ export function errorLoggingPlugin<TContext extends { requestId: string }>(
   logger: Logger,
 ): ApolloServerPlugin<TContext> {
   return {
-    async requestDidStart() {
-      return {
-        async didEncounterErrors({ errors, contextValue, operationName }) {
+    requestDidStart() {
+      return Promise.resolve({
+        didEncounterErrors({ errors, contextValue, operationName }) {
           for (const error of errors) {
             const original = unwrapResolverError(error);
             if (isStatementTimeout(error)) {
@@ -162,15 +170,17 @@ export function errorLoggingPlugin<TContext extends { requestId: string }>(
               );
             }
           }
+          return Promise.resolve();
         },
-        async willSendResponse({ response, contextValue }) {
-          if (response.body.kind !== 'single') return;
-          for (const error of response.body.singleResult.errors ?? []) {
-            if (error.extensions?.code === INTERNAL_ERROR_CODE)
-              (error.extensions as Record<string, unknown>).requestId = contextValue.requestId;
-          }
+        willSendResponse({ response, contextValue }) {
+          if (response.body.kind === 'single')
+            for (const error of response.body.singleResult.errors ?? []) {
+              if (error.extensions?.code === INTERNAL_ERROR_CODE)
+                (error.extensions as Record<string, unknown>).requestId = contextValue.requestId;
+            }
+          return Promise.resolve();
         },
-      };
+      });
     },
   };
 }

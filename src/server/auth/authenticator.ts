@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import type { Config } from '../config';
-import { UNRESTRICTED, type AuthScope } from '../graphql/auth-scope';
+import type { Config } from '../../config';
+import { httpStatusOf, type ErrorCode } from '../../error-codes';
+import { UNRESTRICTED, type AuthScope } from '../../graphql/auth-scope';
 
 export type { AuthScope };
 
@@ -12,13 +13,16 @@ const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', '
 
 /** A refused request: 401 (no or bad credentials) or 403 (valid token, not allowed). */
 export class AuthError extends Error {
+  /** The code's HTTP status in the registry: 401 or 403. */
+  readonly status: number;
+
   constructor(
-    readonly status: 401 | 403,
-    readonly code: 'UNAUTHENTICATED' | 'FORBIDDEN',
+    readonly code: Extract<ErrorCode, 'UNAUTHENTICATED' | 'FORBIDDEN'>,
     message: string,
   ) {
     super(message);
     this.name = 'AuthError';
+    this.status = httpStatusOf(code);
   }
 }
 
@@ -27,7 +31,7 @@ export type Authenticator = (authorization: string | undefined) => Promise<AuthS
 
 /** Builds the authenticator for `config.auth`: everyone in `none` mode, verified bearer JWTs in `jwt` mode. */
 export function createAuthenticator(auth: Config['auth']): Authenticator {
-  if (auth.mode === 'none') return async () => UNRESTRICTED;
+  if (auth.mode === 'none') return () => Promise.resolve(UNRESTRICTED);
   const { issuer, audience } = auth;
   if (!issuer || !audience || (!auth.jwtSecret && !auth.jwksUrl)) {
     throw new Error('AUTH_MODE=jwt needs JWT_ISSUER, JWT_AUDIENCE and JWT_SECRET or JWT_JWKS_URL');
@@ -49,17 +53,18 @@ export function createAuthenticator(auth: Config['auth']): Authenticator {
   return async (authorization) => {
     const match = /^Bearer\s+([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*\.[A-Za-z0-9\-_]*)\s*$/i.exec(authorization ?? '');
     if (!authorization)
-      throw new AuthError(401, 'UNAUTHENTICATED', 'Authentication required: send "Authorization: Bearer <JWT>".');
-    if (!match) throw new AuthError(401, 'UNAUTHENTICATED', 'Malformed Authorization header: expected "Bearer <JWT>".');
+      throw new AuthError('UNAUTHENTICATED', 'Authentication required: send "Authorization: Bearer <JWT>".');
+    const token = match?.[1];
+    if (!token) throw new AuthError('UNAUTHENTICATED', 'Malformed Authorization header: expected "Bearer <JWT>".');
     let payload: JWTPayload;
     try {
-      ({ payload } = await verify(match[1]!));
+      ({ payload } = await verify(token));
     } catch (err) {
-      throw new AuthError(401, 'UNAUTHENTICATED', `Invalid token: ${describeJoseError(err)}.`);
+      throw new AuthError('UNAUTHENTICATED', `Invalid token: ${describeJoseError(err)}.`);
     }
     const scopes = scopesOf(payload);
     if (!scopes.includes(REQUIRED_SCOPE)) {
-      throw new AuthError(403, 'FORBIDDEN', `Insufficient scope: the token needs "${REQUIRED_SCOPE}".`);
+      throw new AuthError('FORBIDDEN', `Insufficient scope: the token needs "${REQUIRED_SCOPE}".`);
     }
     return { subject: typeof payload.sub === 'string' ? payload.sub : null, serviceIds: servicesOf(payload) };
   };
@@ -78,9 +83,9 @@ function servicesOf(payload: JWTPayload): readonly string[] | null {
   const raw = payload.services;
   if (raw === undefined) return null;
   if (!Array.isArray(raw) || !raw.every((s) => typeof s === 'string')) {
-    throw new AuthError(401, 'UNAUTHENTICATED', 'Invalid token: the "services" claim must be an array of service ids.');
+    throw new AuthError('UNAUTHENTICATED', 'Invalid token: the "services" claim must be an array of service ids.');
   }
-  return Object.freeze([...new Set(raw as string[])]);
+  return Object.freeze([...new Set(raw)]);
 }
 
 /** A short, safe reason (jose messages name the claim; never echo the token). */

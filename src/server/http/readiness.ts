@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../db/database';
-import { aheadMessage, migrationStatus, type MigrationStatus } from '../db/migrate';
+import type { Database } from '../../db/database';
+import { aheadMessage, migrationStatus, type MigrationStatus } from '../../db/migrate';
 
 /** One readiness check's outcome. */
 export interface CheckResult {

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { DpodCallRecord } from '../dpod/types';
+import type { DpodCallRecord } from '../../dpod/types';
 
 /** Counters of the shared live-data cache (the GraphQL layer's `TtlCache.stats`). */
 export interface CacheCounts {

@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { Logger } from '../logger';
+import type { Logger } from '../../logger';
 
 /** Progress of the demo's backfill, one step per day window. */
 export interface DemoProgress {

@@ -11,6 +11,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { getComplexity, type ComplexityEstimatorArgs } from 'graphql-query-complexity';
+import { httpStatusOf, type HttpStatusCode } from '../../error-codes';
 
 /** Codes of the query-shape limits, each in `extensions.code` with `extensions.limit` (the configured value). */
 export const LIMIT_CODES = [
@@ -19,7 +20,7 @@ export const LIMIT_CODES = [
   'TOO_MANY_ALIASES',
   'TOO_MANY_ROOT_FIELDS',
   'PAGE_SIZE_EXCEEDED',
-] as const;
+] as const satisfies readonly HttpStatusCode[];
 /** One of {@link LIMIT_CODES}. */
 export type LimitCode = (typeof LIMIT_CODES)[number];
 
@@ -46,7 +47,7 @@ export interface QueryMeasure {
 /** A rejected query; `extensions` names the limit, its value and what was asked (when it could be measured). */
 export function limitError(code: LimitCode, message: string, limit: number, actual?: number): GraphQLError {
   return new GraphQLError(message, {
-    extensions: { code, limit, ...(actual === undefined ? {} : { actual }), http: { status: 400 } },
+    extensions: { code, limit, ...(actual === undefined ? {} : { actual }), http: { status: httpStatusOf(code) } },
   });
 }
 

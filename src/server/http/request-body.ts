@@ -5,7 +5,7 @@ import { HttpError } from './http-errors';
 const MAX_DISCARD_BYTES = 64 * 1024 * 1024;
 
 function tooLarge(limit: number): HttpError {
-  return new HttpError(413, 'BODY_TOO_LARGE', `Request body exceeds the limit of ${limit} bytes.`, { limit });
+  return new HttpError('BODY_TOO_LARGE', `Request body exceeds the limit of ${limit} bytes.`, { limit });
 }
 
 /**
@@ -49,7 +49,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     };
     const onError = (err: Error) => {
       cleanup();
-      reject(new HttpError(400, 'BAD_REQUEST', `Could not read the request body: ${err.message}.`));
+      reject(new HttpError('BAD_REQUEST', `Could not read the request body: ${err.message}.`));
     };
     const cleanup = () => {
       req.off('data', onData);
@@ -64,18 +64,14 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 
 /** Parses a POST body as JSON (`application/json`, the GraphQL-over-HTTP media type). */
 export function parseJsonBody(raw: Buffer, contentType: string | undefined): unknown {
-  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = (contentType ?? '').split(';', 1).join('').trim().toLowerCase();
   if (type !== 'application/json' && type !== 'application/graphql-response+json') {
-    throw new HttpError(
-      415,
-      'UNSUPPORTED_MEDIA_TYPE',
-      'POST bodies must be JSON: send "Content-Type: application/json".',
-    );
+    throw new HttpError('UNSUPPORTED_MEDIA_TYPE', 'POST bodies must be JSON: send "Content-Type: application/json".');
   }
-  if (raw.length === 0) throw new HttpError(400, 'BAD_REQUEST', 'POST body is empty: send {"query": "..."}.');
+  if (raw.length === 0) throw new HttpError('BAD_REQUEST', 'POST body is empty: send {"query": "..."}.');
   try {
     return JSON.parse(raw.toString('utf8'));
   } catch {
-    throw new HttpError(400, 'BAD_REQUEST', 'POST body is not valid JSON.');
+    throw new HttpError('BAD_REQUEST', 'POST body is not valid JSON.');
   }
 }

@@ -5,14 +5,14 @@ import {
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
 import type { GraphQLSchema } from 'graphql';
-import type { Config } from '../config';
-import type { Logger } from '../logger';
+import type { Config } from '../../config';
+import type { Logger } from '../../logger';
 import { compiledExecutionGateway } from './compiled-executor';
 import { createErrorMasker, errorLoggingPlugin } from './error-masking';
-import type { Metrics } from './metrics';
+import type { Metrics } from '../metrics/metrics';
 import { operationMetricsPlugin } from './operation-metrics.plugin';
 import { queryLimitsPlugin } from './query-limits.plugin';
-import { unconfirmedAnswersPlugin } from '../graphql/live/unconfirmed-answers';
+import { unconfirmedAnswersPlugin } from '../../graphql/live/unconfirmed-answers';
 
 /** Tokens a query document may hold: bounds parsing and validation work before any limit rule runs. */
 export const MAX_QUERY_TOKENS = 10_000;

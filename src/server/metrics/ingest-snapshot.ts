@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../db/database';
+import type { Database } from '../../db/database';
 import type { IngestSnapshot } from './metrics';
 
 /** Reads the ingest figures for `/metrics` from `ingest_runs` and the follower's checkpoint (two small queries). */
