@@ -13,6 +13,28 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 const CHUNK_CHARS = 64 * 1024;
 
+/** FNV-1a of a line: picks, the same way in every export, the records followed by a bad line. */
+function lineHash(line: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < line.length; i++) h = Math.imul(h ^ line.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+/** The bad line that follows a record's line, or null (see `TenantOptions.badLineEvery`). */
+function badLineAfter(tenant: Tenant, line: string): string | null {
+  return tenant.badLineEvery > 0 && lineHash(line) % tenant.badLineEvery === 0 ? line.slice(0, -1) : null;
+}
+
+/** The bad lines a JSON Lines export of [from, to) holds, in order (a test's expectation). */
+export function badLinesOf(tenant: Tenant, from: Date, to: Date): string[] {
+  const out: string[] = [];
+  for (const record of generateRecords(tenant, from, to)) {
+    const bad = badLineAfter(tenant, renderRecordLine(record));
+    if (bad !== null) out.push(bad);
+  }
+  return out;
+}
+
 function* jsonLinesText(
   tenant: Tenant,
   from: Date,
@@ -30,7 +52,11 @@ function* jsonLinesText(
     if (asArray) {
       buf += first ? line : `,\n${line}`;
       first = false;
-    } else buf += `${line}\n`;
+    } else {
+      buf += `${line}\n`;
+      const bad = badLineAfter(tenant, line);
+      if (bad !== null) buf += `${bad}\n`;
+    }
     if (buf.length >= CHUNK_CHARS) {
       yield buf;
       buf = '';

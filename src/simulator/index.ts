@@ -5,7 +5,7 @@ export { generateRecords, generateEvents, renderRecordLine, formatDpodTime } fro
 export type { RawAuditRecord, GeneratedEvent } from './record-generator';
 export { summarizeRecords } from './record-summary';
 export type { RecordSummary } from './record-summary';
-export { writeExportFile, createExportStream, EXPORT_FORMATS } from './export-file';
+export { writeExportFile, createExportStream, badLinesOf, EXPORT_FORMATS } from './export-file';
 export type { ExportFormat } from './export-file';
 export { LUNA_ACTIONS, FUTURE_ACTION } from './luna-catalog';
 export { startSimulator, SIM_ROUTES } from './simulator-server';

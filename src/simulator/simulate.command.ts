@@ -42,6 +42,7 @@ interface SimulateFlags {
   services: number;
   clientsPerService: number;
   eventsPerDay: number;
+  badLineEvery: number;
   days: number;
   format: ExportFormat;
   exportDelayMs: number;
@@ -108,6 +109,7 @@ async function runSimulate(flags: SimulateFlags): Promise<void> {
     clientsPerService: flags.clientsPerService,
     eventsPerDay: flags.eventsPerDay,
     days: flags.days,
+    badLineEvery: flags.badLineEvery,
     format: flags.format,
     exportDelayMs: flags.exportDelayMs,
     tokenTtlSeconds: flags.tokenTtlSeconds,
@@ -153,6 +155,12 @@ export function registerSimulateCommand(program: Command): void {
     .option('--clients-per-service <n>', 'bound clients per service', wholeNumber(0, 1000), 5)
     .option('--events-per-day <n>', 'audit events per Luna service per day', wholeNumber(0, 100_000_000), 2000)
     .option('--days <n>', 'days of history before now', positive, 7)
+    .option(
+      '--bad-line-every <n>',
+      'follow about one record in n with a bad line in JSON Lines exports (0 = none)',
+      wholeNumber(0, 1_000_000),
+      0,
+    )
     .addOption(new Option('--format <format>', 'export file format').choices(EXPORT_FORMATS).default('gzip-jsonl'))
     .option('--export-delay-ms <n>', 'how long an export job stays ACTIVE', wholeNumber(0, 3_600_000), 300)
     .option('--token-ttl-seconds <n>', 'lifetime of issued tokens', wholeNumber(1, 86_400), 3599)

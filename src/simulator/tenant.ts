@@ -19,6 +19,11 @@ export interface TenantOptions {
   days?: number;
   /** The clock: events exist only in [now - days, now) (default real time). */
   now?: () => Date;
+  /**
+   * About one record in this many is followed, in JSON Lines exports, by a bad line (the record's line cut short),
+   * the same in every export that holds the record (default 0: none). JSON array exports never hold bad lines.
+   */
+  badLineEvery?: number;
 }
 
 /** A client of a simulated service. */
@@ -67,6 +72,8 @@ export interface Tenant {
   readonly eventsPerDay: number;
   readonly days: number;
   readonly now: () => Date;
+  /** See {@link TenantOptions.badLineEvery} (0 = none). */
+  readonly badLineEvery: number;
   /** Services the platform API lists, in listing order. */
   listedServices(): SimService[];
   /** A listed service by id, or undefined (unknown or deleted). */
@@ -146,6 +153,9 @@ export function createTenant(options: TenantOptions = {}): Tenant {
     throw new RangeError(`clientsPerService must be a whole number >= 0, got ${clientsPerService}`);
   if (!(eventsPerDay >= 0)) throw new RangeError(`eventsPerDay must be >= 0, got ${eventsPerDay}`);
   if (!(days > 0)) throw new RangeError(`days must be > 0, got ${days}`);
+  const badLineEvery = options.badLineEvery ?? 0;
+  if (!Number.isInteger(badLineEvery) || badLineEvery < 0)
+    throw new RangeError(`badLineEvery must be a whole number >= 0, got ${badLineEvery}`);
 
   const rng = new SeededRandom(mixSeed(seed, 0x7e4a47));
   const tenantId = rng.uuid();
@@ -195,6 +205,7 @@ export function createTenant(options: TenantOptions = {}): Tenant {
     eventsPerDay,
     days,
     now,
+    badLineEvery,
     listedServices: () => listed.slice(),
     findListedService: (id) => byId.get(id),
     historyStartMs: () => now().getTime() - days * 86_400_000,
