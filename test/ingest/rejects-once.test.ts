@@ -116,7 +116,7 @@ describe('each bad line is stored once', () => {
     const good = JSON.stringify(record());
     const path = join(dir, 'identical.jsonl');
     writeFileSync(path, `garbage\n${good}\ngarbage\n{"time":\n${jsonLines([record({ action: 'LUNA_LOGIN' })])}`);
-    for (const _ of [1, 2]) {
+    for (let read = 1; read <= 2; read++) {
       const [summary] = await importFiles(deps(), [path], { progressBar: false });
       expect(summary).toMatchObject({ state: 'succeeded', read: 5, rejected: 3 });
     }
