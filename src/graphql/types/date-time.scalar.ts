@@ -8,5 +8,5 @@ import { GraphQLDateTime } from 'graphql-scalars';
  */
 export const DateTimeScalar = new GraphQLScalarType<Date, string>({
   ...GraphQLDateTime.toConfig(),
-  serialize: (value) => (GraphQLDateTime.serialize(value)).toISOString(),
+  serialize: (value) => GraphQLDateTime.serialize(value).toISOString(),
 });
