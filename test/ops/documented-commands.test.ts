@@ -32,7 +32,8 @@ const documents = [
 /** Every `dpod-audit <command> ...` in the code blocks and code spans of README.md and docs/. */
 function documentedInvocations(): Invocation[] {
   const found: Invocation[] = [];
-  for (const document of documents) found.push(...invocationsIn(read(document)));
+  for (const document of documents)
+    found.push(...invocationsIn(read(document)).map((i) => ({ ...i, where: `${document}: ${i.where}` })));
   return found;
 }
 
