@@ -9,7 +9,7 @@ const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as
   services: Record<string, Service>;
   volumes?: Record<string, unknown>;
 };
-const readme = readFileSync(join(root, 'README.md'), 'utf8');
+const deploymentDoc = readFileSync(join(root, 'docs', 'deployment.md'), 'utf8');
 
 interface Service {
   image?: string;
@@ -37,11 +37,11 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('documents every published host port in the README', () => {
+  it('documents every published host port in docs/deployment.md', () => {
     for (const service of Object.values(compose.services)) {
       for (const mapping of service.ports ?? []) {
         const hostPort = mapping.split(':')[0]!;
-        expect(readme).toContain(hostPort);
+        expect(deploymentDoc).toContain(hostPort);
       }
     }
   });

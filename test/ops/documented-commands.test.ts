@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
@@ -21,11 +21,26 @@ function optionsOf(command: string): string[] | null {
   return cmd ? [...cmd.options.map((o) => o.long!), '--help'] : null;
 }
 
-/** Every `dpod-audit <command> ...` in the README's code blocks and code spans. */
-function readmeInvocations(): Invocation[] {
-  const readme = read('README.md');
-  const blocks = [...readme.matchAll(/^```[a-z]*\n([\s\S]*?)^```/gm)].map((m) => m[1]!);
-  const spans = [...readme.replace(/^```[a-z]*\n[\s\S]*?^```/gm, '').matchAll(/`([^`\n]+)`/g)].map((m) => m[1]!);
+/** README.md and every page under docs/, as paths from the repository root. */
+const documents = [
+  'README.md',
+  ...readdirSync(join(root, 'docs'), { recursive: true, encoding: 'utf8' })
+    .filter((file) => file.endsWith('.md'))
+    .map((file) => join('docs', file)),
+];
+
+/** Every `dpod-audit <command> ...` in the code blocks and code spans of README.md and docs/. */
+function documentedInvocations(): Invocation[] {
+  const found: Invocation[] = [];
+  for (const document of documents)
+    found.push(...invocationsIn(read(document)).map((i) => ({ ...i, where: `${document}: ${i.where}` })));
+  return found;
+}
+
+/** Every `dpod-audit <command> ...` in the code blocks and code spans of one markdown text. */
+function invocationsIn(markdown: string): Invocation[] {
+  const blocks = [...markdown.matchAll(/^```[a-z]*\n([\s\S]*?)^```/gm)].map((m) => m[1]!);
+  const spans = [...markdown.replace(/^```[a-z]*\n[\s\S]*?^```/gm, '').matchAll(/`([^`\n]+)`/g)].map((m) => m[1]!);
   const found: Invocation[] = [];
   for (const code of [...blocks, ...spans]) {
     for (const line of code.replace(/\\\n/g, ' ').split('\n')) {
@@ -66,7 +81,7 @@ function deployInvocations(): Invocation[] {
 
 describe('documented and deployed command lines', () => {
   it.each([
-    ['README.md', readmeInvocations],
+    ['README.md and docs/', documentedInvocations],
     ['docker-compose.yml and the Dockerfile', deployInvocations],
   ])('%s use only commands and options the CLI has', (_source, collect) => {
     const invocations = collect();
@@ -79,8 +94,9 @@ describe('documented and deployed command lines', () => {
     }
   });
 
-  it('finds the README invocations of every command the CLI has', () => {
-    const documented = new Set(readmeInvocations().map((i) => i.command));
+  it('finds the invocations of every command the CLI has in README.md and docs/', () => {
+    expect(documents.length).toBeGreaterThan(5);
+    const documented = new Set(documentedInvocations().map((i) => i.command));
     expect([...documented].sort()).toEqual(program.commands.map((c) => c.name()).sort());
   });
 
