@@ -88,8 +88,11 @@ describe("README's Configuration table", () => {
       'JWT_ISSUER',
       'JWT_JWKS_URL',
       'JWT_SECRET',
+      'LOG_FORMAT',
     ]);
     expect(unset.databaseUrl).toBeUndefined();
+    // Unset, the format follows stderr: pretty on a terminal, JSON lines otherwise.
+    expect(unset.logFormat).toBeUndefined();
     expect(unset.databaseReadUrl).toBeUndefined();
     expect(unset.dpod).toMatchObject({
       apiUrl: undefined,
