@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
@@ -51,6 +52,7 @@ export async function startKeyInventorySubgraph(keys: InventoryKey[]): Promise<K
   const server = new ApolloServer({
     schema,
     plugins: [
+      ApolloServerPluginInlineTraceDisabled(),
       {
         requestDidStart({ request }) {
           if (request.query?.includes('_entities')) state.entityCalls++;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { Kysely, PostgresDialect } from 'kysely';
 import { loadConfig } from '../../../src/config';
@@ -115,7 +116,8 @@ export async function startGraphqlFixture(options: FixtureOptions = {}): Promise
   const server = new ApolloServer<Context>({
     schema: await buildGraphqlSchema(),
     includeStacktraceInErrorResponses: false,
-    plugins: [unconfirmedAnswersPlugin()],
+    // Without tracing, as the server runs (Apollo would otherwise announce inline tracing on every start).
+    plugins: [unconfirmedAnswersPlugin(), ApolloServerPluginInlineTraceDisabled()],
   });
   const { url } = await startStandaloneServer(server, {
     listen: { port: 0, host: '127.0.0.1' },
