@@ -2,14 +2,8 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { DpodHttp, type DpodHttpOptions, type DpodHttpRequest } from './dpod-http';
 import { toBinding, toExportJob, toPage, toService, ShapeError } from './dpod-mappers';
-import {
-  DpodError,
-  DpodExportError,
-  DpodRequestError,
-  DpodResponseError,
-  DpodUnavailableError,
-  excerptOf,
-} from './errors';
+import { DpodExportError, DpodRequestError, DpodResponseError, DpodUnavailableError, excerptOf } from './errors';
+import { walkPages } from './page-walker';
 import type { DpodBinding, DpodCallRecord, DpodService, ExportJob, Page, ServiceFilter } from './types';
 
 export type { DpodCallRecord } from './types';
@@ -110,15 +104,17 @@ export class DpodClient {
     const query = new URLSearchParams({ page: String(params.page), size: String(params.size) });
     if (params.status) query.set('status', params.status);
     if (params.serviceType) query.set('serviceType', params.serviceType);
-    const res = await this.get('listServicesPage', ROUTES.services, `/v1/service_instances?${query}`);
+    const res = await this.get('listServicesPage', ROUTES.services, `/v1/service_instances?${query.toString()}`);
     return this.parse('listServicesPage', ROUTES.services, res.text, (body) => toPage(body, toService, params));
   }
 
-  /** Every service instance, walking all pages. */
+  /** Every service instance, walking all pages ({@link walkPages}: four at a time, each id once). */
   async listServices(filter: ServiceFilter = {}): Promise<DpodService[]> {
-    return this.walk('listServicesPage', ROUTES.services, (page, size) =>
-      this.listServicesPage({ page, size, ...filter }),
-    );
+    return walkPages((page) => this.listServicesPage({ page, size: this.pageSize, ...filter }), {
+      call: 'listServicesPage',
+      route: ROUTES.services,
+      idOf: (s) => s.id,
+    });
   }
 
   /** One service instance, or null when DPoD does not know it (404: unknown or deleted). */
@@ -136,21 +132,24 @@ export class DpodClient {
     const path = idPath`/v1/service_instances/${serviceId}/bindings`;
     if (path === null) return null;
     const query = new URLSearchParams({ page: String(params.page), size: String(params.size) });
-    const res = await this.get('listBindingsPage', ROUTES.bindings, `${path}?${query}`, [404]);
+    const res = await this.get('listBindingsPage', ROUTES.bindings, `${path}?${query.toString()}`, [404]);
     if (res.status === 404) return null;
     return this.parse('listBindingsPage', ROUTES.bindings, res.text, (body) =>
       toPage(body, (item) => toBinding(item, serviceId), params),
     );
   }
 
-  /** Every binding of a service (all pages), or null when the service is unknown. */
+  /** Every binding of a service (all pages, each client once), or null when the service is unknown. */
   async listBindings(serviceId: string): Promise<DpodBinding[] | null> {
     let missing = false;
-    const all = await this.walk('listBindingsPage', ROUTES.bindings, async (page, size) => {
-      const p = await this.listBindingsPage(serviceId, { page, size });
-      if (p === null) missing = true;
-      return p ?? { items: [], page, size, totalElements: 0, totalPages: 0 };
-    });
+    const all = await walkPages(
+      async (page) => {
+        const p = await this.listBindingsPage(serviceId, { page, size: this.pageSize });
+        if (p === null) missing = true;
+        return p ?? { items: [], page, size: this.pageSize, totalElements: 0, totalPages: 0 };
+      },
+      { call: 'listBindingsPage', route: ROUTES.bindings, idOf: (b) => b.clientId },
+    );
     return missing ? null : all;
   }
 
@@ -284,7 +283,7 @@ export class DpodClient {
           attempts: res.attempts,
         },
       );
-    return Readable.from(idleLimited(body as unknown as WebReadableStream<Uint8Array>, this.downloadIdleMs, stalled), {
+    return Readable.from(idleLimited(body as WebReadableStream<Uint8Array>, this.downloadIdleMs, stalled), {
       objectMode: false,
     });
   }
@@ -322,41 +321,6 @@ export class DpodClient {
       });
     }
   }
-
-  /**
-   * Walks pages from 0 until the last one. Guards against a lying total: stops on an empty page, never walks
-   * past the first answer's page count (a total that grows with every page would never end), and fails when a
-   * page repeats the one before (DPoD ignoring the page parameter would loop forever).
-   */
-  private async walk<T>(
-    call: string,
-    route: string,
-    fetchPage: (page: number, size: number) => Promise<Page<T>>,
-  ): Promise<T[]> {
-    const all: T[] = [];
-    let lastPage = Infinity;
-    let previous: string | null = null;
-    for (let page = 0; ; page++) {
-      const p = await fetchPage(page, this.pageSize);
-      const items = JSON.stringify(p.items);
-      if (p.items.length > 0 && items === previous) {
-        throw new DpodResponseError(
-          `page ${page} repeats page ${page - 1} (DPoD ignores the page parameter or its total of ${p.totalPages} pages is wrong)`,
-          {
-            call,
-            route,
-            status: 200,
-            retryable: false,
-            attempts: page + 1,
-          },
-        );
-      }
-      previous = items;
-      all.push(...p.items);
-      lastPage = Math.min(lastPage, p.totalPages);
-      if (p.items.length === 0 || page + 1 >= lastPage) return all;
-    }
-  }
 }
 
 /**
@@ -367,7 +331,7 @@ export class DpodClient {
  */
 function idPath(strings: TemplateStringsArray, ...ids: string[]): string | null {
   if (ids.some((id) => id === '' || id === '.' || id === '..' || /\p{Cs}/u.test(id))) return null;
-  return strings.reduce((path, part, i) => path + encodeURIComponent(ids[i - 1]!) + part);
+  return strings.reduce((path, part, i) => path + encodeURIComponent(ids[i - 1] ?? '') + part);
 }
 
 function checkPaging(params: { page: number; size: number }, call: string): void {

@@ -1,5 +1,14 @@
 import { performance } from 'node:perf_hooks';
-import { ConcurrencyLimiter } from './concurrency-limiter';
+import {
+  BrokenCircuitError,
+  bulkhead,
+  circuitBreaker,
+  CircuitState,
+  ConsecutiveBreaker,
+  handleType,
+  type BulkheadPolicy,
+  type CircuitBreakerPolicy,
+} from 'cockatiel';
 import {
   DpodAuthError,
   DpodError,
@@ -29,8 +38,13 @@ export interface DpodHttpOptions {
   retryMaxMs?: number;
   /** Largest response body read into memory (downloads excepted); a larger one fails the call (default 32 MiB). */
   maxBodyBytes?: number;
-  /** Requests in flight at once, across all calls (default 8). */
+  /** Requests in flight at once, across all calls (default 8); later ones wait in FIFO order. */
   concurrency?: number;
+  /**
+   * After a call gave up (DPoD down through all its retries) the circuit opens: calls then wait for one probe, a
+   * single attempt made at most this long after the last failure, and share its outcome (default 250 ms).
+   */
+  breakerHalfOpenMs?: number;
   /** Receives every attempt (route, status, duration). */
   onCall?: (call: DpodCallRecord) => void;
   /** Clock for token lifetimes, ms since epoch (default Date.now; tests share the simulator's). */
@@ -78,7 +92,7 @@ async function readCapped(response: Response, maxBytes: number): Promise<string 
   if (!response.body) return '';
   const chunks: Uint8Array[] = [];
   let size = 0;
-  const reader = response.body.getReader();
+  const reader: ReadableStreamDefaultReader<Uint8Array> = response.body.getReader();
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
@@ -94,6 +108,25 @@ async function readCapped(response: Response, maxBytes: number): Promise<string 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** An attempt DPoD failed in a way worth retrying; counted by the circuit breaker. */
+class TransientAttempt extends Error {
+  constructor(
+    readonly status: DpodFailureStatus,
+    readonly why: string,
+    readonly response: Response | null,
+    readonly text: string,
+    cause?: unknown,
+  ) {
+    super(why, { cause });
+  }
+}
+
+/** What one attempt brought back: an answer (any status not worth retrying) and its body text, null when too large. */
+interface AttemptResult {
+  response: Response;
+  text: string | null;
+}
+
 /** Parses `Retry-After` (seconds or an HTTP date) into ms, or null. */
 export function parseRetryAfter(value: string | null, nowMs = Date.now()): number | null {
   if (!value) return null;
@@ -106,11 +139,14 @@ export function parseRetryAfter(value: string | null, nowMs = Date.now()): numbe
 /**
  * Executes DPoD HTTP calls: bearer tokens (one refresh on 401), per-attempt timeouts, retries with
  * exponential backoff and full jitter on network errors, timeouts, 5xx and 429 (honouring Retry-After),
- * a total deadline, a concurrency limit, and a record of every attempt.
+ * a total deadline, a concurrency limit (cockatiel's bulkhead), a circuit breaker (cockatiel's) that stops
+ * retrying while DPoD is failing and probes it again soon, and a record of every attempt.
  */
 export class DpodHttp {
   readonly tokens: TokenProvider;
-  private readonly limiter: ConcurrencyLimiter;
+  private readonly limiter: BulkheadPolicy;
+  private readonly breaker: CircuitBreakerPolicy;
+  private readonly halfOpenMs: number;
   private readonly timeoutMs: number;
   private readonly deadlineMs: number;
   private readonly maxRetries: number;
@@ -125,12 +161,51 @@ export class DpodHttp {
     this.retryBaseMs = options.retryBaseMs ?? 200;
     this.retryMaxMs = options.retryMaxMs ?? 5_000;
     this.maxBodyBytes = options.maxBodyBytes ?? 32 * 1024 * 1024;
-    this.limiter = new ConcurrencyLimiter(options.concurrency ?? 8);
+    const concurrency = options.concurrency ?? 8;
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new RangeError(`concurrency must be a whole number >= 1, got ${concurrency}`);
+    this.limiter = bulkhead(concurrency, Infinity);
+    this.halfOpenMs = options.breakerHalfOpenMs ?? 250;
+    this.breaker = circuitBreaker(handleType(DpodUnavailableError), {
+      halfOpenAfter: this.halfOpenMs,
+      breaker: new ConsecutiveBreaker(1),
+    });
     this.tokens = new TokenProvider(() => this.fetchToken(), options.clock ?? Date.now);
   }
 
-  /** Sends one logical call, retrying as configured; throws a {@link DpodError} subclass on failure. */
+  /**
+   * Sends one logical call, retrying as configured; throws a {@link DpodError} subclass on failure. While the
+   * circuit is open (a call gave up), a call waits for the next probe (at most `breakerHalfOpenMs`), one single
+   * attempt, instead of its own retries: the first request after DPoD is back sees it, and while DPoD is down
+   * none waits out the retries.
+   */
   async send(req: DpodHttpRequest): Promise<DpodHttpResponse> {
+    const run = () =>
+      this.breaker.execute(() => this.sendWithRetries(req, this.breaker.state === CircuitState.Closed ? null : 0));
+    try {
+      return await run();
+    } catch (err) {
+      if (!(err instanceof BrokenCircuitError)) throw err;
+      await sleep(this.halfOpenMs);
+      try {
+        return await run();
+      } catch (again) {
+        if (!(again instanceof BrokenCircuitError)) throw again;
+        throw new DpodUnavailableError('DPoD keeps failing (circuit open: the last probe failed)', {
+          call: req.call,
+          route: req.route,
+          status: 'circuit_open',
+          retryable: true,
+          attempts: 0,
+          cause: again,
+        });
+      }
+    }
+  }
+
+  /** {@link send} without the circuit breaker; `maxRetries` overrides the configured count (0 for a probe). */
+  private async sendWithRetries(req: DpodHttpRequest, maxRetries: number | null): Promise<DpodHttpResponse> {
+    const retryLimit = maxRetries ?? this.maxRetries;
     const deadlineAt = Date.now() + this.deadlineMs;
     const useAuth = req.auth ?? true;
     let refreshed = false;
@@ -155,46 +230,31 @@ export class DpodHttp {
       const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
       if (token) headers.authorization = `Bearer ${token}`;
 
-      const release = await this.limiter.acquire();
-      const controller = new AbortController();
       const attemptTimeout = Math.min(this.timeoutMs, Math.max(1, deadlineAt - Date.now()));
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        controller.abort();
-      }, attemptTimeout);
-      const started = performance.now();
-      let response: Response;
-      let text: string | null = '';
+      let result: AttemptResult;
       try {
-        response = await fetch(req.url, {
-          method: req.method,
-          headers,
-          body: req.body,
-          signal: controller.signal,
-          redirect: 'follow',
-        });
-        if (!req.stream || !response.ok) text = await readCapped(response, this.maxBodyBytes);
+        result = await this.limiter.execute(() => this.attempt(req, headers, attemptTimeout, attempt));
       } catch (err) {
-        clearTimeout(timer);
-        release();
-        const status = timedOut ? 'timeout' : 'network_error';
-        this.record(req.route, status, started, attempt);
-        const why = timedOut
-          ? `no answer within ${attemptTimeout} ms`
-          : `network error: ${err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}`;
-        if (retries >= this.maxRetries)
-          throw unavailable(`${why}; gave up after ${attempt} attempt(s)`, status, null, err);
-        const delay = this.backoff(retries++);
+        if (!(err instanceof TransientAttempt)) throw err;
+        const excerpt = err.response ? excerptOf(err.text) : null;
+        if (retries >= retryLimit)
+          throw unavailable(`${err.why}; gave up after ${attempt} attempt(s)`, err.status, excerpt, err.cause);
+        const retryAfter =
+          err.status === 429 ? parseRetryAfter(err.response?.headers.get('retry-after') ?? null) : null;
+        const delay = retryAfter ?? this.backoff(retries);
+        retries++;
         if (Date.now() + delay >= deadlineAt)
-          throw unavailable(`${why}; deadline of ${this.deadlineMs} ms reached`, status, null, err);
+          throw unavailable(
+            `${err.why}; deadline of ${this.deadlineMs} ms would pass before the next retry (in ${delay} ms)`,
+            err.status,
+            excerpt,
+            err.cause,
+          );
         await sleep(delay);
         continue;
       }
-      // The timer stops here: a download's body may take longer than one attempt's timeout.
-      clearTimeout(timer);
-      release();
-      this.record(req.route, response.status, started, attempt);
+      const { response } = result;
+      let { text } = result;
       const status = response.status;
       const answered = (status >= 200 && status < 300) || req.passStatuses?.includes(status);
       if (text === null) {
@@ -228,20 +288,6 @@ export class DpodHttp {
           attempts: attempt,
         });
       }
-      if (status === 429 || status >= 500 || status === 408) {
-        if (retries >= this.maxRetries) throw unavailable(`gave up after ${attempt} attempt(s)`, status, excerpt);
-        const retryAfter = status === 429 ? parseRetryAfter(response.headers.get('retry-after')) : null;
-        const delay = retryAfter ?? this.backoff(retries);
-        retries++;
-        if (Date.now() + delay >= deadlineAt)
-          throw unavailable(
-            `deadline of ${this.deadlineMs} ms would pass before the next retry (in ${delay} ms)`,
-            status,
-            excerpt,
-          );
-        await sleep(delay);
-        continue;
-      }
       const ErrorClass = req.clientErrorClass ?? DpodRequestError;
       throw new ErrorClass('request refused', {
         call: req.call,
@@ -252,6 +298,49 @@ export class DpodHttp {
         attempts: attempt,
       });
     }
+  }
+
+  /** One HTTP attempt; throws {@link TransientAttempt} for an outcome worth retrying. */
+  private async attempt(
+    req: DpodHttpRequest,
+    headers: Record<string, string>,
+    timeoutMs: number,
+    attempt: number,
+  ): Promise<AttemptResult> {
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+    const started = performance.now();
+    let response: Response;
+    let text: string | null = '';
+    try {
+      response = await fetch(req.url, {
+        method: req.method,
+        headers,
+        body: req.body,
+        signal: controller.signal,
+        redirect: 'follow',
+      });
+      if (!req.stream || !response.ok) text = await readCapped(response, this.maxBodyBytes);
+    } catch (err) {
+      const status = timedOut ? 'timeout' : 'network_error';
+      this.record(req.route, status, started, attempt);
+      const why = timedOut
+        ? `no answer within ${timeoutMs} ms`
+        : `network error: ${err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}`;
+      throw new TransientAttempt(status, why, null, '', err);
+    } finally {
+      // The timer stops here: a download's body may take longer than one attempt's timeout.
+      clearTimeout(timer);
+    }
+    this.record(req.route, response.status, started, attempt);
+    const status = response.status;
+    if (status === 429 || status >= 500 || status === 408)
+      throw new TransientAttempt(status, `HTTP ${status}`, response, text ?? '');
+    return { response, text };
   }
 
   /** Full-jitter exponential backoff for the n-th retry (0-based). */
@@ -273,16 +362,20 @@ export class DpodHttp {
       client_secret: clientSecret,
     });
     const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64');
-    const res = await this.send({
-      call: 'getToken',
-      route: 'POST /oauth/token',
-      method: 'POST',
-      url: tokenUrl,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${basic}` },
-      body: form.toString(),
-      auth: false,
-      clientErrorClass: DpodAuthError,
-    });
+    // Not through the breaker: a token is fetched inside a call that already went through it.
+    const res = await this.sendWithRetries(
+      {
+        call: 'getToken',
+        route: 'POST /oauth/token',
+        method: 'POST',
+        url: tokenUrl,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${basic}` },
+        body: form.toString(),
+        auth: false,
+        clientErrorClass: DpodAuthError,
+      },
+      null,
+    );
     let body: { access_token?: unknown; expires_in?: unknown };
     try {
       body = JSON.parse(res.text) as typeof body;

@@ -1,5 +1,5 @@
 /** Status of a failed DPoD call: an HTTP status, or what went wrong before one arrived. */
-export type DpodFailureStatus = number | 'network_error' | 'timeout' | 'deadline' | null;
+export type DpodFailureStatus = number | 'network_error' | 'timeout' | 'deadline' | 'circuit_open' | null;
 
 /** Details of a DPoD failure. */
 export interface DpodErrorDetails {

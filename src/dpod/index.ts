@@ -6,3 +6,4 @@ export type { DpodCallStat, DpodClientOptions, WaitForExportOptions, ExportReque
 export * from './errors';
 export * from './types';
 export { parseApiDate } from './dpod-mappers';
+export { walkPages, type WalkPagesOptions } from './page-walker';

@@ -25,7 +25,8 @@ export type ExportState = (typeof EXPORT_STATES)[number];
 /** An audit log export job of the Audit Query API. */
 export interface ExportJob {
   jobId: string;
-  state: ExportState | string;
+  /** One of {@link ExportState}, or a state DPoD added since. */
+  state: string;
   location: string | null;
   startedAt: Date | null;
   endedAt: Date | null;

@@ -1,3 +1,5 @@
+// Hand-written on purpose: stream-json's parser fails the whole stream at the first syntax error, while one broken
+// element of an export must be rejected alone (with its line) and the rest read, in bounded memory per record.
 /** Longest record (characters) accepted; a longer one is rejected (its first part kept) so memory stays flat. */
 export const MAX_RECORD_CHARS = 16 * 1024 * 1024;
 const KEPT_OF_LONG_RECORD = 64 * 1024;

@@ -101,11 +101,8 @@ describe('DpodClient against a DPoD that lies', () => {
     const { client: c } = client();
     const call = c.downloadExport(`${base}/files/export.gz?sig=x`);
     await expect(call).rejects.toBeInstanceOf(DpodResponseError);
-    await expect(call).rejects.toMatchObject({
-      call: 'downloadExport',
-      status: 200,
-      bodyExcerpt: expect.stringContaining('Sign in to continue'),
-    });
+    await expect(call).rejects.toMatchObject({ call: 'downloadExport', status: 200 });
+    await expect(call.catch((err: DpodResponseError) => err.bodyExcerpt)).resolves.toContain('Sign in to continue');
     await expect(call).rejects.toThrow(/HTML page/);
   });
 
@@ -152,8 +149,9 @@ describe('DpodClient against a DPoD that lies', () => {
     const call = c.listServices();
     await expect(call).rejects.toBeInstanceOf(DpodResponseError);
     await expect(call).rejects.toMatchObject({ call: 'listServicesPage', status: 200 });
-    await expect(call).rejects.toThrow(/page 1 .*page 0/);
-    expect(served).toBe(2);
+    await expect(call).rejects.toThrow(/page 1 adds no new item: it repeats earlier pages/);
+    // The first page, then the next four at once (the walk reads four pages ahead).
+    expect(served).toBe(5);
   });
 
   it("stops walking bindings whose total pages grow with every page, at the first answer's count", async () => {
