@@ -136,6 +136,9 @@ export function parseRetryAfter(value: string | null, nowMs = Date.now()): numbe
   return Number.isNaN(date) ? null : Math.max(0, date - nowMs);
 }
 
+/** How long past `breakerHalfOpenMs` a call the open circuit refused waits before it tries again. */
+const HALF_OPEN_MARGIN_MS = 20;
+
 /**
  * Executes DPoD HTTP calls: bearer tokens (one refresh on 401), per-attempt timeouts, retries with
  * exponential backoff and full jitter on network errors, timeouts, 5xx and 429 (honouring Retry-After),
@@ -186,7 +189,8 @@ export class DpodHttp {
       return await run();
     } catch (err) {
       if (!(err instanceof BrokenCircuitError)) throw err;
-      await sleep(this.halfOpenMs);
+      // A little past the half-open time: a timer may fire a millisecond before the breaker's clock says it is due.
+      await sleep(this.halfOpenMs + HALF_OPEN_MARGIN_MS);
       try {
         return await run();
       } catch (again) {
