@@ -120,8 +120,4 @@ export interface Database {
   audit_rollups_daily_tenant: AuditRollupsDailyTenantTable;
 }
 
-export type AuditEventRow = Selectable<AuditEventsTable>;
-export type NewAuditEventRow = Insertable<AuditEventsTable>;
 export type IngestRunRow = Selectable<IngestRunsTable>;
-export type RejectedRecordRow = Selectable<RejectedRecordsTable>;
-export type RollupRow = Selectable<AuditRollupsHourlyTable>;

@@ -20,7 +20,7 @@ export interface DpodBinding {
 /** Known states of an audit export job (unknown states are passed through as strings). */
 export const EXPORT_STATES = ['ACTIVE', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
 /** One of {@link EXPORT_STATES}. */
-export type ExportState = (typeof EXPORT_STATES)[number];
+type ExportState = (typeof EXPORT_STATES)[number];
 
 /** An audit log export job of the Audit Query API. */
 export interface ExportJob {

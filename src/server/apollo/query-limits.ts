@@ -208,23 +208,6 @@ function checkCost(limits: QueryLimits, cost: number): void {
   }
 }
 
-/** Throws the first limit the operation breaks, in the order page size, depth, aliases, root fields, cost. */
-export function enforceQueryLimits(
-  limits: QueryLimits,
-  schema: GraphQLSchema,
-  document: DocumentNode,
-  operation: OperationDefinitionNode,
-  variables: Record<string, unknown>,
-): QueryMeasure {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
-  const shape = measureShape(operation, fragments, variables);
-  checkShape(limits, shape);
-  const cost = measureCost(limits, schema, document, operation, variables);
-  checkCost(limits, cost);
-  return { ...shape, cost };
-}
-
 /** Arguments whose values change a query's measure: page sizes (`first`, `last`, `limit`) and federation's
  *  `representations` (its length); directives count too. */
 const SIZE_ARGUMENTS = new Set(['first', 'last', 'limit', 'representations']);
@@ -259,7 +242,8 @@ interface DocumentMeasures {
 }
 
 /**
- * {@link enforceQueryLimits} measuring each distinct (document, operation, page-size variables) once: the
+ * Throws the first limit an operation breaks, in the order page size, depth, aliases, root fields, cost, measuring
+ * each distinct (document, operation, page-size variables) once: the
  * measure is kept per parsed document (Apollo hands the same `DocumentNode` for the same query string from its
  * document cache) and the limits are checked against it on every request. The variables must already be valid
  * for the operation (a request with invalid variables is refused by execution before anything runs).
