@@ -5,6 +5,7 @@ import * as m20261125_0004 from './20261125_0004_identifier_collation';
 import * as m20261125_0005 from './20261125_0005_time_first_event_key';
 import * as m20261125_0006 from './20261125_0006_audit_rollups_daily_tenant';
 import * as m20261206_0007 from './20261206_0007_rejected_record_identity';
+import * as m20261206_0008 from './20261206_0008_integrity_seals';
 
 /** Every migration, by name, in order. Names are date-prefixed and never change once shipped. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '20261125_0005_time_first_event_key': m20261125_0005,
   '20261125_0006_audit_rollups_daily_tenant': m20261125_0006,
   '20261206_0007_rejected_record_identity': m20261206_0007,
+  '20261206_0008_integrity_seals': m20261206_0008,
 };

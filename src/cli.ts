@@ -7,6 +7,7 @@ import { InterruptedError, runCommand } from './bootstrap/run-command';
 import { exitCodeOf } from './error-codes';
 import { createLogger } from './logger';
 import { registerIngestCommands } from './ingest/ingest.command';
+import { registerIntegrityCommands } from './integrity/integrity.command';
 import { registerSimulateCommand } from './simulator/simulate.command';
 import { registerSchemaCommand } from './graphql/schema.command';
 import { registerComposeCommand } from './graphql/federation/compose.command';
@@ -74,6 +75,7 @@ export function buildProgram(): Command {
   });
 
   registerIngestCommands(program);
+  registerIntegrityCommands(program);
   registerSimulateCommand(program);
   registerSchemaCommand(program);
   registerComposeCommand(program);

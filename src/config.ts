@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseSigningKey, type SigningKey } from './integrity/signing-key';
 
 /** Log levels accepted by `LOG_LEVEL` (pino's names). */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -43,6 +44,8 @@ const EXAMPLES: Record<keyof typeof envSchema.shape, string> = {
   INTROSPECTION: 'true',
   EMBEDDED_PG_DIR: '/tmp/dpod-audit-pg',
   DB_POOL_SIZE: '10',
+  INTEGRITY_SIGNING_KEY: '(an Ed25519 private key, PKCS#8 PEM or JWK)',
+  INTEGRITY_GRACE_SECONDS: '900',
 };
 
 const intIn = (min: number, max: number) =>
@@ -104,6 +107,18 @@ const envSchema = z.object({
   INTROSPECTION: bool.default('true'),
   EMBEDDED_PG_DIR: z.string().trim().min(1, { message: 'must not be empty' }).optional(),
   DB_POOL_SIZE: intIn(1, 200).default('10'),
+  INTEGRITY_SIGNING_KEY: z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      if (v === undefined || v.trim() === '') return;
+      try {
+        parseSigningKey(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+      }
+    }),
+  INTEGRITY_GRACE_SECONDS: intIn(0, 86_400).default('900'),
 });
 
 /** Rules that relate several variables; checked on the raw input so every problem is reported at once. */
@@ -169,6 +184,12 @@ export interface Config {
   readonly logFormat: (typeof LOG_FORMATS)[number] | undefined;
   readonly embeddedPgDir: string | undefined;
   readonly dbPoolSize: number;
+  readonly integrity: {
+    /** Signs seals (`INTEGRITY_SIGNING_KEY`); null: seals are chained and unsigned. */
+    readonly signingKey: SigningKey | null;
+    /** Seconds past the follower's overlap before an hour is sealed. */
+    readonly graceSeconds: number;
+  };
 }
 
 /** Raised when the environment holds bad values; `problems` has one line per fault. */
@@ -328,6 +349,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     logFormat: e.LOG_FORMAT,
     embeddedPgDir: e.EMBEDDED_PG_DIR,
     dbPoolSize: e.DB_POOL_SIZE,
+    integrity: {
+      signingKey: e.INTEGRITY_SIGNING_KEY?.trim() ? parseSigningKey(e.INTEGRITY_SIGNING_KEY) : null,
+      graceSeconds: e.INTEGRITY_GRACE_SECONDS,
+    },
   });
 }
 

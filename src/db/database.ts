@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { ColumnType, Generated, Selectable } from 'kysely';
 
 /** Timestamps are read as `Date`, written as `Date` or ISO strings. */
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -81,6 +81,27 @@ export interface RejectedRecordsTable {
   last_run_id: string | null;
 }
 
+/** `integrity_seals`: one row per sealed (service, hour, version); never updated or deleted. */
+export interface IntegritySealsTable {
+  id: Generated<string>;
+  service_id: string;
+  period_start: Timestamp;
+  version: number;
+  event_count: number;
+  /** Merkle root (hex) over the period's leaves. */
+  root: string;
+  /** The leaf hashes, 32 bytes each, in keyset order. */
+  leaves: Buffer;
+  /** `seal_hash` of the service's seal before this one (null for its first). */
+  prev_hash: string | null;
+  seal_hash: string;
+  signature: string | null;
+  key_fingerprint: string | null;
+  sealed_at: Generated<Date>;
+  /** The version of the same period this one replaces (late records), or null. */
+  supersedes: string | null;
+}
+
 /** `audit_rollups_hourly`: event counts per hour and dimension, maintained with every insert. */
 export interface AuditRollupsHourlyTable {
   hour: Timestamp;
@@ -115,6 +136,7 @@ export interface Database {
   ingest_runs: IngestRunsTable;
   ingest_checkpoints: IngestCheckpointsTable;
   rejected_records: RejectedRecordsTable;
+  integrity_seals: IntegritySealsTable;
   audit_rollups_hourly: AuditRollupsHourlyTable;
   audit_rollups_daily: AuditRollupsDailyTable;
   audit_rollups_daily_tenant: AuditRollupsDailyTenantTable;

@@ -1,6 +1,7 @@
 import type { IngestDeps } from './ingest-deps';
 import { failAbandonedRuns, type RunSummary } from './ingest-run';
 import { backfill } from './backfill';
+import { closedBefore, sealClosedPeriods, type SigningKey } from '../integrity';
 import { applyRetention } from './retention';
 
 /** Options of {@link startFollower}; defaults follow the configuration's. */
@@ -24,6 +25,11 @@ export interface FollowerOptions {
   onRun?: (summary: RunSummary) => void;
   /** Start the periodic loop (default true); false leaves only {@link Follower.runOnce}. */
   autoStart?: boolean;
+  /**
+   * Seal closed hours after each pass (before retention): an hour is closed `overlapSeconds + graceSeconds` after
+   * it ended. Without it, nothing is sealed.
+   */
+  seal?: { graceSeconds: number; signingKey: SigningKey | null };
 }
 
 /** A running follower. */
@@ -93,6 +99,12 @@ export function startFollower(deps: IngestDeps, options: FollowerOptions = {}): 
           client,
         },
       );
+      if (options.seal && !stopping)
+        await sealClosedPeriods(deps.pool, {
+          closedBefore: closedBefore(now(), overlap + options.seal.graceSeconds * 1000),
+          signingKey: options.seal.signingKey,
+          logger: deps.logger,
+        });
       if (options.retentionDays) await applyRetention(deps, { olderThanDays: options.retentionDays });
       return summaries;
     } finally {

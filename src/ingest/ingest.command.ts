@@ -4,6 +4,7 @@ import { openStore } from '../bootstrap/open-store';
 import { runCommand } from '../bootstrap/run-command';
 import { createLogger } from '../logger';
 import { createDpodClient } from '../dpod';
+import { closedBefore, sealClosedPeriods } from '../integrity';
 import { parseAuditTime } from './audit-time';
 import { backfill } from './backfill';
 import { startFollower } from './follower';
@@ -63,6 +64,15 @@ export function parseInstant(text: string): Date {
   return new Date(ms);
 }
 
+/** Seals the hours an import or a backfill closed (see src/integrity/). */
+async function sealAfterIngest(config: Config, deps: IngestDeps): Promise<void> {
+  await sealClosedPeriods(deps.pool, {
+    closedBefore: closedBefore(new Date(), (config.ingest.overlapSeconds + config.integrity.graceSeconds) * 1000),
+    signingKey: config.integrity.signingKey,
+    logger: deps.logger,
+  });
+}
+
 function report(summaries: RunSummary[]): void {
   for (const s of summaries) process.stdout.write(`${formatRunSummary(s)}\n`);
   const failed = summaries.filter((s) => s.state === 'failed');
@@ -81,10 +91,13 @@ export function registerIngestCommands(program: Command): void {
     .option('--batch-size <n>', 'rows per insert transaction', positiveInt('--batch-size'), 5_000)
     .option('--no-progress', 'never draw a progress bar (JSON log lines instead)')
     .action(async (files: string[], opts: { batchSize: number; progress: boolean }) => {
-      await withStore(async ({ deps }) => {
-        report(
-          await importFiles(deps, files, { batchSize: opts.batchSize, progressBar: opts.progress ? undefined : false }),
-        );
+      await withStore(async ({ config, deps }) => {
+        const summaries = await importFiles(deps, files, {
+          batchSize: opts.batchSize,
+          progressBar: opts.progress ? undefined : false,
+        });
+        await sealAfterIngest(config, deps);
+        report(summaries);
       });
     });
 
@@ -149,6 +162,7 @@ export function registerIngestCommands(program: Command): void {
                 onRun: print,
               },
             );
+            await sealAfterIngest(config, full);
             const failed = summaries.find((s) => s.state === 'failed');
             if (failed)
               throw new Error(
@@ -160,6 +174,7 @@ export function registerIngestCommands(program: Command): void {
             intervalSeconds: config.ingest.intervalSeconds,
             overlapSeconds: config.ingest.overlapSeconds,
             retentionDays: config.ingest.retentionDays,
+            seal: config.integrity,
             batchSize: opts.batchSize,
             progressBar: opts.progress ? undefined : false,
             onRun: print,

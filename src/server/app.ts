@@ -155,6 +155,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
             overlapSeconds: config.ingest.overlapSeconds,
             retentionDays: config.ingest.retentionDays,
             progressBar: false,
+            seal: config.integrity,
             ...overrides.follower,
           },
         );

@@ -41,6 +41,7 @@ describe('migrations', () => {
       'audit_rollups_hourly',
       'ingest_checkpoints',
       'ingest_runs',
+      'integrity_seals',
       'rejected_records',
     ]);
     expect(await pendingMigrations(fresh.handle.db)).toEqual([]);

@@ -89,7 +89,8 @@ describe("README's Configuration table", () => {
       'JWT_JWKS_URL',
       'JWT_SECRET',
       'LOG_FORMAT',
-    ]);
+      'INTEGRITY_SIGNING_KEY',
+    ].sort());
     expect(unset.databaseUrl).toBeUndefined();
     // Unset, the format follows stderr: pretty on a terminal, JSON lines otherwise.
     expect(unset.logFormat).toBeUndefined();

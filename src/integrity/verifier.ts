@@ -1,0 +1,215 @@
+import type { KeyObject } from 'node:crypto';
+import type pg from 'pg';
+import { merkleRoot, unpackLeaves } from './merkle';
+import { periodLeaves } from './sealer';
+import { sealHash } from './seal-record';
+import { verifySignature } from './signing-key';
+
+/** The state of one sealed period after verification. */
+export type PeriodStatus = 'SEALED' | 'MISMATCH' | 'EXPIRED' | 'OPEN';
+
+/** One (service, hour) as verify found it. */
+export interface PeriodReport {
+  serviceId: string;
+  periodStart: Date;
+  /** The latest seal's version (0: never sealed). */
+  version: number;
+  /** Events the seal counted (or, for an unsealed period, the events stored). */
+  eventCount: number;
+  root: string | null;
+  sealedAt: Date | null;
+  status: PeriodStatus;
+  /** For a mismatch: sealed events no longer stored, stored events the seal does not hold, and the likely changes. */
+  missing: number;
+  added: number;
+  changed: number;
+  /** Why the period does not verify, in words. */
+  problem: string | null;
+}
+
+/** What `verify` found. */
+export interface VerifyReport {
+  verified: boolean;
+  periods: PeriodReport[];
+  /** Broken links, altered seals and bad signatures, in words. */
+  chainProblems: string[];
+}
+
+/** Options of {@link verifyStore}. */
+export interface VerifyOptions {
+  from?: Date;
+  to?: Date;
+  serviceIds?: readonly string[];
+  /** Hours ending after this instant are not closed yet: unsealed ones are OPEN, not a mismatch. */
+  closedBefore: Date;
+  /** The sealing public key: every seal must carry a valid signature by it. Without it signatures are not checked. */
+  publicKey?: KeyObject | null;
+  /** Months whose partition retention dropped: their periods report EXPIRED. */
+  droppedMonthsBefore?: Date | null;
+}
+
+interface SealRow {
+  id: string;
+  service_id: string;
+  period_start: Date;
+  version: number;
+  event_count: number;
+  root: string;
+  prev_hash: string | null;
+  seal_hash: string;
+  signature: string | null;
+  sealed_at: Date;
+}
+
+/** Compares two leaf lists as multisets: how many of `sealed` are gone and how many of `now` are new. */
+function difference(sealed: Buffer[], now: Buffer[]): { missing: number; added: number } {
+  const counts = new Map<string, number>();
+  for (const l of sealed) counts.set(l.toString('hex'), (counts.get(l.toString('hex')) ?? 0) + 1);
+  let added = 0;
+  for (const l of now) {
+    const k = l.toString('hex');
+    const n = counts.get(k) ?? 0;
+    if (n > 0) counts.set(k, n - 1);
+    else added++;
+  }
+  let missing = 0;
+  for (const n of counts.values()) missing += n;
+  return { missing, added };
+}
+
+function inScope(options: VerifyOptions, serviceId: string, at: Date): boolean {
+  if (options.serviceIds && !options.serviceIds.includes(serviceId)) return false;
+  if (options.from && at.getTime() + 3_600_000 <= options.from.getTime()) return false;
+  if (options.to && at.getTime() >= options.to.getTime()) return false;
+  return true;
+}
+
+/** Checks each service's chain of seals: every hash recomputes, every link points at the seal before it, signatures. */
+function checkChains(seals: SealRow[], publicKey: KeyObject | null | undefined): string[] {
+  const problems: string[] = [];
+  const last = new Map<string, string>();
+  for (const s of seals) {
+    const where = `seal ${s.id} (service ${s.service_id}, ${s.period_start.toISOString()} v${s.version})`;
+    const body = {
+      serviceId: s.service_id,
+      periodStart: s.period_start,
+      version: s.version,
+      eventCount: s.event_count,
+      root: s.root,
+      prevHash: s.prev_hash,
+    };
+    if (sealHash(body) !== s.seal_hash) problems.push(`${where}: its fields no longer match its hash (altered)`);
+    const before = last.get(s.service_id) ?? null;
+    if (s.prev_hash !== before)
+      problems.push(
+        `${where}: the chain is broken (it points at ${s.prev_hash ?? 'nothing'}, the seal before is ${before ?? 'none'})`,
+      );
+    if (publicKey) {
+      if (!s.signature) problems.push(`${where}: not signed`);
+      else if (!verifySignature(publicKey, s.seal_hash, s.signature))
+        problems.push(`${where}: the signature is not the sealing key's`);
+    }
+    last.set(s.service_id, s.seal_hash);
+  }
+  return problems;
+}
+
+/**
+ * Recomputes every sealed period in scope from the stored events and compares it with its latest seal, checks the
+ * chains of seals (and signatures, given the public key), and names closed periods holding events no seal covers.
+ */
+export async function verifyStore(pool: pg.Pool, options: VerifyOptions): Promise<VerifyReport> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin isolation level repeatable read read only');
+    const { rows: seals } = await client.query<SealRow>(
+      `select id::text as id, service_id, period_start, version, event_count, root, prev_hash, seal_hash, signature,
+              sealed_at
+         from integrity_seals order by id`,
+    );
+    const chainProblems = checkChains(
+      seals.filter((s) => !options.serviceIds || options.serviceIds.includes(s.service_id)),
+      options.publicKey,
+    );
+    const latest = new Map<string, SealRow>();
+    for (const s of seals) latest.set(`${s.service_id}|${s.period_start.toISOString()}`, s);
+    const periods: PeriodReport[] = [];
+    for (const s of latest.values()) {
+      if (!inScope(options, s.service_id, s.period_start)) continue;
+      const base = {
+        serviceId: s.service_id,
+        periodStart: s.period_start,
+        version: s.version,
+        eventCount: s.event_count,
+        root: s.root,
+        sealedAt: s.sealed_at,
+      };
+      if (options.droppedMonthsBefore && s.period_start < options.droppedMonthsBefore) {
+        periods.push({ ...base, status: 'EXPIRED', missing: 0, added: 0, changed: 0, problem: null });
+        continue;
+      }
+      const now = await periodLeaves(client, s.service_id, s.period_start);
+      if (merkleRoot(now).toString('hex') === s.root) {
+        periods.push({ ...base, status: 'SEALED', missing: 0, added: 0, changed: 0, problem: null });
+        continue;
+      }
+      const { rows } = await client.query<{ leaves: Buffer }>('select leaves from integrity_seals where id = $1', [
+        s.id,
+      ]);
+      const sealed = unpackLeaves(rows[0]?.leaves ?? Buffer.alloc(0));
+      const diff = difference(sealed, now);
+      const changed = Math.min(diff.missing, diff.added);
+      const missing = diff.missing - changed;
+      const added = diff.added - changed;
+      const words = [
+        changed > 0 ? `${changed} event(s) changed` : null,
+        missing > 0 ? `${missing} event(s) missing` : null,
+        added > 0 ? `${added} event(s) added` : null,
+      ].filter((w) => w !== null);
+      periods.push({
+        ...base,
+        status: 'MISMATCH',
+        missing,
+        added,
+        changed,
+        problem: words.length > 0 ? words.join(', ') : 'the events were reordered',
+      });
+    }
+    // Closed hours holding events that no seal covers (a forged event in an hour that had none, or not sealed yet).
+    const { rows: unsealed } = await client.query<{ service_id: string; hour: Date; n: number }>(
+      `select e.service_id, date_trunc('hour', e.time) as hour, count(*)::int as n
+         from audit_events e
+        where ($1::timestamptz is null or e.time >= $1) and ($2::timestamptz is null or e.time < $2)
+          and not exists (select 1 from integrity_seals s
+                           where s.service_id = e.service_id and s.period_start = date_trunc('hour', e.time))
+        group by 1, 2 order by 1, 2`,
+      [options.from ?? null, options.to ?? null],
+    );
+    for (const u of unsealed) {
+      if (!inScope(options, u.service_id, u.hour)) continue;
+      const closed = u.hour.getTime() + 3_600_000 <= options.closedBefore.getTime();
+      periods.push({
+        serviceId: u.service_id,
+        periodStart: u.hour,
+        version: 0,
+        eventCount: u.n,
+        root: null,
+        sealedAt: null,
+        status: closed ? 'MISMATCH' : 'OPEN',
+        missing: 0,
+        added: closed ? u.n : 0,
+        changed: 0,
+        problem: closed ? `${u.n} event(s) in a closed period no seal covers (added, or not sealed yet)` : null,
+      });
+    }
+    await client.query('commit');
+    periods.sort((a, b) => a.periodStart.getTime() - b.periodStart.getTime() || (a.serviceId < b.serviceId ? -1 : 1));
+    const verified = chainProblems.length === 0 && periods.every((p) => p.status !== 'MISMATCH');
+    return { verified, periods, chainProblems };
+  } catch (err) {
+    await client.query('rollback').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
