@@ -1,10 +1,15 @@
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { InvalidArgumentError, type Command } from 'commander';
 import { openStore } from '../bootstrap/open-store';
 import { runCommand } from '../bootstrap/run-command';
 import { loadConfig, type Config } from '../config';
 import { parseAuditTime } from '../ingest/audit-time';
 import { createLogger } from '../logger';
+import { buildDigest, checkDigest, parseDigest, parseSealedEvent, type OfflineReport } from './digest';
+import type { SealedEvent } from './event-leaf';
 import { closedBefore } from './seal-record';
 import { sealClosedPeriods } from './sealer';
 import { parsePublicKey } from './signing-key';
@@ -32,7 +37,84 @@ function describe(p: PeriodReport): string {
     : `${p.status} ${at} (seal v${p.version}, ${p.eventCount} event(s))`;
 }
 
-/** Registers `seal` and `verify`. */
+/** A public key given on the command line: its PEM or JWK text, or the path of a file holding it. */
+function publicKeyArgument(value: string): KeyObject {
+  const text =
+    !value.trim().startsWith('{') && !value.includes('-----BEGIN') && existsSync(value)
+      ? readFileSync(value, 'utf8')
+      : value;
+  try {
+    return parsePublicKey(text).key;
+  } catch (err) {
+    throw new InvalidArgumentError(
+      `is not a public key (PEM, JWK or a file holding one): ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+}
+
+async function readEvents(path: string): Promise<SealedEvent[]> {
+  const events: SealedEvent[] = [];
+  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+  let n = 0;
+  for await (const line of lines) {
+    n++;
+    if (line.trim() !== '') events.push(parseSealedEvent(line, n));
+  }
+  return events;
+}
+
+function printOffline(report: OfflineReport, all: boolean): void {
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  if (report.key)
+    out(
+      report.key.fromDigest
+        ? `signatures checked with the key the digest names (fingerprint ${report.key.fingerprint}): compare it with the fingerprint published for this service, or pass --public-key`
+        : `signatures checked with the trusted key (fingerprint ${report.key.fingerprint})`,
+    );
+  else out('signatures not checked: the digest names no key (its seals are unsigned)');
+  for (const problem of report.chainProblems) out(`CHAIN ${problem}`);
+  for (const p of report.periods)
+    if (all || p.status !== 'SEALED')
+      out(
+        `${p.status} ${p.periodStart} service ${p.serviceId} (seal v${p.version}, ${p.sealedCount} event(s))${p.problem ? `: ${p.problem}` : ''}`,
+      );
+  for (const u of report.unsealed)
+    out(
+      `UNSEALED ${u.periodStart} service ${u.serviceId}: ${u.count} event(s) in a closed period the digest has no seal for`,
+    );
+  const bad = report.periods.filter((p) => p.status !== 'SEALED').length;
+  out(
+    `${report.periods.length - bad} period(s) verified, ${bad} mismatch(es), ${report.unsealed.length} unsealed, ${report.chainProblems.length} chain problem(s), ${report.outside} event(s) outside the digest`,
+  );
+}
+
+/** Registers `seal`, `verify` and `digest`. */
+interface VerifyArgs {
+  from?: Date;
+  to?: Date;
+  service?: string[];
+  publicKey?: string;
+  all?: boolean;
+  digest?: string;
+  events?: string;
+}
+
+async function verifyOffline(opts: VerifyArgs): Promise<void> {
+  const logger = createLogger(process.env.LOG_LEVEL ?? 'info', { component: 'integrity' });
+  await runCommand(logger, async () => {
+    if (!opts.digest || !opts.events)
+      throw new Error('an offline check needs both --digest <file> and --events <file>');
+    if (opts.from || opts.to || opts.service)
+      throw new Error('--from, --to and --service do not apply offline: the digest says what it covers');
+    const digest = parseDigest(readFileSync(opts.digest, 'utf8'));
+    const events = await readEvents(opts.events);
+    const report = checkDigest(digest, events, opts.publicKey ? publicKeyArgument(opts.publicKey) : undefined);
+    printOffline(report, opts.all ?? false);
+    if (!report.verified)
+      throw new Error('verification failed: the events do not match the digest, or the digest does not verify');
+  });
+}
+
 export function registerIntegrityCommands(program: Command): void {
   program
     .command('seal')
@@ -60,10 +142,13 @@ export function registerIntegrityCommands(program: Command): void {
     .option('--service <id...>', 'only these services')
     .option('--public-key <pem-or-jwk>', 'check every signature with this key (default: the INTEGRITY_SIGNING_KEY one)')
     .option('--all', 'list every period, not only those that do not verify')
-    .action(async (opts: { from?: Date; to?: Date; service?: string[]; publicKey?: string; all?: boolean }) => {
+    .option('--digest <file>', 'check a digest file and an events file offline, without the database')
+    .option('--events <file>', 'with --digest: the exported events (one sealed event per line)')
+    .action(async (opts: VerifyArgs) => {
+      if (opts.digest || opts.events) return verifyOffline(opts);
       await withPool(async (config, pool) => {
         const publicKey = opts.publicKey
-          ? parsePublicKey(opts.publicKey).key
+          ? publicKeyArgument(opts.publicKey)
           : config.integrity.signingKey
             ? createPublicKey(config.integrity.signingKey.publicKey.pem)
             : null;
@@ -87,6 +172,37 @@ export function registerIntegrityCommands(program: Command): void {
           throw new Error(
             `verification failed: ${bad} period(s) and ${report.chainProblems.length} seal(s) do not verify`,
           );
+      });
+    });
+
+  program
+    .command('digest')
+    .description('write a self-contained digest of the seals of a range (JSON, on stdout) for an offline check')
+    .option('--from <time>', 'first hour covered (UTC)', instant)
+    .option('--to <time>', 'end of the range (exclusive)', instant)
+    .option('--service <id...>', 'only these services')
+    .option('--events-out <file>', "also write the covered periods' events, one sealed event per line (NDJSON)")
+    .action(async (opts: { from?: Date; to?: Date; service?: string[]; eventsOut?: string }) => {
+      await withPool(async (config, pool) => {
+        const file = opts.eventsOut ? createWriteStream(opts.eventsOut) : null;
+        const margin = (config.ingest.overlapSeconds + config.integrity.graceSeconds) * 1000;
+        const digest = await buildDigest(pool, {
+          from: opts.from,
+          to: opts.to,
+          serviceIds: opts.service,
+          closedBefore: closedBefore(new Date(), margin),
+          publicKey: config.integrity.signingKey?.publicKey ?? null,
+          onEvents: file
+            ? async (events) => {
+                if (!file.write(events.map((e) => `${JSON.stringify(e)}\n`).join(''))) await once(file, 'drain');
+              }
+            : undefined,
+        });
+        if (file) {
+          file.end();
+          await once(file, 'finish');
+        }
+        process.stdout.write(`${JSON.stringify(digest, null, 2)}\n`);
       });
     });
 }

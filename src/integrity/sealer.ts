@@ -26,6 +26,22 @@ export interface SealOutcome {
 
 const LOCK = 'dpod-audit integrity seals';
 
+function byMicroseconds(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/**
+ * The leaf hashes of a period's events in leaf order: by time, then by leaf hash for events of the same
+ * microsecond. The order follows from the events alone (not from the store's surrogate ids), so a file of exported
+ * events in any order yields the same root offline.
+ */
+export function orderedLeaves(events: readonly SealedEvent[]): Buffer[] {
+  return events
+    .map((e) => ({ at: e.time_us, leaf: leafHash(leafData(e)) }))
+    .sort((a, b) => byMicroseconds(a.at, b.at) || Buffer.compare(a.leaf, b.leaf))
+    .map((x) => x.leaf);
+}
+
 /** Events of one period in keyset order, as sealed (one ordered index scan). */
 export const PERIOD_EVENTS = `
   select ((extract(epoch from e.time) * 1000000)::bigint)::text as time_us, e.event_key::text as event_key,
@@ -36,10 +52,10 @@ export const PERIOD_EVENTS = `
    where e.service_id = $1 and e.time >= $2 and e.time < $2::timestamptz + interval '1 hour'
    order by e.time, e.id`;
 
-/** The leaf hashes of one period's stored events, in keyset order. */
+/** The leaf hashes of one period's stored events, in leaf order (see {@link orderedLeaves}). */
 export async function periodLeaves(client: pg.ClientBase, serviceId: string, periodStart: Date): Promise<Buffer[]> {
   const { rows } = await client.query<SealedEvent>(PERIOD_EVENTS, [serviceId, periodStart]);
-  return rows.map((r) => leafHash(leafData(r)));
+  return orderedLeaves(rows);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
@@ -207,5 +207,120 @@ describe('seals', () => {
       `MISMATCH 2026-11-20T10:00:00.000Z service ${S2} (seal v1, 4 event(s)): 1 event(s) missing`,
     );
     expect(bad.stderr).toContain('verification failed: 1 period(s)');
+  });
+});
+
+describe('digest files, checked offline', () => {
+  const keyPair = generateKeyPairSync('ed25519');
+  const signingPem = keyPair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const publicPem = keyPair.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  let digestPath: string;
+  let eventsPath: string;
+  let keyPath: string;
+
+  /** Runs an offline `verify` with no database in reach. */
+  const offline = (digest: string, events: string, extra: string[] = []) =>
+    runCli(['verify', '--digest', digest, '--events', events, ...extra], {
+      DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+    });
+
+  beforeEach(async () => {
+    await ingest();
+    const env = { DATABASE_URL: t.url, INTEGRITY_SIGNING_KEY: signingPem };
+    expect(await runCli(['seal'], env)).toMatchObject({ code: 0 });
+    digestPath = join(dir, `digest-${n}.json`);
+    eventsPath = join(dir, `events-${n}.ndjson`);
+    keyPath = join(dir, `key-${n}.pem`);
+    writeFileSync(keyPath, publicPem);
+    const out = await runCli(
+      ['digest', '--from', '2026-11-20T10:00:00Z', '--to', '2026-11-20T12:00:00Z', '--events-out', eventsPath],
+      env,
+    );
+    expect(out).toMatchObject({ code: 0, stderr: '' });
+    writeFileSync(digestPath, out.stdout);
+  });
+
+  it('covers the range with a self-contained chain and verifies without the database', async () => {
+    const digest = JSON.parse(readFileSync(digestPath, 'utf8')) as {
+      format: string;
+      publicKey: { fingerprint: string };
+      chains: { serviceId: string; seals: { periodStart: string }[] }[];
+    };
+    expect(digest.format).toBe('dpod-audit-digest');
+    expect(digest.publicKey.fingerprint).toBe(parseSigningKey(signingPem).publicKey.fingerprint);
+    // Each chain runs from its first seal in range to the head (12:00 is out of range but links the chain on).
+    expect(digest.chains.map((c) => c.seals.map((s) => s.periodStart.slice(11, 13)))).toEqual([
+      ['10', '11', '12'],
+      ['10', '11', '12'],
+    ]);
+    expect(readFileSync(eventsPath, 'utf8').trim().split('\n')).toHaveLength(16);
+    const ok = await offline(digestPath, eventsPath, ['--public-key', keyPath]);
+    expect({ code: ok.code, last: ok.stdout.trim().split('\n').pop() }).toEqual({
+      code: 0,
+      last: '4 period(s) verified, 0 mismatch(es), 0 unsealed, 0 chain problem(s), 0 event(s) outside the digest',
+    });
+    // Lines in another order give the same roots: the leaf order follows from the events alone.
+    const shuffled = join(dir, 'shuffled.ndjson');
+    writeFileSync(shuffled, readFileSync(eventsPath, 'utf8').trim().split('\n').reverse().join('\n'));
+    expect((await offline(digestPath, shuffled)).code).toBe(0);
+  });
+
+  it('names a changed, a missing and a forged event in the file, each in its period', async () => {
+    const lines = readFileSync(eventsPath, 'utf8').trim().split('\n');
+    const changed = lines.map((l, i) => (i === 1 ? l.replace('"LUNA_RET_OK"', '"LUNA_RET_PIN_INCORRECT"') : l));
+    const path = join(dir, 'tampered.ndjson');
+    writeFileSync(
+      path,
+      [
+        ...changed.slice(0, 5),
+        ...changed.slice(6),
+        lines[10]!.replace(/"time_us":"\d+"/, (m) => m.replace(/\d{3}"$/, '999"')),
+      ].join('\n'),
+    );
+    const bad = await offline(digestPath, path, ['--public-key', keyPath]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout.split('\n').filter((l) => l.startsWith('MISMATCH'))).toEqual([
+      expect.stringMatching(
+        /^MISMATCH 2026-11-20T10:00:00.000Z service \S+ \(seal v1, 4 event\(s\)\): the file's 4 event\(s\) differ/,
+      ),
+      expect.stringMatching(
+        /^MISMATCH 2026-11-20T11:00:00.000Z service \S+ \(seal v1, 4 event\(s\)\): the file holds 3 event\(s\), the seal 4 \(missing events\)/,
+      ),
+      expect.stringMatching(
+        /^MISMATCH 2026-11-20T10:00:00.000Z service \S+ \(seal v1, 4 event\(s\)\): the file holds 5 event\(s\), the seal 4 \(added events\)/,
+      ),
+    ]);
+    expect(bad.stderr).toContain('verification failed');
+  });
+
+  it('fails a digest signed with another key, an altered seal and a broken chain', async () => {
+    const other = generateKeyPairSync('ed25519');
+    const otherKey = join(dir, 'other.pem');
+    writeFileSync(otherKey, other.publicKey.export({ type: 'spki', format: 'pem' }).toString());
+    const wrongKey = await offline(digestPath, eventsPath, ['--public-key', otherKey]);
+    expect(wrongKey.code).toBe(1);
+    expect(wrongKey.stdout).toContain('not the trusted key');
+    expect(wrongKey.stdout).toContain("the signature is not the sealing key's");
+
+    type Digest = { chains: { seals: { eventCount: number }[] }[] };
+    const edit = (change: (d: Digest) => void): string => {
+      const d = JSON.parse(readFileSync(digestPath, 'utf8')) as Digest;
+      change(d);
+      const path = join(dir, `edited-${n++}.json`);
+      writeFileSync(path, JSON.stringify(d));
+      return path;
+    };
+    const altered = await offline(
+      edit((d) => (d.chains[0]!.seals[0]!.eventCount = 3)),
+      eventsPath,
+    );
+    expect(altered.code).toBe(1);
+    expect(altered.stdout).toMatch(/CHAIN seal \d+ .*its fields do not match its hash \(altered\)/);
+    const broken = await offline(
+      edit((d) => d.chains[0]!.seals.splice(1, 1)),
+      eventsPath,
+    );
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toMatch(/CHAIN seal \d+ .*the chain is broken/);
   });
 });
