@@ -5,7 +5,8 @@ import { Kysely, sql } from 'kysely';
  * seal holds the hash of the service's seal before it) and optionally signed with Ed25519. A period that later
  * records reach gets a new version that supersedes the old one; no seal is ever updated or deleted (retention
  * keeps them). `leaves` holds the period's leaf hashes (32 bytes each, in order) so verify can tell changed,
- * missing and added events apart.
+ * missing and added events apart. `integrity_retention` records each month boundary retention dropped events
+ * before, so the seals of those periods report EXPIRED rather than missing events.
  * Frozen history: never edit after it has shipped; add a new migration instead.
  */
 export async function up(db: Kysely<any>): Promise<void> {
@@ -27,8 +28,15 @@ export async function up(db: Kysely<any>): Promise<void> {
       constraint integrity_seals_version unique (service_id, period_start, version)
     )`.execute(db);
   await sql`create index integrity_seals_period on integrity_seals (period_start, service_id)`.execute(db);
+  await sql`
+    create table integrity_retention (
+      dropped_before timestamptz primary key,
+      partitions     text[]      not null,
+      applied_at     timestamptz not null default now()
+    )`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await sql`drop table if exists integrity_retention`.execute(db);
   await sql`drop table if exists integrity_seals`.execute(db);
 }

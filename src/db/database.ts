@@ -102,6 +102,13 @@ export interface IntegritySealsTable {
   supersedes: string | null;
 }
 
+/** `integrity_retention`: each month boundary retention dropped events before (their seals report EXPIRED). */
+export interface IntegrityRetentionTable {
+  dropped_before: Timestamp;
+  partitions: string[];
+  applied_at: Generated<Date>;
+}
+
 /** `audit_rollups_hourly`: event counts per hour and dimension, maintained with every insert. */
 export interface AuditRollupsHourlyTable {
   hour: Timestamp;
@@ -137,6 +144,7 @@ export interface Database {
   ingest_checkpoints: IngestCheckpointsTable;
   rejected_records: RejectedRecordsTable;
   integrity_seals: IntegritySealsTable;
+  integrity_retention: IntegrityRetentionTable;
   audit_rollups_hourly: AuditRollupsHourlyTable;
   audit_rollups_daily: AuditRollupsDailyTable;
   audit_rollups_daily_tenant: AuditRollupsDailyTenantTable;

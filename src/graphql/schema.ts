@@ -10,6 +10,7 @@ import { AuditEventsResolver } from './resolvers/audit-events.resolver';
 import { CatalogResolver } from './resolvers/catalog.resolver';
 import { ClientsResolver } from './resolvers/clients.resolver';
 import { IngestRunsResolver } from './resolvers/ingest-runs.resolver';
+import { IntegrityResolver } from './resolvers/integrity.resolver';
 import { ServicesResolver } from './resolvers/services.resolver';
 import { DateTimeScalar } from './types/date-time.scalar';
 
@@ -22,6 +23,7 @@ export const RESOLVERS = [
   ClientsResolver,
   CatalogResolver,
   IngestRunsResolver,
+  IntegrityResolver,
 ] as const;
 
 let built: Promise<GraphQLSchema> | undefined;

@@ -48,6 +48,12 @@ export async function applyRetention(
     const d = await sql`delete from audit_events_default where time < ${monthCut}`.execute(tx);
     const rolled = await tx.deleteFrom('audit_rollups_hourly').where('hour', '<', monthCut).executeTakeFirst();
     rollupsDeleted += Number(rolled.numDeletedRows);
+    // The seals of those periods stay (the chain must verify); this record makes them report EXPIRED.
+    await tx
+      .insertInto('integrity_retention')
+      .values({ dropped_before: monthCut, partitions: expired.map((p) => p.name) })
+      .onConflict((oc) => oc.column('dropped_before').doNothing())
+      .execute();
     return { defaultPartitionRows: Number(d.numAffectedRows ?? 0), rollupsDeleted };
   });
   const result = { cutoff, droppedPartitions: expired.map((p) => p.name), ...outcome };

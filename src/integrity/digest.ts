@@ -95,7 +95,7 @@ export async function buildDigest(pool: pg.Pool, options: DigestOptions): Promis
               key_fingerprint, sealed_at, supersedes::text as supersedes
          from integrity_seals
         where ($1::text[] is null or service_id = any($1))
-        order by service_id, id`,
+        order by service_id, integrity_seals.id`,
       [options.serviceIds ?? null],
     );
     const byService = new Map<string, SealRow[]>();

@@ -28,17 +28,24 @@ function split(n: number): number {
   return k;
 }
 
+/** Roots of subtrees already computed, by `from:to` (shared by the proofs of one tree). */
+export type SubtreeMemo = Map<string, Buffer>;
+
+function subtreeRoot(leaves: readonly Buffer[], from: number, to: number, memo?: SubtreeMemo): Buffer {
+  const n = to - from;
+  if (n === 1) return leaves[from] ?? sha256();
+  const key = `${from}:${to}`;
+  const known = memo?.get(key);
+  if (known) return known;
+  const k = split(n);
+  const root = nodeHash(subtreeRoot(leaves, from, from + k, memo), subtreeRoot(leaves, from + k, to, memo));
+  memo?.set(key, root);
+  return root;
+}
+
 /** The Merkle root of leaf hashes (in order); the empty tree's root is SHA-256 of nothing. */
 export function merkleRoot(leaves: readonly Buffer[]): Buffer {
-  if (leaves.length === 0) return sha256();
-  // Bottom-up over the same shape as the recursive definition: pair within each power-of-two block.
-  const build = (from: number, to: number): Buffer => {
-    const n = to - from;
-    if (n === 1) return leaves[from] ?? sha256();
-    const k = split(n);
-    return nodeHash(build(from, from + k), build(from + k, to));
-  };
-  return build(0, leaves.length);
+  return leaves.length === 0 ? sha256() : subtreeRoot(leaves, 0, leaves.length);
 }
 
 /** One step of an inclusion proof: a sibling hash and whether it sits left of the path. */
@@ -47,22 +54,25 @@ export interface ProofStep {
   hash: string;
 }
 
-/** The inclusion proof of leaf `index`: the siblings from the leaf up to the root. */
-export function inclusionProof(leaves: readonly Buffer[], index: number): ProofStep[] {
+/**
+ * The inclusion proof of leaf `index`: the siblings from the leaf up to the root. Pass one `memo` to the proofs of
+ * one tree: the first costs a pass over the leaves, the others reuse its subtree roots.
+ */
+export function inclusionProof(leaves: readonly Buffer[], index: number, memo: SubtreeMemo = new Map()): ProofStep[] {
   const steps: ProofStep[] = [];
-  const walk = (from: number, to: number, at: number): void => {
+  const walk = (from: number, to: number): void => {
     const n = to - from;
     if (n <= 1) return;
     const k = split(n);
-    if (at < from + k) {
-      walk(from, from + k, at);
-      steps.push({ side: 'right', hash: merkleRoot(leaves.slice(from + k, to)).toString('hex') });
+    if (index < from + k) {
+      walk(from, from + k);
+      steps.push({ side: 'right', hash: subtreeRoot(leaves, from + k, to, memo).toString('hex') });
     } else {
-      walk(from + k, to, at);
-      steps.push({ side: 'left', hash: merkleRoot(leaves.slice(from, from + k)).toString('hex') });
+      walk(from + k, to);
+      steps.push({ side: 'left', hash: subtreeRoot(leaves, from, from + k, memo).toString('hex') });
     }
   };
-  walk(0, leaves.length, index);
+  walk(0, leaves.length);
   return steps;
 }
 

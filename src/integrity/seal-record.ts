@@ -31,6 +31,3 @@ export function sealHash(body: SealBody): string {
 export function closedBefore(now: Date, marginMs: number): Date {
   return new Date(now.getTime() - marginMs);
 }
-
-/** Default grace past the follower's overlap before an hour is sealed: 15 minutes. */
-export const DEFAULT_SEAL_GRACE_SECONDS = 900;

@@ -4,6 +4,7 @@ import { leafData, type SealedEvent } from './event-leaf';
 import { leafHash, merkleRoot, packLeaves } from './merkle';
 import { sealHash } from './seal-record';
 import type { SigningKey } from './signing-key';
+import type { SqlClient } from './sql-client';
 
 /** Options of {@link sealClosedPeriods}. */
 export interface SealOptions {
@@ -53,7 +54,7 @@ export const PERIOD_EVENTS = `
    order by e.time, e.id`;
 
 /** The leaf hashes of one period's stored events, in leaf order (see {@link orderedLeaves}). */
-export async function periodLeaves(client: pg.ClientBase, serviceId: string, periodStart: Date): Promise<Buffer[]> {
+export async function periodLeaves(client: SqlClient, serviceId: string, periodStart: Date): Promise<Buffer[]> {
   const { rows } = await client.query<SealedEvent>(PERIOD_EVENTS, [serviceId, periodStart]);
   return orderedLeaves(rows);
 }

@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type pg from 'pg';
+import type { SqlClient } from './sql-client';
 import { merkleRoot, unpackLeaves } from './merkle';
 import { periodLeaves } from './sealer';
 import { sealHash } from './seal-record';
@@ -44,8 +45,6 @@ export interface VerifyOptions {
   closedBefore: Date;
   /** The sealing public key: every seal must carry a valid signature by it. Without it signatures are not checked. */
   publicKey?: KeyObject | null;
-  /** Months whose partition retention dropped: their periods report EXPIRED. */
-  droppedMonthsBefore?: Date | null;
 }
 
 interface SealRow {
@@ -121,16 +120,30 @@ function checkChains(seals: SealRow[], publicKey: KeyObject | null | undefined):
 export async function verifyStore(pool: pg.Pool, options: VerifyOptions): Promise<VerifyReport> {
   const client = await pool.connect();
   try {
+    return await verifyWith(client, options);
+  } finally {
+    client.release();
+  }
+}
+
+/** {@link verifyStore} on one connection (its own transaction): the GraphQL layer passes a Kysely connection. */
+export async function verifyWith(client: SqlClient, options: VerifyOptions): Promise<VerifyReport> {
+  try {
     await client.query('begin isolation level repeatable read read only');
     const { rows: seals } = await client.query<SealRow>(
       `select id::text as id, service_id, period_start, version, event_count, root, prev_hash, seal_hash, signature,
               sealed_at
-         from integrity_seals order by id`,
+         from integrity_seals s order by s.id`,
     );
     const chainProblems = checkChains(
       seals.filter((s) => !options.serviceIds || options.serviceIds.includes(s.service_id)),
       options.publicKey,
     );
+    // Retention drops whole months and records where it cut: sealed periods before that whose events are gone expired.
+    const { rows: cuts } = await client.query<{ dropped_before: Date | null }>(
+      'select max(dropped_before) as dropped_before from integrity_retention',
+    );
+    const droppedBefore = cuts[0]?.dropped_before ?? null;
     const latest = new Map<string, SealRow>();
     for (const s of seals) latest.set(`${s.service_id}|${s.period_start.toISOString()}`, s);
     const periods: PeriodReport[] = [];
@@ -144,11 +157,11 @@ export async function verifyStore(pool: pg.Pool, options: VerifyOptions): Promis
         root: s.root,
         sealedAt: s.sealed_at,
       };
-      if (options.droppedMonthsBefore && s.period_start < options.droppedMonthsBefore) {
+      const now = await periodLeaves(client, s.service_id, s.period_start);
+      if (droppedBefore && s.period_start < droppedBefore && now.length === 0) {
         periods.push({ ...base, status: 'EXPIRED', missing: 0, added: 0, changed: 0, problem: null });
         continue;
       }
-      const now = await periodLeaves(client, s.service_id, s.period_start);
       if (merkleRoot(now).toString('hex') === s.root) {
         periods.push({ ...base, status: 'SEALED', missing: 0, added: 0, changed: 0, problem: null });
         continue;
@@ -209,7 +222,5 @@ export async function verifyStore(pool: pg.Pool, options: VerifyOptions): Promis
   } catch (err) {
     await client.query('rollback').catch(() => undefined);
     throw err;
-  } finally {
-    client.release();
   }
 }

@@ -41,6 +41,7 @@ describe('migrations', () => {
       'audit_rollups_hourly',
       'ingest_checkpoints',
       'ingest_runs',
+      'integrity_retention',
       'integrity_seals',
       'rejected_records',
     ]);
@@ -53,7 +54,7 @@ describe('migrations', () => {
 
     const again = await migrateToLatest(fresh.handle.db);
     expect(again.applied).toEqual(Object.keys(migrations));
-    expect(await tables(fresh.handle)).toHaveLength(7);
+    expect(await tables(fresh.handle)).toHaveLength(9);
   });
 
   it('does nothing the second time', async () => {

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import { importFiles } from '../../src/ingest';
+import { applyRetention, importFiles } from '../../src/ingest';
 import { sealClosedPeriods, verifyStore, type VerifyReport } from '../../src/integrity';
 import { parseSigningKey } from '../../src/integrity/signing-key';
 import { runCli } from '../support/cli';
@@ -322,5 +322,27 @@ describe('digest files, checked offline', () => {
     );
     expect(broken.code).toBe(1);
     expect(broken.stdout).toMatch(/CHAIN seal \d+ .*the chain is broken/);
+  });
+});
+
+describe('retention', () => {
+  it('keeps the seals of the months it drops: the chain verifies and those periods report EXPIRED', async () => {
+    const old = ['2026-09-10 08', '2026-09-10 09'].flatMap((hour) =>
+      [0, 1].map((i) => record({ resourceID: S1, time: `${hour}:0${i}:00 UTC` })),
+    );
+    await ingest([...old, record({ resourceID: S1, time: '2026-11-20 10:00:00 UTC' })]);
+    expect((await sealClosedPeriods(t.pool, { closedBefore: NOW })).sealed).toBe(3);
+    const outcome = await applyRetention({ db: t.db }, { olderThanDays: 60, now: NOW });
+    expect(outcome.droppedPartitions).toEqual(['audit_events_y2026m09']);
+    const report = await verify();
+    expect(report).toMatchObject({ verified: true, chainProblems: [] });
+    expect(report.periods.map((p) => `${p.periodStart.toISOString().slice(0, 13)} ${p.status}`)).toEqual([
+      '2026-09-10T08 EXPIRED',
+      '2026-09-10T09 EXPIRED',
+      '2026-11-20T10 SEALED',
+    ]);
+    // Deleting events of a kept month is still a mismatch, not an expiry.
+    await sql`delete from audit_events where service_id = ${S1}`.execute(t.db);
+    expect(mismatches(await verify())).toEqual(['10 S1: 1 event(s) missing']);
   });
 });
