@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig, type Config } from '../../config';
 import { backfill, type RunSummary } from '../../ingest/index';
@@ -74,6 +75,22 @@ function banner(url: string, config: Config, sim: RunningSimulator | null, event
   ].join('\n');
 }
 
+/** What the demo says about seals: the public key an auditor checks them with, or that they are unsigned. */
+function sealBanner(config: Config, madeForDemo: boolean): string {
+  const key = config.integrity.signingKey?.publicKey;
+  if (!key)
+    return '  Seals: chained but unsigned (set INTEGRITY_SIGNING_KEY to sign them); check them with `dpod-audit verify`.\n\n';
+  return [
+    `  Seals: signed with ${madeForDemo ? 'a key made for this demo run' : 'INTEGRITY_SIGNING_KEY'} (fingerprint ${key.fingerprint}); its public key:`,
+    ...key.pem
+      .trim()
+      .split('\n')
+      .map((line) => `    ${line}`),
+    '',
+    '',
+  ].join('\n');
+}
+
 /** `dpod-audit demo` (what `npm start` runs): embedded PostgreSQL, in-process simulator, backfill, follower, server. */
 export function registerDemoCommand(program: Command): void {
   program
@@ -84,7 +101,17 @@ export function registerDemoCommand(program: Command): void {
     .option('--days <n>', 'days of audit history to ingest before serving', days, 7)
     .option('--port <port>', 'listen port (overrides PORT)')
     .action(async (flags: { days: number; port?: string }) => {
-      const config = loadConfig({ ...process.env, ...(flags.port ? { PORT: flags.port } : {}) });
+      // On the throwaway embedded store, seals are signed with a key made for this run (printed below); a store that
+      // outlives the demo (DATABASE_URL) keeps to the operator's INTEGRITY_SIGNING_KEY, or stays unsigned.
+      const demoKey =
+        !process.env.INTEGRITY_SIGNING_KEY && !process.env.DATABASE_URL
+          ? generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+          : null;
+      const config = loadConfig({
+        ...process.env,
+        ...(demoKey ? { INTEGRITY_SIGNING_KEY: demoKey } : {}),
+        ...(flags.port ? { PORT: flags.port } : {}),
+      });
       const logger = createLogger(config.logLevel, {}, config.logFormat);
       await runCommand(logger, async ({ stack, signalled }) => {
         let sim: RunningSimulator | null = null;
@@ -111,7 +138,7 @@ export function registerDemoCommand(program: Command): void {
         const now = sim ? sim.tenant.now() : new Date();
         const events = await backfillRecentDays(app, flags.days, now, logger);
         const url = await app.start();
-        process.stdout.write(banner(url, config, sim, events));
+        process.stdout.write(banner(url, config, sim, events) + sealBanner(config, demoKey !== null));
         await signalled;
       });
     });
