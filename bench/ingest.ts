@@ -1,11 +1,13 @@
 /**
  * Ingest benchmark: generates N audit events with the simulator into a gzip export file, then measures
  * (a) raw COPY of the same rows into an unindexed, unlogged table (the limit), (b) `dpod-audit import`
- * of the file into an empty store, (c) the same import again (all duplicates). Prints events/s,
- * the ratios b/a and c/a, and the peak RSS of (b).
+ * of the file into an empty store (without sealing), (s) `dpod-audit seal` of what (b) stored, (c) the same import
+ * again (all duplicates), (v) `dpod-audit verify` of every event against (p) a plain psql SELECT of the same
+ * rows. Prints events/s, the ratios b/a, c/a, s/b and p/v, and the peak RSS of (b).
  *
  *   node dist/bench/ingest.js [--events 1000000]   (DATABASE_URL, else an embedded PostgreSQL)
  */
+import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -22,6 +24,7 @@ import { encodeCopyRow, STAGING_COLUMNS } from '../src/ingest/copy-row';
 import { eventKey, OccurrenceCounter } from '../src/ingest/event-key';
 import { normalizeRecord } from '../src/ingest/record-normalizer';
 import { RecordSplitter } from '../src/ingest/record-splitter';
+import { PERIOD_EVENTS } from '../src/integrity/period-leaves';
 import { createTenant, summarizeRecords, writeExportFile } from '../src/simulator';
 import { runMeasured } from './ingest-support';
 import { numberArg } from './bench-args';
@@ -58,6 +61,20 @@ async function renderCopyFile(gzPath: string, outPath: string): Promise<number> 
   out.end(buffer);
   await once(out, 'finish');
   return rows;
+}
+
+/** Seconds psql takes to fetch every stored event's sealed columns (what verify reads) and discard them; null without psql. */
+async function timePlainScan(dbUrl: string): Promise<number | null> {
+  const query = PERIOD_EVENTS.replace(/where[\s\S]*?order by/, 'order by e.service_id,');
+  const t0 = Date.now();
+  const code = await new Promise<number | null>((resolve) => {
+    const child = spawn('psql', [dbUrl, '-qAt', '-v', 'FETCH_COUNT=10000', '-c', query], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    child.on('error', () => resolve(null));
+    child.on('close', (c) => resolve(c));
+  });
+  return code === 0 ? (Date.now() - t0) / 1000 : null;
 }
 
 async function main(): Promise<void> {
@@ -134,10 +151,17 @@ async function main(): Promise<void> {
     // (b) import into the empty store, (c) the same import again.
     const cli = join(__dirname, '..', 'src', 'cli.js');
     const env = { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: dbUrl, LOG_LEVEL: 'warn' };
-    const b = await runMeasured([cli, 'import', gz, '--no-progress'], env);
+    // (b) without sealing, then (s) sealing every closed hour the import stored: what sealing adds to an import.
+    const b = await runMeasured([cli, 'import', gz, '--no-progress', '--no-seal'], env);
     if (b.code !== 0) throw new Error(`import (b) failed: ${b.stderr}`);
+    const s = await runMeasured([cli, 'seal'], env);
+    if (s.code !== 0) throw new Error(`seal (s) failed: ${s.stderr}`);
     const c = await runMeasured([cli, 'import', gz, '--no-progress'], env);
     if (c.code !== 0) throw new Error(`import (c) failed: ${c.stderr}`);
+    // (v) verify of every stored event against its seal, and (p) a plain SELECT of the same rows and columns by psql.
+    const v = await runMeasured([cli, 'verify'], env);
+    if (v.code !== 0) throw new Error(`verify (v) failed: ${v.stdout} ${v.stderr}`);
+    const p = await timePlainScan(dbUrl);
     const check = createDatabase({ url: dbUrl, poolSize: 1 });
     const runs = await check.db.selectFrom('ingest_runs').selectAll().orderBy('id').execute();
     const stored = await check.db
@@ -173,6 +197,17 @@ async function main(): Promise<void> {
     log(
       `peak RSS of (b): ${(b.peakRssBytes / 1_048_576).toFixed(0)} MB (target < 250 MB); of (c): ${(c.peakRssBytes / 1_048_576).toFixed(0)} MB`,
     );
+    const sealSeconds = Number(/ in (\d+\.\d+)s$/.exec(s.stdout.trim())?.[1] ?? NaN);
+    const verifySeconds = Number(/ in (\d+\.\d+)s$/.exec(v.stdout.trim())?.[1] ?? NaN);
+    log(
+      `(s) sealing what (b) stored: ${sealSeconds.toFixed(2)}s in the process (${s.wallSeconds.toFixed(2)}s with its start): adds ${((100 * sealSeconds) / runSeconds[0]!).toFixed(1)}% to the import run's own ${runSeconds[0]!.toFixed(2)}s (target <= 10%)`,
+    );
+    log(
+      p === null
+        ? `(v) dpod-audit verify: ${verifySeconds.toFixed(2)}s in the process  ${rate(rows, verifySeconds)} events/s (no psql on PATH: plain scan not measured)`
+        : `(v) dpod-audit verify: ${verifySeconds.toFixed(2)}s in the process (${v.wallSeconds.toFixed(2)}s with its start)  ${rate(rows, verifySeconds)} events/s; (p) plain SELECT of the same rows by psql: ${p.toFixed(2)}s  ${rate(rows, p)} events/s; verify speed / scan speed = ${(p / verifySeconds).toFixed(2)} (target >= 0.5)`,
+    );
+    log(`(v) summary: ${v.stdout.trim()}`);
     log(`(b) summary: ${b.stdout.trim()}`);
     log(`(c) summary: ${c.stdout.trim()}`);
   } finally {

@@ -90,13 +90,14 @@ export function registerIngestCommands(program: Command): void {
     .argument('<file...>', 'export files')
     .option('--batch-size <n>', 'rows per insert transaction', positiveInt('--batch-size'), 5_000)
     .option('--no-progress', 'never draw a progress bar (JSON log lines instead)')
-    .action(async (files: string[], opts: { batchSize: number; progress: boolean }) => {
+    .option('--no-seal', 'do not seal the closed hours afterwards (the next follower pass or `dpod-audit seal` will)')
+    .action(async (files: string[], opts: { batchSize: number; progress: boolean; seal: boolean }) => {
       await withStore(async ({ config, deps }) => {
         const summaries = await importFiles(deps, files, {
           batchSize: opts.batchSize,
           progressBar: opts.progress ? undefined : false,
         });
-        await sealAfterIngest(config, deps);
+        if (opts.seal) await sealAfterIngest(config, deps);
         report(summaries);
       });
     });

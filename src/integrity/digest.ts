@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import type pg from 'pg';
 import type { SealedEvent } from './event-leaf';
 import { merkleRoot } from './merkle';
-import { PERIOD_EVENTS, orderedLeaves } from './sealer';
+import { PERIOD_EVENTS, orderedLeaves } from './period-leaves';
 import { sealHash } from './seal-record';
 import { parsePublicKey, verifySignature, type PublicKeyInfo } from './signing-key';
 

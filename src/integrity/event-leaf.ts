@@ -30,9 +30,12 @@ export interface SealedEvent {
   extra: string | null;
 }
 
-/** The canonical bytes of an event's leaf: a JSON array of its sealed fields in a fixed order. */
+/**
+ * The canonical text of an event's leaf: a JSON array of its sealed fields in a fixed order, elements separated by
+ * ", " (as PostgreSQL's `json_build_array` prints it, which computes the same text in period-leaves.ts).
+ */
 export function leafData(e: SealedEvent): string {
-  return JSON.stringify([
+  const fields: unknown[] = [
     1,
     e.time_us,
     e.event_key,
@@ -54,5 +57,6 @@ export function leafData(e: SealedEvent): string {
     e.meta_raw,
     e.meta_malformed,
     e.extra,
-  ]);
+  ];
+  return `[${fields.map((f) => JSON.stringify(f ?? null)).join(', ')}]`;
 }

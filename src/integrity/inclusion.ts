@@ -1,6 +1,7 @@
 import type { SealedEvent } from './event-leaf';
 import { leafData } from './event-leaf';
 import { inclusionProof, leafHash, unpackLeaves, type ProofStep, type SubtreeMemo } from './merkle';
+import { SEALED_COLUMNS } from './period-leaves';
 import type { SqlClient } from './sql-client';
 
 /** Where an event sits in its period's sealed tree, and the path from its leaf to the root. */
@@ -57,10 +58,7 @@ export async function fetchInclusionProofs(
 ): Promise<(InclusionProof | null)[]> {
   if (events.length === 0) return [];
   const { rows } = await client.query<Row>(
-    `select e.id::text as id, ((extract(epoch from e.time) * 1000000)::bigint)::text as time_us,
-            e.event_key::text as event_key, e.occurrence, e.source, e.partition_id, e.service_id, e.client_id,
-            e.tenant_id, e.action, e.status, e.trace_id, e.client_ip::text as client_ip, e.hsm_id, e.object_ids,
-            e.partition_serial, e.role, e.meta::text as meta, e.meta_raw, e.meta_malformed, e.extra::text as extra
+    `select e.id::text as id, ${SEALED_COLUMNS}
        from unnest($1::timestamptz[], $2::bigint[]) as k(time, id)
        join audit_events e on e.time = k.time and e.id = k.id`,
     [events.map((e) => iso(e.timeUs)), events.map((e) => e.id)],

@@ -122,12 +122,13 @@ export function registerIntegrityCommands(program: Command): void {
     .action(async () => {
       await withPool(async (config, pool) => {
         const margin = (config.ingest.overlapSeconds + config.integrity.graceSeconds) * 1000;
+        const started = performance.now();
         const outcome = await sealClosedPeriods(pool, {
           closedBefore: closedBefore(new Date(), margin),
           signingKey: config.integrity.signingKey,
         });
         process.stdout.write(
-          `sealed ${outcome.sealed} period(s), ${outcome.amended} new version(s), ${outcome.skipped.length} left unsealed (changed outside ingest: run verify)\n`,
+          `sealed ${outcome.sealed} period(s), ${outcome.amended} new version(s), ${outcome.skipped.length} left unsealed (changed outside ingest: run verify) in ${((performance.now() - started) / 1000).toFixed(2)}s\n`,
         );
       });
     });
@@ -153,6 +154,7 @@ export function registerIntegrityCommands(program: Command): void {
             ? createPublicKey(config.integrity.signingKey.publicKey.pem)
             : null;
         const margin = (config.ingest.overlapSeconds + config.integrity.graceSeconds) * 1000;
+        const started = performance.now();
         const report = await verifyStore(pool, {
           from: opts.from,
           to: opts.to,
@@ -166,7 +168,7 @@ export function registerIntegrityCommands(program: Command): void {
         const bad = report.periods.filter((p) => p.status === 'MISMATCH').length;
         const sealed = report.periods.filter((p) => p.status === 'SEALED').length;
         process.stdout.write(
-          `${sealed} period(s) verified, ${bad} mismatch(es), ${report.chainProblems.length} chain problem(s)${publicKey ? '' : ' (signatures not checked: no public key)'}\n`,
+          `${sealed} period(s) verified, ${bad} mismatch(es), ${report.chainProblems.length} chain problem(s)${publicKey ? '' : ' (signatures not checked: no public key)'} in ${((performance.now() - started) / 1000).toFixed(2)}s\n`,
         );
         if (!report.verified)
           throw new Error(

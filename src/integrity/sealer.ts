@@ -1,10 +1,9 @@
 import type pg from 'pg';
 import type { Logger } from '../logger';
-import { leafData, type SealedEvent } from './event-leaf';
-import { leafHash, merkleRoot, packLeaves } from './merkle';
+import { merkleRoot, packLeaves } from './merkle';
+import { chunks, HOURS_PER_STATEMENT, leavesOfHours } from './period-leaves';
 import { sealHash } from './seal-record';
 import type { SigningKey } from './signing-key';
-import type { SqlClient } from './sql-client';
 
 /** Options of {@link sealClosedPeriods}. */
 export interface SealOptions {
@@ -27,36 +26,37 @@ export interface SealOutcome {
 
 const LOCK = 'dpod-audit integrity seals';
 
-function byMicroseconds(a: string, b: string): number {
-  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
-}
+/** One seal's column values, in the order of {@link insertSeals}. */
+type SealValues = [
+  string,
+  Date,
+  number,
+  number,
+  string,
+  Buffer,
+  string | null,
+  string,
+  string | null,
+  string | null,
+  string | null,
+];
 
-/**
- * The leaf hashes of a period's events in leaf order: by time, then by leaf hash for events of the same
- * microsecond. The order follows from the events alone (not from the store's surrogate ids), so a file of exported
- * events in any order yields the same root offline.
- */
-export function orderedLeaves(events: readonly SealedEvent[]): Buffer[] {
-  return events
-    .map((e) => ({ at: e.time_us, leaf: leafHash(leafData(e)) }))
-    .sort((a, b) => byMicroseconds(a.at, b.at) || Buffer.compare(a.leaf, b.leaf))
-    .map((x) => x.leaf);
-}
-
-/** Events of one period in keyset order, as sealed (one ordered index scan). */
-export const PERIOD_EVENTS = `
-  select ((extract(epoch from e.time) * 1000000)::bigint)::text as time_us, e.event_key::text as event_key,
-         e.occurrence, e.source, e.partition_id, e.service_id, e.client_id, e.tenant_id, e.action, e.status,
-         e.trace_id, e.client_ip::text as client_ip, e.hsm_id, e.object_ids, e.partition_serial, e.role,
-         e.meta::text as meta, e.meta_raw, e.meta_malformed, e.extra::text as extra
-    from audit_events e
-   where e.service_id = $1 and e.time >= $2 and e.time < $2::timestamptz + interval '1 hour'
-   order by e.time, e.id`;
-
-/** The leaf hashes of one period's stored events, in leaf order (see {@link orderedLeaves}). */
-export async function periodLeaves(client: SqlClient, serviceId: string, periodStart: Date): Promise<Buffer[]> {
-  const { rows } = await client.query<SealedEvent>(PERIOD_EVENTS, [serviceId, periodStart]);
-  return orderedLeaves(rows);
+/** Inserts seals in one statement (a chunk of periods), in order: ids follow the chain. */
+async function insertSeals(client: pg.PoolClient, seals: SealValues[]): Promise<void> {
+  if (seals.length === 0) return;
+  const column = (i: number) => seals.map((s) => s[i]);
+  await client.query(
+    `insert into integrity_seals (service_id, period_start, version, event_count, root, leaves, prev_hash, seal_hash,
+                                  signature, key_fingerprint, supersedes)
+     select s.service_id, s.period_start, s.version, s.event_count, s.root, s.leaves, s.prev_hash, s.seal_hash,
+            s.signature, s.key_fingerprint, s.supersedes
+       from unnest($1::text[], $2::timestamptz[], $3::int[], $4::int[], $5::text[], $6::bytea[], $7::text[],
+                   $8::text[], $9::text[], $10::text[], $11::bigint[])
+            with ordinality as s(service_id, period_start, version, event_count, root, leaves, prev_hash, seal_hash,
+                                 signature, key_fingerprint, supersedes, n)
+      order by s.n`,
+    Array.from({ length: 11 }, (_, i) => column(i)),
+  );
 }
 
 /**
@@ -93,55 +93,57 @@ export async function sealClosedPeriods(pool: pg.Pool, options: SealOptions): Pr
         [options.closedBefore],
       );
       const heads = new Map<string, string | null>();
-      for (const period of due) {
-        const leaves = await periodLeaves(client, period.service_id, period.hour);
-        if (leaves.length !== period.n) {
-          outcome.skipped.push({
-            serviceId: period.service_id,
-            periodStart: period.hour,
-            events: leaves.length,
-            rollups: period.n,
-          });
-          continue;
-        }
-        if (!heads.has(period.service_id)) {
-          const { rows } = await client.query<{ seal_hash: string }>(
-            'select seal_hash from integrity_seals where service_id = $1 order by id desc limit 1',
-            [period.service_id],
+      const pending: SealValues[] = [];
+      const byService = new Map<string, typeof due>();
+      for (const period of due) byService.set(period.service_id, [...(byService.get(period.service_id) ?? []), period]);
+      for (const [serviceId, periods] of byService)
+        for (const chunk of chunks(periods, HOURS_PER_STATEMENT)) {
+          const leavesOf = await leavesOfHours(
+            client,
+            serviceId,
+            chunk.map((p) => p.hour),
           );
-          heads.set(period.service_id, rows[0]?.seal_hash ?? null);
+          for (const period of chunk) {
+            const leaves = leavesOf.get(period.hour.getTime()) ?? [];
+            if (leaves.length !== period.n) {
+              outcome.skipped.push({ serviceId, periodStart: period.hour, events: leaves.length, rollups: period.n });
+              continue;
+            }
+            if (!heads.has(serviceId)) {
+              const { rows } = await client.query<{ seal_hash: string }>(
+                'select seal_hash from integrity_seals where service_id = $1 order by id desc limit 1',
+                [serviceId],
+              );
+              heads.set(serviceId, rows[0]?.seal_hash ?? null);
+            }
+            const body = {
+              serviceId,
+              periodStart: period.hour,
+              version: (period.version ?? 0) + 1,
+              eventCount: leaves.length,
+              root: merkleRoot(leaves).toString('hex'),
+              prevHash: heads.get(serviceId) ?? null,
+            };
+            const hash = sealHash(body);
+            pending.push([
+              body.serviceId,
+              body.periodStart,
+              body.version,
+              body.eventCount,
+              body.root,
+              packLeaves(leaves),
+              body.prevHash,
+              hash,
+              options.signingKey?.sign(hash) ?? null,
+              options.signingKey?.publicKey.fingerprint ?? null,
+              period.latest_id,
+            ]);
+            heads.set(serviceId, hash);
+            if (period.latest_id === null) outcome.sealed++;
+            else outcome.amended++;
+          }
+          await insertSeals(client, pending.splice(0));
         }
-        const body = {
-          serviceId: period.service_id,
-          periodStart: period.hour,
-          version: (period.version ?? 0) + 1,
-          eventCount: leaves.length,
-          root: merkleRoot(leaves).toString('hex'),
-          prevHash: heads.get(period.service_id) ?? null,
-        };
-        const hash = sealHash(body);
-        await client.query(
-          `insert into integrity_seals (service_id, period_start, version, event_count, root, leaves, prev_hash,
-                                        seal_hash, signature, key_fingerprint, supersedes)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-          [
-            body.serviceId,
-            body.periodStart,
-            body.version,
-            body.eventCount,
-            body.root,
-            packLeaves(leaves),
-            body.prevHash,
-            hash,
-            options.signingKey?.sign(hash) ?? null,
-            options.signingKey?.publicKey.fingerprint ?? null,
-            period.latest_id,
-          ],
-        );
-        heads.set(period.service_id, hash);
-        if (period.latest_id === null) outcome.sealed++;
-        else outcome.amended++;
-      }
       await client.query('commit');
     } catch (err) {
       await client.query('rollback').catch(() => undefined);

@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import type pg from 'pg';
 import type { SqlClient } from './sql-client';
 import { merkleRoot, unpackLeaves } from './merkle';
-import { periodLeaves } from './sealer';
+import { chunks, HOURS_PER_STATEMENT, leavesOfHours } from './period-leaves';
 import { sealHash } from './seal-record';
 import { verifySignature } from './signing-key';
 
@@ -113,6 +113,45 @@ function checkChains(seals: SealRow[], publicKey: KeyObject | null | undefined):
   return problems;
 }
 
+/** One sealed period against the leaves of its stored events. */
+async function checkPeriod(
+  client: SqlClient,
+  s: SealRow,
+  now: Buffer[],
+  droppedBefore: Date | null,
+): Promise<PeriodReport> {
+  const base = {
+    serviceId: s.service_id,
+    periodStart: s.period_start,
+    version: s.version,
+    eventCount: s.event_count,
+    root: s.root,
+    sealedAt: s.sealed_at,
+  };
+  if (droppedBefore && s.period_start < droppedBefore && now.length === 0)
+    return { ...base, status: 'EXPIRED', missing: 0, added: 0, changed: 0, problem: null };
+  if (now.length === s.event_count && merkleRoot(now).toString('hex') === s.root)
+    return { ...base, status: 'SEALED', missing: 0, added: 0, changed: 0, problem: null };
+  const { rows } = await client.query<{ leaves: Buffer }>('select leaves from integrity_seals where id = $1', [s.id]);
+  const diff = difference(unpackLeaves(rows[0]?.leaves ?? Buffer.alloc(0)), now);
+  const changed = Math.min(diff.missing, diff.added);
+  const missing = diff.missing - changed;
+  const added = diff.added - changed;
+  const words = [
+    changed > 0 ? `${changed} event(s) changed` : null,
+    missing > 0 ? `${missing} event(s) missing` : null,
+    added > 0 ? `${added} event(s) added` : null,
+  ].filter((w) => w !== null);
+  return {
+    ...base,
+    status: 'MISMATCH',
+    missing,
+    added,
+    changed,
+    problem: words.length > 0 ? words.join(', ') : 'the events were reordered',
+  };
+}
+
 /**
  * Recomputes every sealed period in scope from the stored events and compares it with its latest seal, checks the
  * chains of seals (and signatures, given the public key), and names closed periods holding events no seal covers.
@@ -147,56 +186,32 @@ export async function verifyWith(client: SqlClient, options: VerifyOptions): Pro
     const latest = new Map<string, SealRow>();
     for (const s of seals) latest.set(`${s.service_id}|${s.period_start.toISOString()}`, s);
     const periods: PeriodReport[] = [];
-    for (const s of latest.values()) {
-      if (!inScope(options, s.service_id, s.period_start)) continue;
-      const base = {
-        serviceId: s.service_id,
-        periodStart: s.period_start,
-        version: s.version,
-        eventCount: s.event_count,
-        root: s.root,
-        sealedAt: s.sealed_at,
-      };
-      const now = await periodLeaves(client, s.service_id, s.period_start);
-      if (droppedBefore && s.period_start < droppedBefore && now.length === 0) {
-        periods.push({ ...base, status: 'EXPIRED', missing: 0, added: 0, changed: 0, problem: null });
-        continue;
+    const byService = new Map<string, SealRow[]>();
+    for (const s of latest.values())
+      if (inScope(options, s.service_id, s.period_start))
+        byService.set(s.service_id, [...(byService.get(s.service_id) ?? []), s]);
+    for (const [serviceId, sealsOfService] of byService)
+      for (const chunk of chunks(sealsOfService, HOURS_PER_STATEMENT)) {
+        const leavesOf = await leavesOfHours(
+          client,
+          serviceId,
+          chunk.map((s) => s.period_start),
+        );
+        for (const s of chunk)
+          periods.push(await checkPeriod(client, s, leavesOf.get(s.period_start.getTime()) ?? [], droppedBefore));
       }
-      if (merkleRoot(now).toString('hex') === s.root) {
-        periods.push({ ...base, status: 'SEALED', missing: 0, added: 0, changed: 0, problem: null });
-        continue;
-      }
-      const { rows } = await client.query<{ leaves: Buffer }>('select leaves from integrity_seals where id = $1', [
-        s.id,
-      ]);
-      const sealed = unpackLeaves(rows[0]?.leaves ?? Buffer.alloc(0));
-      const diff = difference(sealed, now);
-      const changed = Math.min(diff.missing, diff.added);
-      const missing = diff.missing - changed;
-      const added = diff.added - changed;
-      const words = [
-        changed > 0 ? `${changed} event(s) changed` : null,
-        missing > 0 ? `${missing} event(s) missing` : null,
-        added > 0 ? `${added} event(s) added` : null,
-      ].filter((w) => w !== null);
-      periods.push({
-        ...base,
-        status: 'MISMATCH',
-        missing,
-        added,
-        changed,
-        problem: words.length > 0 ? words.join(', ') : 'the events were reordered',
-      });
-    }
     // Closed hours holding events that no seal covers (a forged event in an hour that had none, or not sealed yet).
     const { rows: unsealed } = await client.query<{ service_id: string; hour: Date; n: number }>(
-      `select e.service_id, date_trunc('hour', e.time) as hour, count(*)::int as n
-         from audit_events e
-        where ($1::timestamptz is null or e.time >= $1) and ($2::timestamptz is null or e.time < $2)
-          and not exists (select 1 from integrity_seals s
-                           where s.service_id = e.service_id and s.period_start = date_trunc('hour', e.time))
-        group by 1, 2 order by 1, 2`,
-      [options.from ?? null, options.to ?? null],
+      `select p.service_id, to_timestamp(p.h * 3600) as hour, p.n
+         from (select e.service_id, floor(extract(epoch from e.time) / 3600)::bigint as h, count(*)::int as n
+                 from audit_events e
+                where ($1::timestamptz is null or e.time >= $1) and ($2::timestamptz is null or e.time < $2)
+                  and ($3::text[] is null or e.service_id = any($3))
+                group by 1, 2) p
+        where not exists (select 1 from integrity_seals s
+                           where s.service_id = p.service_id and s.period_start = to_timestamp(p.h * 3600))
+        order by 1, 2`,
+      [options.from ?? null, options.to ?? null, options.serviceIds ?? null],
     );
     for (const u of unsealed) {
       if (!inScope(options, u.service_id, u.hour)) continue;

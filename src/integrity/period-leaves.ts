@@ -1,0 +1,90 @@
+import type { SealedEvent } from './event-leaf';
+import { leafData } from './event-leaf';
+import { leafHash, unpackLeaves } from './merkle';
+import type { SqlClient } from './sql-client';
+
+/** The sealed columns of an event, as the offline events file names them (`time_us` exact microseconds). */
+export const SEALED_COLUMNS = `
+  ((extract(epoch from e.time) * 1000000)::bigint)::text as time_us, e.event_key::text as event_key,
+  e.occurrence, e.source, e.partition_id, e.service_id, e.client_id, e.tenant_id, e.action, e.status,
+  e.trace_id, e.client_ip::text as client_ip, e.hsm_id, e.object_ids, e.partition_serial, e.role,
+  e.meta::text as meta, e.meta_raw, e.meta_malformed, e.extra::text as extra`;
+
+/**
+ * An event's leaf hash computed by PostgreSQL: the same bytes as `leafHash(leafData(event))` in event-leaf.ts
+ * (`json_build_array` separates elements with ", " and its `to_json` escapes strings and prints arrays, numbers and
+ * booleans as `JSON.stringify` does; test/integrity/leaf-sql.test.ts holds the two to it). Hand-written because it
+ * is the hot path of sealing and verifying: hashing in the database sends 32 bytes per event instead of its every
+ * column (measured in bench/ingest.ts; docs/performance.md#integrity).
+ */
+export const LEAF_HASH_SQL = `sha256('\\x00'::bytea || convert_to(json_build_array(1,
+  ((extract(epoch from e.time) * 1000000)::bigint)::text, e.event_key::text, e.occurrence, e.source, e.partition_id,
+  e.service_id, e.client_id, e.tenant_id, e.action, e.status, e.trace_id, e.client_ip::text, e.hsm_id, e.object_ids,
+  e.partition_serial, e.role, e.meta::text, e.meta_raw, e.meta_malformed, e.extra::text)::text, 'UTF8'))`;
+
+/** Events of one period in keyset order, every sealed column (the events file, inclusion proofs). */
+export const PERIOD_EVENTS = `
+  select ${SEALED_COLUMNS}
+    from audit_events e
+   where e.service_id = $1 and e.time >= $2 and e.time < $2::timestamptz + interval '1 hour'
+   order by e.time, e.id`;
+
+const HOUR_MS = 3_600_000;
+
+/** Hours fetched per statement by the callers of {@link leavesOfHours}: bounds the leaves held at once. */
+export const HOURS_PER_STATEMENT = 24;
+
+/** `items` in runs of `size`. */
+export function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/**
+ * The leaf hashes of some hours of one service, in leaf order (time, then leaf hash), by hour start (ms): one
+ * statement over the time index. Callers pass at most {@link HOURS_PER_STATEMENT} hours at a time.
+ */
+export async function leavesOfHours(
+  client: SqlClient,
+  serviceId: string,
+  hours: readonly Date[],
+): Promise<Map<number, Buffer[]>> {
+  const out = new Map<number, Buffer[]>();
+  const sorted = [...new Set(hours.map((h) => h.getTime()))].sort((a, b) => a - b);
+  if (sorted.length === 0) return out;
+  for (const h of sorted) out.set(h, []);
+  // Packed per hour by PostgreSQL (one row and one bytea per hour, not one per event), in leaf order.
+  const { rows } = await client.query<{ h: string; leaves: Buffer }>(
+    `select h::text as h, string_agg(leaf, ''::bytea order by t, leaf) as leaves
+       from (select e.time as t, floor(extract(epoch from e.time) / 3600)::bigint as h, ${LEAF_HASH_SQL} as leaf
+               from audit_events e
+              where e.service_id = $1 and e.time >= $2 and e.time < $3
+                and floor(extract(epoch from e.time) / 3600)::bigint = any($4::bigint[])) y
+      group by h`,
+    [
+      serviceId,
+      new Date(sorted[0]!),
+      new Date(sorted[sorted.length - 1]! + HOUR_MS),
+      sorted.map((ms) => String(ms / HOUR_MS)),
+    ],
+  );
+  for (const r of rows) out.set(Number(r.h) * HOUR_MS, unpackLeaves(r.leaves));
+  return out;
+}
+
+function byMicroseconds(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/**
+ * The leaf hashes of a period's events in leaf order, computed here (the offline check): by time, then by leaf
+ * hash for events of the same microsecond. The order follows from the events alone (not from the store's
+ * surrogate ids), so a file of exported events in any order yields the same root.
+ */
+export function orderedLeaves(events: readonly SealedEvent[]): Buffer[] {
+  return events
+    .map((e) => ({ at: e.time_us, leaf: leafHash(leafData(e)) }))
+    .sort((a, b) => byMicroseconds(a.at, b.at) || Buffer.compare(a.leaf, b.leaf))
+    .map((x) => x.leaf);
+}
