@@ -98,7 +98,7 @@ it("proves each event's inclusion: its path leads to the root integrity reports,
 
 it('names the period of an event altered by direct SQL, withdraws its proof, and keeps a scoped caller to its services', async () => {
   const first = (await f.gqlData<Page>(PAGE, { first: 2 })).auditEvents.nodes;
-  const [victim, neighbour] = [first[0]!, first[1]!];
+  const victim = first[0]!;
   await sql`update audit_events set status = 'LUNA_RET_SM_UNKNOWN_ERROR'
              where time = ${victim.time}::timestamptz and service_id = ${victim.service.id}
                and id = (select min(id) from audit_events where time = ${victim.time}::timestamptz
@@ -116,11 +116,14 @@ it('names the period of an event altered by direct SQL, withdraws its proof, and
   });
   expect(integrity.periods.filter((p) => p.status === 'MISMATCH')).toHaveLength(1);
 
-  const after = (await f.gqlData<Page>(PAGE, { first: 2 })).auditEvents.nodes;
-  const proofs = new Map(after.map((e) => [e.id, e.inclusionProof]));
-  expect(proofs.get(victim.id)).toBeNull();
-  if (neighbour.service.id === victim.service.id && hourOf(neighbour.time) === hourOf(victim.time))
-    expect(proofs.get(neighbour.id)).not.toBeNull();
+  // Only the altered event loses its proof; the others of its period (and of the page) keep theirs.
+  const after = (await f.gqlData<Page>(PAGE, { first: 60 })).auditEvents.nodes;
+  expect(after.filter((e) => e.inclusionProof === null).map((e) => e.id)).toEqual([victim.id]);
+  expect(
+    after.some(
+      (e) => e.service.id === victim.service.id && hourOf(e.time) === hourOf(victim.time) && e.id !== victim.id,
+    ),
+  ).toBe(true);
 
   const others = f.sim.tenant
     .listedServices()
@@ -142,4 +145,32 @@ it('refuses a range longer than the per-query limit with BAD_USER_INPUT', async 
   const res = await f.gql(REPORT, { filter: { from: '2026-01-01T00:00:00Z', to: '2026-06-01T00:00:00Z' } });
   expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   expect(res.errors?.[0]?.message).toContain('dpod-audit verify');
+});
+
+it('names a deleted, a forged and a moved event, each in its period', async () => {
+  const { rows } = await sql<{ service_id: string; hour: Date; id: string }>`
+    select distinct on (service_id, date_trunc('hour', time)) service_id, date_trunc('hour', time) as hour,
+           id::text as id
+      from audit_events
+     where time >= '2026-11-19T00:00:00Z' and time < '2026-11-19T12:00:00Z'
+     order by service_id, date_trunc('hour', time), time, id`.execute(f.t.db);
+  const service = rows[0]!.service_id;
+  const [del, forge, move] = rows.filter((r) => r.service_id === service && r.hour.getUTCHours() % 3 === 0);
+  if (!del || !forge || !move) throw new Error('the fixture has too few hours');
+  await sql`delete from audit_events where id = ${del.id}::bigint`.execute(f.t.db);
+  await sql`insert into audit_events (time, event_key, occurrence, source, partition_id, service_id, client_id, action, status)
+            select time, gen_random_uuid(), 0, source, partition_id, service_id, client_id, 'LUNA_WRAP_KEY', status
+              from audit_events where id = ${forge.id}::bigint`.execute(f.t.db);
+  await sql`update audit_events set time = time + interval '1 hour' where id = ${move.id}::bigint`.execute(f.t.db);
+  const { integrity } = await f.gqlData<Report>(REPORT, { filter: range() });
+  const at = (d: Date) => d.toISOString();
+  const bad = integrity.periods
+    .filter((p) => p.status === 'MISMATCH' && p.service.id === service && p.start >= '2026-11-19')
+    .map((p) => `${p.start} ${p.problem ?? ''}`);
+  expect(bad).toEqual([
+    `${at(del.hour)} 1 event(s) missing`,
+    `${at(forge.hour)} 1 event(s) added`,
+    `${at(move.hour)} 1 event(s) missing`,
+    `${new Date(move.hour.getTime() + 3_600_000).toISOString()} 1 event(s) added`,
+  ]);
 });

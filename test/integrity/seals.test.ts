@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,7 @@ import { sql } from 'kysely';
 import { applyRetention, importFiles } from '../../src/ingest';
 import { sealClosedPeriods, verifyStore, type VerifyReport } from '../../src/integrity';
 import { parseSigningKey } from '../../src/integrity/signing-key';
-import { runCli } from '../support/cli';
+import { CLI, runCli } from '../support/cli';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { jsonLines, record } from '../ingest/hand-made';
 
@@ -48,6 +49,15 @@ async function ingest(records?: Record<string, unknown>[]): Promise<void> {
   writeFileSync(path, jsonLines(lines));
   const [summary] = await importFiles({ db: t.db, pool: t.pool }, [path], { progressBar: false });
   expect(summary?.state).toBe('succeeded');
+}
+
+/** Polls `check` every 50 ms until it holds (10 s at most). */
+async function waitFor(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('timed out waiting');
 }
 
 const verify = (extra: Partial<Parameters<typeof verifyStore>[1]> = {}): Promise<VerifyReport> =>
@@ -187,6 +197,48 @@ describe('seals', () => {
       'seal 3 : its fields no longer match its hash (altered)',
       'seal 3 : the chain is broken (it ',
     ]);
+  });
+
+  it('after a sealing process SIGKILLed mid-pass and rerun, seals each period once', async () => {
+    await ingest();
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: t.url, LOG_LEVEL: 'warn' };
+    // Hold a lock the sealer's insert waits for, so the process is killed inside its sealing transaction.
+    const blocker = await t.pool.connect();
+    try {
+      await blocker.query('begin');
+      await blocker.query('lock table integrity_seals in share mode');
+      const child = spawn(process.execPath, [CLI, 'seal'], { env, stdio: 'ignore' });
+      const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+        child.on('exit', (_code, signal) => resolve(signal)),
+      );
+      await waitFor(async () => {
+        const { rows } = await blocker.query<{ n: number }>(
+          `select count(*)::int as n from pg_locks where relation = 'integrity_seals'::regclass and not granted`,
+        );
+        return (rows[0]?.n ?? 0) > 0;
+      });
+      child.kill('SIGKILL');
+      expect(await exited).toBe('SIGKILL');
+      await blocker.query('rollback');
+    } finally {
+      blocker.release();
+    }
+    // The killed backend's transaction is gone once PostgreSQL notices the closed connection.
+    await waitFor(async () => {
+      const { rows } = await t.pool.query<{ n: number }>(
+        `select count(*)::int as n from pg_locks where relation = 'integrity_seals'::regclass`,
+      );
+      return rows[0]?.n === 0;
+    });
+    expect((await sql<{ n: number }>`select count(*)::int as n from integrity_seals`.execute(t.db)).rows[0]?.n).toBe(0);
+    const rerun = await runCli(['seal'], env);
+    expect(rerun.stdout).toContain('sealed 6 period(s)');
+    const { rows } = await sql<{ n: number; periods: number }>`
+      select count(*)::int as n, count(distinct (service_id, period_start))::int as periods from integrity_seals`.execute(
+      t.db,
+    );
+    expect(rows[0]).toEqual({ n: 6, periods: 6 });
+    expect(await verify()).toMatchObject({ verified: true });
   });
 
   it('`dpod-audit verify` exits 1 naming the period, and 0 once it verifies', async () => {
