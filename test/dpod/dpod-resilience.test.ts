@@ -1,6 +1,7 @@
 import { DpodAuthError, DpodUnavailableError } from '../../src/dpod';
 import { generateRecords, renderRecordLine, startSimulator, type RunningSimulator } from '../../src/simulator';
 import { clientFor, gunzipLines, readAll } from './client-fixture';
+import { containing } from '../support/matchers';
 
 const NOW = new Date('2026-11-20T12:34:56.789Z');
 const FROM = new Date('2026-11-20T00:00:00Z');
@@ -159,7 +160,7 @@ describe('DpodClient resilience', () => {
     const { client } = clientFor(sim);
     const call = client.listServicesPage({ page: 0, size: 5 });
     await expect(call).rejects.toBeInstanceOf(DpodAuthError);
-    await expect(call).rejects.toMatchObject({ status: 401, bodyExcerpt: expect.stringContaining('invalid_token') });
+    await expect(call).rejects.toMatchObject({ status: 401, bodyExcerpt: containing('invalid_token') });
     expect(sim.stats()).toEqual({ 'POST /oauth/token': 2, 'GET /v1/service_instances': 2 });
   });
 
@@ -170,7 +171,7 @@ describe('DpodClient resilience', () => {
     await expect(call).rejects.toMatchObject({
       call: 'getToken',
       status: 401,
-      bodyExcerpt: expect.stringContaining('Bad credentials'),
+      bodyExcerpt: containing('Bad credentials'),
     });
     expect(sim.stats()).toEqual({ 'POST /oauth/token': 1 });
   });

@@ -35,8 +35,8 @@ function schema(): GraphQLSchema {
         items: {
           type: new GraphQLList(new GraphQLNonNull(item)),
           args: { first: { type: GraphQLInt } },
-          resolve: async (_root, args: { first?: number }) =>
-            Array.from({ length: args.first ?? 3 }, (_, i) => ({ n: i + 1 })),
+          resolve: (_root, args: { first?: number }) =>
+            Promise.resolve(Array.from({ length: args.first ?? 3 }, (_, i) => ({ n: i + 1 }))),
         },
         refused: {
           type: GraphQLString,
@@ -115,9 +115,9 @@ describe('compiled execution (graphql-jit behind Apollo)', () => {
         fields: {
           total: {
             type: new GraphQLNonNull(GraphQLInt),
-            resolve: async () => {
+            resolve: () => {
               calls++;
-              throw new Error('the database did not answer');
+              return Promise.reject(new Error('the database did not answer'));
             },
           },
         },

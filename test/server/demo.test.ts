@@ -24,8 +24,8 @@ it('starts from nothing (no DATABASE_URL, no DPOD_API_URL), serves the deep quer
   child = proc;
   let stdout = '';
   let stderr = '';
-  proc.stdout!.on('data', (d) => (stdout += d));
-  proc.stderr!.on('data', (d) => (stderr += d));
+  proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     proc.on('exit', (code, signal) => resolve({ code, signal })),
   );
@@ -42,7 +42,7 @@ it('starts from nothing (no DATABASE_URL, no DPOD_API_URL), serves the deep quer
         resolve(m[1]!);
       }
     };
-    proc.stdout!.on('data', check);
+    proc.stdout.on('data', check);
     void exited.then(({ code, signal }) =>
       reject(new Error(`demo exited early (${code ?? signal})\nstdout:\n${stdout}\nstderr:\n${stderr.slice(-3000)}`)),
     );
@@ -63,17 +63,27 @@ it('starts from nothing (no DATABASE_URL, no DPOD_API_URL), serves the deep quer
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ query: DEEP_QUERY }),
   });
-  const body = (await res.json()) as any;
+  const body = (await res.json()) as {
+    errors?: unknown;
+    data: {
+      services: {
+        totalCount: number;
+        nodes: { clients: { nodes: { actions: { totalCount: number; nodes: unknown[] } }[] } }[];
+      };
+    };
+  };
   expect(body.errors).toBeUndefined();
   const services = body.data.services;
   expect(services.totalCount).toBeGreaterThanOrEqual(3);
-  const actions = services.nodes.flatMap((s: any) => s.clients.nodes.flatMap((c: any) => c.actions.nodes));
+  const actions = services.nodes.flatMap((s) => s.clients.nodes.flatMap((c) => c.actions.nodes));
   expect(actions.length).toBeGreaterThan(0);
-  const total = services.nodes.reduce(
-    (n: number, s: any) => n + s.clients.nodes.reduce((m: number, c: any) => m + c.actions.totalCount, 0),
-    0,
-  );
+  const total = services.nodes.reduce((n, s) => n + s.clients.nodes.reduce((m, c) => m + c.actions.totalCount, 0), 0);
   expect(total).toBeGreaterThan(0);
+  // The demo signs seals with a key made for the run and prints its public half.
+  expect(stdout).toMatch(
+    /Seals: signed with a key made for this demo run \(fingerprint [0-9a-f]{64}\); its public key:/,
+  );
+  expect(stdout).toContain('-----BEGIN PUBLIC KEY-----');
   expect(stdout).toContain('curl -s');
 
   const graphiql = await fetch(`${url}/graphql`, { headers: { accept: 'text/html' } });

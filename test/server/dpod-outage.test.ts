@@ -15,12 +15,14 @@ afterAll(async () => {
 it('serves audit data with DPOD_UNAVAILABLE errors, not a failed request, while DPoD is down', async () => {
   seeded.sim.setFault('*', { errorRate: 1, errorStatus: 503 });
   try {
-    const res = await gql(
+    const res = await gql<{
+      auditEvents: { totalCount: number; nodes: { action: unknown; service: unknown; client: unknown }[] };
+    }>(
       seeded.url,
       '{ auditEvents(first: 3, orderBy: TIME_ASC) { totalCount nodes { action service { name inDpod } client { bound } } } }',
     );
     expect(res.status).toBe(200);
-    const events = res.body.data.auditEvents;
+    const events = res.body.data!.auditEvents;
     expect(events.totalCount).toBeGreaterThan(0);
     expect(events.nodes).toHaveLength(3);
     for (const n of events.nodes) {

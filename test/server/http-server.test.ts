@@ -7,8 +7,9 @@ import { createLogger } from '../../src/logger';
 import { createGraphqlServer, type GraphqlServer } from '../../src/server/graphql-server';
 import { MAX_OPERATION_LABELS } from '../../src/server/apollo/operation-metrics.plugin';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import { gql, rawPost } from './support/http';
+import { errorsOf, gql, rawPost } from './support/http';
 import { placeholderSchema, type PlaceholderContext } from './support/placeholder-schema';
+import { containing } from '../support/matchers';
 
 const SECRET = 'a-test-secret-that-is-at-least-32-characters-long';
 const ISSUER = 'https://idp.test/';
@@ -85,12 +86,12 @@ describe('authentication (AUTH_MODE=jwt)', () => {
 
   it('gives an unrestricted scope to a token without a services claim', async () => {
     const t = await token({ scope: 'openid audit:read' });
-    const res = await gql(url, '{ whoami }', {}, { authorization: `Bearer ${t}` });
-    expect(JSON.parse(res.body.data.whoami)).toEqual({ subject: 'analyst-1', serviceIds: null });
+    const res = await gql<{ whoami: string }>(url, '{ whoami }', {}, { authorization: `Bearer ${t}` });
+    expect(JSON.parse(res.body.data?.whoami ?? 'null')).toEqual({ subject: 'analyst-1', serviceIds: null });
   });
 
   const refusals: [string, () => Promise<string | undefined>, RegExp][] = [
-    ['a missing token', async () => undefined, /Authentication required/],
+    ['a missing token', () => Promise.resolve(undefined), /Authentication required/],
     ['an expired token', () => token({ scope: 'audit:read' }, { exp: Math.floor(Date.now() / 1000) - 60 }), /expired/],
     ['a wrong audience', () => token({ scope: 'audit:read' }, { aud: 'someone-else' }), /aud/],
     ['a wrong issuer', () => token({ scope: 'audit:read' }, { iss: 'https://evil.test/' }), /iss/],
@@ -101,18 +102,18 @@ describe('authentication (AUTH_MODE=jwt)', () => {
     ],
     [
       'an alg "none" token',
-      async () => {
+      () => {
         const header = base64url.encode(JSON.stringify({ alg: 'none', typ: 'JWT' }));
         const now = Math.floor(Date.now() / 1000);
         const payload = base64url.encode(
           JSON.stringify({ iss: ISSUER, aud: AUDIENCE, sub: 'x', exp: now + 300, scope: 'audit:read' }),
         );
-        return `${header}.${payload}.`;
+        return Promise.resolve(`${header}.${payload}.`);
       },
       /Invalid token/,
     ],
     ['a token with a non-array services claim', () => token({ scope: 'audit:read', services: 'svc-a' }), /services/],
-    ['a malformed header', async () => 'not-a-jwt', /Malformed|Invalid/],
+    ['a malformed header', () => Promise.resolve('not-a-jwt'), /Malformed|Invalid/],
   ];
   it.each(refusals)('refuses %s with 401 and a JSON error', async (_name, make, message) => {
     const t = await make();
@@ -215,10 +216,10 @@ describe('limits', () => {
 
   it('lets GraphiQL introspect: introspection fields do not count towards depth or cost', async () => {
     const { getIntrospectionQuery } = await import('graphql');
-    const res = await gql(url, getIntrospectionQuery(), {}, auth);
+    const res = await gql<{ __schema: { queryType: { name: string } } }>(url, getIntrospectionQuery(), {}, auth);
     expect(res.status).toBe(200);
     expect(res.body.errors).toBeUndefined();
-    expect(res.body.data.__schema.queryType.name).toBe('Query');
+    expect(res.body.data?.__schema.queryType.name).toBe('Query');
   });
 
   it('refuses a 10 MB body with 413 BODY_TOO_LARGE before parsing it', async () => {
@@ -226,9 +227,7 @@ describe('limits', () => {
     big.write('{"query":"{ echo }", "pad": "', 0);
     const res = await rawPost(url, '/graphql', big, auth);
     expect(res.status).toBe(413);
-    expect(JSON.parse(res.body).errors[0].extensions).toEqual(
-      expect.objectContaining({ code: 'BODY_TOO_LARGE', limit: 100000 }),
-    );
+    expect(errorsOf(res.body)[0]?.extensions).toEqual(containing({ code: 'BODY_TOO_LARGE', limit: 100000 }));
     const ok = await gql(url, '{ echo(text: "after") }', {}, auth);
     expect(ok.body).toEqual({ data: { echo: 'after' } });
   });
@@ -244,7 +243,7 @@ describe('limits', () => {
   it('refuses invalid JSON and non-JSON bodies with clear errors', async () => {
     const bad = await rawPost(url, '/graphql', Buffer.from('{"query": '), auth);
     expect(bad.status).toBe(400);
-    expect(JSON.parse(bad.body).errors[0].extensions.code).toBe('BAD_REQUEST');
+    expect(errorsOf(bad.body)[0]?.extensions?.code).toBe('BAD_REQUEST');
     const text = await rawPost(url, '/graphql', Buffer.from('query=1'), { ...auth, 'content-type': 'text/plain' });
     expect(text.status).toBe(415);
   });
@@ -429,7 +428,7 @@ describe('HTTP', () => {
   it('answers unknown paths and methods with JSON errors', async () => {
     const missing = await fetch(`${url}/nope`);
     expect(missing.status).toBe(404);
-    expect(((await missing.json()) as any).errors[0].extensions.code).toBe('NOT_FOUND');
+    expect(errorsOf(await missing.text())[0]?.extensions?.code).toBe('NOT_FOUND');
     const put = await fetch(`${url}/graphql`, { method: 'PUT' });
     expect(put.status).toBe(405);
   });
@@ -442,7 +441,7 @@ describe('HTTP', () => {
         socket.write('GET http://localhost:99999/graphql HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
       );
       let text = '';
-      socket.on('data', (d) => (text += d));
+      socket.on('data', (d: Buffer) => (text += d.toString()));
       socket.on('close', () => resolve(text));
       socket.setTimeout(2000, () => socket.destroy());
     });

@@ -1,5 +1,5 @@
 import { ApolloServer } from '@apollo/server';
-import { parse } from 'graphql';
+import { Kind, parse } from 'graphql';
 import { createQueryLimitsEnforcer, type QueryLimits } from '../../src/server/apollo/query-limits';
 import { queryLimitsPlugin } from '../../src/server/apollo/query-limits.plugin';
 import { placeholderSchema } from './support/placeholder-schema';
@@ -12,9 +12,9 @@ function outcome(
   document: ReturnType<typeof parse>,
   variables: Record<string, unknown>,
 ) {
-  const operation = document.definitions.find((d) => d.kind === 'OperationDefinition')!;
+  const operation = document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION)!;
   try {
-    return enforce(placeholderSchema, document, operation as never, variables);
+    return enforce(placeholderSchema, document, operation, variables);
   } catch (err) {
     return (err as { extensions: { code: string } }).extensions.code;
   }

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { exampleQueries, PLACEHOLDER_IDS, type ExampleIds } from '../../src/server/graphiql/example-queries';
 import { readExampleIds } from '../../src/server/graphiql/example-ids';
 import { bearer as signedBearer } from './support/bearer';
-import { gql, rawPost } from './support/http';
+import { dataOf, gql, rawPost, type GqlError, type GqlResponse } from './support/http';
 import { startSeededApp, type SeededApp } from './support/seeded-app';
 
 const SECRET = 'security-test-secret-that-is-long-enough-for-hs256';
@@ -52,13 +52,21 @@ afterAll(async () => {
   await seeded?.stop();
 });
 
+interface EventsPage {
+  auditEvents: {
+    totalCount: number;
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+    nodes: { id: string; service: { id: string }; client: { id: string } }[];
+  };
+}
+
 /** Walks every page of `auditEvents(filter)` and returns the ids with their service ids. */
 async function allEvents(headers: Record<string, string>, filter: Record<string, unknown> = {}) {
   const seen: { id: string; service: string; client: string }[] = [];
   let after: string | null = null;
   let totalCount = -1;
   for (let page = 0; page < 100; page++) {
-    const res = await gql(
+    const res: GqlResponse<EventsPage> = await gql<EventsPage>(
       seeded.url,
       `query ($filter: AuditEventFilter, $after: String) {
         auditEvents(filter: $filter, first: 500, after: $after) {
@@ -68,8 +76,7 @@ async function allEvents(headers: Record<string, string>, filter: Record<string,
       { filter, after },
       headers,
     );
-    expect(res.body.errors).toBeUndefined();
-    const conn = res.body.data.auditEvents;
+    const conn = dataOf(res).auditEvents;
     totalCount = conn.totalCount;
     for (const n of conn.nodes) seen.push({ id: n.id, service: n.service.id, client: n.client.id });
     if (!conn.pageInfo.hasNextPage) break;
@@ -110,14 +117,19 @@ describe('a token scoped to service A sees nothing of service B', () => {
     const bIds = unrestricted.seen.slice(0, 3).map((e) => e.id);
     expect(bIds.length).toBe(Math.min(3, rows.length));
     for (const id of bIds) {
-      const asAll_ = await gql(
+      const asAll_ = await gql<{ auditEvent: unknown }>(
         seeded.url,
         'query ($id: ID!) { auditEvent(id: $id) { id service { id } } }',
         { id },
         asAll,
       );
-      expect(asAll_.body.data.auditEvent).toEqual({ id, service: { id: serviceB } });
-      const res = await gql(seeded.url, 'query ($id: ID!) { auditEvent(id: $id) { id service { id } } }', { id }, asA);
+      expect(dataOf(asAll_).auditEvent).toEqual({ id, service: { id: serviceB } });
+      const res = await gql<{ auditEvent: unknown }>(
+        seeded.url,
+        'query ($id: ID!) { auditEvent(id: $id) { id service { id } } }',
+        { id },
+        asA,
+      );
       expect(res.body.data?.auditEvent ?? null).toBeNull();
     }
   });
@@ -125,36 +137,62 @@ describe('a token scoped to service A sees nothing of service B', () => {
   it('service(B) and client(B client) are null; their A counterparts are not', async () => {
     const q =
       'query ($s: ID!, $c: ID!) { service(id: $s) { id auditEvents { totalCount } } client(id: $c) { id actions { totalCount } } }';
-    const b = await gql(seeded.url, q, { s: serviceB, c: clientsB[0] }, asA);
+    type Both = { service: { auditEvents: { totalCount: number } } | null; client: { id: string } | null };
+    const b = await gql<Both>(seeded.url, q, { s: serviceB, c: clientsB[0] }, asA);
     expect(b.body.data?.service ?? null).toBeNull();
     expect(b.body.data?.client ?? null).toBeNull();
-    const a = await gql(seeded.url, q, { s: serviceA, c: clientsA[0] }, asA);
-    expect(a.body.errors).toBeUndefined();
-    expect(a.body.data.service.auditEvents.totalCount).toBe(await countFor(serviceA));
-    expect(a.body.data.client.id).toBe(clientsA[0]);
+    const a = dataOf(await gql<Both>(seeded.url, q, { s: serviceA, c: clientsA[0] }, asA));
+    expect(a.service?.auditEvents.totalCount).toBe(await countFor(serviceA));
+    expect(a.client?.id).toBe(clientsA[0]);
   });
 
   it('services lists only A, and nested paths stay inside A', async () => {
-    const res = await gql(
+    const res = await gql<{
+      services: {
+        totalCount: number;
+        nodes: { id: string; clients: { nodes: { actions: { nodes: { service: { id: string } }[] } }[] } }[];
+      };
+    }>(
       seeded.url,
       `{ services(first: 50) { totalCount nodes { id clients(first: 50) { nodes { id actions(first: 5) { nodes { service { id } } } } } } } }`,
       {},
       asA,
     );
-    expect(res.body.errors).toBeUndefined();
-    expect(res.body.data.services.totalCount).toBe(1);
-    expect(res.body.data.services.nodes.map((n: { id: string }) => n.id)).toEqual([serviceA]);
+    const { services } = dataOf(res);
+    expect(services.totalCount).toBe(1);
+    expect(services.nodes.map((n) => n.id)).toEqual([serviceA]);
     const nestedServices = new Set<string>();
-    for (const s of res.body.data.services.nodes)
+    for (const s of services.nodes)
       for (const c of s.clients.nodes) for (const e of c.actions.nodes) nestedServices.add(e.service.id);
     expect([...nestedServices]).toEqual([serviceA]);
-    const unrestricted = await gql(seeded.url, '{ services(first: 50) { totalCount nodes { id } } }', {}, asAll);
-    expect(unrestricted.body.data.services.totalCount).toBeGreaterThan(1);
+    const unrestricted = await gql<{ services: { totalCount: number } }>(
+      seeded.url,
+      '{ services(first: 50) { totalCount nodes { id } } }',
+      {},
+      asAll,
+    );
+    expect(dataOf(unrestricted).services.totalCount).toBeGreaterThan(1);
   });
 
   it('aggregates and their buckets count only A', async () => {
     const expectedA = await countFor(serviceA);
-    const res = await gql(
+    type Bucket = { count: number };
+    const res = await gql<{
+      auditEvents: {
+        aggregate: {
+          count: number;
+          succeeded: number;
+          failed: number;
+          distinctServices: number;
+          distinctClients: number;
+          byService: unknown[];
+          byClient: (Bucket & { client: { id: string } })[];
+          byAction: Bucket[];
+          byStatus: Bucket[];
+          timeline: Bucket[];
+        };
+      };
+    }>(
       seeded.url,
       `{ auditEvents { aggregate {
           count succeeded failed distinctServices distinctClients
@@ -168,31 +206,35 @@ describe('a token scoped to service A sees nothing of service B', () => {
       {},
       asA,
     );
-    expect(res.body.errors).toBeUndefined();
-    const agg = res.body.data.auditEvents.aggregate;
+    const agg = dataOf(res).auditEvents.aggregate;
     expect(agg.count).toBe(expectedA);
     expect(agg.succeeded + agg.failed).toBe(expectedA);
     expect(agg.distinctServices).toBe(1);
     expect(agg.distinctClients).toBe(clientsA.length);
     expect(agg.byService).toEqual([{ service: { id: serviceA }, count: expectedA }]);
-    expect(agg.byClient.map((b: { client: { id: string } }) => b.client.id).sort()).toEqual([...clientsA].sort());
-    const sum = (buckets: { count: number }[]) => buckets.reduce((n, b) => n + b.count, 0);
+    expect(agg.byClient.map((b) => b.client.id).sort()).toEqual([...clientsA].sort());
+    const sum = (buckets: Bucket[]) => buckets.reduce((n, b) => n + b.count, 0);
     expect(sum(agg.byClient)).toBe(expectedA);
     expect(sum(agg.byAction)).toBe(expectedA);
     expect(sum(agg.byStatus)).toBe(expectedA);
     expect(sum(agg.timeline)).toBe(expectedA);
-    const onB = await gql(
+    const onB = await gql<{ auditEvents: { aggregate: unknown } }>(
       seeded.url,
       `query ($b: [ID!]) { auditEvents(filter: { serviceIds: $b }) { aggregate { count byClient { count } timeline(interval: HOUR) { count } } } }`,
       { b: [serviceB] },
       asA,
     );
-    expect(onB.body.data.auditEvents.aggregate).toEqual({ count: 0, byClient: [], timeline: [] });
+    expect(dataOf(onB).auditEvents.aggregate).toEqual({ count: 0, byClient: [], timeline: [] });
   });
 
   it('federation _entities resolves no Service, Client or AuditEvent of B', async () => {
-    const schema = await gql(seeded.url, '{ __schema { queryType { fields { name } } } }', {}, asAll);
-    const rootFields: string[] = schema.body.data.__schema.queryType.fields.map((f: { name: string }) => f.name);
+    const schema = await gql<{ __schema: { queryType: { fields: { name: string }[] } } }>(
+      seeded.url,
+      '{ __schema { queryType { fields { name } } } }',
+      {},
+      asAll,
+    );
+    const rootFields = dataOf(schema).__schema.queryType.fields.map((f) => f.name);
     // The server is a federation subgraph: _entities is a path that must honour the scope.
     expect(rootFields).toEqual(expect.arrayContaining(['_entities', '_service']));
     const eventB = (await allEvents(asAll, { serviceIds: [serviceB] })).seen[0]!.id;
@@ -205,7 +247,7 @@ describe('a token scoped to service A sees nothing of service B', () => {
       { __typename: 'Client', id: clientsA[0] },
       { __typename: 'AuditEvent', id: eventA },
     ];
-    const res = await gql(
+    const res = await gql<{ _entities: ({ id: string } | null)[] }>(
       seeded.url,
       `query ($r: [_Any!]!) { _entities(representations: $r) {
         ... on Service { id auditEvents { totalCount } }
@@ -215,7 +257,7 @@ describe('a token scoped to service A sees nothing of service B', () => {
       { r: representations },
       asA,
     );
-    const entities = res.body.data._entities as ({ id: string } | null)[];
+    const entities = dataOf(res)._entities;
     expect(entities.slice(0, 3)).toEqual([null, null, null]);
     expect(entities.slice(3).map((e) => e?.id)).toEqual([serviceA, clientsA[0], eventA]);
   });
@@ -269,12 +311,9 @@ describe('hostile input on the real schema', () => {
     for (const [f, argument] of cases) {
       const res = await gql(seeded.url, q, { f }, asAll);
       expect(res.body.data).toBeNull();
-      expect(res.body.errors).toEqual([
-        expect.objectContaining({
-          path: ['auditEvents'],
-          extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', argument }),
-        }),
-      ]);
+      const refusal = { path: ['auditEvents'], extensions: { code: 'BAD_USER_INPUT', argument } };
+      expect(res.body.errors).toHaveLength(1);
+      expect(res.body.errors?.[0]).toMatchObject(refusal);
     }
     const earliest = await gql(
       seeded.url,
@@ -290,7 +329,7 @@ describe('hostile input on the real schema', () => {
       asAll,
     );
     expect(ids.body.data).toEqual({ client: null, service: null });
-    expect(ids.body.errors?.map((e) => `${e.path} ${e.extensions?.code}`).sort()).toEqual([
+    expect(ids.body.errors?.map((e) => `${(e.path ?? []).join('.')} ${e.extensions?.code ?? ''}`).sort()).toEqual([
       'client BAD_USER_INPUT',
       'service BAD_USER_INPUT',
     ]);
@@ -332,8 +371,13 @@ describe('hostile input on the real schema', () => {
   });
 
   it('refuses a tampered cursor with INVALID_CURSOR', async () => {
-    const first = await gql(seeded.url, '{ auditEvents(first: 2) { pageInfo { endCursor } } }', {}, asA);
-    const cursor: string = first.body.data.auditEvents.pageInfo.endCursor;
+    const first = await gql<{ auditEvents: { pageInfo: { endCursor: string } } }>(
+      seeded.url,
+      '{ auditEvents(first: 2) { pageInfo { endCursor } } }',
+      {},
+      asA,
+    );
+    const cursor = dataOf(first).auditEvents.pageInfo.endCursor;
     const tampered = cursor.slice(0, -3) + (cursor.endsWith('AAA') ? 'BBB' : 'AAA');
     const res = await gql(
       seeded.url,
@@ -368,7 +412,7 @@ describe('hostile input on the real schema', () => {
     const body = Buffer.alloc(10 * 1024 * 1024, 'a');
     const big = await rawPost(seeded.url, '/graphql', body, asAll);
     expect(big.status).toBe(413);
-    expect(JSON.parse(big.body).errors[0].extensions.code).toBe('BODY_TOO_LARGE');
+    expect((JSON.parse(big.body) as { errors: GqlError[] }).errors[0]?.extensions?.code).toBe('BODY_TOO_LARGE');
     const ok = await gql(seeded.url, '{ auditEvents { totalCount } }', {}, asAll);
     expect(ok.body).toEqual({ data: { auditEvents: { totalCount: await countFor(null) } } });
   });

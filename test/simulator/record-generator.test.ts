@@ -151,11 +151,13 @@ describe('generateRecords', () => {
     const seconds = new Set(
       records
         .filter((r) => r.action === 'LUNA_SIGN_INIT')
-        .map((r) => `${field(r, 'actorID')}|${(r.time as string).slice(0, 19)}`),
+        .map((r) => `${String(field(r, 'actorID'))}|${(r.time as string).slice(0, 19)}`),
     );
     expect(
       records.filter(
-        (r) => r.action === 'LUNA_SIGN_END' && seconds.has(`${field(r, 'actorID')}|${(r.time as string).slice(0, 19)}`),
+        (r) =>
+          r.action === 'LUNA_SIGN_END' &&
+          seconds.has(`${String(field(r, 'actorID'))}|${(r.time as string).slice(0, 19)}`),
       ).length,
     ).toBeGreaterThan(0);
   });

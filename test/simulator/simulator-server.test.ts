@@ -1,4 +1,5 @@
 import { startSimulator, type RunningSimulator } from '../../src/simulator';
+import { anyOf, matching } from '../support/matchers';
 
 const NOW = new Date('2026-11-20T12:34:56.789Z');
 
@@ -11,11 +12,12 @@ async function token(sim: RunningSimulator): Promise<string> {
   return ((await res.json()) as { access_token: string }).access_token;
 }
 
-async function call(
+/** Calls the simulator; `TBody` is the JSON shape the test expects (a body that is not JSON stays text). */
+async function call<TBody = unknown>(
   sim: RunningSimulator,
   path: string,
   init: RequestInit & { token?: string } = {},
-): Promise<{ status: number; body: any; headers: Headers }> {
+): Promise<{ status: number; body: TBody; headers: Headers }> {
   const headers: Record<string, string> = { ...(init.headers as Record<string, string>) };
   if (init.token) headers.authorization = `Bearer ${init.token}`;
   const res = await fetch(`${sim.url}${path}`, { ...init, headers });
@@ -26,7 +28,7 @@ async function call(
   } catch {
     /* not JSON */
   }
-  return { status: res.status, body, headers: res.headers };
+  return { status: res.status, body: body as TBody, headers: res.headers };
 }
 
 describe('simulator HTTP API', () => {
@@ -47,20 +49,20 @@ describe('simulator HTTP API', () => {
   beforeEach(() => sim.resetStats());
 
   it('issues a JWT-shaped bearer token for form credentials and for HTTP Basic', async () => {
-    const form = await call(sim, '/oauth/token', {
+    const form = await call<{ access_token: string }>(sim, '/oauth/token', {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: 'grant_type=client_credentials&client_id=app-1&client_secret=s3cret',
     });
     expect(form.status).toBe(200);
     expect(form.body).toEqual({
-      access_token: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/),
+      access_token: matching(/^[\w-]+\.[\w-]+\.[\w-]+$/),
       token_type: 'bearer',
       expires_in: 3599,
       scope: `dpod.tenant.api_appowner dpod.tuid.${sim.tenant.tenantId}`,
-      jti: expect.any(String),
+      jti: anyOf(String),
     });
-    const claims = JSON.parse(Buffer.from(form.body.access_token.split('.')[1], 'base64url').toString());
+    const claims: unknown = JSON.parse(Buffer.from(form.body.access_token.split('.')[1]!, 'base64url').toString());
     expect(claims).toMatchObject({ client_id: 'app-1', exp: Math.floor(NOW.getTime() / 1000) + 3599 });
     const basic = await call(sim, '/oauth/v1/token', {
       method: 'POST',
@@ -108,7 +110,9 @@ describe('simulator HTTP API', () => {
   });
 
   it('pages service instances Spring-style and validates paging', async () => {
-    const page = await call(sim, '/v1/service_instances?page=1&size=4', { token: tok });
+    const page = await call<{ content: Record<string, unknown>[] }>(sim, '/v1/service_instances?page=1&size=4', {
+      token: tok,
+    });
     expect(page.status).toBe(200);
     expect(page.body).toMatchObject({
       totalElements: 6,
@@ -119,13 +123,13 @@ describe('simulator HTTP API', () => {
       first: false,
       last: true,
     });
-    expect(page.body.content.map((s: { service_id: string }) => s.service_id)).toEqual(
+    expect(page.body.content.map((s) => s.service_id)).toEqual(
       sim.tenant
         .listedServices()
         .slice(4)
         .map((s) => s.id),
     );
-    expect(Object.keys(page.body.content[0])).toEqual([
+    expect(Object.keys(page.body.content[0] ?? {})).toEqual([
       'service_id',
       'name',
       'serviceType',
@@ -153,10 +157,12 @@ describe('simulator HTTP API', () => {
       name: s.name,
       serviceType: 'key_vault',
     });
-    const bindings = await call(sim, `/v1/service_instances/${s.id}/bindings?page=0&size=100`, { token: tok });
-    expect(bindings.body.content.map((b: { clientId: string }) => b.clientId)).toEqual(
-      s.clients.filter((c) => c.bound).map((c) => c.id),
+    const bindings = await call<{ content: { clientId: string }[] }>(
+      sim,
+      `/v1/service_instances/${s.id}/bindings?page=0&size=100`,
+      { token: tok },
     );
+    expect(bindings.body.content.map((b) => b.clientId)).toEqual(s.clients.filter((c) => c.bound).map((c) => c.id));
     const bound = s.clients.find((c) => c.bound)!;
     const unbound = s.clients.find((c) => !c.bound)!;
     expect((await call(sim, `/v1/service_instances/${s.id}/bindings/${bound.id}`, { token: tok })).body).toMatchObject({
@@ -174,7 +180,7 @@ describe('simulator HTTP API', () => {
 
   it('validates export requests with 400 and a message', async () => {
     const post = (body: string) =>
-      call(sim, '/v1/audit-log-exports', {
+      call<{ message?: string }>(sim, '/v1/audit-log-exports', {
         method: 'POST',
         token: tok,
         headers: { 'content-type': 'application/json' },
@@ -267,7 +273,7 @@ describe('simulator HTTP API', () => {
     const { summarizeRecords } = await import('../../src/simulator');
     const from = '2026-11-19T00:00:00.000Z';
     const to = '2026-11-20T00:00:00.000Z';
-    const r = await call(sim, `/__sim/summary?from=${from}&to=${to}`);
+    const r = await call<{ total: number }>(sim, `/__sim/summary?from=${from}&to=${to}`);
     expect(r.body).toEqual({ from, to, ...summarizeRecords(sim.tenant, new Date(from), new Date(to)) });
     expect(r.body.total).toBeGreaterThan(100);
   });

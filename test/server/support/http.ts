@@ -1,32 +1,49 @@
 import { request } from 'node:http';
 
-/** A GraphQL response as the test sees it. */
-export interface GqlResponse {
+/** One GraphQL error as the server sends it. */
+export interface GqlError {
+  message: string;
+  path?: (string | number)[];
+  extensions?: Record<string, unknown> & { code?: string };
+}
+
+/**
+ * A GraphQL response as the test sees it. `TData` is the shape the test's query selects (the server does not check
+ * it; the test's assertions do); left `unknown`, the test compares the data as a whole.
+ */
+export interface GqlResponse<TData = unknown> {
   status: number;
   headers: Headers;
-  body: { data?: any; errors?: { message: string; path?: unknown[]; extensions?: Record<string, any> }[] };
+  body: { data?: TData | null; errors?: GqlError[] };
 }
 
 /** POSTs a GraphQL request to `${url}/graphql`. */
-export async function gql(
+export async function gql<TData = unknown>(
   url: string,
   query: string,
   variables: Record<string, unknown> = {},
   headers: Record<string, string> = {},
-): Promise<GqlResponse> {
+): Promise<GqlResponse<TData>> {
   const res = await fetch(`${url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ query, variables }),
   });
   const text = await res.text();
-  let body: GqlResponse['body'];
+  let body: GqlResponse<TData>['body'];
   try {
-    body = JSON.parse(text) as GqlResponse['body'];
+    body = JSON.parse(text) as GqlResponse<TData>['body'];
   } catch {
     throw new Error(`non-JSON response ${res.status}: ${text.slice(0, 300)}`);
   }
   return { status: res.status, headers: res.headers, body };
+}
+
+/** The data of a response that must have succeeded: throws with the errors otherwise. */
+export function dataOf<TData>(res: GqlResponse<TData>): TData {
+  if (res.body.errors !== undefined || res.body.data == null)
+    throw new Error(`expected data without errors, got ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.data;
 }
 
 /** Sends a raw POST with node:http (so a body larger than the limit can be streamed); resolves with status and body. */
@@ -50,4 +67,9 @@ export function rawPost(
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/** The `errors` of a JSON error body (a refusal answered before GraphQL ran). */
+export function errorsOf(text: string): GqlError[] {
+  return (JSON.parse(text) as { errors?: GqlError[] }).errors ?? [];
 }

@@ -26,7 +26,8 @@ const Item: GraphQLObjectType = new GraphQLObjectType({
     children: {
       type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(Item))),
       args: { first: { type: GraphQLInt } },
-      resolve: (n, { first }) => Array.from({ length: Math.min(first ?? 3, 3) }, (_, i) => n * 10 + i),
+      resolve: (n, { first }: { first?: number | null }) =>
+        Array.from({ length: Math.min(first ?? 3, 3) }, (_, i) => n * 10 + i),
     },
   }),
 });
@@ -36,12 +37,17 @@ export const placeholderSchema = new GraphQLSchema({
   query: new GraphQLObjectType<unknown, PlaceholderContext>({
     name: 'Query',
     fields: {
-      echo: { type: GraphQLString, args: { text: { type: GraphQLString } }, resolve: (_, { text }) => text },
+      echo: {
+        type: GraphQLString,
+        args: { text: { type: GraphQLString } },
+        resolve: (_, { text }: { text?: string | null }) => text,
+      },
       item: { type: Item, resolve: () => 1 },
       items: {
         type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(Item))),
         args: { first: { type: GraphQLInt }, last: { type: GraphQLInt } },
-        resolve: (_, { first }) => Array.from({ length: Math.min(first ?? 3, 3) }, (_, i) => i),
+        resolve: (_, { first }: { first?: number | null }) =>
+          Array.from({ length: Math.min(first ?? 3, 3) }, (_, i) => i),
       },
       boom: {
         type: GraphQLString,
@@ -58,7 +64,7 @@ export const placeholderSchema = new GraphQLSchema({
       slow: {
         type: GraphQLString,
         args: { ms: { type: new GraphQLNonNull(GraphQLInt) } },
-        resolve: async (_, { ms }) => {
+        resolve: async (_, { ms }: { ms: number }) => {
           await new Promise((r) => setTimeout(r, ms));
           return 'done';
         },
