@@ -73,6 +73,55 @@ export async function leavesOfHours(
   return out;
 }
 
+/** Leaves of chunks of hours computed ahead by several connections on one snapshot (see {@link prefetchLeaves}). */
+export interface LeafPrefetch {
+  /** The leaves of task `i` (in task order). */
+  leaves: Promise<Map<number, Buffer[]>>[];
+  /** Stops taking tasks and waits until no connection is still running one. */
+  settle(): Promise<void>;
+}
+
+/**
+ * Starts computing the leaves of `tasks` on `workers` (connections in transactions sharing one snapshot), each
+ * taking the next task when it is done: PostgreSQL recomputes leaves on as many cores as there are workers.
+ */
+export function prefetchLeaves(
+  workers: readonly SqlClient[],
+  tasks: readonly { serviceId: string; hours: Date[] }[],
+): LeafPrefetch {
+  const deferred = tasks.map(() => {
+    let resolve!: (v: Map<number, Buffer[]>) => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise<Map<number, Buffer[]>>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    promise.catch(() => undefined); // awaited by the caller in order; a failure is reported there
+    return { promise, resolve, reject };
+  });
+  let next = 0;
+  let stopped = false;
+  const loops = workers.map(async (worker) => {
+    while (!stopped && next < tasks.length) {
+      const i = next++;
+      const task = tasks[i]!;
+      try {
+        deferred[i]!.resolve(await leavesOfHours(worker, task.serviceId, task.hours));
+      } catch (err) {
+        deferred[i]!.reject(err);
+        stopped = true;
+      }
+    }
+  });
+  return {
+    leaves: deferred.map((d) => d.promise),
+    async settle() {
+      stopped = true;
+      await Promise.allSettled(loops);
+    },
+  };
+}
+
 function byMicroseconds(a: string, b: string): number {
   return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
 }

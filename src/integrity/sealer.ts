@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from '../logger';
 import { merkleRoot, packLeaves } from './merkle';
-import { chunks, HOURS_PER_STATEMENT, leavesOfHours } from './period-leaves';
+import { chunks, HOURS_PER_STATEMENT, prefetchLeaves, type LeafPrefetch } from './period-leaves';
 import { sealHash } from './seal-record';
 import type { SigningKey } from './signing-key';
 
@@ -68,6 +68,9 @@ async function insertSeals(client: pg.PoolClient, seals: SealValues[]): Promise<
  */
 export async function sealClosedPeriods(pool: pg.Pool, options: SealOptions): Promise<SealOutcome> {
   const client = await pool.connect();
+  // Recomputing leaves is PostgreSQL's CPU work: a second connection, when the pool has one free, uses another core.
+  const helper = pool.idleCount > 0 || pool.totalCount < (pool.options.max ?? 10) ? await pool.connect() : null;
+  let prefetch: LeafPrefetch | null = null;
   const outcome: SealOutcome = { sealed: 0, amended: 0, skipped: [] };
   try {
     await client.query('select pg_advisory_lock(hashtext($1))', [LOCK]);
@@ -96,13 +99,21 @@ export async function sealClosedPeriods(pool: pg.Pool, options: SealOptions): Pr
       const pending: SealValues[] = [];
       const byService = new Map<string, typeof due>();
       for (const period of due) byService.set(period.service_id, [...(byService.get(period.service_id) ?? []), period]);
-      for (const [serviceId, periods] of byService)
-        for (const chunk of chunks(periods, HOURS_PER_STATEMENT)) {
-          const leavesOf = await leavesOfHours(
-            client,
-            serviceId,
-            chunk.map((p) => p.hour),
-          );
+      const tasks = [...byService].flatMap(([serviceId, periods]) =>
+        chunks(periods, HOURS_PER_STATEMENT).map((chunk) => ({ serviceId, chunk, hours: chunk.map((p) => p.hour) })),
+      );
+      // A second connection on this transaction's snapshot computes leaves ahead on another core.
+      const workers: pg.PoolClient[] = [client];
+      if (helper && tasks.length > 1) {
+        const { rows } = await client.query<{ id: string }>('select pg_export_snapshot() as id');
+        await helper.query('begin isolation level repeatable read read only');
+        await helper.query(`set transaction snapshot '${rows[0]?.id ?? ''}'`);
+        workers.push(helper);
+      }
+      prefetch = prefetchLeaves(workers, tasks);
+      for (const [t, { serviceId, chunk }] of tasks.entries()) {
+        {
+          const leavesOf = await prefetch.leaves[t]!;
           for (const period of chunk) {
             const leaves = leavesOf.get(period.hour.getTime()) ?? [];
             if (leaves.length !== period.n) {
@@ -144,14 +155,21 @@ export async function sealClosedPeriods(pool: pg.Pool, options: SealOptions): Pr
           }
           await insertSeals(client, pending.splice(0));
         }
+      }
       await client.query('commit');
     } catch (err) {
+      await prefetch?.settle();
       await client.query('rollback').catch(() => undefined);
       throw err;
     } finally {
       await client.query('select pg_advisory_unlock(hashtext($1))', [LOCK]).catch(() => undefined);
     }
   } finally {
+    await prefetch?.settle();
+    if (helper) {
+      await helper.query('rollback').catch(() => undefined);
+      helper.release();
+    }
     client.release();
   }
   for (const s of outcome.skipped)

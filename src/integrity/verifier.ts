@@ -158,17 +158,38 @@ async function checkPeriod(
  */
 export async function verifyStore(pool: pg.Pool, options: VerifyOptions): Promise<VerifyReport> {
   const client = await pool.connect();
+  // Recomputing leaves is PostgreSQL's CPU work: a second connection on the same snapshot uses another core
+  // (measured in bench/ingest.ts). Without a second connection free, one does all of it.
+  const helper = pool.idleCount > 0 || pool.totalCount < (pool.options.max ?? 10) ? await pool.connect() : null;
   try {
-    return await verifyWith(client, options);
+    return await verifyWith(client, options, helper);
   } finally {
+    if (helper) {
+      await helper.query('rollback').catch(() => undefined);
+      helper.release();
+    }
     client.release();
   }
 }
 
-/** {@link verifyStore} on one connection (its own transaction): the GraphQL layer passes a Kysely connection. */
-export async function verifyWith(client: SqlClient, options: VerifyOptions): Promise<VerifyReport> {
+/**
+ * {@link verifyStore} on one connection (its own transaction): the GraphQL layer passes a Kysely connection. A
+ * `helper` connection, when given, imports the transaction's snapshot and recomputes half of the periods.
+ */
+export async function verifyWith(
+  client: SqlClient,
+  options: VerifyOptions,
+  helper: SqlClient | null = null,
+): Promise<VerifyReport> {
   try {
     await client.query('begin isolation level repeatable read read only');
+    const workers = [client];
+    if (helper) {
+      const { rows } = await client.query<{ id: string }>('select pg_export_snapshot() as id');
+      await helper.query('begin isolation level repeatable read read only');
+      await helper.query(`set transaction snapshot '${rows[0]?.id ?? ''}'`);
+      workers.push(helper);
+    }
     const { rows: seals } = await client.query<SealRow>(
       `select id::text as id, service_id, period_start, version, event_count, root, prev_hash, seal_hash, signature,
               sealed_at
@@ -190,16 +211,24 @@ export async function verifyWith(client: SqlClient, options: VerifyOptions): Pro
     for (const s of latest.values())
       if (inScope(options, s.service_id, s.period_start))
         byService.set(s.service_id, [...(byService.get(s.service_id) ?? []), s]);
-    for (const [serviceId, sealsOfService] of byService)
-      for (const chunk of chunks(sealsOfService, HOURS_PER_STATEMENT)) {
-        const leavesOf = await leavesOfHours(
-          client,
-          serviceId,
-          chunk.map((s) => s.period_start),
-        );
-        for (const s of chunk)
-          periods.push(await checkPeriod(client, s, leavesOf.get(s.period_start.getTime()) ?? [], droppedBefore));
-      }
+    const tasks = [...byService].flatMap(([serviceId, sealsOfService]) =>
+      chunks(sealsOfService, HOURS_PER_STATEMENT).map((chunk) => ({ serviceId, chunk })),
+    );
+    let next = 0;
+    await Promise.all(
+      workers.map(async (worker) => {
+        for (let task = tasks[next++]; task; task = tasks[next++]) {
+          const { serviceId, chunk } = task;
+          const leavesOf = await leavesOfHours(
+            worker,
+            serviceId,
+            chunk.map((s) => s.period_start),
+          );
+          for (const s of chunk)
+            periods.push(await checkPeriod(worker, s, leavesOf.get(s.period_start.getTime()) ?? [], droppedBefore));
+        }
+      }),
+    );
     // Closed hours holding events that no seal covers (a forged event in an hour that had none, or not sealed yet).
     const { rows: unsealed } = await client.query<{ service_id: string; hour: Date; n: number }>(
       `select p.service_id, to_timestamp(p.h * 3600) as hour, p.n

@@ -33,6 +33,7 @@ describe('the committed supergraph (deploy/supergraph.graphql)', () => {
       'auditEvents',
       'client',
       'ingestRuns',
+      'integrity',
       'lunaActions',
       'service',
       'services',
