@@ -144,6 +144,9 @@ const HALF_OPEN_MARGIN_MS = 20;
  * exponential backoff and full jitter on network errors, timeouts, 5xx and 429 (honouring Retry-After),
  * a total deadline, a concurrency limit (cockatiel's bulkhead), a circuit breaker (cockatiel's) that stops
  * retrying while DPoD is failing and probes it again soon, and a record of every attempt.
+ * The retry loop itself stays hand-written: it interleaves the one token refresh on 401, `Retry-After`, the body
+ * limits, and a total deadline that refuses a retry whose delay would end past it; cockatiel's `retry` cannot stop
+ * on a delay it computed, so it would need that loop again around it.
  */
 export class DpodHttp {
   readonly tokens: TokenProvider;
