@@ -11,7 +11,10 @@ export const ERROR_CODES = {
   DPOD_UNAVAILABLE: { meaning: 'live DPoD data could not be read and no cached copy was left', httpStatus: null },
   // Query-shape limits, checked before execution (`extensions.limit` holds the configured value).
   QUERY_TOO_DEEP: { meaning: 'the query nests deeper than MAX_QUERY_DEPTH', httpStatus: 400 },
-  QUERY_TOO_COMPLEX: { meaning: 'the query costs more than MAX_QUERY_COST', httpStatus: 400 },
+  QUERY_TOO_COMPLEX: {
+    meaning: 'the query can return more nodes than MAX_QUERY_COST (docs/operations.md#the-cost-model)',
+    httpStatus: 400,
+  },
   TOO_MANY_ALIASES: { meaning: 'the query has more aliases than MAX_ALIASES', httpStatus: 400 },
   TOO_MANY_ROOT_FIELDS: { meaning: 'the query has more root fields than MAX_ROOT_FIELDS', httpStatus: 400 },
   PAGE_SIZE_EXCEEDED: { meaning: 'first/last is above MAX_PAGE_SIZE', httpStatus: 400 },

@@ -29,7 +29,7 @@ async function countFor(serviceId: string | null): Promise<number> {
 
 beforeAll(async () => {
   seeded = await startSeededApp({
-    env: { AUTH_MODE: 'jwt', JWT_SECRET: SECRET, JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, MAX_QUERY_COST: '200000' },
+    env: { AUTH_MODE: 'jwt', JWT_SECRET: SECRET, JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE },
   });
   const luna = seeded.sim.tenant.listedServices().filter((s) => s.hasAuditData);
   expect(luna.length).toBeGreaterThanOrEqual(2);
@@ -393,6 +393,38 @@ describe('hostile input on the real schema', () => {
       asA,
     );
     expect(garbage.body.errors?.[0]?.extensions?.code).toBe('INVALID_CURSOR');
+  });
+
+  it("runs the product's headline traversal (100 services x 20 clients x 5 actions) under the default limits", async () => {
+    const headline = `{ services(first: 100) { totalCount nodes { id name status
+      clients(first: 20) { totalCount nodes { id name bound
+        actions(first: 5) { totalCount nodes { time action status meta { clientIp hsmId objectIds role } } } } }
+      auditEvents(first: 1) { totalCount } } } }`;
+    const res = await gql<{
+      services: {
+        totalCount: number;
+        nodes: {
+          id: string;
+          clients: { nodes: { actions: { nodes: unknown[] } }[] };
+          auditEvents: { totalCount: number };
+        }[];
+      };
+    }>(seeded.url, headline, {}, asAll);
+    const { services } = dataOf(res);
+    expect(services.nodes.length).toBe(services.totalCount);
+    for (const s of services.nodes) expect(s.auditEvents.totalCount).toBe(await countFor(s.id));
+    expect(services.nodes.flatMap((s) => s.clients.nodes.flatMap((c) => c.actions.nodes)).length).toBeGreaterThan(0);
+    // One more level of 5 under every action is 12,100 + 50,000 nodes: over the default of 50,000.
+    const deeper = headline.replace(
+      'meta { clientIp hsmId objectIds role }',
+      'client { actions(first: 5) { totalCount } }',
+    );
+    const refused = await gql(seeded.url, deeper, {}, asAll);
+    expect(refused.body.errors?.[0]?.extensions).toMatchObject({
+      code: 'QUERY_TOO_COMPLEX',
+      limit: 50000,
+      actual: 62200,
+    });
   });
 
   it('refuses a depth bomb, an alias bomb, first: 100000 and a 10 MB body, and keeps serving', async () => {

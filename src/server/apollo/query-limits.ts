@@ -116,15 +116,22 @@ function measureShape(
   return { ...shape, rootFields };
 }
 
-/** Cost of one field: 1 + its children's cost times the number of items it returns. */
+/**
+ * A field's cost in nodes, GitHub's GraphQL node limit model: a field that returns a page (`first`/`last`, `limit`,
+ * or federation's `representations`) counts the items it can return, and everything below it counts once per
+ * item; other fields count what is below them. So a query's cost is the number of nodes it can return at most:
+ * `services(first: 100) { clients(first: 20) { actions(first: 5) } }` is 100 + 100 x 20 + 100 x 20 x 5 = 12,100.
+ * A connection without `first`/`last` counts the default page size; scalars, objects and lists without a size
+ * argument (a connection's `nodes`, an aggregate's buckets) count nothing of their own.
+ */
 function fieldCost(defaultPageSize: number) {
   return ({ field, args, childComplexity }: ComplexityEstimatorArgs): number => {
     if (isMeta(field.name)) return 0;
     const hasPaging = field.args.some((a) => a.name === 'first' || a.name === 'last');
     const representations = Array.isArray(args.representations) ? args.representations.length : undefined;
     const asked = [args.first, args.last, args.limit, representations].find((v): v is number => typeof v === 'number');
-    const items = Math.max(1, asked ?? (hasPaging ? defaultPageSize : 1));
-    return 1 + childComplexity * items;
+    const items = asked ?? (hasPaging ? defaultPageSize : null);
+    return items === null ? childComplexity : Math.max(0, items) * (1 + childComplexity);
   };
 }
 
@@ -201,7 +208,7 @@ function checkCost(limits: QueryLimits, cost: number): void {
   if (cost > limits.maxCost) {
     throw limitError(
       'QUERY_TOO_COMPLEX',
-      `Query cost ${cost} exceeds the maximum cost of ${limits.maxCost} (each list multiplies its children by first/last, default ${limits.defaultPageSize ?? 50}); ask for smaller pages or fewer fields.`,
+      `Query can return ${cost} nodes, more than the maximum of ${limits.maxCost} (each page counts its items, times the items of the pages above it; first/last default ${limits.defaultPageSize ?? 50}); ask for smaller pages or fewer nested lists.`,
       limits.maxCost,
       cost,
     );
