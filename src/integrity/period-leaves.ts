@@ -54,13 +54,15 @@ export async function leavesOfHours(
   const sorted = [...new Set(hours.map((h) => h.getTime()))].sort((a, b) => a - b);
   if (sorted.length === 0) return out;
   for (const h of sorted) out.set(h, []);
-  // Packed per hour by PostgreSQL (one row and one bytea per hour, not one per event), in leaf order.
+  // Packed per hour by PostgreSQL (one row and one bytea per hour, not one per event), in leaf order. `offset 0`
+  // makes PostgreSQL hash before it sorts: without it the sort carries every column of every event (2x slower).
   const { rows } = await client.query<{ h: string; leaves: Buffer }>(
     `select h::text as h, string_agg(leaf, ''::bytea order by t, leaf) as leaves
        from (select e.time as t, floor(extract(epoch from e.time) / 3600)::bigint as h, ${LEAF_HASH_SQL} as leaf
                from audit_events e
               where e.service_id = $1 and e.time >= $2 and e.time < $3
-                and floor(extract(epoch from e.time) / 3600)::bigint = any($4::bigint[])) y
+                and floor(extract(epoch from e.time) / 3600)::bigint = any($4::bigint[])
+             offset 0) y
       group by h`,
     [
       serviceId,
