@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { SealedEvent } from './event-leaf';
 import { merkleRoot } from './merkle';
 import { PERIOD_EVENTS, orderedLeaves } from './period-leaves';
-import { sealHash } from './seal-record';
+import { SEAL_COLUMNS, sealHash, type SealRow } from './seal-record';
 import { parsePublicKey, verifySignature, type PublicKeyInfo } from './signing-key';
 
 /** Name and version of the digest file format (docs/integrity.md#the-digest-file). */
@@ -48,21 +48,6 @@ export interface DigestFile {
   chains: DigestChain[];
 }
 
-interface SealRow {
-  id: string;
-  service_id: string;
-  period_start: Date;
-  version: number;
-  event_count: number;
-  root: string;
-  prev_hash: string | null;
-  seal_hash: string;
-  signature: string | null;
-  key_fingerprint: string | null;
-  sealed_at: Date;
-  supersedes: string | null;
-}
-
 /** Options of {@link buildDigest}. */
 export interface DigestOptions {
   from?: Date | undefined;
@@ -91,11 +76,9 @@ export async function buildDigest(pool: pg.Pool, options: DigestOptions): Promis
   try {
     await client.query('begin isolation level repeatable read read only');
     const { rows } = await client.query<SealRow>(
-      `select id::text as id, service_id, period_start, version, event_count, root, prev_hash, seal_hash, signature,
-              key_fingerprint, sealed_at, supersedes::text as supersedes
-         from integrity_seals
-        where ($1::text[] is null or service_id = any($1))
-        order by service_id, integrity_seals.id`,
+      `select ${SEAL_COLUMNS} from integrity_seals s
+        where ($1::text[] is null or s.service_id = any($1))
+        order by s.service_id, s.id`,
       [options.serviceIds ?? null],
     );
     const byService = new Map<string, SealRow[]>();

@@ -31,3 +31,23 @@ export function sealHash(body: SealBody): string {
 export function closedBefore(now: Date, marginMs: number): Date {
   return new Date(now.getTime() - marginMs);
 }
+
+/** A row of `integrity_seals` as verify and digest read it ({@link SEAL_COLUMNS}; the leaves apart). */
+export interface SealRow {
+  id: string;
+  service_id: string;
+  period_start: Date;
+  version: number;
+  event_count: number;
+  root: string;
+  prev_hash: string | null;
+  seal_hash: string;
+  signature: string | null;
+  key_fingerprint: string | null;
+  sealed_at: Date;
+  supersedes: string | null;
+}
+
+/** The select list of a {@link SealRow} from `integrity_seals s`. */
+export const SEAL_COLUMNS = `s.id::text as id, s.service_id, s.period_start, s.version, s.event_count, s.root,
+  s.prev_hash, s.seal_hash, s.signature, s.key_fingerprint, s.sealed_at, s.supersedes::text as supersedes`;

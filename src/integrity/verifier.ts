@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { SqlClient } from './sql-client';
 import { merkleRoot, unpackLeaves } from './merkle';
 import { chunks, HOURS_PER_STATEMENT, leavesOfHours } from './period-leaves';
-import { sealHash } from './seal-record';
+import { SEAL_COLUMNS, sealHash, type SealRow } from './seal-record';
 import { verifySignature } from './signing-key';
 
 /** The state of one sealed period after verification. */
@@ -45,19 +45,6 @@ export interface VerifyOptions {
   closedBefore: Date;
   /** The sealing public key: every seal must carry a valid signature by it. Without it signatures are not checked. */
   publicKey?: KeyObject | null;
-}
-
-interface SealRow {
-  id: string;
-  service_id: string;
-  period_start: Date;
-  version: number;
-  event_count: number;
-  root: string;
-  prev_hash: string | null;
-  seal_hash: string;
-  signature: string | null;
-  sealed_at: Date;
 }
 
 /** Compares two leaf lists as multisets: how many of `sealed` are gone and how many of `now` are new. */
@@ -190,11 +177,7 @@ export async function verifyWith(
       await helper.query(`set transaction snapshot '${rows[0]?.id ?? ''}'`);
       workers.push(helper);
     }
-    const { rows: seals } = await client.query<SealRow>(
-      `select id::text as id, service_id, period_start, version, event_count, root, prev_hash, seal_hash, signature,
-              sealed_at
-         from integrity_seals s order by s.id`,
-    );
+    const { rows: seals } = await client.query<SealRow>(`select ${SEAL_COLUMNS} from integrity_seals s order by s.id`);
     const chainProblems = checkChains(
       seals.filter((s) => !options.serviceIds || options.serviceIds.includes(s.service_id)),
       options.publicKey,
