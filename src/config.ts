@@ -15,6 +15,7 @@ const SECRET_VARIABLES = new Set(['DPOD_CLIENT_SECRET', 'JWT_SECRET', 'DATABASE_
 const EXAMPLES: Record<keyof typeof envSchema.shape, string> = {
   DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/dpod_audit',
   DATABASE_READ_URL: 'postgres://reader@replica.internal:5432/dpod_audit',
+  DATABASE_READ_MAX_LAG_SECONDS: '30',
   DPOD_API_URL: 'https://acme.eu.market.dpondemand.io',
   DPOD_TOKEN_URL: 'https://access.dpondemand.io/oauth/v1/token',
   DPOD_CLIENT_ID: 'a1b2c3d4-0000-4000-8000-000000000001',
@@ -78,6 +79,7 @@ const bool = z
 const envSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_READ_URL: postgresUrl.optional(),
+  DATABASE_READ_MAX_LAG_SECONDS: intIn(0, 86_400).default('30'),
   DPOD_API_URL: httpUrl.optional(),
   DPOD_TOKEN_URL: httpUrl.optional(),
   DPOD_CLIENT_ID: z.string().trim().min(1, { message: 'must not be empty' }).optional(),
@@ -144,6 +146,8 @@ function crossChecks(input: Record<string, string>): { name: string; message: st
 export interface Config {
   readonly databaseUrl: string | undefined;
   readonly databaseReadUrl: string | undefined;
+  /** Past this replay lag (`DATABASE_READ_MAX_LAG_SECONDS`), reads go to the primary. */
+  readonly databaseReadMaxLagSeconds: number;
   readonly dpod: {
     readonly apiUrl: string | undefined;
     readonly tokenUrl: string | undefined;
@@ -308,6 +312,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   return deepFreeze({
     databaseUrl: e.DATABASE_URL,
     databaseReadUrl: e.DATABASE_READ_URL,
+    databaseReadMaxLagSeconds: e.DATABASE_READ_MAX_LAG_SECONDS,
     dpod: {
       apiUrl: e.DPOD_API_URL,
       tokenUrl: e.DPOD_TOKEN_URL,

@@ -61,7 +61,7 @@ type WrappedClient = pg.PoolClient & { wrapped?: true; readTimedOut?: boolean };
  * here. A `pg.Pool({ Client })` subclass would need the same untyped dispatch over `query`'s overloads, and the
  * read-timeout release below needs the per-checkout `release` anyway.
  */
-function forOneUse(client: pg.PoolClient): pg.PoolClient {
+export function forOneUse(client: pg.PoolClient): pg.PoolClient {
   const wrapped = client as WrappedClient;
   if (!wrapped.wrapped) {
     const query = client.query.bind(client) as (...args: unknown[]) => unknown;

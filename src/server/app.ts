@@ -9,6 +9,7 @@ import { createContext, createGraphqlDeps, type Context } from '../graphql/conte
 import { buildGraphqlSchema } from '../graphql/schema';
 import { startFollower, type FollowerOptions } from '../ingest';
 import { createLogger, type Logger } from '../logger';
+import { ReadRouter } from '../db/read-router';
 import { createGraphqlServer } from './graphql-server';
 import { readIngestSnapshot } from './metrics/ingest-snapshot';
 import { createMetrics, type Metrics } from './metrics/metrics';
@@ -59,6 +60,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
   let database: DatabaseHandle | null = null;
   let ingestDatabase: DatabaseHandle | null = null;
   let readDatabase: DatabaseHandle | null = null;
+  let readRouter: ReadRouter | null = null;
   let prepared: Promise<void> | null = null;
   let stopping: Promise<void> | null = null;
   const metrics = createMetrics({
@@ -108,6 +110,16 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
       const url = config.databaseReadUrl;
       readDatabase = opened.openPool({ ...graphqlPool, url, applicationName: 'dpod-audit-graphql-read' });
       await assertReachable(readDatabase.db, { variable: 'DATABASE_READ_URL', url });
+      // While the replica is unreachable or lags more than DATABASE_READ_MAX_LAG_SECONDS, reads go to the primary.
+      const router = new ReadRouter({
+        primary: database.pool,
+        replica: readDatabase.pool,
+        maxLagSeconds: config.databaseReadMaxLagSeconds,
+        logger,
+      });
+      await router.start();
+      stack.add('read router stop', () => Promise.resolve(router.stop()));
+      readRouter = router;
     }
   }
 
@@ -129,7 +141,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     async start() {
       await this.prepare();
       const db = requireDb();
-      graphqlDeps = createGraphqlDeps({ db: db.db, readDb: readDatabase?.db, dpod: liveDpod, config, logger });
+      const readDb = readRouter?.kysely();
+      graphqlDeps = createGraphqlDeps({ db: db.db, readDb, dpod: liveDpod, config, logger });
       const deps = graphqlDeps;
       const schema = overrides.schema ?? (await buildGraphqlSchema());
       const server = createGraphqlServer<Context>({
@@ -137,7 +150,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
         schema,
         createContext: ({ requestId, auth }) => createContext(deps, { requestId, auth }),
         db: db.db,
-        readDb: readDatabase?.db,
+        replica: readRouter ? () => readRouter?.current() ?? null : undefined,
         logger,
         metrics,
         dpodProbe: dpod ? () => probeDpod(dpod) : undefined,

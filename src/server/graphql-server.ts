@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config';
 import type { Database } from '../db/database';
+import type { ReplicaStatus } from '../db/read-router';
 import type { Logger } from '../logger';
 import { createApolloServer } from './apollo/apollo-server';
 import { createAuthenticator, type AuthScope } from './auth/authenticator';
@@ -20,8 +21,8 @@ export interface GraphqlServerOptions<TContext extends { requestId: string }> {
   createContext: (input: { requestId: string; auth: AuthScope }) => Promise<TContext> | TContext;
   /** The store: readiness, ingest metrics and example ids read it. */
   db: Kysely<Database>;
-  /** The read replica GraphQL reads go to (`DATABASE_READ_URL`), if any: readiness checks it too. */
-  readDb?: Kysely<Database>;
+  /** Where GraphQL reads stand with the read replica (`DATABASE_READ_URL`), if any: readiness reports it. */
+  replica?: () => ReplicaStatus | null;
   logger: Logger;
   /** Metrics to use (default: a fresh registry). */
   metrics?: Metrics;
@@ -58,7 +59,7 @@ export function createGraphqlServer<TContext extends { requestId: string }>(
     createContext: options.createContext,
     metrics,
     logger,
-    readiness: createReadiness({ db, readDb: options.readDb, dpodProbe: options.dpodProbe }),
+    readiness: createReadiness({ db, replica: options.replica, dpodProbe: options.dpodProbe }),
     assets,
     async graphiqlPage() {
       // The page is served without a token: under AUTH_MODE=jwt it must not name the store's services, clients or keys.
