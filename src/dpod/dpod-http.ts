@@ -5,7 +5,12 @@ import {
   circuitBreaker,
   CircuitState,
   ConsecutiveBreaker,
+  DelegateBackoff,
   handleType,
+  handleWhen,
+  retry,
+  timeout,
+  TimeoutStrategy,
   type BulkheadPolicy,
   type CircuitBreakerPolicy,
 } from 'cockatiel';
@@ -140,13 +145,11 @@ export function parseRetryAfter(value: string | null, nowMs = Date.now()): numbe
 const HALF_OPEN_MARGIN_MS = 20;
 
 /**
- * Executes DPoD HTTP calls: bearer tokens (one refresh on 401), per-attempt timeouts, retries with
- * exponential backoff and full jitter on network errors, timeouts, 5xx and 429 (honouring Retry-After),
- * a total deadline, a concurrency limit (cockatiel's bulkhead), a circuit breaker (cockatiel's) that stops
- * retrying while DPoD is failing and probes it again soon, and a record of every attempt.
- * The retry loop itself stays hand-written: it interleaves the one token refresh on 401, `Retry-After`, the body
- * limits, and a total deadline that refuses a retry whose delay would end past it; cockatiel's `retry` cannot stop
- * on a delay it computed, so it would need that loop again around it.
+ * Executes DPoD HTTP calls on cockatiel's policies: bearer tokens (one refresh on 401), a per-attempt timeout
+ * (`timeout`, cooperative), retries (`retry`) with exponential backoff and full jitter on network errors,
+ * timeouts, 5xx and 429 (honouring Retry-After), a total deadline that refuses a retry whose delay would end past
+ * it, a concurrency limit (`bulkhead`), a circuit breaker (`circuitBreaker`) that stops retrying while DPoD is
+ * failing and probes it again soon, and a record of every attempt.
  */
 export class DpodHttp {
   readonly tokens: TokenProvider;
@@ -215,9 +218,7 @@ export class DpodHttp {
     const retryLimit = maxRetries ?? this.maxRetries;
     const deadlineAt = Date.now() + this.deadlineMs;
     const useAuth = req.auth ?? true;
-    let refreshed = false;
     let attempt = 0;
-    let retries = 0;
     const unavailable = (message: string, status: DpodFailureStatus, bodyExcerpt: string | null, cause?: unknown) =>
       new DpodUnavailableError(message, {
         call: req.call,
@@ -228,37 +229,54 @@ export class DpodHttp {
         attempts: attempt,
         cause,
       });
-
-    for (;;) {
+    // cockatiel retries a transient attempt after the delay the filter worked out (Retry-After on a 429, else
+    // full-jitter exponential); the filter declines a retry whose delay would end past the deadline.
+    let retries = 0;
+    let nextDelay = 0;
+    let pastDeadline = false;
+    const policy = retry(
+      handleWhen((err) => {
+        if (!(err instanceof TransientAttempt)) return false;
+        if (retries >= retryLimit) return true; // cockatiel gives up: no retries left
+        const retryAfter =
+          err.status === 429 ? parseRetryAfter(err.response?.headers.get('retry-after') ?? null) : null;
+        nextDelay = retryAfter ?? this.backoff(retries);
+        pastDeadline = Date.now() + nextDelay >= deadlineAt;
+        if (!pastDeadline) retries++;
+        return !pastDeadline;
+      }),
+      { maxAttempts: retryLimit, backoff: new DelegateBackoff(() => nextDelay) },
+    );
+    const attemptOnce = async (token: string | null): Promise<AttemptResult> => {
       attempt++;
       const remaining = deadlineAt - Date.now();
       if (remaining <= 0) throw unavailable(`deadline of ${this.deadlineMs} ms exceeded`, 'deadline', null);
-      const token = useAuth ? await this.tokens.getToken() : null;
       const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
       if (token) headers.authorization = `Bearer ${token}`;
+      const attemptMs = Math.min(this.timeoutMs, Math.max(1, remaining));
+      // A download's body may take longer than one attempt's timeout: the signal is left alone once headers came.
+      const limit = timeout(attemptMs, { strategy: TimeoutStrategy.Cooperative, abortOnReturn: false });
+      return this.limiter.execute(() =>
+        limit.execute(({ signal }) => this.attempt(req, headers, signal, attemptMs, attempt)),
+      );
+    };
 
-      const attemptTimeout = Math.min(this.timeoutMs, Math.max(1, deadlineAt - Date.now()));
+    for (let refreshed = false; ; refreshed = true) {
+      const token = useAuth ? await this.tokens.getToken() : null;
       let result: AttemptResult;
       try {
-        result = await this.limiter.execute(() => this.attempt(req, headers, attemptTimeout, attempt));
+        result = await policy.execute(() => attemptOnce(token));
       } catch (err) {
         if (!(err instanceof TransientAttempt)) throw err;
         const excerpt = err.response ? excerptOf(err.text) : null;
-        if (retries >= retryLimit)
-          throw unavailable(`${err.why}; gave up after ${attempt} attempt(s)`, err.status, excerpt, err.cause);
-        const retryAfter =
-          err.status === 429 ? parseRetryAfter(err.response?.headers.get('retry-after') ?? null) : null;
-        const delay = retryAfter ?? this.backoff(retries);
-        retries++;
-        if (Date.now() + delay >= deadlineAt)
+        if (pastDeadline)
           throw unavailable(
-            `${err.why}; deadline of ${this.deadlineMs} ms would pass before the next retry (in ${delay} ms)`,
+            `${err.why}; deadline of ${this.deadlineMs} ms would pass before the next retry (in ${nextDelay} ms)`,
             err.status,
             excerpt,
             err.cause,
           );
-        await sleep(delay);
-        continue;
+        throw unavailable(`${err.why}; gave up after ${attempt} attempt(s)`, err.status, excerpt, err.cause);
       }
       const { response } = result;
       let { text } = result;
@@ -276,16 +294,11 @@ export class DpodHttp {
           });
         text = '';
       }
-      if (answered) {
-        return { status, headers: response.headers, text, response, attempts: attempt };
-      }
+      if (answered) return { status, headers: response.headers, text, response, attempts: attempt };
       const excerpt = excerptOf(text);
       if (status === 401 && useAuth && token) {
         this.tokens.invalidate(token);
-        if (!refreshed) {
-          refreshed = true;
-          continue;
-        }
+        if (!refreshed) continue;
         throw new DpodAuthError('the API refused a freshly issued token', {
           call: req.call,
           route: req.route,
@@ -307,41 +320,27 @@ export class DpodHttp {
     }
   }
 
-  /** One HTTP attempt; throws {@link TransientAttempt} for an outcome worth retrying. */
+  /** One HTTP attempt, cancelled by `signal` (the per-attempt timeout); throws {@link TransientAttempt} for an outcome worth retrying. */
   private async attempt(
     req: DpodHttpRequest,
     headers: Record<string, string>,
+    signal: AbortSignal,
     timeoutMs: number,
     attempt: number,
   ): Promise<AttemptResult> {
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, timeoutMs);
     const started = performance.now();
     let response: Response;
     let text: string | null = '';
     try {
-      response = await fetch(req.url, {
-        method: req.method,
-        headers,
-        body: req.body,
-        signal: controller.signal,
-        redirect: 'follow',
-      });
+      response = await fetch(req.url, { method: req.method, headers, body: req.body, signal, redirect: 'follow' });
       if (!req.stream || !response.ok) text = await readCapped(response, this.maxBodyBytes);
     } catch (err) {
-      const status = timedOut ? 'timeout' : 'network_error';
+      const status = signal.aborted ? 'timeout' : 'network_error';
       this.record(req.route, status, started, attempt);
-      const why = timedOut
+      const why = signal.aborted
         ? `no answer within ${timeoutMs} ms`
         : `network error: ${err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}`;
       throw new TransientAttempt(status, why, null, '', err);
-    } finally {
-      // The timer stops here: a download's body may take longer than one attempt's timeout.
-      clearTimeout(timer);
     }
     this.record(req.route, response.status, started, attempt);
     const status = response.status;
