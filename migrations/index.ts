@@ -6,6 +6,7 @@ import * as m20261125_0005 from './20261125_0005_time_first_event_key';
 import * as m20261125_0006 from './20261125_0006_audit_rollups_daily_tenant';
 import * as m20261206_0007 from './20261206_0007_rejected_record_identity';
 import * as m20261206_0008 from './20261206_0008_integrity_seals';
+import * as m20261207_0009 from './20261207_0009_event_leaf';
 
 /** Every migration, by name, in order. Names are date-prefixed and never change once shipped. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '20261125_0006_audit_rollups_daily_tenant': m20261125_0006,
   '20261206_0007_rejected_record_identity': m20261206_0007,
   '20261206_0008_integrity_seals': m20261206_0008,
+  '20261207_0009_event_leaf': m20261207_0009,
 };

@@ -29,6 +29,8 @@ export interface AuditEventsTable {
   /** jsonb; null when the record had no unknown keys. */
   extra: unknown;
   ingest_run_id: string | null;
+  /** The leaf hash the importer computed (only the sealer reads it; see src/integrity/ingest-leaf.ts). */
+  leaf: ColumnType<Buffer | null, Buffer | null | undefined, never>;
 }
 
 /** `ingest_runs`: one row per ingest (an export window or a file). */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { ingestLeaf } from '../integrity/ingest-leaf';
 import { encodeCopyRow } from './copy-row';
 import { appendRow, emptyBatch, NULL_ROLE, ROLLUP_SEPARATOR, type EventBatch } from './event-batch';
 import { eventKey, OccurrenceCounter } from './event-key';
@@ -28,6 +29,8 @@ export class BatchBuilder {
   constructor(
     private readonly runId: string,
     private readonly batchSize: number,
+    /** Compute each event's leaf hash for the sealer (see ingestLeaf). */
+    private readonly leaves = true,
   ) {}
 
   /** Starts the next entry of the input (line numbers carry on from the previous one). */
@@ -139,7 +142,8 @@ export class BatchBuilder {
     const rollupKey =
       `${f.time.slice(0, 13)}:00:00.000Z${ROLLUP_SEPARATOR}${f.serviceId}${ROLLUP_SEPARATOR}${f.clientId}${ROLLUP_SEPARATOR}` +
       `${f.action}${ROLLUP_SEPARATOR}${f.status}${ROLLUP_SEPARATOR}${f.role ?? NULL_ROLE}`;
-    appendRow(batch, encodeCopyRow(f, key, occurrence, this.runId), key, f.time, rollupKey, lineNumber);
+    const leaf = this.leaves ? ingestLeaf(f, key, occurrence) : null;
+    appendRow(batch, encodeCopyRow(f, key, occurrence, this.runId, leaf), key, f.time, rollupKey, lineNumber);
     if (f.metaMalformed) batch.malformedMeta++;
     const d = new Date(f.timeMs);
     batch.months.add(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));

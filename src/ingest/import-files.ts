@@ -31,6 +31,7 @@ export async function importFiles(
           writers: await run.openWriters(),
           counter,
           batchSize: options.batchSize,
+          leaves: options.leaves,
           // Imports never resume from a position (a rerun reads the whole file; exactly-once keys drop what is
           // stored), so the checkpoint only records how far the file went, and no position that could run ahead.
           checkpointFor: (batch) => ({

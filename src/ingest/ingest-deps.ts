@@ -34,6 +34,11 @@ export interface IngestOptions {
   batchSize?: number;
   /** Batches written at once, each on its own connection (default 2). */
   parallelism?: number;
+  /**
+   * Store each event's leaf hash with it, so that sealing reads it instead of recomputing it (default true;
+   * `import --no-seal` turns it off: sealing later computes those leaves from the columns).
+   */
+  leaves?: boolean;
   /** Show a progress bar (default: when stderr is a TTY; otherwise JSON log lines). */
   progressBar?: boolean;
 }

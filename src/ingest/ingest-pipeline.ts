@@ -20,6 +20,8 @@ export interface PipelineOptions {
   counter: ByteCounter;
   /** Rows per transaction (default {@link DEFAULT_BATCH_SIZE}). */
   batchSize?: number;
+  /** Store each event's leaf hash for the sealer (default true). */
+  leaves?: boolean;
   /** Checkpoint to save with each batch. */
   checkpointFor?: (batch: EventBatch) => CheckpointUpdate | undefined;
   onProgress?: (p: IngestProgress) => void;
@@ -42,7 +44,7 @@ export async function ingestEntries(
   entries: AsyncIterable<InputEntry>,
   options: PipelineOptions,
 ): Promise<PipelineTotals> {
-  const parser = new BatchBuilder(options.runId, options.batchSize ?? DEFAULT_BATCH_SIZE);
+  const parser = new BatchBuilder(options.runId, options.batchSize ?? DEFAULT_BATCH_SIZE, options.leaves ?? true);
   const totals: PipelineTotals = { read: 0, inserted: 0, duplicates: 0, rejected: 0, malformedMeta: 0 };
   // Batches being written, oldest first; batch n goes to writer n % writers.length.
   const pending: Promise<void>[] = [];

@@ -95,6 +95,7 @@ export function registerIngestCommands(program: Command): void {
       await withStore(async ({ config, deps }) => {
         const summaries = await importFiles(deps, files, {
           batchSize: opts.batchSize,
+          leaves: opts.seal,
           progressBar: opts.progress ? undefined : false,
         });
         if (opts.seal) await sealAfterIngest(config, deps);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 // RFC 6962 (Certificate Transparency) hashing: a leaf is SHA-256(0x00 || data), an inner node
 // SHA-256(0x01 || left || right), so no leaf can pass for a node. The tree splits at the largest power of two
@@ -45,7 +45,33 @@ function subtreeRoot(leaves: readonly Buffer[], from: number, to: number, memo?:
 
 /** The Merkle root of leaf hashes (in order); the empty tree's root is SHA-256 of nothing. */
 export function merkleRoot(leaves: readonly Buffer[]): Buffer {
-  return leaves.length === 0 ? sha256() : subtreeRoot(leaves, 0, leaves.length);
+  return packedMerkleRoot(packLeaves(leaves));
+}
+
+/**
+ * The Merkle root of leaf hashes packed in one buffer (32 bytes each, in order), as sealing and verify hold them.
+ * Computed level by level, pairing neighbours and carrying an odd last node up unchanged: the same root as RFC
+ * 6962's split at the largest power of two (test/integrity/merkle.test.ts holds the two to each other), with one
+ * one-shot hash per inner node and no object per leaf. Hand-written: it is the CPU of sealing and verifying once
+ * leaves come packed from PostgreSQL (createHash per node and a Buffer per leaf took ~60% of a seal's time).
+ */
+export function packedMerkleRoot(packed: Buffer): Buffer {
+  let n = Math.floor(packed.length / 32);
+  if (n === 0) return sha256();
+  if (n === 1) return Buffer.from(packed.subarray(0, 32));
+  const level = Buffer.from(packed.subarray(0, n * 32));
+  const input = Buffer.allocUnsafe(65);
+  input[0] = 1;
+  while (n > 1) {
+    const pairs = n >> 1;
+    for (let j = 0; j < pairs; j++) {
+      level.copy(input, 1, 64 * j, 64 * j + 64);
+      hash('sha256', input, 'buffer').copy(level, 32 * j);
+    }
+    if (n & 1) level.copy(level, 32 * pairs, 32 * (n - 1), 32 * n);
+    n = pairs + (n & 1);
+  }
+  return Buffer.from(level.subarray(0, 32));
 }
 
 /** One step of an inclusion proof: a sibling hash and whether it sits left of the path. */

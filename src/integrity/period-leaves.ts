@@ -1,6 +1,6 @@
 import type { SealedEvent } from './event-leaf';
 import { leafData } from './event-leaf';
-import { leafHash, unpackLeaves } from './merkle';
+import { leafHash } from './merkle';
 import type { SqlClient } from './sql-client';
 
 /** The sealed columns of an event, as the offline events file names them (`time_us` exact microseconds). */
@@ -42,23 +42,36 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
 }
 
 /**
- * The leaf hashes of some hours of one service, in leaf order (time, then leaf hash), by hour start (ms): one
+ * Where leaves come from: `recomputed` from the stored columns (verify: what the store holds now), or `stored` as
+ * the importer computed them (`audit_events.leaf`), recomputed only for events without one (the sealer).
+ */
+export type LeafSourceMode = 'recomputed' | 'stored';
+
+/** The SQL of an event's leaf for a {@link LeafSourceMode}. */
+function leafExpression(mode: LeafSourceMode): string {
+  return mode === 'stored' ? `coalesce(e.leaf, ${LEAF_HASH_SQL})` : LEAF_HASH_SQL;
+}
+
+/**
+ * The leaf hashes of some hours of one service, in leaf order (time, then leaf hash), packed (32 bytes each, as
+ * `integrity_seals.leaves` holds them), by hour start (ms); an hour without events has an empty buffer. One
  * statement over the time index. Callers pass at most {@link HOURS_PER_STATEMENT} hours at a time.
  */
 export async function leavesOfHours(
   client: SqlClient,
   serviceId: string,
   hours: readonly Date[],
-): Promise<Map<number, Buffer[]>> {
-  const out = new Map<number, Buffer[]>();
+  mode: LeafSourceMode = 'recomputed',
+): Promise<Map<number, Buffer>> {
+  const out = new Map<number, Buffer>();
   const sorted = [...new Set(hours.map((h) => h.getTime()))].sort((a, b) => a - b);
   if (sorted.length === 0) return out;
-  for (const h of sorted) out.set(h, []);
+  for (const h of sorted) out.set(h, Buffer.alloc(0));
   // Packed per hour by PostgreSQL (one row and one bytea per hour, not one per event), in leaf order. `offset 0`
   // makes PostgreSQL hash before it sorts: without it the sort carries every column of every event (2x slower).
   const { rows } = await client.query<{ h: string; leaves: Buffer }>(
     `select h::text as h, string_agg(leaf, ''::bytea order by t, leaf) as leaves
-       from (select e.time as t, floor(extract(epoch from e.time) / 3600)::bigint as h, ${LEAF_HASH_SQL} as leaf
+       from (select e.time as t, floor(extract(epoch from e.time) / 3600)::bigint as h, ${leafExpression(mode)} as leaf
                from audit_events e
               where e.service_id = $1 and e.time >= $2 and e.time < $3
                 and floor(extract(epoch from e.time) / 3600)::bigint = any($4::bigint[])
@@ -71,54 +84,84 @@ export async function leavesOfHours(
       sorted.map((ms) => String(ms / HOUR_MS)),
     ],
   );
-  for (const r of rows) out.set(Number(r.h) * HOUR_MS, unpackLeaves(r.leaves));
+  for (const r of rows) out.set(Number(r.h) * HOUR_MS, r.leaves);
   return out;
 }
 
 /** Leaves of chunks of hours computed ahead by several connections on one snapshot (see {@link prefetchLeaves}). */
 export interface LeafPrefetch {
-  /** The leaves of task `i` (in task order). */
-  leaves: Promise<Map<number, Buffer[]>>[];
+  /** The leaves of task `i`; take them in task order (a task is computed at most a few tasks ahead of the taker). */
+  take(i: number): Promise<Map<number, Buffer>>;
   /** Stops taking tasks and waits until no connection is still running one. */
   settle(): Promise<void>;
 }
 
+interface Deferred {
+  promise: Promise<Map<number, Buffer>>;
+  resolve(v: Map<number, Buffer>): void;
+  reject(e: unknown): void;
+}
+
+function deferredLeaves(): Deferred {
+  let resolve!: (v: Map<number, Buffer>) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<Map<number, Buffer>>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined); // taken in order; a failure is reported there
+  return { promise, resolve, reject };
+}
+
 /**
  * Starts computing the leaves of `tasks` on `workers` (connections in transactions sharing one snapshot), each
- * taking the next task when it is done: PostgreSQL recomputes leaves on as many cores as there are workers.
+ * taking the next task when it is done: PostgreSQL reads or recomputes leaves on as many cores as there are
+ * workers. The workers stay at most two tasks each ahead of {@link LeafPrefetch.take}, so the leaves held at once
+ * stay bounded whatever the number of periods.
  */
 export function prefetchLeaves(
   workers: readonly SqlClient[],
   tasks: readonly { serviceId: string; hours: Date[] }[],
+  mode: LeafSourceMode = 'recomputed',
 ): LeafPrefetch {
-  const deferred = tasks.map(() => {
-    let resolve!: (v: Map<number, Buffer[]>) => void;
-    let reject!: (e: unknown) => void;
-    const promise = new Promise<Map<number, Buffer[]>>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    promise.catch(() => undefined); // awaited by the caller in order; a failure is reported there
-    return { promise, resolve, reject };
-  });
+  const ahead = workers.length * 2;
+  const deferred: (Deferred | null)[] = tasks.map(() => deferredLeaves());
   let next = 0;
+  let taken = 0;
   let stopped = false;
+  let waiting: (() => void)[] = [];
+  const wakeAll = (): void => {
+    const w = waiting;
+    waiting = [];
+    for (const resolve of w) resolve();
+  };
   const loops = workers.map(async (worker) => {
-    while (!stopped && next < tasks.length) {
+    for (;;) {
+      while (!stopped && next < tasks.length && next >= taken + ahead)
+        await new Promise<void>((resolve) => waiting.push(resolve));
+      if (stopped || next >= tasks.length) return;
       const i = next++;
       const task = tasks[i]!;
       try {
-        deferred[i]!.resolve(await leavesOfHours(worker, task.serviceId, task.hours));
+        deferred[i]?.resolve(await leavesOfHours(worker, task.serviceId, task.hours, mode));
       } catch (err) {
-        deferred[i]!.reject(err);
+        deferred[i]?.reject(err);
         stopped = true;
       }
     }
   });
   return {
-    leaves: deferred.map((d) => d.promise),
+    take(i) {
+      const d = deferred[i];
+      if (!d) return Promise.reject(new Error(`the leaves of task ${i} were taken already`));
+      deferred[i] = null; // held by the taker only, from now on
+      taken = Math.max(taken, i + 1);
+      wakeAll();
+      return d.promise;
+    },
     async settle() {
       stopped = true;
+      wakeAll();
       await Promise.allSettled(loops);
     },
   };

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from '../logger';
-import { merkleRoot, packLeaves } from './merkle';
+import { packedMerkleRoot } from './merkle';
 import { chunks, HOURS_PER_STATEMENT, prefetchLeaves, type LeafPrefetch } from './period-leaves';
 import { sealHash } from './seal-record';
 import type { SigningKey } from './signing-key';
@@ -110,14 +110,16 @@ export async function sealClosedPeriods(pool: pg.Pool, options: SealOptions): Pr
         await helper.query(`set transaction snapshot '${rows[0]?.id ?? ''}'`);
         workers.push(helper);
       }
-      prefetch = prefetchLeaves(workers, tasks);
+      // Leaves the importer stored are read as they are (verify recomputes them all from the columns).
+      prefetch = prefetchLeaves(workers, tasks, 'stored');
       for (const [t, { serviceId, chunk }] of tasks.entries()) {
         {
-          const leavesOf = await prefetch.leaves[t]!;
+          const leavesOf = await prefetch.take(t);
           for (const period of chunk) {
-            const leaves = leavesOf.get(period.hour.getTime()) ?? [];
-            if (leaves.length !== period.n) {
-              outcome.skipped.push({ serviceId, periodStart: period.hour, events: leaves.length, rollups: period.n });
+            const leaves = leavesOf.get(period.hour.getTime()) ?? Buffer.alloc(0);
+            const count = leaves.length / 32;
+            if (count !== period.n) {
+              outcome.skipped.push({ serviceId, periodStart: period.hour, events: count, rollups: period.n });
               continue;
             }
             if (!heads.has(serviceId)) {
@@ -131,8 +133,8 @@ export async function sealClosedPeriods(pool: pg.Pool, options: SealOptions): Pr
               serviceId,
               periodStart: period.hour,
               version: (period.version ?? 0) + 1,
-              eventCount: leaves.length,
-              root: merkleRoot(leaves).toString('hex'),
+              eventCount: count,
+              root: packedMerkleRoot(leaves).toString('hex'),
               prevHash: heads.get(serviceId) ?? null,
             };
             const hash = sealHash(body);
@@ -142,7 +144,7 @@ export async function sealClosedPeriods(pool: pg.Pool, options: SealOptions): Pr
               body.version,
               body.eventCount,
               body.root,
-              packLeaves(leaves),
+              leaves,
               body.prevHash,
               hash,
               options.signingKey?.sign(hash) ?? null,

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type pg from 'pg';
 import type { SqlClient } from './sql-client';
-import { merkleRoot, unpackLeaves } from './merkle';
+import { packedMerkleRoot, unpackLeaves } from './merkle';
 import { chunks, HOURS_PER_STATEMENT, leavesOfHours } from './period-leaves';
 import { SEAL_COLUMNS, sealHash, type SealRow } from './seal-record';
 import { verifySignature } from './signing-key';
@@ -100,11 +100,11 @@ function checkChains(seals: SealRow[], publicKey: KeyObject | null | undefined):
   return problems;
 }
 
-/** One sealed period against the leaves of its stored events. */
+/** One sealed period against the leaves of its stored events (packed, 32 bytes each). */
 async function checkPeriod(
   client: SqlClient,
   s: SealRow,
-  now: Buffer[],
+  packed: Buffer,
   droppedBefore: Date | null,
 ): Promise<PeriodReport> {
   const base = {
@@ -115,10 +115,12 @@ async function checkPeriod(
     root: s.root,
     sealedAt: s.sealed_at,
   };
-  if (droppedBefore && s.period_start < droppedBefore && now.length === 0)
+  const count = packed.length / 32;
+  if (droppedBefore && s.period_start < droppedBefore && count === 0)
     return { ...base, status: 'EXPIRED', missing: 0, added: 0, changed: 0, problem: null };
-  if (now.length === s.event_count && merkleRoot(now).toString('hex') === s.root)
+  if (count === s.event_count && packedMerkleRoot(packed).toString('hex') === s.root)
     return { ...base, status: 'SEALED', missing: 0, added: 0, changed: 0, problem: null };
+  const now = unpackLeaves(packed);
   const { rows } = await client.query<{ leaves: Buffer }>('select leaves from integrity_seals where id = $1', [s.id]);
   const diff = difference(unpackLeaves(rows[0]?.leaves ?? Buffer.alloc(0)), now);
   const changed = Math.min(diff.missing, diff.added);
@@ -208,7 +210,9 @@ export async function verifyWith(
             chunk.map((s) => s.period_start),
           );
           for (const s of chunk)
-            periods.push(await checkPeriod(worker, s, leavesOf.get(s.period_start.getTime()) ?? [], droppedBefore));
+            periods.push(
+              await checkPeriod(worker, s, leavesOf.get(s.period_start.getTime()) ?? Buffer.alloc(0), droppedBefore),
+            );
         }
       }),
     );
