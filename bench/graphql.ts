@@ -5,7 +5,9 @@
  *  (2) the same page 90% deep, by cursor;
  *  (3) services -> clients(first 20) -> actions(first 10) -> meta, for all services (plus its SQL and
  *      DPoD request counts at several fan-outs: they must not grow);
- *  (4) aggregate { byAction byStatus timeline(DAY) } over 30 days for the whole tenant.
+ *  (4) aggregate { byAction byStatus timeline(DAY) } over 30 days for the whole tenant;
+ *  (5) the headline traversal services(first: 100) x clients(20) x actions(5) + totalCount, with its SQL and DPoD
+ *      request counts.
  * Prints p50/p95 of sequential requests (each query alternated with its SQL; and again with all queries in
  * turn, mixed traffic), requests/s at 4 concurrent clients (with the server's CPU time per request), the
  * ratios to SQL, and the fixed cost of any request (`{ __typename }`: HTTP, Apollo, plugins).
@@ -16,6 +18,7 @@
  * process's Node, --peer-node <path>, or the Node 24 that .ci/run caches).
  *
  *   node dist/bench/graphql.js [--events 1000000] [--samples 200] [--seconds 5] [--reuse] [--postgraphile]
+ *                              [--peer-node <node >= 22>] [--side-by-side-only]
  *   (DATABASE_URL, else an embedded PostgreSQL; --reuse keeps/reuses the bench database of that size)
  */
 import 'reflect-metadata';
@@ -229,6 +232,36 @@ async function main(): Promise<void> {
   );
   log('');
 
+  const finish = async (): Promise<void> => {
+    await sqlPool.end();
+    await server.stop();
+    await store.destroy();
+    await sim.stop();
+    if (!reuse) {
+      const cleanup = new pg.Client({ connectionString: adminUrl });
+      await cleanup.connect();
+      await cleanup.query(`drop database if exists ${pg.escapeIdentifier(dbName)} with (force)`);
+      await cleanup.end();
+    }
+    await embedded?.stop();
+  };
+  // Side by side (issue 16): the slim page from this server, the hand-written route, PostGraphile v5 and v4 on the
+  // same table, alternated request by request; then req/s at 4 clients, each in turn, two rounds.
+  await sideBySide({
+    endpoint,
+    dbUrl,
+    sqlPool,
+    variables: { s: service.id, from: windowFrom.toISOString(), to: windowTo.toISOString(), after: null },
+    samples,
+    seconds,
+    connections,
+    peers: process.argv.includes('--postgraphile'),
+  });
+  if (process.argv.includes('--side-by-side-only')) {
+    await finish();
+    return;
+  }
+
   interface Row {
     name: string;
     g: Latency;
@@ -292,18 +325,6 @@ async function main(): Promise<void> {
         ` | mixed traffic: GraphQL p50 ${ms(mixed[2 * i]!.p50)}, SQL ${ms(mixed[2 * i + 1]!.p50)}, ${mixedRatio.toFixed(2)}x`,
     );
   }
-  // Side by side (issue 16): the slim page from this server, the hand-written route, PostGraphile v5 and v4 on the
-  // same table, alternated request by request; then req/s at 4 clients, each in turn, two rounds.
-  await sideBySide({
-    endpoint,
-    dbUrl,
-    sqlPool,
-    variables: { s: service.id, from: windowFrom.toISOString(), to: windowTo.toISOString(), after: null },
-    samples,
-    seconds,
-    connections,
-    peers: process.argv.includes('--postgraphile'),
-  });
   // The fixed cost of a request, whatever it asks: HTTP, Apollo's pipeline, limits, metrics, context.
   const floorBody = JSON.stringify({ query: '{ __typename }' });
   const floor = await sequentialLatency(samples, () => postGraphql(endpoint, floorBody));
@@ -350,6 +371,28 @@ async function main(): Promise<void> {
     );
   }
 
+  // The product's headline traversal (issue 16): every service, 20 clients each, 5 actions each with meta, and each
+  // service's event count: its HTTP latency, and its SQL statements and DPoD requests, which must not grow with it.
+  const headline = `{ services(first: 100) { totalCount nodes { id name status
+    clients(first: 20) { totalCount nodes { id name bound
+      actions(first: 5) { totalCount nodes { time action status meta { clientIp hsmId objectIds role } } } } }
+    auditEvents(first: 1) { totalCount } } } }`;
+  const headlineBody = JSON.stringify({ query: headline });
+  const headlineLatency = await sequentialLatency(samples, () => postGraphql(endpoint, headlineBody));
+  deps.liveCache.clear();
+  sim.resetStats();
+  const headlineCtx = createContext(deps, { requestId: randomUUID(), auth: UNRESTRICTED });
+  const headlineResult = await execute({ schema, document: parse(headline), contextValue: headlineCtx });
+  if (headlineResult.errors) throw new Error(JSON.stringify(headlineResult.errors));
+  const headlineDpod = Object.entries(sim.stats())
+    .filter(([k]) => !k.includes('oauth'))
+    .reduce((a, [, v]) => a + v, 0);
+  log(
+    `(5) headline traversal services(first: 100) x clients(first: 20) x actions(first: 5) + auditEvents { totalCount }: ` +
+      `p50 ${ms(headlineLatency.p50)} p95 ${ms(headlineLatency.p95)} over HTTP; ${headlineCtx.sqlQueries} SQL statement(s), ` +
+      `${headlineDpod} DPoD request(s) (cold cache), under the default cost limit (12,200 of 50,000 nodes)`,
+  );
+
   // The GraphQL layer alone (parse once, execute in-process): separates it from HTTP and server plugins.
   log('');
   log('In-process execute (no HTTP), p50/p95:');
@@ -383,17 +426,7 @@ async function main(): Promise<void> {
   }
   log(`(2)/(1) GraphQL p50: ${(rows[1]!.g.p50 / rows[0]!.g.p50).toFixed(2)}x`);
 
-  await sqlPool.end();
-  await server.stop();
-  await store.destroy();
-  await sim.stop();
-  if (!reuse) {
-    const cleanup = new pg.Client({ connectionString: adminUrl });
-    await cleanup.connect();
-    await cleanup.query(`drop database if exists ${pg.escapeIdentifier(dbName)} with (force)`);
-    await cleanup.end();
-  }
-  await embedded?.stop();
+  await finish();
 }
 
 main().then(

@@ -55,7 +55,6 @@ const pgl = postgraphile({
   extends: [PostGraphileAmberPreset, PostGraphileConnectionFilterPreset],
   pgServices: [makePgService({ connectionString: process.env.DATABASE_URL, schemas: ['bench_peer'], poolConfig: { max: 4 } })],
   grafserv: { graphiql: false, watch: false },
-  disablePlugins: ['NodePlugin'],
 });
 const serv = pgl.createServ(grafserv);
 const server = http.createServer();
@@ -75,24 +74,17 @@ const PEERS: Record<PeerVersion, { dir: string; packages: string[]; server: stri
   },
 };
 
-/** The slim page (the issue's shape), as PostGraphile spells it in both versions. */
-export const POSTGRAPHILE_SLIM_QUERY = `query($s: String!, $from: Datetime!, $to: Datetime!, $after: Cursor) {
+/** The slim page (the issue's shape), as PostGraphile spells it: v5 names an `id` column `rowId`. */
+export function postgraphileSlimQuery(version: PeerVersion): string {
+  const id = version === 5 ? 'rowId' : 'id';
+  return `query($s: String!, $from: Datetime!, $to: Datetime!, $after: Cursor) {
   allAuditEvents(filter: { serviceId: { equalTo: $s }, time: { greaterThanOrEqualTo: $from, lessThan: $to } },
-                 orderBy: [TIME_DESC, ID_DESC], first: 50, after: $after) {
-    edges { cursor node { id time action status } }
+                 orderBy: [TIME_DESC, ${version === 5 ? 'ROW_ID_DESC' : 'ID_DESC'}], first: 50, after: $after) {
+    edges { cursor node { id: ${id} time action status } }
     pageInfo { hasNextPage endCursor }
   }
 }`;
-
-/** The page of query (1), as PostGraphile spells it (same fields; `meta` is flat there). */
-export const POSTGRAPHILE_PAGE_QUERY = `query($s: String!, $from: Datetime!, $to: Datetime!, $after: Cursor) {
-  allAuditEvents(filter: { serviceId: { equalTo: $s }, time: { greaterThanOrEqualTo: $from, lessThan: $to } },
-                 orderBy: [TIME_DESC, ID_DESC], first: 50, after: $after) {
-    edges { cursor node { id time source partitionId tenantId traceId action status succeeded
-                          clientIp hsmId objectIds partitionSerial role metaMalformed metaRaw } }
-    pageInfo { hasNextPage hasPreviousPage endCursor }
-  }
-}`;
+}
 
 /** A running PostGraphile peer. */
 export interface PostgraphilePeer {

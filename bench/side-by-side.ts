@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import { freePort } from '../src/db/embedded';
 import { graphqlThroughput, interleavedLatency, ms, postGraphql } from './graphql-support';
-import { POSTGRAPHILE_SLIM_QUERY, startPostgraphilePeer, type PeerVersion } from './postgraphile-peer';
+import { postgraphileSlimQuery, startPostgraphilePeer, type PeerVersion } from './postgraphile-peer';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -116,7 +116,7 @@ export async function sideBySide(o: {
         targets.push({
           name: `PostGraphile v${version} + connection-filter`,
           url: peer.endpoint,
-          body: JSON.stringify({ query: POSTGRAPHILE_SLIM_QUERY, variables: o.variables }),
+          body: JSON.stringify({ query: postgraphileSlimQuery(version), variables: o.variables }),
           page: (d) => (d as { allAuditEvents: SlimPage }).allAuditEvents,
           stop: () => peer.stop(),
         });
