@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { buildGraphqlSchema, printSchemaSdl } from './schema';
 
 /** Where the committed SDL lives, relative to the project root. */
 export const SCHEMA_FILE = join('schema', 'schema.graphql');
@@ -14,6 +13,8 @@ export function registerSchemaCommand(program: Command): void {
     .option('--out <file>', 'write to this file instead of printing')
     .action(async (opts: { write?: boolean; out?: string }) => {
       const target = opts.out ?? (opts.write ? SCHEMA_FILE : undefined);
+      // Loaded here, not at the CLI's start (see serve.command.ts).
+      const { buildGraphqlSchema, printSchemaSdl } = await import('./schema');
       const schema = await buildGraphqlSchema();
       if (target) {
         await buildGraphqlSchema({ emitSchemaFile: target });

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config';
 import { createLogger } from '../logger';
-import { createApp } from './app';
 import { runCommand } from '../bootstrap/run-command';
 
 /** `dpod-audit serve [--ingest]`: the GraphQL server, optionally with the ingest follower in the same process. */
@@ -26,6 +25,8 @@ export function registerServeCommand(program: Command): void {
       });
       const logger = createLogger(config.logLevel, {}, config.logFormat);
       await runCommand(logger, async ({ stack, signalled }) => {
+        // Loaded here, not at start: the CLI's other commands (import, seal, ...) do not carry the server's modules.
+        const { createApp } = await import('./app');
         const app = createApp(config, { logger, follow: flags.ingest });
         stack.add('server stop', () => app.stop());
         const url = await app.start();

@@ -1,7 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { buildGraphqlSchema, printSchemaSdl } from '../schema';
-import { composeSupergraph, type SubgraphSource } from './compose';
+import type { SubgraphSource } from './compose';
 
 /** This subgraph's name and URL in the committed supergraph (the `gateway` service of docker-compose.yml). */
 export const DEFAULT_SUBGRAPH = { name: 'dpod-audit', url: 'http://gateway:4000/graphql' } as const;
@@ -31,6 +30,9 @@ export function registerComposeCommand(program: Command): void {
     .action(async function (this: Command, specs: string[], opts: { name: string; url: string; out?: string }) {
       const usage = (message: string): never => this.error(`error: ${message}`, { exitCode: 2, code: 'compose.usage' });
       if (!URL.canParse(opts.url)) usage(`--url "${opts.url}" is not a URL`);
+      // Loaded here, not at the CLI's start (see serve.command.ts).
+      const { buildGraphqlSchema, printSchemaSdl } = await import('../schema');
+      const { composeSupergraph } = await import('./compose');
       const subgraphs: SubgraphSource[] = [
         { name: opts.name, url: opts.url, sdl: printSchemaSdl(await buildGraphqlSchema()) },
       ];

@@ -4,7 +4,7 @@ import { loadConfig, type Config } from '../../config';
 import { backfill, type RunSummary } from '../../ingest/index';
 import { createLogger, type Logger } from '../../logger';
 import { startSimulator, type RunningSimulator } from '../../simulator/index';
-import { createApp, type App } from '../app';
+import type { App } from '../app';
 import { createDemoProgress } from './demo-progress';
 import { runCommand } from '../../bootstrap/run-command';
 
@@ -124,6 +124,7 @@ export function registerDemoCommand(program: Command): void {
             'started the DPoD simulator in-process (DPOD_API_URL is unset)',
           );
         }
+        const { createApp } = await import('../app');
         const app = createApp(config, {
           logger,
           follow: true,
