@@ -139,6 +139,15 @@ export interface AuditRollupsDailyTenantTable {
   count: string;
 }
 
+/** `audit_rollups_daily_client`: event counts per UTC day, service, client and status (kept by triggers on the hourly rollups). */
+export interface AuditRollupsDailyClientTable {
+  day: Timestamp;
+  service_id: string;
+  client_id: string;
+  status: string;
+  count: string;
+}
+
 /** The whole database, mirroring `migrations/`. */
 export interface Database {
   audit_events: AuditEventsTable;
@@ -150,6 +159,7 @@ export interface Database {
   audit_rollups_hourly: AuditRollupsHourlyTable;
   audit_rollups_daily: AuditRollupsDailyTable;
   audit_rollups_daily_tenant: AuditRollupsDailyTenantTable;
+  audit_rollups_daily_client: AuditRollupsDailyClientTable;
 }
 
 export type IngestRunRow = Selectable<IngestRunsTable>;

@@ -37,6 +37,7 @@ describe('migrations', () => {
     expect(await tables(fresh.handle)).toEqual([
       'audit_events',
       'audit_rollups_daily',
+      'audit_rollups_daily_client',
       'audit_rollups_daily_tenant',
       'audit_rollups_hourly',
       'ingest_checkpoints',
@@ -54,7 +55,7 @@ describe('migrations', () => {
 
     const again = await migrateToLatest(fresh.handle.db);
     expect(again.applied).toEqual(Object.keys(migrations));
-    expect(await tables(fresh.handle)).toHaveLength(9);
+    expect(await tables(fresh.handle)).toHaveLength(10);
   });
 
   it('does nothing the second time', async () => {

@@ -160,6 +160,12 @@ describe('AuditAggregate', () => {
       ...(['action', 'status', 'service'] as const).map((dimension) => ({ kind: 'dimension' as const, dimension })),
       ...(['DAY', 'WEEK', 'MONTH'] as const).map((interval) => ({ kind: 'timeline' as const, interval })),
     ];
+    // What the per-client daily rollups (day, service, client, status) can answer.
+    const clientNeeds: AggregateNeed[] = [
+      { kind: 'totals' },
+      ...(['status', 'client', 'service'] as const).map((dimension) => ({ kind: 'dimension' as const, dimension })),
+      ...(['DAY', 'WEEK', 'MONTH'] as const).map((interval) => ({ kind: 'timeline' as const, interval })),
+    ];
     let nonEmpty = 0;
     const tiers = new Set<string>();
     for (let i = 0; i < 25; i++) {
@@ -183,6 +189,12 @@ describe('AuditAggregate', () => {
         expect({ ...auto, source: 'x' }).toEqual({ ...events, source: 'x' });
         expect({ ...hourly, source: 'x' }).toEqual({ ...events, source: 'x' });
       }
+      const [clientAuto] = await computeAggregates(f.t.db, normalized, null, [null], clientNeeds, 'auto');
+      const [clientEvents] = await computeAggregates(f.t.db, normalized, null, [null], clientNeeds, 'events');
+      if (!normalized.empty)
+        expect(clientAuto!.source).toBe(filter.actions || filter.roles ? 'hourly' : 'daily-client');
+      tiers.add(clientAuto!.source);
+      expect({ ...clientAuto, source: 'x' }).toEqual({ ...clientEvents, source: 'x' });
       if (
         !normalized.empty &&
         (await computeAggregates(f.t.db, normalized, null, [null], [{ kind: 'totals' }]))[0]!.count > 0
@@ -190,7 +202,54 @@ describe('AuditAggregate', () => {
         nonEmpty++;
     }
     expect(nonEmpty).toBeGreaterThan(10);
-    expect([...tiers].sort()).toEqual(expect.arrayContaining(['daily', 'hourly']));
+    expect([...tiers].sort()).toEqual(expect.arrayContaining(['daily', 'daily-client', 'hourly']));
+  });
+
+  it('counts each client of a parent list from the per-client daily rollups, as the events count them', async () => {
+    const clients = (
+      await sql<{ c: string }>`select distinct client_id as c from audit_rollups_daily_client order by 1`.execute(
+        f.t.db,
+      )
+    ).rows.map((r) => r.c);
+    expect(clients.length).toBeGreaterThan(2);
+    const needs: AggregateNeed[] = [{ kind: 'totals' }, { kind: 'dimension', dimension: 'status' }];
+    const whole = normalizeFilter({}, UNRESTRICTED);
+    const daily = await computeAggregates(f.t.db, whole, 'client_id', clients, needs);
+    const events = await computeAggregates(f.t.db, whole, 'client_id', clients, needs, 'events');
+    expect(daily.map((v) => v.source)).toEqual(clients.map(() => 'daily-client'));
+    expect(daily.map((v) => ({ ...v, source: 'x' }))).toEqual(events.map((v) => ({ ...v, source: 'x' })));
+    expect(daily.reduce((a, v) => a + v.count, 0)).toBeGreaterThan(0);
+    // A marked per-client row shows in that client's count only: the tier really reads the table.
+    await sql`update audit_rollups_daily_client set count = count + 1000
+               where (day, service_id, client_id, status) = (select day, service_id, client_id, status
+                 from audit_rollups_daily_client where client_id = ${clients[0]!} order by day limit 1)`.execute(
+      f.t.db,
+    );
+    try {
+      const marked = await computeAggregates(f.t.db, whole, 'client_id', clients, needs);
+      expect(marked.map((v) => v.count)).toEqual(daily.map((v, i) => v.count + (i === 0 ? 1000 : 0)));
+    } finally {
+      await sql`update audit_rollups_daily_client set count = count - 1000
+                 where (day, service_id, client_id, status) = (select day, service_id, client_id, status
+                   from audit_rollups_daily_client where client_id = ${clients[0]!} order by day limit 1)`.execute(
+        f.t.db,
+      );
+    }
+  });
+
+  it('keeps the per-client daily rollups equal to the hourly ones summed by day', async () => {
+    const { rows } = await sql<{ diff: number; n: number }>`
+      select (select count(*)::int from (
+                (select day, service_id, client_id, status, count from audit_rollups_daily_client
+                 except
+                 select date_trunc('day', hour, 'UTC'), service_id, client_id, status, sum(count) from audit_rollups_hourly group by 1, 2, 3, 4)
+                union all
+                (select date_trunc('day', hour, 'UTC'), service_id, client_id, status, sum(count) from audit_rollups_hourly group by 1, 2, 3, 4
+                 except
+                 select day, service_id, client_id, status, count from audit_rollups_daily_client)) x) as diff,
+             (select count(*)::int from audit_rollups_daily_client) as n`.execute(f.t.db);
+    expect(rows[0]).toEqual({ diff: 0, n: expect.any(Number) });
+    expect(rows[0]!.n).toBeGreaterThan(10);
   });
 
   it('keeps the daily rollups equal to the hourly ones summed by day', async () => {

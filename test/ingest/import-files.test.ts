@@ -285,6 +285,8 @@ describe('importFiles', () => {
     const derived = await derivedRollups(store.t);
     expect(derived.daily).toEqual(derived.dailyFromHourly);
     expect(derived.tenant).toEqual(derived.tenantFromDaily);
+    expect(derived.client).toEqual(derived.clientFromHourly);
+    expect(derived.client.length).toBeGreaterThan(0);
     expect(derived.tenant.length).toBeGreaterThan(0);
   });
 

@@ -50,6 +50,8 @@ it('drops whole month partitions older than the cutoff with their rollups, keepi
   const derived = await derivedRollups(store.t);
   expect(derived.daily).toEqual(derived.dailyFromHourly);
   expect(derived.tenant).toEqual(derived.tenantFromDaily);
+  expect(derived.client).toEqual(derived.clientFromHourly);
+  expect(derived.client.length).toBeGreaterThan(0);
   expect((derived.tenant as { day: Date }[]).map((r) => r.day.toISOString())).toEqual([
     '2025-10-01T00:00:00.000Z',
     '2026-11-20T00:00:00.000Z',

@@ -47,5 +47,7 @@ it('waits for the rollup lock before writing rollups, then stores everything', a
   expect(rollups).toEqual(groupBy);
   const derived = await derivedRollups(store.t);
   expect(derived.tenant).toEqual(derived.tenantFromDaily);
+  expect(derived.client).toEqual(derived.clientFromHourly);
+  expect(derived.client.length).toBeGreaterThan(0);
   expect(derived.daily).toEqual(derived.dailyFromHourly);
 });

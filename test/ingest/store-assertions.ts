@@ -48,9 +48,14 @@ export async function rollupsAndGroupBy(t: TestDatabase): Promise<{ rollups: unk
  * The derived rollups and what they must equal: the daily rows against the hourly ones summed by UTC day, and the
  * tenant-wide daily rows against the daily ones summed over services (each pair must be equal).
  */
-export async function derivedRollups(
-  t: TestDatabase,
-): Promise<{ daily: unknown[]; dailyFromHourly: unknown[]; tenant: unknown[]; tenantFromDaily: unknown[] }> {
+export async function derivedRollups(t: TestDatabase): Promise<{
+  daily: unknown[];
+  dailyFromHourly: unknown[];
+  tenant: unknown[];
+  tenantFromDaily: unknown[];
+  client: unknown[];
+  clientFromHourly: unknown[];
+}> {
   const rows = async (query: ReturnType<typeof sql>) => (await query.execute(t.db)).rows;
   return {
     daily: await rows(
@@ -64,5 +69,11 @@ export async function derivedRollups(
     ),
     tenantFromDaily: await rows(sql`
       select day, action, status, sum(count)::text as count from audit_rollups_daily group by 1, 2, 3 order by 1, 2, 3`),
+    client: await rows(
+      sql`select day, service_id, client_id, status, count::text as count from audit_rollups_daily_client order by 1, 2, 3, 4`,
+    ),
+    clientFromHourly: await rows(sql`
+      select date_trunc('day', hour, 'UTC') as day, service_id, client_id, status, sum(count)::text as count
+        from audit_rollups_hourly group by 1, 2, 3, 4 order by 1, 2, 3, 4`),
   };
 }

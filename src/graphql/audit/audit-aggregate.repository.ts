@@ -66,7 +66,9 @@ export async function computeAggregates(
       columns.push({ need, expr: need.dimension === 'role' ? sql`coalesce(${c}, ${sql.lit(NO_ROLE_KEY)})` : c });
     } else if (need.kind === 'timeline') {
       // Rollup rows already start on their bucket when the tier's grain equals the interval.
-      const aligned = (tier === 'daily' && need.interval === 'DAY') || (tier === 'hourly' && need.interval === 'HOUR');
+      const aligned =
+        ((tier === 'daily' || tier === 'daily-client') && need.interval === 'DAY') ||
+        (tier === 'hourly' && need.interval === 'HOUR');
       columns.push({ need, expr: aligned ? t : sql`date_trunc(${sql.lit(need.interval.toLowerCase())}, ${t}, 'UTC')` });
     }
   }

@@ -37,7 +37,7 @@ export interface AggregateValue {
   dimensions: Partial<Record<AggregateDimension, CountBucketValue[]>>;
   timelines: Partial<Record<TimeIntervalName, TimeBucketValue[]>>;
   /** Which tier answered: `daily`, `hourly` (rollups), `events`, or `none` (nothing could match). */
-  source: 'daily' | 'hourly' | 'events' | 'none';
+  source: 'daily' | 'daily-client' | 'hourly' | 'events' | 'none';
 }
 
 /** The key under which events without a role are counted in `byRole`. */

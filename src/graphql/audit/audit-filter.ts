@@ -143,8 +143,11 @@ function anyOf(column: RawBuilder<unknown>, values: string[]): RawBuilder<unknow
   return values.length === 1 ? sql`${column} = ${values[0]}` : sql`${column} = any(${values}::text[])`;
 }
 
-/** The relations a filter can be applied to: events, hourly rollups (`hour`), daily rollups (`day`, no client/role). */
-export type FilterTarget = 'events' | 'hourly' | 'daily';
+/**
+ * The relations a filter can be applied to: events, hourly rollups (`hour`), daily rollups (`day`, no client/role),
+ * per-client daily rollups (`day`, no action/role).
+ */
+export type FilterTarget = 'events' | 'hourly' | 'daily' | 'daily-client';
 
 /**
  * The filter as a parameterised SQL condition over `alias`: an `audit_events` row, or a rollup row
@@ -159,15 +162,17 @@ export function filterCondition(
   const parts: RawBuilder<unknown>[] = [];
   if (filter.empty) return sql`false`;
   const time = col(target === 'events' ? 'time' : target === 'hourly' ? 'hour' : 'day');
+  const daily = target === 'daily' || target === 'daily-client';
   if (filter.from) parts.push(sql`${time} >= ${filter.from.toISOString()}::timestamptz`);
   if (filter.to) parts.push(sql`${time} < ${filter.to.toISOString()}::timestamptz`);
   if (filter.serviceIds) parts.push(anyOf(col('service_id'), filter.serviceIds));
   if (filter.clientIds && target !== 'daily') parts.push(anyOf(col('client_id'), filter.clientIds));
-  if (filter.actions) parts.push(anyOf(col('action'), filter.actions));
+  // The per-client daily rollups have no action (the tier is not chosen for a filter by action).
+  if (filter.actions && target !== 'daily-client') parts.push(anyOf(col('action'), filter.actions));
   if (filter.statuses) parts.push(anyOf(col('status'), filter.statuses));
   if (filter.succeeded === true) parts.push(sql`${col('status')} = ${RET_OK}`);
   if (filter.succeeded === false) parts.push(sql`${col('status')} <> ${RET_OK}`);
-  if (filter.roles && target !== 'daily') parts.push(anyOf(col('role'), filter.roles));
+  if (filter.roles && !daily) parts.push(anyOf(col('role'), filter.roles));
   if (target === 'events') {
     if (filter.clientIps) parts.push(sql`${col('client_ip')} <<= any(${filter.clientIps}::inet[])`);
     if (filter.hsmIds) parts.push(anyOf(col('hsm_id'), filter.hsmIds));
