@@ -130,6 +130,14 @@ export function prefetchLeaves(
   let taken = 0;
   let stopped = false;
   let waiting: (() => void)[] = [];
+  /** Stops the workers; tasks none has started are rejected, so no taker waits for them. */
+  const stop = (why: string): void => {
+    stopped = true;
+    for (let m = next; m < tasks.length; m++)
+      deferred[m]?.reject(new Error(`leaves of task ${m} not computed: ${why}`));
+    next = tasks.length;
+    wakeAll();
+  };
   const wakeAll = (): void => {
     const w = waiting;
     waiting = [];
@@ -142,11 +150,13 @@ export function prefetchLeaves(
       if (stopped || next >= tasks.length) return;
       const i = next++;
       const task = tasks[i]!;
+      // Never null here: a slot is dropped only once its task is settled (see take).
+      const d = deferred[i]!;
       try {
-        deferred[i]?.resolve(await leavesOfHours(worker, task.serviceId, task.hours, mode));
+        d.resolve(await leavesOfHours(worker, task.serviceId, task.hours, mode));
       } catch (err) {
-        deferred[i]?.reject(err);
-        stopped = true;
+        d.reject(err);
+        stop(`an earlier task failed (${err instanceof Error ? err.message : String(err)})`);
       }
     }
   });
@@ -154,14 +164,13 @@ export function prefetchLeaves(
     take(i) {
       const d = deferred[i];
       if (!d) return Promise.reject(new Error(`the leaves of task ${i} were taken already`));
-      deferred[i] = null; // held by the taker only, from now on
       taken = Math.max(taken, i + 1);
       wakeAll();
-      return d.promise;
+      // Once settled and taken, the leaves are the taker's alone: the slot lets go of them.
+      return d.promise.finally(() => (deferred[i] = null));
     },
     async settle() {
-      stopped = true;
-      wakeAll();
+      stop('the prefetch was settled');
       await Promise.allSettled(loops);
     },
   };
