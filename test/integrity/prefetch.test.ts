@@ -50,9 +50,12 @@ it('gives every task the leaves a direct read gives, in order, staying at most t
   try {
     const workers = clients.map(counted);
     const prefetch = prefetchLeaves(workers, TASKS, 'stored');
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    // Nothing taken yet: 2 connections x 2 tasks ahead.
-    expect(workers.reduce((a, w) => a + w.started, 0)).toBe(4);
+    // Nothing taken yet: once 2 connections x 2 tasks ahead are done, no fifth task starts.
+    const total = (k: 'started' | 'done') => workers.reduce((a, w) => a + w[k], 0);
+    for (let waited = 0; total('done') < 4 && waited < 20_000; waited += 20)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect({ started: total('started'), done: total('done') }).toEqual({ started: 4, done: 4 });
     for (const [i, task] of TASKS.entries()) {
       const leaves = await prefetch.take(i);
       const direct = await leavesOfHours(store.t.pool, task.serviceId, task.hours);
