@@ -8,6 +8,7 @@ import * as m20261206_0007 from './20261206_0007_rejected_record_identity';
 import * as m20261206_0008 from './20261206_0008_integrity_seals';
 import * as m20261207_0009 from './20261207_0009_event_leaf';
 import * as m20261207_0010 from './20261207_0010_audit_rollups_daily_client';
+import * as m20261207_0011 from './20261207_0011_findings';
 
 /** Every migration, by name, in order. Names are date-prefixed and never change once shipped. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '20261206_0008_integrity_seals': m20261206_0008,
   '20261207_0009_event_leaf': m20261207_0009,
   '20261207_0010_audit_rollups_daily_client': m20261207_0010,
+  '20261207_0011_findings': m20261207_0011,
 };

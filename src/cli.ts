@@ -8,6 +8,7 @@ import { exitCodeOf } from './error-codes';
 import { createLogger } from './logger';
 import { registerIngestCommands } from './ingest/ingest.command';
 import { registerIntegrityCommands } from './integrity/integrity.command';
+import { registerDetectCommands } from './detect/detect.command';
 import { registerSimulateCommand } from './simulator/simulate.command';
 import { registerSchemaCommand } from './graphql/schema.command';
 import { registerComposeCommand } from './graphql/federation/compose.command';
@@ -76,6 +77,7 @@ export function buildProgram(): Command {
 
   registerIngestCommands(program);
   registerIntegrityCommands(program);
+  registerDetectCommands(program);
   registerSimulateCommand(program);
   registerSchemaCommand(program);
   registerComposeCommand(program);

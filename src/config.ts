@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RULE_CODES, type DetectionSettings, type RuleCode } from './detect/catalog';
 import { parseSigningKey, type SigningKey } from './integrity/signing-key';
 
 /** Log levels accepted by `LOG_LEVEL` (pino's names). */
@@ -47,6 +48,16 @@ const EXAMPLES: Record<keyof typeof envSchema.shape, string> = {
   DB_POOL_SIZE: '10',
   INTEGRITY_SIGNING_KEY: '(an Ed25519 private key, PKCS#8 PEM or JWK)',
   INTEGRITY_GRACE_SECONDS: '900',
+  DETECT_RULES: 'PIN_FAILURE_BURST,DESTRUCTIVE_OPERATION',
+  DETECT_PIN_FAILURES: '5',
+  DETECT_PIN_WINDOW_SECONDS: '600',
+  DETECT_DESTROY_OBJECTS: '10',
+  DETECT_DESTROY_WINDOW_SECONDS: '600',
+  DETECT_HISTORY_DAYS: '30',
+  DETECT_NEW_CLIENT_GRACE_DAYS: '3',
+  DETECT_VOLUME_FACTOR: '5',
+  DETECT_VOLUME_FLOOR: '500',
+  DETECT_VOLUME_BASELINE_DAYS: '7',
 };
 
 const intIn = (min: number, max: number) =>
@@ -121,6 +132,29 @@ const envSchema = z.object({
       }
     }),
   INTEGRITY_GRACE_SECONDS: intIn(0, 86_400).default('900'),
+  DETECT_RULES: z
+    .string()
+    .trim()
+    .transform((s): string[] =>
+      s === '' || s.toLowerCase() === 'all'
+        ? [...RULE_CODES]
+        : s.toLowerCase() === 'none'
+          ? []
+          : s.split(',').map((r) => r.trim()),
+    )
+    .refine((rules) => rules.every((r) => (RULE_CODES as readonly string[]).includes(r)), {
+      message: `must be "all", "none" or a comma-separated list of ${RULE_CODES.join(', ')}`,
+    })
+    .optional(),
+  DETECT_PIN_FAILURES: intIn(2, 1000).default('5'),
+  DETECT_PIN_WINDOW_SECONDS: intIn(1, 86_400).default('600'),
+  DETECT_DESTROY_OBJECTS: intIn(2, 1_000_000).default('10'),
+  DETECT_DESTROY_WINDOW_SECONDS: intIn(1, 86_400).default('600'),
+  DETECT_HISTORY_DAYS: intIn(1, 365).default('30'),
+  DETECT_NEW_CLIENT_GRACE_DAYS: intIn(0, 365).default('3'),
+  DETECT_VOLUME_FACTOR: intIn(2, 10_000).default('5'),
+  DETECT_VOLUME_FLOOR: intIn(1, 100_000_000).default('500'),
+  DETECT_VOLUME_BASELINE_DAYS: intIn(1, 60).default('7'),
 });
 
 /** Rules that relate several variables; checked on the raw input so every problem is reported at once. */
@@ -194,6 +228,8 @@ export interface Config {
     /** Seconds past the follower's overlap before an hour is sealed. */
     readonly graceSeconds: number;
   };
+  /** The detection rules that run and their settings (`DETECT_*`). */
+  readonly detection: DetectionSettings;
 }
 
 /** Raised when the environment holds bad values; `problems` has one line per fault. */
@@ -357,6 +393,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     integrity: {
       signingKey: e.INTEGRITY_SIGNING_KEY?.trim() ? parseSigningKey(e.INTEGRITY_SIGNING_KEY) : null,
       graceSeconds: e.INTEGRITY_GRACE_SECONDS,
+    },
+    detection: {
+      rules: (e.DETECT_RULES ?? [...RULE_CODES]) as RuleCode[],
+      pinFailures: e.DETECT_PIN_FAILURES,
+      pinWindowSeconds: e.DETECT_PIN_WINDOW_SECONDS,
+      destroyObjects: e.DETECT_DESTROY_OBJECTS,
+      destroyWindowSeconds: e.DETECT_DESTROY_WINDOW_SECONDS,
+      historyDays: e.DETECT_HISTORY_DAYS,
+      newClientGraceDays: e.DETECT_NEW_CLIENT_GRACE_DAYS,
+      volumeFactor: e.DETECT_VOLUME_FACTOR,
+      volumeFloor: e.DETECT_VOLUME_FLOOR,
+      volumeBaselineDays: e.DETECT_VOLUME_BASELINE_DAYS,
     },
   });
 }

@@ -23,6 +23,33 @@ describe('loadConfig', () => {
     expect(config.databaseUrl).toBeUndefined();
   });
 
+  it('reads the detection rules and their settings, refusing unknown rules and bad numbers', () => {
+    expect(loadConfig({}).detection).toMatchObject({
+      rules: [
+        'PIN_FAILURE_BURST',
+        'DESTRUCTIVE_OPERATION',
+        'KEY_EXPORT_BY_NEW_CLIENT',
+        'NEW_CLIENT_ADDRESS',
+        'VOLUME_SPIKE',
+      ],
+      pinFailures: 5,
+      pinWindowSeconds: 600,
+      historyDays: 30,
+    });
+    expect(loadConfig({ DETECT_RULES: 'none' }).detection.rules).toEqual([]);
+    expect(
+      loadConfig({ DETECT_RULES: ' VOLUME_SPIKE , PIN_FAILURE_BURST', DETECT_PIN_FAILURES: '8' }).detection,
+    ).toMatchObject({
+      rules: ['VOLUME_SPIKE', 'PIN_FAILURE_BURST'],
+      pinFailures: 8,
+    });
+    const problems = problemsOf({ DETECT_RULES: 'PIN_FAILURE_BURST,SOMETHING', DETECT_PIN_FAILURES: '1' });
+    expect(problems).toEqual([
+      expect.stringMatching(/^DETECT_RULES = .* must be "all", "none" or a comma-separated list of PIN_FAILURE_BURST/),
+      expect.stringMatching(/^DETECT_PIN_FAILURES = "1" must be between 2 and 1000/),
+    ]);
+  });
+
   it('returns a frozen object', () => {
     const config = loadConfig({ PORT: '5000' });
     expect(Object.isFrozen(config)).toBe(true);

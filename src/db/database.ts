@@ -148,6 +148,28 @@ export interface AuditRollupsDailyClientTable {
   count: string;
 }
 
+/** `findings`: what the detection rules raised (src/detect/), one row per episode, extended as it goes on. */
+export interface FindingsTable {
+  id: Generated<string>;
+  fingerprint: string;
+  rule: string;
+  severity: string;
+  status: Generated<string>;
+  service_id: string;
+  client_id: string | null;
+  subject: string | null;
+  first_seen: Timestamp;
+  last_seen: Timestamp;
+  count: number;
+  summary: string;
+  evidence: unknown;
+  raised_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+  acknowledged_by: string | null;
+  acknowledged_at: Timestamp | null;
+  acknowledge_note: string | null;
+}
+
 /** The whole database, mirroring `migrations/`. */
 export interface Database {
   audit_events: AuditEventsTable;
@@ -160,6 +182,7 @@ export interface Database {
   audit_rollups_daily: AuditRollupsDailyTable;
   audit_rollups_daily_tenant: AuditRollupsDailyTenantTable;
   audit_rollups_daily_client: AuditRollupsDailyClientTable;
+  findings: FindingsTable;
 }
 
 export type IngestRunRow = Selectable<IngestRunsTable>;

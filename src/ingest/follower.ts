@@ -3,6 +3,7 @@ import { failAbandonedRuns, type RunSummary } from './ingest-run';
 import { backfill } from './backfill';
 import { closedBefore, sealClosedPeriods, type SigningKey } from '../integrity';
 import { applyRetention } from './retention';
+import { detectFindings, type DetectionSettings } from '../detect';
 
 /** Options of {@link startFollower}; defaults follow the configuration's. */
 export interface FollowerOptions {
@@ -30,6 +31,8 @@ export interface FollowerOptions {
    * it ended. Without it, nothing is sealed.
    */
   seal?: { graceSeconds: number; signingKey: SigningKey | null };
+  /** Run these detection rules over each pass's range after it (and after sealing). Without it, none run. */
+  detect?: DetectionSettings;
 }
 
 /** A running follower. */
@@ -105,6 +108,8 @@ export function startFollower(deps: IngestDeps, options: FollowerOptions = {}): 
           signingKey: options.seal.signingKey,
           logger: deps.logger,
         });
+      if (options.detect && options.detect.rules.length > 0 && !stopping)
+        await detectFindings(deps.pool, { from: new Date(start), to: new Date(end) }, options.detect, deps.logger);
       if (options.retentionDays) await applyRetention(deps, { olderThanDays: options.retentionDays });
       return summaries;
     } finally {

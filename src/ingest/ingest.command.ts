@@ -177,6 +177,7 @@ export function registerIngestCommands(program: Command): void {
             overlapSeconds: config.ingest.overlapSeconds,
             retentionDays: config.ingest.retentionDays,
             seal: config.integrity,
+            detect: config.detection,
             batchSize: opts.batchSize,
             progressBar: opts.progress ? undefined : false,
             onRun: print,

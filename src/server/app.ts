@@ -169,6 +169,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
             retentionDays: config.ingest.retentionDays,
             progressBar: false,
             seal: config.integrity,
+            detect: config.detection,
             ...overrides.follower,
           },
         );

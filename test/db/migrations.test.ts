@@ -40,6 +40,7 @@ describe('migrations', () => {
       'audit_rollups_daily_client',
       'audit_rollups_daily_tenant',
       'audit_rollups_hourly',
+      'findings',
       'ingest_checkpoints',
       'ingest_runs',
       'integrity_retention',

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DpodClient } from '../../src/dpod';
+import { DEFAULT_DETECTION_SETTINGS, detectRange } from '../../src/detect';
 import { backfill, importFiles, ingestWindow, startFollower, type AuditExportApi } from '../../src/ingest';
 import {
   SIM_ROUTES,
@@ -61,6 +62,7 @@ beforeEach(async () => {
 });
 
 const deps = () => ({ db: t.db, pool: t.pool, dpod });
+const pinRule = { ...DEFAULT_DETECTION_SETTINGS, rules: ['PIN_FAILURE_BURST' as const] };
 const fast = { pollIntervalMs: 20, progressBar: false, batchSize: 1000 };
 
 /** The simulator's client with export requests held until `release()`: catches a follower inside its pass. */
@@ -225,6 +227,7 @@ describe('ingest through the Audit Query API (simulator)', () => {
       overlapSeconds: 600,
       pollIntervalMs: 20,
       now: () => clock,
+      detect: pinRule,
     });
     const first = await f.runOnce();
     expect(first!.map((s) => [s.windowFrom?.toISOString(), s.windowTo?.toISOString()])).toEqual([
@@ -238,6 +241,14 @@ describe('ingest through the Audit Query API (simulator)', () => {
     expect(second![0]!.duplicates).toBeGreaterThan(0);
     await f.stop();
     expect(await storedSummary(t)).toEqual(expected());
+    // Each pass ran the detection rules over its window: a backfill of the whole range finds nothing they missed,
+    // and nothing to raise twice.
+    const { rows } = await t.pool.query<{ n: number }>('select count(*)::int as n from findings');
+    expect(rows[0]!.n).toBeGreaterThan(0);
+    expect(await detectRange(t.pool, { from: new Date(NOW.getTime() - 3 * DAY), to: NOW }, pinRule)).toMatchObject({
+      raised: 0,
+      extended: 0,
+    });
   });
 });
 
