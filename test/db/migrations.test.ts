@@ -56,7 +56,7 @@ describe('migrations', () => {
 
     const again = await migrateToLatest(fresh.handle.db);
     expect(again.applied).toEqual(Object.keys(migrations));
-    expect(await tables(fresh.handle)).toHaveLength(10);
+    expect(await tables(fresh.handle)).toHaveLength(11);
   });
 
   it('does nothing the second time', async () => {

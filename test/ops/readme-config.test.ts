@@ -30,6 +30,7 @@ function otherValue(name: string, value: string): Record<string, string> {
     HOST: { HOST: '127.0.0.1' },
     LOG_LEVEL: { LOG_LEVEL: 'debug' },
     INTROSPECTION: { INTROSPECTION: 'false' },
+    DETECT_RULES: { DETECT_RULES: 'none' },
     AUTH_MODE: {
       AUTH_MODE: 'jwt',
       JWT_SECRET: 'x'.repeat(32),
