@@ -78,12 +78,18 @@ export interface RuleDescription {
   title: string;
   /** What raises it, with the settings in force. */
   description(s: DetectionSettings): string;
+  /** The environment variables of its settings, and the setting each sets. */
+  settings: readonly { variable: string; key: keyof Omit<DetectionSettings, 'rules'> }[];
 }
 
 export const RULES: readonly RuleDescription[] = [
   {
     code: 'PIN_FAILURE_BURST',
     severity: 'HIGH',
+    settings: [
+      { variable: 'DETECT_PIN_FAILURES', key: 'pinFailures' },
+      { variable: 'DETECT_PIN_WINDOW_SECONDS', key: 'pinWindowSeconds' },
+    ],
     title: 'Burst of wrong PINs',
     description: (s) =>
       `${s.pinFailures} or more PIN or login failures in a row by one client on one service within ${s.pinWindowSeconds} s, ` +
@@ -93,6 +99,10 @@ export const RULES: readonly RuleDescription[] = [
   {
     code: 'DESTRUCTIVE_OPERATION',
     severity: 'CRITICAL',
+    settings: [
+      { variable: 'DETECT_DESTROY_OBJECTS', key: 'destroyObjects' },
+      { variable: 'DETECT_DESTROY_WINDOW_SECONDS', key: 'destroyWindowSeconds' },
+    ],
     title: 'Destructive operation',
     description: (s) =>
       `Any ${DESTRUCTIVE_PO_ACTIONS.join(', ')} by the partition officer; and ${s.destroyObjects} or more objects ` +
@@ -101,6 +111,7 @@ export const RULES: readonly RuleDescription[] = [
   {
     code: 'KEY_EXPORT_BY_NEW_CLIENT',
     severity: 'HIGH',
+    settings: [{ variable: 'DETECT_HISTORY_DAYS', key: 'historyDays' }],
     title: 'Key export by a client that never exported',
     description: (s) =>
       `${KEY_EXPORT_ACTIONS.join(', ')} by a client that did none of them on that service in the trailing ` +
@@ -109,6 +120,10 @@ export const RULES: readonly RuleDescription[] = [
   {
     code: 'NEW_CLIENT_ADDRESS',
     severity: 'MEDIUM',
+    settings: [
+      { variable: 'DETECT_HISTORY_DAYS', key: 'historyDays' },
+      { variable: 'DETECT_NEW_CLIENT_GRACE_DAYS', key: 'newClientGraceDays' },
+    ],
     title: 'Client acting from a new address',
     description: (s) =>
       `A client acting on a service from an address (IPv4 /24, IPv6 /64) it did not use there in the trailing ` +
@@ -117,6 +132,11 @@ export const RULES: readonly RuleDescription[] = [
   {
     code: 'VOLUME_SPIKE',
     severity: 'MEDIUM',
+    settings: [
+      { variable: 'DETECT_VOLUME_FACTOR', key: 'volumeFactor' },
+      { variable: 'DETECT_VOLUME_FLOOR', key: 'volumeFloor' },
+      { variable: 'DETECT_VOLUME_BASELINE_DAYS', key: 'volumeBaselineDays' },
+    ],
     title: 'Volume spike',
     description: (s) =>
       `A client's events on a service in one hour above ${s.volumeFactor} times its median hour over the trailing ` +

@@ -2,10 +2,12 @@
 export interface AuthScope {
   subject: string | null;
   serviceIds: readonly string[] | null;
+  /** May acknowledge findings: the token has the scope `audit:triage` (always, without authentication). */
+  triage?: boolean;
 }
 
 /** The scope of a caller who may read everything (AUTH_MODE=none, or a token without a `services` claim). */
-export const UNRESTRICTED: AuthScope = Object.freeze({ subject: null, serviceIds: null });
+export const UNRESTRICTED: AuthScope = Object.freeze({ subject: null, serviceIds: null, triage: true });
 
 /** True when the caller may see data of `serviceId`. */
 export function mayReadService(auth: AuthScope, serviceId: string): boolean {

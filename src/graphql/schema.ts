@@ -1,3 +1,4 @@
+import { FindingsResolver } from './resolvers/findings.resolver';
 import 'reflect-metadata';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -24,6 +25,7 @@ export const RESOLVERS = [
   CatalogResolver,
   IngestRunsResolver,
   IntegrityResolver,
+  FindingsResolver,
 ] as const;
 
 let built: Promise<GraphQLSchema> | undefined;

@@ -32,9 +32,11 @@ describe('the committed supergraph (deploy/supergraph.graphql)', () => {
       'auditEvent',
       'auditEvents',
       'client',
+      'findings',
       'ingestRuns',
       'integrity',
       'lunaActions',
+      'lunaDetectionRules',
       'service',
       'services',
     ]);

@@ -81,13 +81,19 @@ describe('authentication (AUTH_MODE=jwt)', () => {
     const t = await token({ scope: 'audit:read', services: ['svc-a'] });
     const res = await gql(url, '{ whoami }', {}, { authorization: `Bearer ${t}` });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ data: { whoami: JSON.stringify({ subject: 'analyst-1', serviceIds: ['svc-a'] }) } });
+    expect(res.body).toEqual({
+      data: { whoami: JSON.stringify({ subject: 'analyst-1', serviceIds: ['svc-a'], triage: false }) },
+    });
   });
 
   it('gives an unrestricted scope to a token without a services claim', async () => {
     const t = await token({ scope: 'openid audit:read' });
     const res = await gql<{ whoami: string }>(url, '{ whoami }', {}, { authorization: `Bearer ${t}` });
-    expect(JSON.parse(res.body.data?.whoami ?? 'null')).toEqual({ subject: 'analyst-1', serviceIds: null });
+    expect(JSON.parse(res.body.data?.whoami ?? 'null')).toEqual({
+      subject: 'analyst-1',
+      serviceIds: null,
+      triage: false,
+    });
   });
 
   const refusals: [string, () => Promise<string | undefined>, RegExp][] = [

@@ -48,8 +48,18 @@ const sign = (claims: Record<string, unknown>, kid = 'k1') =>
 
 it('accepts an RS256 token whose key is in the JWKS and reads its services claim', async () => {
   const scope = await authenticate(`Bearer ${await sign({ scope: 'audit:read', services: ['a', 'b'] })}`);
-  expect(scope).toEqual({ subject: 'svc-reader', serviceIds: ['a', 'b'] });
+  expect(scope).toEqual({ subject: 'svc-reader', serviceIds: ['a', 'b'], triage: false });
   expect(jwksRequests).toBe(1);
+});
+
+it('grants acknowledging findings to a token that also has the scope audit:triage (scope or scp)', async () => {
+  expect(await authenticate(`Bearer ${await sign({ scope: 'audit:read audit:triage' })}`)).toEqual({
+    subject: 'svc-reader',
+    serviceIds: null,
+    triage: true,
+  });
+  expect((await authenticate(`Bearer ${await sign({ scp: ['audit:read', 'audit:triage'] })}`)).triage).toBe(true);
+  await expect(authenticate(`Bearer ${await sign({ scope: 'audit:triage' })}`)).rejects.toThrow(/audit:read/);
 });
 
 it('refuses a token signed by a key not in the set, and an HS256 token keyed with the public key (algorithm confusion)', async () => {

@@ -7,6 +7,8 @@ export type { AuthScope };
 
 /** The scope a token must carry to read audit data. */
 export const REQUIRED_SCOPE = 'audit:read';
+/** The scope a token must also carry to acknowledge findings. */
+export const TRIAGE_SCOPE = 'audit:triage';
 
 /** Algorithms accepted from a JWKS (asymmetric only; `none` and HMAC are never taken from a key set). */
 const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
@@ -66,7 +68,11 @@ export function createAuthenticator(auth: Config['auth']): Authenticator {
     if (!scopes.includes(REQUIRED_SCOPE)) {
       throw new AuthError('FORBIDDEN', `Insufficient scope: the token needs "${REQUIRED_SCOPE}".`);
     }
-    return { subject: typeof payload.sub === 'string' ? payload.sub : null, serviceIds: servicesOf(payload) };
+    return {
+      subject: typeof payload.sub === 'string' ? payload.sub : null,
+      serviceIds: servicesOf(payload),
+      triage: scopes.includes(TRIAGE_SCOPE),
+    };
   };
 }
 

@@ -138,6 +138,14 @@ export function registerDemoCommand(program: Command): void {
         await app.prepare();
         const now = sim ? sim.tenant.now() : new Date();
         const events = await backfillRecentDays(app, flags.days, now, logger);
+        // The detection rules over the backfilled days (the follower runs them on each later pass).
+        const { detectRange } = await import('../../detect');
+        const found = await detectRange(
+          app.ingestDatabase.pool,
+          { from: new Date(now.getTime() - flags.days * DAY_MS), to: now },
+          config.detection,
+        );
+        logger.info({ raised: found.raised }, 'detection rules run over the backfilled days');
         const url = await app.start();
         process.stdout.write(banner(url, config, sim, events) + sealBanner(config, demoKey !== null));
         await signalled;

@@ -135,5 +135,19 @@ query EverythingOneClientDid($clientId: ID!, $after: String) {
 `,
       variables: { clientId: ids.clientId, after: null },
     },
+    {
+      title: 'Open findings',
+      query: `# What the detection rules raised and nobody has acknowledged yet, most severe first in the filter.
+query OpenFindings($after: String) {
+  findings(filter: { status: OPEN, severities: [HIGH, CRITICAL] }, first: 20, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    nodes { rule severity summary firstSeen lastSeen count service { id name } client { id name } }
+  }
+  lunaDetectionRules { code severity enabled description }
+}
+`,
+      variables: { after: null },
+    },
   ];
 }

@@ -42,14 +42,18 @@ export interface GraphqlFixture {
   sqlCount(): number;
   /** Zeroes the SQL counter and the simulator's request counters. */
   resetCounts(): void;
-  /** POSTs a query; `services` confines the caller to those service ids. */
+  /** POSTs a query; `services` confines the caller to those service ids; `triage` grants the scope audit:triage. */
   gql<TData = unknown>(
     query: string,
     variables?: Record<string, unknown>,
-    options?: { services?: string[] },
+    options?: { services?: string[]; triage?: boolean },
   ): Promise<GqlBody<TData>>;
   /** Like {@link gql} for a query that must succeed: fails with the errors if there are any, else returns `data`. */
-  gqlData<TData>(query: string, variables?: Record<string, unknown>, options?: { services?: string[] }): Promise<TData>;
+  gqlData<TData>(
+    query: string,
+    variables?: Record<string, unknown>,
+    options?: { services?: string[]; triage?: boolean },
+  ): Promise<TData>;
   stop(): Promise<void>;
 }
 
@@ -124,18 +128,20 @@ export async function startGraphqlFixture(options: FixtureOptions = {}): Promise
     context: ({ req }) => {
       const header = req.headers['x-test-services'];
       const services = typeof header === 'string' ? header.split(',').filter(Boolean) : null;
+      const triage = req.headers['x-test-triage'] === '1';
       return Promise.resolve(
-        createContext(deps, { requestId: randomUUID(), auth: { subject: 'test', serviceIds: services } }),
+        createContext(deps, { requestId: randomUUID(), auth: { subject: 'test', serviceIds: services, triage } }),
       );
     },
   });
 
-  const gql = async <TData>(query: string, variables = {}, opts: { services?: string[] } = {}) => {
+  const gql = async <TData>(query: string, variables = {}, opts: { services?: string[]; triage?: boolean } = {}) => {
     const res = await fetch(url, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
         ...(opts.services ? { 'x-test-services': opts.services.join(',') } : {}),
+        ...(opts.triage ? { 'x-test-triage': '1' } : {}),
       },
       body: JSON.stringify({ query, variables }),
     });
@@ -155,7 +161,11 @@ export async function startGraphqlFixture(options: FixtureOptions = {}): Promise
       sim.resetStats();
     },
     gql,
-    async gqlData<TData>(query: string, variables?: Record<string, unknown>, opts?: { services?: string[] }) {
+    async gqlData<TData>(
+      query: string,
+      variables?: Record<string, unknown>,
+      opts?: { services?: string[]; triage?: boolean },
+    ) {
       const body = await gql<TData>(query, variables, opts);
       if (body.errors !== undefined || body.data == null)
         throw new Error(`expected data without errors, got ${JSON.stringify(body)}`);

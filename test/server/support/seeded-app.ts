@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../../src/config';
+import { DEFAULT_DETECTION_SETTINGS, detectRange } from '../../../src/detect';
 import { importFiles } from '../../../src/ingest';
 import { createLogger } from '../../../src/logger';
 import { createApp, type App } from '../../../src/server/app';
@@ -50,6 +51,12 @@ export async function startSeededApp(options: SeededAppOptions = {}): Promise<Se
     file,
   );
   await importFiles({ db: db.db, pool: db.pool }, [file], { progressBar: false });
+  // The detection rules over what was imported, as the demo runs them (the GraphiQL examples show findings).
+  await detectRange(
+    db.pool,
+    { from: new Date(now.getTime() - (options.days ?? 3) * 86_400_000), to: now },
+    DEFAULT_DETECTION_SETTINGS,
+  );
   await rm(dir, { recursive: true, force: true });
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DB_POOL_SIZE: '3', ...options.env });
   const app = createApp(config, {

@@ -1,0 +1,128 @@
+import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { RULES } from '../../detect/catalog';
+import { parsePosition } from '../audit/audit-event';
+import { mayReadService } from '../auth-scope';
+import type { Context } from '../context';
+import { apiError, badInput, invalidCursor } from '../errors';
+import { acknowledge, fetchFindings } from '../findings/findings.repository';
+import { parsePageArgs } from '../pagination/page-request';
+import { ClientType, type ClientRef } from '../types/client.type';
+import {
+  DetectionRuleType,
+  FindingConnectionType,
+  FindingFilterInput,
+  FindingType,
+  type FindingRecord,
+  type FindingRule,
+  type FindingSeverity,
+} from '../types/finding.types';
+import { ServiceType, type ServiceRef } from '../types/service.type';
+
+@ArgsType()
+class FindingsArgs {
+  @Field(() => FindingFilterInput, {
+    nullable: true,
+    description: 'Which findings; omitted = all (that the caller may see).',
+  })
+  filter?: FindingFilterInput | null;
+
+  @Field(() => Int, { nullable: true, description: 'Page size reading forwards (default 50).' })
+  first?: number | null;
+
+  @Field(() => String, { nullable: true, description: 'Read forwards from after this cursor.' })
+  after?: string | null;
+
+  @Field(() => Int, { nullable: true, description: 'Page size reading backwards from the end (or from before).' })
+  last?: number | null;
+
+  @Field(() => String, { nullable: true, description: 'Read backwards from before this cursor.' })
+  before?: string | null;
+}
+
+function decodeFindingCursor(cursor: string, argument: string) {
+  const text = /^[A-Za-z0-9_-]{1,120}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
+  const position = text.startsWith('fd1:') ? parsePosition(text.slice(4)) : null;
+  if (!position) throw invalidCursor(argument);
+  return position;
+}
+
+function findingCursor(f: FindingRecord): string {
+  return Buffer.from(`fd1:${f.position.timeUs}:${f.position.id}`, 'utf8').toString('base64url');
+}
+
+const MAX_NOTE = 2000;
+
+/** Query.findings, Query.lunaDetectionRules, Mutation.acknowledgeFinding and the Finding's service and client. */
+@Resolver(() => FindingType)
+export class FindingsResolver {
+  @Query(() => FindingConnectionType, {
+    description:
+      "What the detection rules found (docs/detection.md), newest first by first seen; confined to the caller's services.",
+  })
+  async findings(@Args() args: FindingsArgs, @Ctx() ctx: Context): Promise<FindingConnectionType> {
+    const f = args.filter;
+    if (f?.from && f.to && f.from.getTime() >= f.to.getTime())
+      throw badInput('filter.from must be before filter.to', 'filter.from');
+    const request = parsePageArgs(args, ctx.deps.config.limits.maxPageSize, decodeFindingCursor);
+    ctx.sqlQueries += 2;
+    const page = await fetchFindings(ctx.deps.readDb ?? ctx.deps.db, f, ctx.auth, request);
+    const edges = page.findings.map((node) => ({ cursor: findingCursor(node), node }));
+    return {
+      edges,
+      nodes: page.findings,
+      pageInfo: {
+        hasNextPage: page.hasNextPage,
+        hasPreviousPage: page.hasPreviousPage,
+        startCursor: edges[0]?.cursor ?? null,
+        endCursor: edges[edges.length - 1]?.cursor ?? null,
+      },
+      totalCount: page.totalCount,
+    };
+  }
+
+  @Query(() => [DetectionRuleType], { description: 'The detection rules, with the settings in force.' })
+  lunaDetectionRules(@Ctx() ctx: Context): DetectionRuleType[] {
+    const s = ctx.deps.config.detection;
+    return RULES.map((r) => ({
+      code: r.code as FindingRule,
+      severity: r.severity as FindingSeverity,
+      title: r.title,
+      description: r.description(s),
+      enabled: s.rules.includes(r.code),
+      settings: r.settings.map(({ variable, key }) => ({ variable, value: String(s[key]) })),
+    }));
+  }
+
+  @Mutation(() => FindingType, {
+    description:
+      'Marks a finding acknowledged, recording who (the token subject), when and a note. Needs the scope audit:triage.',
+  })
+  async acknowledgeFinding(
+    @Arg('id', () => ID, { description: 'The finding.' }) id: string,
+    @Arg('note', () => String, { nullable: true, description: 'Why, or what was done (at most 2,000 characters).' })
+    note: string | null,
+    @Ctx() ctx: Context,
+  ): Promise<FindingRecord> {
+    if (!ctx.auth.triage)
+      throw apiError('FORBIDDEN', 'acknowledging a finding needs a token with the scope "audit:triage"');
+    if (!/^\d{1,18}$/.test(id)) throw badInput(`no finding has the id "${id.slice(0, 40)}"`, 'id');
+    if (note !== null && note.length > MAX_NOTE)
+      throw badInput(`the note is longer than ${MAX_NOTE} characters`, 'note');
+    if (note?.includes('\0')) throw badInput('the note contains a NUL character', 'note');
+    ctx.sqlQueries++;
+    const done = await acknowledge(ctx.deps.db, id, ctx.auth.subject ?? 'anonymous', note, ctx.auth);
+    if (!done) throw badInput(`no finding has the id "${id}"`, 'id');
+    return done;
+  }
+
+  @FieldResolver(() => ServiceType, { description: 'The service it was seen on.' })
+  service(@Root() f: FindingRecord, @Ctx() ctx: Context): ServiceRef {
+    if (!mayReadService(ctx.auth, f.serviceId)) throw apiError('FORBIDDEN', "not in the caller's services");
+    return { id: f.serviceId };
+  }
+
+  @FieldResolver(() => ClientType, { nullable: true, description: 'The client that acted.' })
+  client(@Root() f: FindingRecord): ClientRef | null {
+    return f.clientId === null ? null : { id: f.clientId, serviceId: f.serviceId };
+  }
+}
