@@ -45,3 +45,19 @@ export function evidenceCondition(evidence: Evidence, first: number): SqlConditi
       return { text: 'true', values: [] };
   }
 }
+
+/** Reads an evidence predicate back from its stored JSON; an unknown shape is refused, never widened to "all". */
+export function parseEvidence(value: unknown): Evidence {
+  const v = (value ?? {}) as Record<string, unknown>;
+  const strings = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === 'string');
+  if (v.kind === 'pin-failures' || v.kind === 'all') return { kind: v.kind };
+  if (v.kind === 'address' && typeof v.prefix === 'string') return { kind: 'address', prefix: v.prefix };
+  if (v.kind === 'actions' && strings(v.actions) && (v.roles === undefined || strings(v.roles)))
+    return {
+      kind: 'actions',
+      actions: v.actions,
+      ...(v.okOnly === true ? { okOnly: true } : {}),
+      ...(strings(v.roles) ? { roles: v.roles } : {}),
+    };
+  throw new Error(`a finding's evidence has an unknown shape: ${JSON.stringify(value)}`);
+}

@@ -68,7 +68,14 @@ beforeAll(async () => {
       traceID: `zeroize-${k}`,
       meta: JSON.stringify({ clientip: '10.0.0.1', role: 'PO' }),
     });
-    return [...wrongPins, zeroize];
+    // A signature in the middle of the run: not evidence of it (and no login, so the run goes on).
+    const sign = record({
+      time: new Date(burstAt + k * 60_000 + 2500).toISOString(),
+      resourceID: r.service_id,
+      actorID: r.client_id,
+      traceID: `sign-${k}`,
+    });
+    return [...wrongPins, sign, zeroize];
   });
   await importFiles({ db: f.t.db, pool: f.t.pool }, [writeText(join(dir, 'bursts.jsonl'), jsonLines(events))], {
     leaves: false,
@@ -121,6 +128,52 @@ it('pages the stored findings newest first, filtered, with their service, client
     filter: { rules: ['DESTRUCTIVE_OPERATION'], from: new Date(at + 1).toISOString() },
   });
   expect(later.findings.totalCount).toBe(0);
+});
+
+it("links each finding's evidence events: as many as its count, of its service and client, matching its rule", async () => {
+  const EVIDENCE = `query { findings(first: 500) { nodes { id rule count service { id } client { id }
+    events(first: 500) { totalCount nodes { time action status meta { role } service { id } client { id } } } } } }`;
+  const data = await f.gqlData<{
+    findings: {
+      nodes: (FindingNode & {
+        events: {
+          totalCount: number;
+          nodes: {
+            time: string;
+            action: string;
+            status: string;
+            meta: { role: string | null };
+            service: { id: string };
+            client: { id: string };
+          }[];
+        };
+      })[];
+    };
+  }>(EVIDENCE);
+  expect(data.findings.nodes.length).toBeGreaterThan(2);
+  for (const n of data.findings.nodes) {
+    expect({ id: n.id, total: n.events.totalCount, listed: n.events.nodes.length }).toEqual({
+      id: n.id,
+      total: n.count,
+      listed: n.count,
+    });
+    for (const e of n.events.nodes) {
+      expect([e.service.id, e.client.id]).toEqual([n.service.id, n.client!.id]);
+      if (n.rule === 'PIN_FAILURE_BURST')
+        expect(
+          e.status === 'LUNA_RET_UM_PIN_INCORRECT' ||
+            (e.action === 'LUNA_LOGIN' && e.status !== 'LUNA_RET_OK') ||
+            e.status.includes('LOCKED'),
+        ).toBe(true);
+      else expect([e.action, e.meta.role]).toEqual(['LUNA_PARTITION_ZEROIZE', 'PO']);
+    }
+    // Oldest first by default.
+    const times = n.events.nodes.map((e) => Date.parse(e.time));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+  }
+  // The hand-made bursts are there with their six and seven wrong PINs.
+  const mine = data.findings.nodes.filter((n) => n.rule === 'PIN_FAILURE_BURST' && services.includes(n.service.id));
+  expect(mine.map((n) => n.count)).toEqual(expect.arrayContaining([6, 7]));
 });
 
 it('keeps a caller confined to some services to their findings', async () => {

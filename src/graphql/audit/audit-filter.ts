@@ -1,3 +1,4 @@
+import { PIN_FAILURE_STATUSES } from '../../detect/catalog';
 import { isIP } from 'node:net';
 import { sql, type RawBuilder } from 'kysely';
 import type { AuthScope } from '../auth-scope';
@@ -37,6 +38,11 @@ export interface AuditFilter {
   clientIps: string[] | null;
   hsmIds: string[] | null;
   objectId: string | null;
+  /**
+   * Only PIN or login failures (a failed LUNA_LOGIN, or a wrong-PIN / lockout status): the evidence of a
+   * PIN_FAILURE_BURST finding (`Finding.events`); not a field of the GraphQL filter. Read from the events only.
+   */
+  pinFailures?: boolean;
   /** True when the filter provably matches nothing (no SQL needed). */
   empty: boolean;
 }
@@ -134,7 +140,8 @@ export function rollupCanAnswer(filter: AuditFilter): boolean {
     onHour(filter.to) &&
     filter.clientIps === null &&
     filter.hsmIds === null &&
-    filter.objectId === null
+    filter.objectId === null &&
+    !filter.pinFailures
   );
 }
 
@@ -177,6 +184,10 @@ export function filterCondition(
     if (filter.clientIps) parts.push(sql`${col('client_ip')} <<= any(${filter.clientIps}::inet[])`);
     if (filter.hsmIds) parts.push(anyOf(col('hsm_id'), filter.hsmIds));
     if (filter.objectId !== null) parts.push(sql`${col('object_ids')} @> array[${filter.objectId}]::text[]`);
+    if (filter.pinFailures)
+      parts.push(
+        sql`((${col('action')} = 'LUNA_LOGIN' and ${col('status')} <> ${RET_OK}) or ${col('status')} = any(${[...PIN_FAILURE_STATUSES]}::text[]))`,
+      );
   }
   return parts.length === 0 ? sql`true` : sql.join(parts, sql` and `);
 }

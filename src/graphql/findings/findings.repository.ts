@@ -1,5 +1,6 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../../db/database';
+import { parseEvidence } from '../../detect/evidence';
 import { microsToIso, type EventPosition } from '../audit/audit-event';
 import type { AuthScope } from '../auth-scope';
 import type { PageRequest } from '../pagination/page-request';
@@ -29,11 +30,14 @@ interface FindingRow {
   acknowledged_at: Date | null;
   acknowledge_note: string | null;
   first_us: string;
+  last_us: string;
+  evidence: unknown;
 }
 
 const COLUMNS = sql`f.id::text as id, f.rule, f.severity, f.status, f.service_id, f.client_id, f.subject, f.first_seen,
   f.last_seen, f.count, f.summary, f.raised_at, f.updated_at, f.acknowledged_by, f.acknowledged_at, f.acknowledge_note,
-  (extract(epoch from f.first_seen) * 1000000)::bigint::text as first_us`;
+  (extract(epoch from f.first_seen) * 1000000)::bigint::text as first_us,
+  (extract(epoch from f.last_seen) * 1000000)::bigint::text as last_us, f.evidence`;
 
 function toRecord(r: FindingRow): FindingRecord {
   return {
@@ -53,6 +57,8 @@ function toRecord(r: FindingRow): FindingRecord {
     acknowledgedBy: r.acknowledged_by,
     acknowledgedAt: r.acknowledged_at,
     acknowledgeNote: r.acknowledge_note,
+    evidence: parseEvidence(r.evidence),
+    lastSeenUs: r.last_us,
     position: { timeUs: r.first_us, id: r.id },
   };
 }

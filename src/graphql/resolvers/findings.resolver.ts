@@ -1,6 +1,9 @@
 import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { RULES } from '../../detect/catalog';
+import { openAuditConnection, type AuditConnectionSource } from '../audit/audit-connection';
 import { parsePosition } from '../audit/audit-event';
+import { AuditEventOrder } from '../types/audit-event-filter.input';
+import { AuditEventConnectionType } from '../types/connection.types';
 import { mayReadService } from '../auth-scope';
 import type { Context } from '../context';
 import { apiError, badInput, invalidCursor } from '../errors';
@@ -37,6 +40,24 @@ class FindingsArgs {
 
   @Field(() => String, { nullable: true, description: 'Read backwards from before this cursor.' })
   before?: string | null;
+}
+
+@ArgsType()
+class FindingEventsArgs {
+  @Field(() => Int, { nullable: true, description: 'Page size reading forwards (default 50).' })
+  first?: number | null;
+
+  @Field(() => String, { nullable: true, description: 'Read forwards from after this cursor.' })
+  after?: string | null;
+
+  @Field(() => Int, { nullable: true, description: 'Page size reading backwards from the end (or from before).' })
+  last?: number | null;
+
+  @Field(() => String, { nullable: true, description: 'Read backwards from before this cursor.' })
+  before?: string | null;
+
+  @Field(() => AuditEventOrder, { nullable: true, description: 'Order of the events (default oldest first).' })
+  orderBy?: AuditEventOrder | null;
 }
 
 function decodeFindingCursor(cursor: string, argument: string) {
@@ -119,6 +140,34 @@ export class FindingsResolver {
   service(@Root() f: FindingRecord, @Ctx() ctx: Context): ServiceRef {
     if (!mayReadService(ctx.auth, f.serviceId)) throw apiError('FORBIDDEN', "not in the caller's services");
     return { id: f.serviceId };
+  }
+
+  @FieldResolver(() => AuditEventConnectionType, {
+    description:
+      'Its evidence: the events of its service and client from first to last seen that match its rule (as many as its count), oldest first by default.',
+  })
+  events(@Root() f: FindingRecord, @Args() args: FindingEventsArgs, @Ctx() ctx: Context): AuditConnectionSource {
+    const e = f.evidence;
+    // The filter's bounds are milliseconds (DPoD's precision); `to` is exclusive, so it ends just after the last event.
+    const source = openAuditConnection(ctx, {
+      first: args.first,
+      after: args.after,
+      last: args.last,
+      before: args.before,
+      orderBy: args.orderBy ?? AuditEventOrder.TIME_ASC,
+      filter: {
+        from: new Date(Math.floor(Number(f.position.timeUs) / 1000)),
+        to: new Date(Math.floor(Number(f.lastSeenUs) / 1000) + 1),
+        serviceIds: [f.serviceId],
+        ...(f.clientId !== null ? { clientIds: [f.clientId] } : {}),
+        ...(e.kind === 'actions'
+          ? { actions: e.actions, ...(e.okOnly ? { succeeded: true } : {}), ...(e.roles ? { roles: e.roles } : {}) }
+          : {}),
+        ...(e.kind === 'address' ? { clientIps: [e.prefix] } : {}),
+      },
+    });
+    if (e.kind === 'pin-failures') source.scope.filter.pinFailures = true;
+    return source;
   }
 
   @FieldResolver(() => ClientType, { nullable: true, description: 'The client that acted.' })

@@ -1,3 +1,4 @@
+import type { Evidence } from '../../detect/evidence';
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { PageInfoType } from './page-info.type';
 
@@ -46,6 +47,10 @@ export interface FindingRecord {
   acknowledgedBy: string | null;
   acknowledgedAt: Date | null;
   acknowledgeNote: string | null;
+  /** The predicate its evidence events match (src/detect/evidence.ts). */
+  evidence: Evidence;
+  /** Last seen in microseconds (the evidence range ends there, inclusive). */
+  lastSeenUs: string;
   /** Keyset position: first seen in microseconds, id. */
   position: { timeUs: string; id: string };
 }
