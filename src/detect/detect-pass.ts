@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { FINDINGS_CHANNEL } from '../db/channels';
 import type { Logger } from '../logger';
 import { RULE_CODES, type DetectionSettings, type RuleCode } from './catalog';
 import { applyCandidate } from './findings-store';
@@ -13,6 +14,15 @@ export interface DetectOutcome {
 
 const LOCK = 'dpod-audit detection';
 
+/** Extra work of a detection pass. */
+export interface DetectHooks {
+  /**
+   * Called inside the pass's transaction with the findings it raised (not those it extended), before commit: what it
+   * writes (a webhook outbox) commits or rolls back with them.
+   */
+  onRaised?: (client: pg.PoolClient, findingIds: readonly string[]) => Promise<void>;
+}
+
 /**
  * Runs every enabled rule over [from, to) and stores what they find, in one repeatable-read transaction under a
  * session advisory lock taken before it begins: two followers (or a follower and `dpod-audit detect`) take turns,
@@ -24,7 +34,9 @@ export async function detectFindings(
   range: DetectRange,
   settings: DetectionSettings,
   logger?: Logger,
+  hooks: DetectHooks = {},
 ): Promise<DetectOutcome> {
+  const raisedIds: string[] = [];
   const outcome: DetectOutcome = {
     raised: 0,
     extended: 0,
@@ -38,11 +50,17 @@ export async function detectFindings(
       await client.query('begin isolation level repeatable read');
       for (const rule of settings.rules) {
         for (const candidate of await EVALUATORS[rule](client, range, settings)) {
-          const applied = await applyCandidate(client, candidate);
+          const { applied, id } = await applyCandidate(client, candidate);
           if (applied === 'unchanged') continue;
+          if (applied === 'raised') raisedIds.push(id);
           outcome[applied === 'raised' ? 'raised' : 'extended']++;
           outcome.byRule[rule][applied === 'raised' ? 'raised' : 'extended']++;
         }
+      }
+      if (raisedIds.length > 0) {
+        await hooks.onRaised?.(client, raisedIds);
+        // Delivered at commit to every listener (subscriptions on any replica); one notice per finding.
+        await client.query('select pg_notify($1, id) from unnest($2::text[]) as id', [FINDINGS_CHANNEL, raisedIds]);
       }
       await client.query('commit');
     } catch (err) {
@@ -67,7 +85,7 @@ export async function detectRange(
   pool: pg.Pool,
   range: DetectRange,
   settings: DetectionSettings,
-  options: { logger?: Logger; onPass?: (r: DetectRange, o: DetectOutcome) => void } = {},
+  options: { logger?: Logger; onPass?: (r: DetectRange, o: DetectOutcome) => void; hooks?: DetectHooks } = {},
 ): Promise<DetectOutcome> {
   const total: DetectOutcome = {
     raised: 0,
@@ -76,7 +94,7 @@ export async function detectRange(
   };
   for (let t = range.from.getTime(); t < range.to.getTime(); t += 86_400_000) {
     const part = { from: new Date(t), to: new Date(Math.min(t + 86_400_000, range.to.getTime())) };
-    const o = await detectFindings(pool, part, settings, options.logger);
+    const o = await detectFindings(pool, part, settings, options.logger, options.hooks);
     total.raised += o.raised;
     total.extended += o.extended;
     for (const r of RULE_CODES) {

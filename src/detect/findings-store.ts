@@ -59,18 +59,25 @@ export async function findingId(c: pg.ClientBase, fingerprint: string): Promise<
 
 export type Applied = 'raised' | 'extended' | 'unchanged';
 
+/** What {@link applyCandidate} did, and to which finding. */
+export interface AppliedCandidate {
+  applied: Applied;
+  id: string;
+}
+
 /**
  * Stores a candidate: inserts its episode, or widens the stored one to cover it, then counts its evidence events
  * from the store (so passes that overlap, repeat or run in any order leave the same row). Runs inside the detection
  * pass's transaction, under its lock.
  */
-export async function applyCandidate(c: pg.ClientBase, cand: Candidate): Promise<Applied> {
+export async function applyCandidate(c: pg.ClientBase, cand: Candidate): Promise<AppliedCandidate> {
   const rule = ruleOf(cand.rule);
   let id: string;
   let before: { first: string; last: string; count: number } | null = null;
   if (cand.fingerprint === null) {
     if (!cand.extends) throw new Error('a candidate needs a fingerprint or a finding to extend');
     id = cand.extends;
+    before = await storedSpan(c, id);
   } else {
     const { rows } = await c.query<{ id: string }>(
       `insert into findings (fingerprint, rule, severity, service_id, client_id, subject, first_seen, last_seen, count,
@@ -90,15 +97,13 @@ export async function applyCandidate(c: pg.ClientBase, cand: Candidate): Promise
         JSON.stringify(cand.evidence),
       ],
     );
-    const known = rows[0]?.id ?? (await findingId(c, cand.fingerprint));
+    // A row inserted here is new (`before` stays null); one the insert met is read back below.
+    const inserted = rows[0]?.id ?? null;
+    const known = inserted ?? (await findingId(c, cand.fingerprint));
     if (known === null) throw new Error(`finding ${cand.fingerprint} neither inserted nor found`);
     id = known;
+    if (inserted === null) before = await storedSpan(c, id);
   }
-  const { rows: prev } = await c.query<{ first: string; last: string; count: number; fresh: boolean }>(
-    `select first_seen::text as first, last_seen::text as last, count, summary = '' as fresh from findings where id = $1`,
-    [id],
-  );
-  if (prev[0] && !prev[0].fresh) before = prev[0];
   const cond = evidenceCondition(cand.evidence, 4);
   const { rows } = await c.query<{ first: string; last: string; count: number }>(
     `with span as (
@@ -119,5 +124,17 @@ export async function applyCandidate(c: pg.ClientBase, cand: Candidate): Promise
       now.count,
       cand.summary(now.count),
     ]);
-  return before === null ? 'raised' : changed ? 'extended' : 'unchanged';
+  return { id, applied: before === null ? 'raised' : changed ? 'extended' : 'unchanged' };
+}
+
+/** A stored finding's span and count, as {@link applyCandidate} compares them. */
+async function storedSpan(
+  c: pg.ClientBase,
+  id: string,
+): Promise<{ first: string; last: string; count: number } | null> {
+  const { rows } = await c.query<{ first: string; last: string; count: number }>(
+    'select first_seen::text as first, last_seen::text as last, count from findings where id = $1',
+    [id],
+  );
+  return rows[0] ?? null;
 }

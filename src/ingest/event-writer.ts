@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Database } from '../db/database';
+import { EVENTS_CHANNEL } from '../db/channels';
 import { ensurePartitions } from '../db/partitions';
 import { STAGING_COLUMNS, STAGING_TABLE_DDL } from './copy-row';
 import { emptyBatch, NULL_ROLE, pickRows, rowCount, rowLine, ROLLUP_SEPARATOR, type EventBatch } from './event-batch';
@@ -67,6 +68,24 @@ const UPSERT_ROLLUPS = `
   select * from unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])
    order by 1, 2, 3, 4, 5, 6
   on conflict on constraint audit_rollups_hourly_key do update set count = audit_rollups_hourly.count + excluded.count`;
+
+const NEXT_ID = `select nextval('audit_events_id_seq')::text as id`;
+
+// Sent in the batch's transaction: PostgreSQL delivers it at commit, or never (see src/db/channels.ts).
+const NOTIFY_EVENTS = `
+  select pg_notify($1, json_build_object('run', $2::text, 'minId', $3::text, 'maxId', nextval('audit_events_id_seq')::text,
+                                         'from', $4::text, 'to', $5::text, 'count', $6::int)::text)`;
+
+/** The earliest and latest of ISO-8601 times (they sort as text). */
+function timeSpan(times: readonly string[]): { lo: string; hi: string } {
+  let lo = times[0]!;
+  let hi = lo;
+  for (const t of times) {
+    if (t < lo) lo = t;
+    if (t > hi) hi = t;
+  }
+  return { lo, hi };
+}
 
 /** SQLSTATE classes that mean "this data", not "this connection": worth isolating the bad row. */
 function isDataError(err: unknown): boolean {
@@ -219,8 +238,15 @@ export class EventWriter {
     await c.query('begin');
     try {
       const rows = rowCount(batch);
+      // Every id this batch inserts lies between two draws of the sequence, before and after; with the run's id they
+      // name exactly its rows, which listeners (subscriptions) read when they hear the commit.
+      const before = rows === 0 ? null : await c.query<{ id: string }>(NEXT_ID);
       const inserted =
         rows === 0 ? 0 : how === 'direct' ? await this.insertDirect(batch) : await this.insertStaged(batch);
+      if (inserted > 0) {
+        const span = timeSpan(batch.times);
+        await c.query(NOTIFY_EVENTS, [EVENTS_CHANNEL, this.runId, before!.rows[0]!.id, span.lo, span.hi, inserted]);
+      }
       if (batch.rejected.length > 0) {
         await c.query(
           // A line read before (an overlapping window, a re-import, a rerun) adds no row: it is noted as seen again.
@@ -280,12 +306,7 @@ export class EventWriter {
   }
 
   private async insertDirect(batch: EventBatch): Promise<number> {
-    let lo = batch.times[0]!;
-    let hi = lo;
-    for (const t of batch.times) {
-      if (t < lo) lo = t;
-      if (t > hi) hi = t;
-    }
+    const { lo, hi } = timeSpan(batch.times);
     const { rows } = await this.client.query<{ flags: string }>(STORED_FLAGS, [
       batch.keys.join(','),
       batch.times.join(','),
