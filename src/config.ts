@@ -41,6 +41,7 @@ const EXAMPLES: Record<keyof typeof envSchema.shape, string> = {
   MAX_QUERY_COST: '50000',
   MAX_ALIASES: '30',
   MAX_ROOT_FIELDS: '10',
+  SUBSCRIPTION_QUEUE_LIMIT: '1000',
   BODY_LIMIT_BYTES: '1000000',
   CORS_ORIGINS: 'https://portal.example.com,https://ops.example.com',
   INTROSPECTION: 'true',
@@ -115,6 +116,7 @@ const envSchema = z.object({
   MAX_QUERY_COST: intIn(10, 100_000_000).default('50000'),
   MAX_ALIASES: intIn(1, 1000).default('30'),
   MAX_ROOT_FIELDS: intIn(1, 1000).default('10'),
+  SUBSCRIPTION_QUEUE_LIMIT: intIn(1, 1_000_000).default('1000'),
   BODY_LIMIT_BYTES: intIn(1024, 100_000_000).default('1000000'),
   CORS_ORIGINS: z.string().trim().default(''),
   INTROSPECTION: bool.default('true'),
@@ -209,6 +211,8 @@ export interface Config {
     readonly maxCost: number;
     readonly maxAliases: number;
     readonly maxRootFields: number;
+    /** Committed batches a subscriber may fall behind before it is cut off (`SUBSCRIPTION_QUEUE_LIMIT`). */
+    readonly subscriptionQueueLimit: number;
     readonly statementTimeoutMs: number;
     readonly introspection: boolean;
   };
@@ -378,6 +382,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       maxCost: e.MAX_QUERY_COST,
       maxAliases: e.MAX_ALIASES,
       maxRootFields: e.MAX_ROOT_FIELDS,
+      subscriptionQueueLimit: e.SUBSCRIPTION_QUEUE_LIMIT,
       statementTimeoutMs: e.STATEMENT_TIMEOUT_MS,
       introspection: e.INTROSPECTION,
     },

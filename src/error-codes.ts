@@ -9,6 +9,16 @@ export const ERROR_CODES = {
   BAD_USER_INPUT: { meaning: 'an argument is invalid; the message says which and why', httpStatus: null },
   INVALID_CURSOR: { meaning: 'a cursor this API did not issue, or an altered one', httpStatus: null },
   DPOD_UNAVAILABLE: { meaning: 'live DPoD data could not be read and no cached copy was left', httpStatus: null },
+  // Live delivery (subscriptions): why a subscription ended before its client ended it.
+  SUBSCRIBER_TOO_SLOW: {
+    meaning: 'the subscriber fell more than SUBSCRIPTION_QUEUE_LIMIT committed batches behind and was cut off',
+    httpStatus: null,
+  },
+  LIVE_FEED_INTERRUPTED: {
+    meaning: "the server's database session for live delivery dropped: subscribe again and catch up with auditEvents",
+    httpStatus: null,
+  },
+  TOKEN_EXPIRED: { meaning: 'the token a subscription was opened with has expired: subscribe again', httpStatus: null },
   // Query-shape limits, checked before execution (`extensions.limit` holds the configured value).
   QUERY_TOO_DEEP: { meaning: 'the query nests deeper than MAX_QUERY_DEPTH', httpStatus: 400 },
   QUERY_TOO_COMPLEX: {

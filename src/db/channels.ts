@@ -14,9 +14,8 @@ export const FINDINGS_CHANNEL = 'dpod_audit_findings';
 export interface EventsNotice {
   /** The ingest run that wrote them (`audit_events.ingest_run_id`). */
   run: string;
-  /** The smallest and largest `audit_events.id` the batch inserted (ids of one batch come from one sequence). */
-  minId: string;
-  maxId: string;
+  /** The id of the transaction that inserted them (their `xmin`, 32 bits). */
+  xid: string;
   /** The earliest and latest event time of the batch (partition pruning for the read). */
   from: string;
   to: string;

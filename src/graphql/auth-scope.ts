@@ -4,6 +4,8 @@ export interface AuthScope {
   serviceIds: readonly string[] | null;
   /** May acknowledge findings: the token has the scope `audit:triage` (always, without authentication). */
   triage?: boolean;
+  /** When the token expires (epoch ms), if it does: a long-lived subscription ends then. */
+  expiresAt?: number | null;
 }
 
 /** The scope of a caller who may read everything (AUTH_MODE=none, or a token without a `services` claim). */

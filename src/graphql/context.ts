@@ -7,6 +7,7 @@ import { DpodDirectory, type DpodReader } from './live/dpod-directory';
 import { TtlCache } from './live/ttl-cache';
 import type { UnconfirmedAnswer } from './live/unconfirmed-answer';
 import { createLoaders, type Loaders } from './loaders';
+import type { NoticeHub } from './subscriptions/notice-hub';
 
 export type { AuthScope } from './auth-scope';
 export { UNRESTRICTED } from './auth-scope';
@@ -22,6 +23,8 @@ export interface GraphqlDeps {
   liveCache: TtlCache;
   config: Config;
   logger?: Logger;
+  /** Live delivery (subscriptions); null where the process serves none (tests, the schema command). */
+  notices?: NoticeHub | null;
 }
 
 /** The typed context of one GraphQL request. */
@@ -36,6 +39,8 @@ export interface Context {
   sqlQueries: number;
   /** Non-null live fields that answered without DPoD (reported as DPOD_UNAVAILABLE errors). */
   unconfirmedAnswers: UnconfirmedAnswer[];
+  /** A subscription's transport, told when live delivery cuts the subscriber off (it then closes). */
+  onCutOff?: (code: string, message: string) => void;
 }
 
 /** Builds the process-wide {@link GraphqlDeps}; the TTL comes from `config.dpod.cacheTtlSeconds`. */
@@ -47,6 +52,7 @@ export function createGraphqlDeps(init: {
   logger?: Logger;
   /** An existing cache to share (default: a new one). */
   liveCache?: TtlCache;
+  notices?: NoticeHub | null;
 }): GraphqlDeps {
   return {
     db: init.db,
@@ -54,6 +60,7 @@ export function createGraphqlDeps(init: {
     dpod: init.dpod,
     config: init.config,
     logger: init.logger,
+    notices: init.notices ?? null,
     liveCache: init.liveCache ?? new TtlCache({ ttlSeconds: init.config.dpod.cacheTtlSeconds }),
   };
 }
@@ -70,13 +77,22 @@ export function createContext(deps: GraphqlDeps, init: { requestId: string; auth
     unconfirmedAnswers: [],
     loaders: undefined as unknown as Loaders,
   };
+  refreshLoaders(context);
+  return context;
+}
+
+/**
+ * Gives the context new, empty DataLoaders: a subscription lives for hours with one context, and resolves each
+ * message it delivers with fresh ones (current data, and no cache growing for as long as it runs).
+ */
+export function refreshLoaders(context: Context): void {
+  const { deps, requestId } = context;
   context.loaders = createLoaders({
     db: deps.readDb ?? deps.db,
-    directory,
+    directory: context.directory,
     onQuery: () => {
       context.sqlQueries++;
     },
-    onDpodError: (err) => deps.logger?.warn({ err, requestId: init.requestId }, 'DPoD lookup failed'),
+    onDpodError: (err) => deps.logger?.warn({ err, requestId }, 'DPoD lookup failed'),
   });
-  return context;
 }

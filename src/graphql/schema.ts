@@ -13,6 +13,7 @@ import { ClientsResolver } from './resolvers/clients.resolver';
 import { IngestRunsResolver } from './resolvers/ingest-runs.resolver';
 import { IntegrityResolver } from './resolvers/integrity.resolver';
 import { ServicesResolver } from './resolvers/services.resolver';
+import { SubscriptionsResolver } from './resolvers/subscriptions.resolver';
 import { DateTimeScalar } from './types/date-time.scalar';
 
 /** Every resolver class of the API. */
@@ -26,9 +27,19 @@ export const RESOLVERS = [
   IngestRunsResolver,
   IntegrityResolver,
   FindingsResolver,
+  SubscriptionsResolver,
 ] as const;
 
 let built: Promise<GraphQLSchema> | undefined;
+
+const NO_TOPICS = {
+  publish(): never {
+    throw new Error('subscriptions here read PostgreSQL notifications; nothing publishes to topics');
+  },
+  subscribe(): never {
+    throw new Error('subscriptions here read PostgreSQL notifications; nothing subscribes to topics');
+  },
+};
 
 /**
  * Builds the executable schema once per process (type-graphql keeps global metadata; later calls
@@ -40,6 +51,9 @@ export async function buildGraphqlSchema(options: { emitSchemaFile?: string } = 
     resolvers: [...RESOLVERS],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     validate: false,
+    // type-graphql insists on a PubSub once a schema has subscriptions; each of ours brings its own `subscribe`
+    // (live delivery reads PostgreSQL's notifications, see subscriptions/notice-hub.ts), so topics are never used.
+    pubSub: NO_TOPICS,
   }).then(toSubgraphSchema);
   const schema = await built;
   if (options.emitSchemaFile) {

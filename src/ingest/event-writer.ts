@@ -69,12 +69,12 @@ const UPSERT_ROLLUPS = `
    order by 1, 2, 3, 4, 5, 6
   on conflict on constraint audit_rollups_hourly_key do update set count = audit_rollups_hourly.count + excluded.count`;
 
-const NEXT_ID = `select nextval('audit_events_id_seq')::text as id`;
-
-// Sent in the batch's transaction: PostgreSQL delivers it at commit, or never (see src/db/channels.ts).
+// Sent in the batch's transaction: PostgreSQL delivers it at commit, or never (see src/db/channels.ts). The rows this
+// transaction inserted carry its id as their xmin: with the time span, that names exactly them (a run may have several
+// writers at once, so neither the run nor an id range would).
 const NOTIFY_EVENTS = `
-  select pg_notify($1, json_build_object('run', $2::text, 'minId', $3::text, 'maxId', nextval('audit_events_id_seq')::text,
-                                         'from', $4::text, 'to', $5::text, 'count', $6::int)::text)`;
+  select pg_notify($1, json_build_object('run', $2::text, 'xid', (txid_current() % 4294967296)::text,
+                                         'from', $3::text, 'to', $4::text, 'count', $5::int)::text)`;
 
 /** The earliest and latest of ISO-8601 times (they sort as text). */
 function timeSpan(times: readonly string[]): { lo: string; hi: string } {
@@ -238,14 +238,11 @@ export class EventWriter {
     await c.query('begin');
     try {
       const rows = rowCount(batch);
-      // Every id this batch inserts lies between two draws of the sequence, before and after; with the run's id they
-      // name exactly its rows, which listeners (subscriptions) read when they hear the commit.
-      const before = rows === 0 ? null : await c.query<{ id: string }>(NEXT_ID);
       const inserted =
         rows === 0 ? 0 : how === 'direct' ? await this.insertDirect(batch) : await this.insertStaged(batch);
       if (inserted > 0) {
         const span = timeSpan(batch.times);
-        await c.query(NOTIFY_EVENTS, [EVENTS_CHANNEL, this.runId, before!.rows[0]!.id, span.lo, span.hi, inserted]);
+        await c.query(NOTIFY_EVENTS, [EVENTS_CHANNEL, this.runId, span.lo, span.hi, inserted]);
       }
       if (batch.rejected.length > 0) {
         await c.query(

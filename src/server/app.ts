@@ -14,6 +14,7 @@ import { createGraphqlServer } from './graphql-server';
 import { readIngestSnapshot } from './metrics/ingest-snapshot';
 import { createMetrics, type Metrics } from './metrics/metrics';
 import type { CheckResult } from './http/readiness';
+import { NoticeHub } from '../graphql/subscriptions/notice-hub';
 
 /** How long past `STATEMENT_TIMEOUT_MS` a GraphQL statement may wait for an answer before its connection is dropped. */
 export const SILENT_CONNECTION_MARGIN_MS = 2000;
@@ -66,6 +67,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
   const metrics = createMetrics({
     ingestSnapshot: () => readIngestSnapshot(requireDb().db),
     cacheCounts: () => graphqlDeps?.liveCache.stats ?? { hits: 0, misses: 0, staleServed: 0 },
+    liveStats: () => notices?.stats() ?? null,
   });
   const hooks: DpodClientHooks = { onCall: (call) => metrics.recordDpodCall(call), ...overrides.dpod };
   const dpod = overrides.dpod || config.dpod.apiUrl ? createDpodClient(config, hooks) : null;
@@ -75,6 +77,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     ? createDpodClient(config, { ...hooks, timeoutMs: 4000, deadlineMs: 6000, maxRetries: 2 })
     : null;
   let graphqlDeps: ReturnType<typeof createGraphqlDeps> | null = null;
+  let notices: NoticeHub | null = null;
 
   function requireDb(): DatabaseHandle {
     if (!database) throw new Error('the app is not prepared: call prepare() or start() first');
@@ -142,7 +145,14 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
       await this.prepare();
       const db = requireDb();
       const readDb = readRouter?.kysely();
-      graphqlDeps = createGraphqlDeps({ db: db.db, readDb, dpod: liveDpod, config, logger });
+      // Live delivery listens on the primary (NOTIFY does not reach streaming replicas), on its own session.
+      notices = new NoticeHub({
+        connection: requireIngestDb().pool.options,
+        queueLimit: config.limits.subscriptionQueueLimit,
+        logger: logger.child({ component: 'live' }),
+      });
+      const hub = notices;
+      graphqlDeps = createGraphqlDeps({ db: db.db, readDb, dpod: liveDpod, config, logger, notices: hub });
       const deps = graphqlDeps;
       const schema = overrides.schema ?? (await buildGraphqlSchema());
       const server = createGraphqlServer<Context>({
@@ -154,6 +164,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
         logger,
         metrics,
         dpodProbe: dpod ? () => probeDpod(dpod) : undefined,
+        subscriptions: true,
       });
       if (overrides.follow) {
         if (!dpod)
@@ -177,6 +188,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
       }
       // Stopped in reverse: the HTTP server drains first, then the follower finishes its batch, then the pools.
       stack.add('HTTP drain', () => server.stop());
+      // Stopped before the drain: open subscriptions end with SHUTTING_DOWN, then their sockets close.
+      stack.add('live delivery stop', () => hub.stop());
       return server.start(config.http.port, config.http.host);
     },
     stop() {

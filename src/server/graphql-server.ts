@@ -13,6 +13,7 @@ import { readIngestSnapshot } from './metrics/ingest-snapshot';
 import { createMetrics, type Metrics } from './metrics/metrics';
 import { createReadiness, type DpodProbe } from './http/readiness';
 import { readExampleIds } from './graphiql/example-ids';
+import { createLiveTransports } from './http/live-transports';
 
 /** Options for {@link createGraphqlServer}. */
 export interface GraphqlServerOptions<TContext extends { requestId: string }> {
@@ -27,6 +28,8 @@ export interface GraphqlServerOptions<TContext extends { requestId: string }> {
   /** Metrics to use (default: a fresh registry). */
   metrics?: Metrics;
   dpodProbe?: DpodProbe;
+  /** Serve subscriptions on /graphql (graphql-ws and graphql-sse); the context's deps must then carry a notice hub. */
+  subscriptions?: boolean;
 }
 
 /** The GraphQL HTTP server (Apollo + GraphiQL + health + metrics), not yet listening. */
@@ -52,10 +55,22 @@ export function createGraphqlServer<TContext extends { requestId: string }>(
       ? JSON.stringify({ Authorization: 'Bearer <a JWT with scope audit:read>' }, null, 2)
       : '';
   let exampleIds: { at: number; ids: ExampleIds } | null = null;
+  const authenticate = createAuthenticator(config.auth);
+  const live = options.subscriptions
+    ? createLiveTransports({
+        schema: options.schema,
+        limits: config.limits,
+        authenticate,
+        // The context is the GraphQL context; the transport only adds its cut-off hook to it.
+        createContext: options.createContext,
+        logger: logger.child({ component: 'live' }),
+      })
+    : undefined;
   const http = createHttpServer<TContext>({
+    live,
     http: config.http,
     apollo,
-    authenticate: createAuthenticator(config.auth),
+    authenticate,
     createContext: options.createContext,
     metrics,
     logger,

@@ -123,3 +123,36 @@ export async function fetchEventsByPosition(
   const byKey = new Map(result.rows.map((r) => [`${r.time_us}:${r.id}`, rowToAuditEvent(r)]));
   return positions.map((p) => byKey.get(`${p.timeUs}:${p.id}`) ?? null);
 }
+
+/** A committed batch as its notice names it (see src/db/channels.ts). */
+export interface CommittedBatch {
+  run: string;
+  /** The transaction that inserted its rows (their `xmin`). */
+  xid: string;
+  /** Its earliest and latest event time (ISO-8601). */
+  from: string;
+  to: string;
+}
+
+/**
+ * Up to `size` events of one committed batch that match `filter`, in keyset order after `after` (live delivery: the
+ * transaction that inserted the rows names exactly them; the time span prunes partitions and drives the index).
+ */
+export async function fetchBatchEvents(
+  db: Kysely<Database>,
+  filter: AuditFilter,
+  batch: CommittedBatch,
+  after: EventPosition | null,
+  size: number,
+): Promise<AuditEvent[]> {
+  const past = after ? positionCondition('e', after, '>') : sql`true`;
+  const { rows } = await sql<AuditEventSqlRow>`
+    select ${EVENT_COLUMNS}
+      from audit_events e
+     where e.time >= ${batch.from}::timestamptz and e.time <= ${batch.to}::timestamptz
+       and e.ingest_run_id = ${batch.run}::bigint and e.xmin = ${batch.xid}::xid
+       and ${filterCondition(filter, 'e')} and ${past}
+     order by e.time, e.id
+     limit ${size}`.execute(db);
+  return rows.map(rowToAuditEvent);
+}

@@ -127,3 +127,16 @@ export async function acknowledge(
      returning ${COLUMNS}`.execute(db);
   return rows[0] ? toRecord(rows[0]) : null;
 }
+
+/** One finding by id if it matches the filter and the caller may see it (live delivery), else null. */
+export async function fetchFindingIfMatches(
+  db: Kysely<Database>,
+  id: string,
+  filter: FindingFilterInput | null | undefined,
+  auth: AuthScope,
+): Promise<FindingRecord | null> {
+  if (!/^\d{1,18}$/.test(id)) return null;
+  const { rows } = await sql<FindingRow>`
+    select ${COLUMNS} from findings f where f.id = ${id}::bigint and ${conditions(filter, auth)}`.execute(db);
+  return rows[0] ? toRecord(rows[0]) : null;
+}

@@ -72,6 +72,7 @@ export function createAuthenticator(auth: Config['auth']): Authenticator {
       subject: typeof payload.sub === 'string' ? payload.sub : null,
       serviceIds: servicesOf(payload),
       triage: scopes.includes(TRIAGE_SCOPE),
+      expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : null,
     };
   };
 }

@@ -10,6 +10,8 @@ import { handleGraphqlRequest, methodNotAllowed, type TimeoutFlag } from './grap
 import { HttpError, sendHttpError } from './http-errors';
 import type { Metrics } from '../metrics/metrics';
 import type { ReadinessReport } from './readiness';
+import type { LiveTransports } from './live-transports';
+import { parseJsonBody, readBody } from './request-body';
 
 /** What the HTTP server needs; built by the composition root (`app.ts`). */
 export interface HttpServerDeps<TContext extends object> {
@@ -24,6 +26,8 @@ export interface HttpServerDeps<TContext extends object> {
   /** The GraphiQL HTML (rendered per request so the examples use current ids). */
   graphiqlPage(): Promise<string>;
   assets: Map<string, StaticAsset>;
+  /** Subscriptions (graphql-ws upgrades and graphql-sse streams on /graphql); none without it. */
+  live?: LiveTransports;
 }
 
 /** A listening HTTP server with graceful shutdown. */
@@ -124,6 +128,14 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
           err.status === 401 ? { 'www-authenticate': 'Bearer realm="dpod-audit", error="invalid_token"' } : {},
         );
       }
+      if (deps.live?.wantsSse(req)) {
+        const body =
+          method === 'POST'
+            ? parseJsonBody(await readBody(req, http.bodyLimitBytes), req.headers['content-type'])
+            : undefined;
+        await deps.live.serveSse(req, res, auth, requestId, body);
+        return;
+      }
       await handleGraphqlRequest(req, res, url, base, {
         apollo: deps.apollo,
         bodyLimitBytes: http.bodyLimitBytes,
@@ -187,18 +199,22 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
     // A plain flag, not an AbortController: nothing listens for the abort, and one is built per request.
     const timedOut: TimeoutFlag = { aborted: false };
     active++;
-    const timer = setTimeout(() => {
-      timedOut.aborted = true;
-      metrics.graphqlErrors.inc({ code: 'REQUEST_TIMEOUT' });
-      logger.warn({ requestId, path: url.pathname, timeoutMs: http.requestTimeoutMs }, 'request timed out');
-      sendHttpError(
-        res,
-        new HttpError('REQUEST_TIMEOUT', `The request took longer than the limit of ${http.requestTimeoutMs} ms.`, {
-          limit: http.requestTimeoutMs,
-        }),
-        requestId,
-      );
-    }, http.requestTimeoutMs);
+    // A subscription's event stream lives as long as its client wants: no request time limit.
+    const stream = routeLabel === '/graphql' && deps.live?.wantsSse(req) === true;
+    const timer = stream
+      ? undefined
+      : setTimeout(() => {
+          timedOut.aborted = true;
+          metrics.graphqlErrors.inc({ code: 'REQUEST_TIMEOUT' });
+          logger.warn({ requestId, path: url.pathname, timeoutMs: http.requestTimeoutMs }, 'request timed out');
+          sendHttpError(
+            res,
+            new HttpError('REQUEST_TIMEOUT', `The request took longer than the limit of ${http.requestTimeoutMs} ms.`, {
+              limit: http.requestTimeoutMs,
+            }),
+            requestId,
+          );
+        }, http.requestTimeoutMs);
     try {
       await route(req, res, url, requestId, timedOut);
     } catch (err) {
@@ -235,11 +251,13 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
   }
 
   const server = createServer(
+    // requestTimeout bounds receiving a request (headers and body), not the response: event streams stay open.
     { requestTimeout: http.requestTimeoutMs + 5_000, keepAliveTimeout: 5_000 },
     (req, res) => {
       void onRequest(req, res);
     },
   );
+  deps.live?.attach(server);
 
   return {
     server,
@@ -256,6 +274,8 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
     },
     async close(graceMs = http.requestTimeoutMs) {
       closing = true;
+      // Open subscriptions end first (WebSockets with 1001, event streams ended): they would hold the drain.
+      await deps.live?.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       if (active > 0) {

@@ -29,6 +29,8 @@ export interface MetricsOptions {
   ingestSnapshot?: () => Promise<IngestSnapshot>;
   /** Reads the live-data cache counters when `/metrics` is scraped (default: zeros). */
   cacheCounts?: () => CacheCounts;
+  /** Reads live delivery's counts when `/metrics` is scraped (default: no values). */
+  liveStats?: () => { subscribers: number; queued: number; cutOff: number } | null;
 }
 
 const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -99,6 +101,32 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       this.inc({ outcome: 'stale' }, c?.staleServed ?? 0);
       this.inc({ outcome: 'coalesced' }, c?.coalesced ?? 0);
       this.inc({ outcome: 'error' }, c?.errors ?? 0);
+    },
+  });
+
+  const liveStats = options.liveStats;
+  new Gauge({
+    name: 'dpod_audit_live_subscriptions',
+    help: 'Open subscriptions (auditEventsAdded, findingRaised) of this process.',
+    registers: [registry],
+    collect() {
+      this.set(liveStats?.()?.subscribers ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'dpod_audit_live_queued_notices',
+    help: "Committed batches and findings waiting in subscribers' queues (each bounded by SUBSCRIPTION_QUEUE_LIMIT).",
+    registers: [registry],
+    collect() {
+      this.set(liveStats?.()?.queued ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'dpod_audit_live_cut_off_total',
+    help: 'Subscribers cut off for falling SUBSCRIPTION_QUEUE_LIMIT batches behind, since the process started.',
+    registers: [registry],
+    collect() {
+      this.set(liveStats?.()?.cutOff ?? 0);
     },
   });
 
