@@ -291,6 +291,34 @@ describe('the webhook deliverer', () => {
     expect(byUrl[closedUrl]!.last_error).toMatch(/ECONNREFUSED/);
   });
 
+  it('logs a database error and goes on delivering once the database answers again', async () => {
+    await loadIncidents();
+    const hook = await receiver([200]);
+    await detectFindings(store.t.pool, RANGE, settings, undefined, webhookOutboxHooks([highOnly(hook.url)]));
+    await store.t.pool.query('alter table webhook_deliveries rename to webhook_deliveries_away');
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino(
+      { level: 'info' },
+      { write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>) },
+    );
+    try {
+      deliverer([highOnly(hook.url)], { logger });
+      await eventually(
+        () => Promise.resolve(lines.filter((l) => l.level === 50).length),
+        (n) => n >= 2,
+      );
+    } finally {
+      await store.t.pool.query('alter table webhook_deliveries_away rename to webhook_deliveries');
+    }
+    expect(lines.find((l) => l.level === 50)).toMatchObject({
+      msg: 'webhook delivery round failed; retrying at the next poll',
+      err: containing({ message: containing('webhook_deliveries') }),
+    });
+    const [row] = await eventually(deliveries, (r) => r[0]?.status === 'DELIVERED');
+    expect(row).toMatchObject({ status: 'DELIVERED', attempts: 1 });
+    expect(hook.received).toHaveLength(1);
+  });
+
   it('sends each attempt once when two deliverers claim at the same time', async () => {
     await loadIncidents();
     const hooks = await Promise.all([receiver([200]), receiver([200]), receiver([200])]);
