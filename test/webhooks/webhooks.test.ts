@@ -14,6 +14,7 @@ import {
 import type { WebhookTarget } from '../../src/webhooks/webhook-target';
 import { jsonLines, record, writeText } from '../ingest/hand-made';
 import { useIngestStore } from '../ingest/store-fixture';
+import { runCli } from '../support/cli';
 import { anyOf, containing } from '../support/matchers';
 
 // Webhooks against a real store and a real HTTP receiver: findings raised by a detection pass are enqueued in its
@@ -187,6 +188,33 @@ describe('the webhook outbox', () => {
       `select (select count(*)::int from findings) as findings, (select count(*)::int from webhook_deliveries) as deliveries`,
     );
     expect(rows[0]).toEqual({ findings: 0, deliveries: 0 });
+  });
+});
+
+describe('dpod-audit detect', () => {
+  it('enqueues the findings it raises for WEBHOOK_URLS, and none with --no-webhooks', async () => {
+    await loadIncidents();
+    const env = {
+      DATABASE_URL: store.t.url,
+      WEBHOOK_URLS: 'https://chat.example/x,https://siem.example/hook>=HIGH',
+      WEBHOOK_SECRET: SECRET,
+    };
+    const range = ['--from', RANGE.from.toISOString(), '--to', RANGE.to.toISOString()];
+    const quiet = await runCli(['detect', ...range, '--no-webhooks'], env);
+    expect({ code: quiet.code, stderr: quiet.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(quiet.stdout).toContain('3 finding(s) raised');
+    expect(await deliveries()).toEqual([]);
+
+    await store.t.pool.query('delete from findings');
+    const loud = await runCli(['detect', ...range], env);
+    expect({ code: loud.code, stderr: loud.stderr }).toEqual({ code: 0, stderr: '' });
+    expect((await deliveries()).map((d) => [d.url, d.severity, d.status])).toEqual([
+      ['https://chat.example/x', 'HIGH', 'PENDING'],
+      ['https://chat.example/x', 'CRITICAL', 'PENDING'],
+      ['https://chat.example/x', 'MEDIUM', 'PENDING'],
+      ['https://siem.example/hook', 'HIGH', 'PENDING'],
+      ['https://siem.example/hook', 'CRITICAL', 'PENDING'],
+    ]);
   });
 });
 
