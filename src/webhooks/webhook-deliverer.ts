@@ -144,7 +144,9 @@ export function startWebhookDeliverer(pool: pg.Pool, options: WebhookDelivererOp
         e.name === 'TimeoutError'
           ? `no answer within ${timeoutMs} ms`
           : [e.message, e.cause?.code ?? e.cause?.message].filter(Boolean).join(': ');
-      return { ok: false, status: null, error: error.slice(0, 500), retryAfterMs: null };
+      // Logged and stored: the URL's path (it may hold a token) is never repeated.
+      const told = error.split(row.url).join(webhookOrigin(row.url)).slice(0, 500);
+      return { ok: false, status: null, error: told, retryAfterMs: null };
     }
   }
 

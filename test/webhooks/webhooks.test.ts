@@ -11,6 +11,7 @@ import {
   type DeliveryOutcome,
   type WebhookDeliverer,
 } from '../../src/webhooks';
+import { retryDelayMs } from '../../src/webhooks/webhook-deliverer';
 import type { WebhookTarget } from '../../src/webhooks/webhook-target';
 import { jsonLines, record, writeText } from '../ingest/hand-made';
 import { useIngestStore } from '../ingest/store-fixture';
@@ -188,6 +189,20 @@ describe('the webhook outbox', () => {
       `select (select count(*)::int from findings) as findings, (select count(*)::int from webhook_deliveries) as deliveries`,
     );
     expect(rows[0]).toEqual({ findings: 0, deliveries: 0 });
+  });
+});
+
+describe('the retry schedule', () => {
+  it('doubles from the base with +-20% jitter, never past the cap', () => {
+    const backoff = { baseMs: 1000, maxMs: 600_000 };
+    for (let attempt = 1; attempt <= 15; attempt++) {
+      const nominal = Math.min(600_000, 1000 * 2 ** (attempt - 1));
+      for (let i = 0; i < 20; i++) {
+        const d = retryDelayMs(attempt, backoff);
+        expect(d).toBeGreaterThanOrEqual(Math.floor(nominal * 0.8));
+        expect(d).toBeLessThanOrEqual(Math.min(600_000, Math.ceil(nominal * 1.2)));
+      }
+    }
   });
 });
 
