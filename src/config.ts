@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { RULE_CODES, type DetectionSettings, type RuleCode } from './detect/catalog';
 import { parseSigningKey, type SigningKey } from './integrity/signing-key';
+import { parseWebhookUrls, type WebhookTarget } from './webhooks/webhook-target';
 
 /** Log levels accepted by `LOG_LEVEL` (pino's names). */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -10,7 +11,15 @@ export const LOG_FORMATS = ['json', 'pretty'] as const;
 export const AUTH_MODES = ['none', 'jwt'] as const;
 
 /** Variables whose values must never be printed. */
-const SECRET_VARIABLES = new Set(['DPOD_CLIENT_SECRET', 'JWT_SECRET', 'DATABASE_URL', 'DATABASE_READ_URL']);
+// Webhook URLs often carry a token in their path (chat and SIEM hooks): hidden too.
+const SECRET_VARIABLES = new Set([
+  'DPOD_CLIENT_SECRET',
+  'JWT_SECRET',
+  'DATABASE_URL',
+  'DATABASE_READ_URL',
+  'WEBHOOK_URLS',
+  'WEBHOOK_SECRET',
+]);
 
 /** An example of a good value for each variable, shown next to a problem (one per variable, checked by the compiler). */
 const EXAMPLES: Record<keyof typeof envSchema.shape, string> = {
@@ -59,6 +68,10 @@ const EXAMPLES: Record<keyof typeof envSchema.shape, string> = {
   DETECT_VOLUME_FACTOR: '5',
   DETECT_VOLUME_FLOOR: '500',
   DETECT_VOLUME_BASELINE_DAYS: '7',
+  WEBHOOK_URLS: 'https://siem.example.com/hook>=HIGH,https://chat.example.com/x',
+  WEBHOOK_SECRET: '(at least 16 characters)',
+  WEBHOOK_MAX_ATTEMPTS: '10',
+  WEBHOOK_TIMEOUT_MS: '5000',
 };
 
 const intIn = (min: number, max: number) =>
@@ -157,6 +170,24 @@ const envSchema = z.object({
   DETECT_VOLUME_FACTOR: intIn(2, 10_000).default('5'),
   DETECT_VOLUME_FLOOR: intIn(1, 100_000_000).default('500'),
   DETECT_VOLUME_BASELINE_DAYS: intIn(1, 60).default('7'),
+  WEBHOOK_URLS: z
+    .string()
+    .trim()
+    .superRefine((v, ctx) => {
+      try {
+        parseWebhookUrls(v);
+      } catch (err) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be comma-separated http(s) URLs, each optionally followed by >=SEVERITY: ${err instanceof Error ? err.message : String(err)}`,
+        });
+      }
+    })
+    .transform(parseWebhookUrls)
+    .optional(),
+  WEBHOOK_SECRET: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
+  WEBHOOK_MAX_ATTEMPTS: intIn(1, 100).default('10'),
+  WEBHOOK_TIMEOUT_MS: intIn(100, 120_000).default('5000'),
 });
 
 /** Rules that relate several variables; checked on the raw input so every problem is reported at once. */
@@ -175,6 +206,11 @@ function crossChecks(input: Record<string, string>): { name: string; message: st
       if (!input[name]) problems.push({ name, message: 'is required when DPOD_API_URL is set' });
     }
   }
+  if (input.WEBHOOK_URLS && !input.WEBHOOK_SECRET)
+    problems.push({
+      name: 'WEBHOOK_SECRET',
+      message: 'is required when WEBHOOK_URLS is set (it signs every delivery)',
+    });
   return problems;
 }
 
@@ -234,6 +270,16 @@ export interface Config {
   };
   /** The detection rules that run and their settings (`DETECT_*`). */
   readonly detection: DetectionSettings;
+  /** Where new findings are POSTed (`WEBHOOK_*`); no targets: none are sent. */
+  readonly webhooks: {
+    readonly targets: readonly WebhookTarget[];
+    /** The HMAC-SHA256 key of the signature header (`WEBHOOK_SECRET`; set whenever there are targets). */
+    readonly secret: string | undefined;
+    /** Attempts before a delivery is FAILED (`WEBHOOK_MAX_ATTEMPTS`, default 10). */
+    readonly maxAttempts: number;
+    /** Per-attempt timeout (`WEBHOOK_TIMEOUT_MS`, default 5000). */
+    readonly timeoutMs: number;
+  };
 }
 
 /** Raised when the environment holds bad values; `problems` has one line per fault. */
@@ -251,7 +297,7 @@ function describeValue(name: string, value: unknown): string {
 }
 
 /** Prefixes of the variables the program reads: another variable starting with one is likely misspelt. */
-const OWN_PREFIXES = ['DPOD_', 'JWT_', 'DATABASE_', 'INGEST_', 'RETENTION_', 'AUTH_'] as const;
+const OWN_PREFIXES = ['DPOD_', 'JWT_', 'DATABASE_', 'INGEST_', 'RETENTION_', 'AUTH_', 'WEBHOOK_'] as const;
 
 /** Options for {@link loadConfig}. */
 export interface LoadConfigOptions {
@@ -272,7 +318,7 @@ function warnOnStderr(line: string): void {
 
 /**
  * One warning per variable that starts like the program's own (`DPOD_`, `JWT_`, `DATABASE_`, `INGEST_`,
- * `RETENTION_`, `AUTH_`, in any case) but is not one of them, naming the closest known variable when it is at
+ * `RETENTION_`, `AUTH_`, `WEBHOOK_`, in any case) but is not one of them, naming the closest known variable when it is at
  * most two edits away (or starts with the name and `_`). Kubernetes' service links (`DATABASE_SERVICE_HOST`, `DATABASE_PORT=tcp://...`) are not warned about.
  */
 export function unknownVariableWarnings(env: NodeJS.ProcessEnv): string[] {
@@ -410,6 +456,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       volumeFactor: e.DETECT_VOLUME_FACTOR,
       volumeFloor: e.DETECT_VOLUME_FLOOR,
       volumeBaselineDays: e.DETECT_VOLUME_BASELINE_DAYS,
+    },
+    webhooks: {
+      targets: e.WEBHOOK_URLS ?? [],
+      secret: e.WEBHOOK_SECRET,
+      maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
     },
   });
 }

@@ -50,6 +50,49 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads the webhook URLs with their minimum severities, and refuses bad URLs, severities and secrets by name', () => {
+    expect(loadConfig({}).webhooks).toEqual({ targets: [], secret: undefined, maxAttempts: 10, timeoutMs: 5000 });
+    const secret = 's'.repeat(16);
+    expect(
+      loadConfig({
+        WEBHOOK_URLS: ' https://siem.example/hook >= high , http://chat.example:8080/x?a=1',
+        WEBHOOK_SECRET: secret,
+        WEBHOOK_MAX_ATTEMPTS: '3',
+        WEBHOOK_TIMEOUT_MS: '250',
+      }).webhooks,
+    ).toEqual({
+      targets: [
+        { url: 'https://siem.example/hook', minSeverity: 'HIGH' },
+        { url: 'http://chat.example:8080/x?a=1', minSeverity: 'LOW' },
+      ],
+      secret,
+      maxAttempts: 3,
+      timeoutMs: 250,
+    });
+    expect(problemsOf({ WEBHOOK_URLS: 'https://a.example/h' })).toEqual([
+      expect.stringMatching(/^WEBHOOK_SECRET is required when WEBHOOK_URLS is set/),
+    ]);
+    expect(problemsOf({ WEBHOOK_URLS: 'https://a.example/h', WEBHOOK_SECRET: 'short' })).toEqual([
+      'WEBHOOK_SECRET = (value hidden) must be at least 16 characters (example: WEBHOOK_SECRET=(at least 16 characters))',
+    ]);
+    const bad = (urls: string) => problemsOf({ WEBHOOK_URLS: urls, WEBHOOK_SECRET: secret });
+    expect(bad('https://a.example/h,ftp://b.example/token123')).toEqual([
+      expect.stringMatching(/^WEBHOOK_URLS = \(value hidden\) must be .*: entry 2 of 2 is not an http\(s\) URL/),
+    ]);
+    expect(bad('not a url')[0]).toMatch(/the entry is not an http\(s\) URL/);
+    expect(bad('https://a.example/h>=URGENT')[0]).toMatch(
+      /the entry has an unknown severity after ">=": use one of LOW, MEDIUM, HIGH, CRITICAL/,
+    );
+    expect(bad('https://a.example/h,,https://b.example/h')[0]).toMatch(/entry 2 of 3 is empty/);
+    expect(bad('https://a.example/h,https://a.example/h>=HIGH')[0]).toMatch(/entry 2 of 2 repeats an earlier URL/);
+    // The URLs are never printed: they often hold a token.
+    expect(bad('https://a.example/h,ftp://b.example/token123').join('\n')).not.toContain('token123');
+    expect(problemsOf({ WEBHOOK_MAX_ATTEMPTS: '0', WEBHOOK_TIMEOUT_MS: 'soon' })).toEqual([
+      expect.stringMatching(/^WEBHOOK_MAX_ATTEMPTS = "0" must be between 1 and 100/),
+      expect.stringMatching(/^WEBHOOK_TIMEOUT_MS = "soon" must be a whole number between 100 and 120000/),
+    ]);
+  });
+
   it('returns a frozen object', () => {
     const config = loadConfig({ PORT: '5000' });
     expect(Object.isFrozen(config)).toBe(true);

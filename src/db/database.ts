@@ -170,6 +170,22 @@ export interface FindingsTable {
   acknowledge_note: string | null;
 }
 
+/** `webhook_deliveries`: the outbox of new findings, one row per finding and webhook URL (src/webhooks/). */
+export interface WebhookDeliveriesTable {
+  id: Generated<string>;
+  delivery_id: string;
+  finding_id: string;
+  url: string;
+  status: Generated<'PENDING' | 'DELIVERED' | 'FAILED'>;
+  attempts: Generated<number>;
+  next_attempt_at: Generated<Timestamp>;
+  last_attempt_at: Timestamp | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: Generated<Timestamp>;
+  delivered_at: Timestamp | null;
+}
+
 /** The whole database, mirroring `migrations/`. */
 export interface Database {
   audit_events: AuditEventsTable;
@@ -183,6 +199,7 @@ export interface Database {
   audit_rollups_daily_tenant: AuditRollupsDailyTenantTable;
   audit_rollups_daily_client: AuditRollupsDailyClientTable;
   findings: FindingsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 export type IngestRunRow = Selectable<IngestRunsTable>;

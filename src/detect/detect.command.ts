@@ -4,6 +4,7 @@ import { runCommand } from '../bootstrap/run-command';
 import { loadConfig } from '../config';
 import { parseInstant } from '../ingest/ingest.command';
 import { createLogger } from '../logger';
+import { webhookOutboxHooks } from '../webhooks';
 import { RULE_CODES } from './catalog';
 import { detectRange } from './detect-pass';
 
@@ -16,7 +17,11 @@ export function registerDetectCommands(program: Command): void {
     )
     .requiredOption('--from <time>', 'start (inclusive; UTC, a bare date is midnight)', parseInstant)
     .requiredOption('--to <time>', 'end (exclusive)', parseInstant)
-    .action(async (opts: { from: Date; to: Date }, cmd: Command) => {
+    .option(
+      '--no-webhooks',
+      'do not enqueue the findings raised for WEBHOOK_URLS (a backfill of old history); by default they are, and the process running the follower sends them',
+    )
+    .action(async (opts: { from: Date; to: Date; webhooks: boolean }, cmd: Command) => {
       if (opts.from.getTime() >= opts.to.getTime()) cmd.error('error: --from must be before --to', { exitCode: 2 });
       const config = loadConfig(process.env);
       const logger = createLogger(config.logLevel, { component: 'detect' }, config.logFormat);
@@ -31,6 +36,7 @@ export function registerDetectCommands(program: Command): void {
         let done = 0;
         const total = await detectRange(primary.pool, opts, config.detection, {
           logger,
+          hooks: opts.webhooks ? webhookOutboxHooks(config.webhooks.targets) : {},
           onPass: (range, o) => {
             done++;
             logger.info(

@@ -1,2 +1,2 @@
 export { DEFAULT_DETECTION_SETTINGS, type DetectionSettings } from './catalog';
-export { detectFindings, detectRange, type DetectHooks } from './detect-pass';
+export { detectFindings, detectRange, type DetectHooks, type DetectOutcome } from './detect-pass';

@@ -3,7 +3,7 @@ import { failAbandonedRuns, type RunSummary } from './ingest-run';
 import { backfill } from './backfill';
 import { closedBefore, sealClosedPeriods, type SigningKey } from '../integrity';
 import { applyRetention } from './retention';
-import { detectFindings, type DetectionSettings } from '../detect';
+import { detectFindings, type DetectHooks, type DetectionSettings, type DetectOutcome } from '../detect';
 
 /** Options of {@link startFollower}; defaults follow the configuration's. */
 export interface FollowerOptions {
@@ -33,6 +33,10 @@ export interface FollowerOptions {
   seal?: { graceSeconds: number; signingKey: SigningKey | null };
   /** Run these detection rules over each pass's range after it (and after sealing). Without it, none run. */
   detect?: DetectionSettings;
+  /** Extra work inside each detection pass's transaction (the webhook outbox). */
+  detectHooks?: DetectHooks;
+  /** Hears each detection pass's outcome once it has committed (wakes the webhook deliverer). */
+  onDetected?: (outcome: DetectOutcome) => void;
 }
 
 /** A running follower. */
@@ -108,8 +112,16 @@ export function startFollower(deps: IngestDeps, options: FollowerOptions = {}): 
           signingKey: options.seal.signingKey,
           logger: deps.logger,
         });
-      if (options.detect && options.detect.rules.length > 0 && !stopping)
-        await detectFindings(deps.pool, { from: new Date(start), to: new Date(end) }, options.detect, deps.logger);
+      if (options.detect && options.detect.rules.length > 0 && !stopping) {
+        const outcome = await detectFindings(
+          deps.pool,
+          { from: new Date(start), to: new Date(end) },
+          options.detect,
+          deps.logger,
+          options.detectHooks,
+        );
+        options.onDetected?.(outcome);
+      }
       if (options.retentionDays) await applyRetention(deps, { olderThanDays: options.retentionDays });
       return summaries;
     } finally {

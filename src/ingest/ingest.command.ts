@@ -12,6 +12,7 @@ import { importFiles } from './import-files';
 import type { IngestDeps } from './ingest-deps';
 import { formatRunSummary, type RunSummary } from './ingest-run';
 import { applyRetention } from './retention';
+import { startFollowerWebhooks } from '../webhooks';
 
 interface StoreSession {
   config: Config;
@@ -172,12 +173,17 @@ export function registerIngestCommands(program: Command): void {
               );
             return;
           }
+          const webhooks = startFollowerWebhooks(deps.pool, config.webhooks, {
+            logger: deps.logger?.child({ component: 'webhooks' }),
+          });
+          if (webhooks) onStop('webhook deliverer stop', () => webhooks.stop());
           const follower = startFollower(full, {
             intervalSeconds: config.ingest.intervalSeconds,
             overlapSeconds: config.ingest.overlapSeconds,
             retentionDays: config.ingest.retentionDays,
             seal: config.integrity,
             detect: config.detection,
+            ...webhooks?.follower,
             batchSize: opts.batchSize,
             progressBar: opts.progress ? undefined : false,
             onRun: print,

@@ -15,6 +15,7 @@ import { readIngestSnapshot } from './metrics/ingest-snapshot';
 import { createMetrics, type Metrics } from './metrics/metrics';
 import type { CheckResult } from './http/readiness';
 import { NoticeHub } from '../graphql/subscriptions/notice-hub';
+import { startFollowerWebhooks } from '../webhooks';
 
 /** How long past `STATEMENT_TIMEOUT_MS` a GraphQL statement may wait for an answer before its connection is dropped. */
 export const SILENT_CONNECTION_MARGIN_MS = 2000;
@@ -172,6 +173,12 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
             'the follower needs DPoD: set DPOD_API_URL, DPOD_TOKEN_URL, DPOD_CLIENT_ID and DPOD_CLIENT_SECRET',
           );
         const ingest = requireIngestDb();
+        // New findings go to WEBHOOK_URLS from the process that raises them; stopped after the follower.
+        const webhooks = startFollowerWebhooks(ingest.pool, config.webhooks, {
+          logger: logger.child({ component: 'webhooks' }),
+          onOutcome: (outcome) => metrics.recordWebhookDelivery(outcome),
+        });
+        if (webhooks) stack.add('webhook deliverer stop', () => webhooks.stop());
         const follower = startFollower(
           { db: ingest.db, pool: ingest.pool, dpod, logger: logger.child({ component: 'follower' }) },
           {
@@ -181,6 +188,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
             progressBar: false,
             seal: config.integrity,
             detect: config.detection,
+            ...webhooks?.follower,
             ...overrides.follower,
           },
         );

@@ -46,6 +46,7 @@ describe('migrations', () => {
       'integrity_retention',
       'integrity_seals',
       'rejected_records',
+      'webhook_deliveries',
     ]);
     expect(await pendingMigrations(fresh.handle.db)).toEqual([]);
 
@@ -56,7 +57,7 @@ describe('migrations', () => {
 
     const again = await migrateToLatest(fresh.handle.db);
     expect(again.applied).toEqual(Object.keys(migrations));
-    expect(await tables(fresh.handle)).toHaveLength(11);
+    expect(await tables(fresh.handle)).toHaveLength(12);
   });
 
   it('does nothing the second time', async () => {

@@ -91,6 +91,8 @@ describe("README's Configuration table", () => {
       'JWT_JWKS_URL',
       'JWT_SECRET',
       'LOG_FORMAT',
+      'WEBHOOK_SECRET',
+      'WEBHOOK_URLS',
     ]);
     expect(unset.databaseUrl).toBeUndefined();
     // Unset, the format follows stderr: pretty on a terminal, JSON lines otherwise.

@@ -43,8 +43,11 @@ export interface Metrics {
   graphqlErrors: Counter<'code'>;
   dpodCalls: Counter<'route' | 'status'>;
   dpodCallDuration: Histogram<'route'>;
+  webhookDeliveries: Counter<'outcome'>;
   /** Feeds one DPoD call (the DPoD client's `onCall` hook). */
   recordDpodCall(call: DpodCallRecord): void;
+  /** Counts one webhook delivery attempt by outcome (the deliverer's `onOutcome`). */
+  recordWebhookDelivery(outcome: 'delivered' | 'retry' | 'failed'): void;
   /** The exposition text and its content type. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -85,6 +88,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     help: 'Outgoing DPoD API call latency by templated route.',
     labelNames: ['route'] as const,
     buckets: SECONDS_BUCKETS,
+    registers: [registry],
+  });
+  const webhookDeliveries = new Counter({
+    name: 'webhook_deliveries_total',
+    help: 'Webhook delivery attempts by outcome: delivered (2xx), retry (failed, tried again later), failed (the last attempt failed).',
+    labelNames: ['outcome'] as const,
     registers: [registry],
   });
   const cacheCounts = options.cacheCounts;
@@ -180,6 +189,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     graphqlErrors,
     dpodCalls,
     dpodCallDuration,
+    webhookDeliveries,
+    recordWebhookDelivery(outcome) {
+      webhookDeliveries.inc({ outcome });
+    },
     recordDpodCall(call) {
       dpodCalls.inc({ route: call.route, status: String(call.status) });
       dpodCallDuration.observe({ route: call.route }, call.durationMs / 1000);
