@@ -58,6 +58,7 @@ const EXAMPLES: Record<keyof typeof envSchema.shape, string> = {
   DETECT_VOLUME_FACTOR: '5',
   DETECT_VOLUME_FLOOR: '500',
   DETECT_VOLUME_BASELINE_DAYS: '7',
+  DETECT_UNBOUND_HORIZON_HOURS: '24',
 };
 
 const intIn = (min: number, max: number) =>
@@ -155,6 +156,7 @@ const envSchema = z.object({
   DETECT_VOLUME_FACTOR: intIn(2, 10_000).default('5'),
   DETECT_VOLUME_FLOOR: intIn(1, 100_000_000).default('500'),
   DETECT_VOLUME_BASELINE_DAYS: intIn(1, 60).default('7'),
+  DETECT_UNBOUND_HORIZON_HOURS: intIn(1, 24 * 31).default('24'),
 });
 
 /** Rules that relate several variables; checked on the raw input so every problem is reported at once. */
@@ -405,6 +407,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       volumeFactor: e.DETECT_VOLUME_FACTOR,
       volumeFloor: e.DETECT_VOLUME_FLOOR,
       volumeBaselineDays: e.DETECT_VOLUME_BASELINE_DAYS,
+      unboundHorizonHours: e.DETECT_UNBOUND_HORIZON_HOURS,
     },
   });
 }

@@ -3,7 +3,7 @@ import { failAbandonedRuns, type RunSummary } from './ingest-run';
 import { backfill } from './backfill';
 import { closedBefore, sealClosedPeriods, type SigningKey } from '../integrity';
 import { applyRetention } from './retention';
-import { detectFindings, type DetectionSettings } from '../detect';
+import { detectFindings, type ClientDirectorySource, type DetectionSettings } from '../detect';
 
 /** Options of {@link startFollower}; defaults follow the configuration's. */
 export interface FollowerOptions {
@@ -33,6 +33,8 @@ export interface FollowerOptions {
   seal?: { graceSeconds: number; signingKey: SigningKey | null };
   /** Run these detection rules over each pass's range after it (and after sealing). Without it, none run. */
   detect?: DetectionSettings;
+  /** DPoD's bindings, read before each detection pass (UNBOUND_CLIENT_ACTIVITY; without it, that rule does not run). */
+  clientDirectory?: ClientDirectorySource;
 }
 
 /** A running follower. */
@@ -109,7 +111,14 @@ export function startFollower(deps: IngestDeps, options: FollowerOptions = {}): 
           logger: deps.logger,
         });
       if (options.detect && options.detect.rules.length > 0 && !stopping)
-        await detectFindings(deps.pool, { from: new Date(start), to: new Date(end) }, options.detect, deps.logger);
+        await detectFindings(
+          deps.pool,
+          { from: new Date(start), to: new Date(end) },
+          options.detect,
+          deps.logger,
+          {},
+          { clientDirectory: options.clientDirectory },
+        );
       if (options.retentionDays) await applyRetention(deps, { olderThanDays: options.retentionDays });
       return summaries;
     } finally {
