@@ -103,10 +103,19 @@ describe('with incidents', () => {
   });
 
   it('raises nothing more on a second backfill of the same range', async () => {
+    const dpod = new DpodClient({
+      apiUrl: sim.url,
+      tokenUrl: sim.tokenUrl,
+      clientId: sim.clientId,
+      clientSecret: sim.clientSecret,
+    });
     const again = await detectRange(
       t.pool,
       { from: new Date(sim.tenant.historyStartMs()), to: NOW },
       DEFAULT_DETECTION_SETTINGS,
+      {
+        clientDirectory: dpodClientDirectory(dpod, () => NOW),
+      },
     );
     expect(again).toMatchObject({ raised: 0, extended: 0 });
   });
