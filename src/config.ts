@@ -72,6 +72,7 @@ const EXAMPLES: Record<keyof typeof envSchema.shape, string> = {
   WEBHOOK_SECRET: '(at least 16 characters)',
   WEBHOOK_MAX_ATTEMPTS: '10',
   WEBHOOK_TIMEOUT_MS: '5000',
+  DETECT_UNBOUND_HORIZON_HOURS: '24',
 };
 
 const intIn = (min: number, max: number) =>
@@ -188,6 +189,7 @@ const envSchema = z.object({
   WEBHOOK_SECRET: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
   WEBHOOK_MAX_ATTEMPTS: intIn(1, 100).default('10'),
   WEBHOOK_TIMEOUT_MS: intIn(100, 120_000).default('5000'),
+  DETECT_UNBOUND_HORIZON_HOURS: intIn(1, 24 * 31).default('24'),
 });
 
 /** Rules that relate several variables; checked on the raw input so every problem is reported at once. */
@@ -456,6 +458,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       volumeFactor: e.DETECT_VOLUME_FACTOR,
       volumeFloor: e.DETECT_VOLUME_FLOOR,
       volumeBaselineDays: e.DETECT_VOLUME_BASELINE_DAYS,
+      unboundHorizonHours: e.DETECT_UNBOUND_HORIZON_HOURS,
     },
     webhooks: {
       targets: e.WEBHOOK_URLS ?? [],

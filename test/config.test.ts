@@ -31,11 +31,17 @@ describe('loadConfig', () => {
         'KEY_EXPORT_BY_NEW_CLIENT',
         'NEW_CLIENT_ADDRESS',
         'VOLUME_SPIKE',
+        'UNBOUND_CLIENT_ACTIVITY',
       ],
       pinFailures: 5,
       pinWindowSeconds: 600,
       historyDays: 30,
+      unboundHorizonHours: 24,
     });
+    expect(loadConfig({ DETECT_UNBOUND_HORIZON_HOURS: '6' }).detection.unboundHorizonHours).toBe(6);
+    expect(problemsOf({ DETECT_UNBOUND_HORIZON_HOURS: '0' })).toEqual([
+      expect.stringMatching(/^DETECT_UNBOUND_HORIZON_HOURS = "0" must be between 1 and 744/),
+    ]);
     expect(loadConfig({ DETECT_RULES: 'none' }).detection.rules).toEqual([]);
     expect(
       loadConfig({ DETECT_RULES: ' VOLUME_SPIKE , PIN_FAILURE_BURST', DETECT_PIN_FAILURES: '8' }).detection,

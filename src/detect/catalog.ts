@@ -8,6 +8,7 @@ export const RULE_CODES = [
   'KEY_EXPORT_BY_NEW_CLIENT',
   'NEW_CLIENT_ADDRESS',
   'VOLUME_SPIKE',
+  'UNBOUND_CLIENT_ACTIVITY',
 ] as const;
 export type RuleCode = (typeof RULE_CODES)[number];
 
@@ -36,6 +37,11 @@ export interface DetectionSettings {
   readonly volumeFloor: number;
   /** ... the median taken over the trailing days (`DETECT_VOLUME_BASELINE_DAYS`, default 7). */
   readonly volumeBaselineDays: number;
+  /**
+   * UNBOUND_CLIENT_ACTIVITY: only events of the last this many hours before DPoD's bindings were read are judged by
+   * them, and activity resuming later than that after a finding is a new one (`DETECT_UNBOUND_HORIZON_HOURS`, 24).
+   */
+  readonly unboundHorizonHours: number;
 }
 
 export const DEFAULT_DETECTION_SETTINGS: DetectionSettings = {
@@ -49,6 +55,7 @@ export const DEFAULT_DETECTION_SETTINGS: DetectionSettings = {
   volumeFactor: 5,
   volumeFloor: 500,
   volumeBaselineDays: 7,
+  unboundHorizonHours: 24,
 };
 
 /** Statuses that are a wrong PIN or a lockout, whatever the action. */
@@ -142,6 +149,17 @@ export const RULES: readonly RuleDescription[] = [
       `A client's events on a service in one hour above ${s.volumeFactor} times its median hour over the trailing ` +
       `${s.volumeBaselineDays} days and above ${s.volumeFloor}; consecutive hours make one finding. Needs ` +
       `${s.volumeBaselineDays} days of the client's history.`,
+  },
+  {
+    code: 'UNBOUND_CLIENT_ACTIVITY',
+    severity: 'HIGH',
+    settings: [{ variable: 'DETECT_UNBOUND_HORIZON_HOURS', key: 'unboundHorizonHours' }],
+    title: 'Activity of a client DPoD no longer lists',
+    description: (s) =>
+      `Events on a service DPoD lists by a client it does not list as bound to that service, read from DPoD before ` +
+      `each pass; only events of the last ${s.unboundHorizonHours} hours before that read are judged (the bindings ` +
+      'say who is bound now, not who was). Runs only where DPoD is configured (the follower, `detect` with DPOD_*); ' +
+      'a pass where DPoD is unreachable or answers inconsistently skips it with a warning.',
   },
 ];
 

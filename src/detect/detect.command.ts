@@ -5,7 +5,9 @@ import { loadConfig } from '../config';
 import { parseInstant } from '../ingest/ingest.command';
 import { createLogger } from '../logger';
 import { webhookOutboxHooks } from '../webhooks';
+import { createDpodClient } from '../dpod';
 import { RULE_CODES } from './catalog';
+import { dpodClientDirectory } from './client-directory';
 import { detectRange } from './detect-pass';
 
 /** Registers `detect --from --to`: the detection rules over stored events (a backfill; the follower runs them too). */
@@ -34,9 +36,14 @@ export function registerDetectCommands(program: Command): void {
         const started = performance.now();
         const days = Math.ceil((opts.to.getTime() - opts.from.getTime()) / 86_400_000);
         let done = 0;
+        // UNBOUND_CLIENT_ACTIVITY needs DPoD's bindings: without DPOD_API_URL it does not run.
+        const clientDirectory = config.dpod.apiUrl ? dpodClientDirectory(createDpodClient(config)) : undefined;
+        if (!clientDirectory && config.detection.rules.includes('UNBOUND_CLIENT_ACTIVITY'))
+          logger.info('DPOD_API_URL is unset: UNBOUND_CLIENT_ACTIVITY does not run');
         const total = await detectRange(primary.pool, opts, config.detection, {
           logger,
           hooks: opts.webhooks ? webhookOutboxHooks(config.webhooks.targets) : {},
+          clientDirectory,
           onPass: (range, o) => {
             done++;
             logger.info(

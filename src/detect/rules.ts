@@ -6,6 +6,7 @@ import {
   type DetectionSettings,
   type RuleCode,
 } from './catalog';
+import type { ClientDirectory } from './client-directory';
 import { evidenceCondition } from './evidence';
 import { findingId, latestFinding, type Candidate } from './findings-store';
 
@@ -518,14 +519,88 @@ async function volumeSpike(c: pg.ClientBase, range: DetectRange, s: DetectionSet
   return out;
 }
 
+/** What a pass read before it began, for the rules that need more than the store. */
+export interface EvaluationInputs {
+  /** DPoD's bindings (UNBOUND_CLIENT_ACTIVITY), or null when not configured or not readable for this pass. */
+  directory: ClientDirectory | null;
+}
+
+/**
+ * UNBOUND_CLIENT_ACTIVITY. Events of the pass's range, no older than `unboundHorizonHours` before the directory was
+ * read, by a client that a service DPoD lists does not list as bound. The clients that acted are read from the hourly
+ * rollups, then each unbound one's span from its events. Activity of a client within the horizon of its last finding
+ * extends it; later, it is a new episode, identified by its first event.
+ */
+async function unboundClientActivity(
+  c: pg.ClientBase,
+  range: DetectRange,
+  s: DetectionSettings,
+  inputs: EvaluationInputs,
+): Promise<Candidate[]> {
+  const directory = inputs.directory;
+  if (!directory) return [];
+  const horizonMs = s.unboundHorizonHours * HOUR_MS;
+  const from = new Date(Math.max(range.from.getTime(), directory.readAt.getTime() - horizonMs));
+  if (from.getTime() >= range.to.getTime()) return [];
+  const { rows: pairs } = await c.query<{ service_id: string; client_id: string }>(
+    `select distinct service_id, client_id from audit_rollups_hourly
+      where hour >= date_trunc('hour', $1::timestamptz) and hour < $2 and service_id = any($3::text[])
+      order by 1, 2`,
+    [from, range.to, [...directory.bound.keys()]],
+  );
+  const out: Candidate[] = [];
+  const readAt = directory.readAt.toISOString();
+  for (const { service_id: serviceId, client_id: clientId } of pairs) {
+    if (directory.bound.get(serviceId)?.has(clientId) !== false) continue;
+    const { rows: span } = await c.query<{
+      first_id: string | null;
+      first_t: string;
+      first_ms: number;
+      last_t: string;
+    }>(
+      `select (array_agg(e.id::text order by e.time, e.id))[1] as first_id, min(e.time)::text as first_t,
+              (extract(epoch from min(e.time)) * 1000)::float8 as first_ms, max(e.time)::text as last_t
+         from audit_events e
+        where e.service_id = $1 and e.client_id = $2 and e.time >= $3 and e.time < $4`,
+      [serviceId, clientId, from, range.to],
+    );
+    const g = span[0];
+    if (!g?.first_id) continue;
+    const base = {
+      rule: 'UNBOUND_CLIENT_ACTIVITY' as RuleCode,
+      serviceId,
+      clientId,
+      subject: null,
+      lastSeen: g.last_t,
+      evidence: { kind: 'all' as const },
+      summary: (n: number) =>
+        `client ${clientId} acted on service ${serviceId} (${n} events), but DPoD does not list it as bound (bindings read ${readAt})`,
+    };
+    const stored = await latestFinding(
+      c,
+      { rule: 'UNBOUND_CLIENT_ACTIVITY', serviceId, clientId, subject: null },
+      new Date(g.first_ms - horizonMs),
+    );
+    if (stored) out.push({ ...base, fingerprint: null, extends: stored.id, firstSeen: stored.firstSeen });
+    else
+      out.push({
+        ...base,
+        fingerprint: `UNBOUND_CLIENT_ACTIVITY|${serviceId}|${clientId}|${g.first_id}`,
+        firstSeen: g.first_t,
+      });
+  }
+  return out;
+}
+
 /** Each rule's evaluation over a pass's range. */
 export const EVALUATORS: Record<
   RuleCode,
-  (c: pg.ClientBase, range: DetectRange, s: DetectionSettings) => Promise<Candidate[]>
+  (c: pg.ClientBase, range: DetectRange, s: DetectionSettings, inputs: EvaluationInputs) => Promise<Candidate[]>
 > = {
   PIN_FAILURE_BURST: pinFailureBurst,
   DESTRUCTIVE_OPERATION: destructiveOperation,
   KEY_EXPORT_BY_NEW_CLIENT: keyExportByNewClient,
   NEW_CLIENT_ADDRESS: newClientAddress,
   VOLUME_SPIKE: volumeSpike,
+  UNBOUND_CLIENT_ACTIVITY: unboundClientActivity,
 };

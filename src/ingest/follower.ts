@@ -3,7 +3,13 @@ import { failAbandonedRuns, type RunSummary } from './ingest-run';
 import { backfill } from './backfill';
 import { closedBefore, sealClosedPeriods, type SigningKey } from '../integrity';
 import { applyRetention } from './retention';
-import { detectFindings, type DetectHooks, type DetectionSettings, type DetectOutcome } from '../detect';
+import {
+  detectFindings,
+  type ClientDirectorySource,
+  type DetectHooks,
+  type DetectionSettings,
+  type DetectOutcome,
+} from '../detect';
 
 /** Options of {@link startFollower}; defaults follow the configuration's. */
 export interface FollowerOptions {
@@ -37,6 +43,8 @@ export interface FollowerOptions {
   detectHooks?: DetectHooks;
   /** Hears each detection pass's outcome once it has committed (wakes the webhook deliverer). */
   onDetected?: (outcome: DetectOutcome) => void;
+  /** DPoD's bindings, read before each detection pass (UNBOUND_CLIENT_ACTIVITY; without it, that rule does not run). */
+  clientDirectory?: ClientDirectorySource;
 }
 
 /** A running follower. */
@@ -118,7 +126,8 @@ export function startFollower(deps: IngestDeps, options: FollowerOptions = {}): 
           { from: new Date(start), to: new Date(end) },
           options.detect,
           deps.logger,
-          options.detectHooks,
+          options.detectHooks ?? {},
+          { clientDirectory: options.clientDirectory },
         );
         options.onDetected?.(outcome);
       }

@@ -4,6 +4,7 @@ import { openStore } from '../bootstrap/open-store';
 import { runCommand } from '../bootstrap/run-command';
 import { createLogger } from '../logger';
 import { createDpodClient } from '../dpod';
+import { dpodClientDirectory } from '../detect';
 import { closedBefore, sealClosedPeriods } from '../integrity';
 import { parseAuditTime } from './audit-time';
 import { backfill } from './backfill';
@@ -184,6 +185,7 @@ export function registerIngestCommands(program: Command): void {
             seal: config.integrity,
             detect: config.detection,
             ...webhooks?.follower,
+            clientDirectory: dpodClientDirectory(dpod),
             batchSize: opts.batchSize,
             progressBar: opts.progress ? undefined : false,
             onRun: print,

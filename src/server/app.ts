@@ -5,6 +5,7 @@ import { createShutdownStack } from '../bootstrap/shutdown-stack';
 import type { DatabaseHandle } from '../db/connection';
 import { assertReachable } from '../db/connection-failure';
 import { createDpodClient, type DpodClient, type DpodClientHooks } from '../dpod';
+import { dpodClientDirectory } from '../detect';
 import { createContext, createGraphqlDeps, type Context } from '../graphql/context';
 import { buildGraphqlSchema } from '../graphql/schema';
 import { startFollower, type FollowerOptions } from '../ingest';
@@ -189,6 +190,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
             seal: config.integrity,
             detect: config.detection,
             ...webhooks?.follower,
+            clientDirectory: dpodClientDirectory(dpod),
             ...overrides.follower,
           },
         );

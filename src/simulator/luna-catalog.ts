@@ -104,6 +104,16 @@ export const SINGLE_PART_WEIGHTS: readonly (readonly [LunaAction, number])[] = [
   ['LUNA_GEN_KCV', 1],
 ];
 
+/**
+ * Key exports (taking key material out of the partition) are done in routine traffic by the service's exporter only;
+ * another client does the import side of the same work instead.
+ */
+export const EXPORT_SUBSTITUTES: Readonly<Record<string, string>> = {
+  LUNA_WRAP_KEY: 'LUNA_UNWRAP_KEY',
+  LUNA_CLONE_AS_SOURCE: 'LUNA_CLONE_GET_POLICY',
+  LUNA_REPLICATE_AS_SOURCE: 'LUNA_REPLICATE_AS_TARGET',
+};
+
 /** Multi-part operations: the `*_INIT` .. `*_END` families. */
 export const MULTI_PART_FAMILIES = ['SIGN', 'VERIFY', 'ENCRYPT', 'DECRYPT', 'DIGEST'] as const;
 

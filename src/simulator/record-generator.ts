@@ -1,5 +1,6 @@
 import {
   ADMIN_WEIGHTS,
+  EXPORT_SUBSTITUTES,
   FAILURES,
   FUTURE_ACTION,
   KEY_MANAGEMENT_WEIGHTS,
@@ -67,26 +68,32 @@ interface Draft {
   duplicate?: boolean;
 }
 
+/** One planned session of a client: its drafts, and whether it began with mistyped PINs. */
+interface Session {
+  drafts: Draft[];
+  mistyped: boolean;
+}
+
+/** The routine action of a client: only the service's exporter takes keys out, the others do the import side. */
+const routine = (client: SimClient, action: string) =>
+  client.exporter ? action : (EXPORT_SUBSTITUTES[action] ?? action);
+
 /** Plans one burst of activity by a client starting at `start` (second within the hour). */
-function planSession(rng: SeededRandom, client: SimClient, start: number): Draft[] {
+function planSession(rng: SeededRandom, client: SimClient, start: number): Session {
   const out: Draft[] = [];
   const key = () => rng.pick(client.keyHandles);
   const roll = rng.next();
+  let mistyped = false;
   if (roll < 0.03) {
-    // Wrong PIN burst: several failed logins seconds apart, sometimes ending locked out.
-    let t = start;
-    const n = rng.int(2, 5);
-    for (let i = 0; i < n; i++) {
-      out.push({ second: t, action: 'LUNA_LOGIN', status: FAILURES.wrongPin, role: 'public', ouids: null });
-      t += rng.int(1, 4);
+    // An operator mistypes the PIN one to three times, seconds apart, then logs in (the HSM's lockout counter
+    // starts again); the whole of it stays within the hour.
+    mistyped = true;
+    start = Math.min(start, 3600 - 16);
+    for (let i = rng.int(1, 3); i > 0; i--) {
+      out.push({ second: start, action: 'LUNA_LOGIN', status: FAILURES.wrongPin, role: 'public', ouids: null });
+      start += rng.int(1, 4);
     }
-    if (rng.chance(0.3))
-      out.push({ second: t, action: 'LUNA_LOGIN', status: FAILURES.lockedOut, role: 'public', ouids: null });
-    else if (rng.chance(0.6))
-      out.push({ second: t, action: 'LUNA_LOGIN', status: RET_OK, role: client.role, ouids: null });
-    return out;
-  }
-  if (roll < 0.06) {
+  } else if (roll < 0.06) {
     // Unauthenticated use: public actions succeed, key use fails with "not logged in".
     const n = rng.int(1, 3);
     for (let i = 0; i < n; i++) {
@@ -107,7 +114,7 @@ function planSession(rng: SeededRandom, client: SimClient, start: number): Draft
           ouids: key(),
         });
     }
-    return out;
+    return { drafts: out, mistyped };
   }
   out.push({ second: start, action: 'LUNA_LOGIN', status: RET_OK, role: client.role, ouids: null });
   let t = start + rng.int(0, 1);
@@ -115,7 +122,7 @@ function planSession(rng: SeededRandom, client: SimClient, start: number): Draft
   for (let i = 0; i < ops; i++) {
     const kind = rng.next();
     if (kind < 0.8) {
-      const action = rng.weighted(SINGLE_PART_WEIGHTS);
+      const action = routine(client, rng.weighted(SINGLE_PART_WEIGHTS));
       let status: string = RET_OK;
       let ouids: string | null = key();
       const f = rng.next();
@@ -149,7 +156,7 @@ function planSession(rng: SeededRandom, client: SimClient, start: number): Draft
     } else if (kind < 0.9995) {
       out.push({
         second: t,
-        action: rng.weighted(ADMIN_WEIGHTS),
+        action: routine(client, rng.weighted(ADMIN_WEIGHTS)),
         status: rng.chance(0.1) ? rng.pick(FAILURES.policy) : RET_OK,
         role: client.role,
         ouids: null,
@@ -159,7 +166,7 @@ function planSession(rng: SeededRandom, client: SimClient, start: number): Draft
     }
     t += rng.chance(0.5) ? 0 : rng.int(1, 3);
   }
-  return out;
+  return { drafts: out, mistyped };
 }
 
 function pickClient(rng: SeededRandom, service: SimService): number {
@@ -185,6 +192,10 @@ export interface PlannedEvent {
   /** Seed of the record's remaining random parts (meta form, HSM, trace id, key casing). */
   seed: number;
   identicalExtra: boolean;
+  /** The address the client acts from, when not its usual one (an incident). */
+  clientIp?: string;
+  /** Meta always a well-formed JSON string (an incident's records, so that what a rule reads is certain). */
+  wellFormed?: boolean;
 }
 
 /** Builds the record of a planned event; the same event always yields the same record. */
@@ -194,13 +205,14 @@ export function materialize(tenant: Tenant, e: PlannedEvent): GeneratedEvent {
   const rng = new SeededRandom(e.seed);
   const form = rng.next();
   const lower = rng.next() < 0.01;
-  const meta: Record<string, unknown> = { clientip: client.clientIp, hsmid: rng.pick(service.hsmIds) };
+  const meta: Record<string, unknown> = { clientip: e.clientIp ?? client.clientIp, hsmid: rng.pick(service.hsmIds) };
   if (e.ouids !== null || rng.next() < 0.5) meta.ouids = e.ouids; // null ouids: present as null, or absent
   meta.partid = service.partitionSerialNumber;
   meta.role = e.role;
   let metaValue: unknown = meta;
   let malformed = false;
-  if (form >= 0.03) {
+  if (e.wellFormed) metaValue = JSON.stringify(meta);
+  else if (form >= 0.03) {
     const text = JSON.stringify(meta);
     if (form < 0.032) {
       metaValue = text.slice(0, rng.int(5, text.length - 2));
@@ -245,6 +257,21 @@ export function materialize(tenant: Tenant, e: PlannedEvent): GeneratedEvent {
   };
 }
 
+/** The routine events of one session, or none when the client is not acting then (unbound, or in an incident). */
+function keepSession(tenant: Tenant, serviceIndex: number, clientIndex: number, session: PlannedEvent[]): boolean {
+  if (session.length === 0) return false;
+  const client = tenant.services[serviceIndex]!.clients[clientIndex]!;
+  const first = session[0]!.ms;
+  const last = session[session.length - 1]!.ms;
+  if (client.activeUntilMs !== null && last >= client.activeUntilMs) return false;
+  for (const incident of tenant.incidents) {
+    const q = incident.quiet;
+    if (q && incident.serviceIndex === serviceIndex && incident.clientIndex === clientIndex)
+      if (first < q.toMs && last >= q.fromMs) return false;
+  }
+  return true;
+}
+
 /** All planned events of one hour (by hour index since the epoch), unclipped, sorted by time; depends only on seed + hour. */
 export function planHour(tenant: Tenant, hourIndex: number): PlannedEvent[] {
   const events: PlannedEvent[] = [];
@@ -255,15 +282,19 @@ export function planHour(tenant: Tenant, hourIndex: number): PlannedEvent[] {
     const rng = new SeededRandom(mixSeed(tenant.seed, hourIndex, serviceIndex));
     const expected = (tenant.eventsPerDay / 24) * DIURNAL[hourOfDay]! * service.activity;
     const target = Math.round(expected * (0.85 + 0.3 * rng.next()));
+    /** Seconds of the hour each client spent mistyping its PIN: two such sessions of a client never overlap. */
+    const mistyping = new Map<number, [number, number][]>();
     let made = 0;
     while (made < target) {
       const clientIndex = pickClient(rng, service);
-      const drafts = planSession(rng, service.clients[clientIndex]!, rng.int(0, 3599));
+      const { drafts, mistyped } = planSession(rng, service.clients[clientIndex]!, rng.int(0, 3599));
+      const session: PlannedEvent[] = [];
       let previous: PlannedEvent | undefined;
       for (const d of drafts) {
-        if (made >= target || d.second >= 3600) break;
+        // A session that began with wrong PINs is kept whole to its login: cut short, its failures would run on.
+        if ((made >= target && !(mistyped && d.action === 'LUNA_LOGIN')) || d.second >= 3600) break;
         if (d.duplicate && previous) {
-          events.push({ ...previous, identicalExtra: true });
+          session.push({ ...previous, identicalExtra: true });
           made++;
           continue;
         }
@@ -279,11 +310,44 @@ export function planHour(tenant: Tenant, hourIndex: number): PlannedEvent[] {
           seed: rng.nextUint32(),
           identicalExtra: false,
         };
-        events.push(previous);
+        session.push(previous);
         made++;
+      }
+      if (mistyped && session.length > 0) {
+        const span: [number, number] = [drafts[0]!.second, drafts[drafts.length - 1]!.second + 30];
+        const spans = mistyping.get(clientIndex) ?? [];
+        // Another mistyping session of the client at the same time would make one longer run of failures.
+        if (spans.some(([a, b]) => span[0] < b && a < span[1])) continue;
+        spans.push(span);
+        mistyping.set(clientIndex, spans);
+      }
+      if (keepSession(tenant, serviceIndex, clientIndex, session)) events.push(...session);
+    }
+    // The nightly key backup: the service's exporter logs in and wraps a key at a time of its own in the 02:00 hour,
+    // so a client that exports does so every day.
+    if (hourOfDay === 2) {
+      const clientIndex = service.clients.findIndex((c) => c.exporter);
+      const exporter = service.clients[clientIndex];
+      if (exporter) {
+        const backup = new SeededRandom(mixSeed(tenant.seed, hourIndex, serviceIndex, 0xbac0));
+        const ms = hourStart + backup.int(60, 3000) * 1000 + backup.int(0, 999);
+        const base = { serviceIndex, clientIndex, role: exporter.role, status: RET_OK, identicalExtra: false };
+        const session: PlannedEvent[] = [
+          { ...base, ms, action: 'LUNA_LOGIN', ouids: null, seed: backup.nextUint32() },
+          {
+            ...base,
+            ms: ms + 1000,
+            action: 'LUNA_WRAP_KEY',
+            ouids: backup.pick(exporter.keyHandles),
+            seed: backup.nextUint32(),
+          },
+        ];
+        if (keepSession(tenant, serviceIndex, clientIndex, session)) events.push(...session);
       }
     }
   });
+  for (const incident of tenant.incidents)
+    for (const e of incident.events) if (e.ms >= hourStart && e.ms < hourStart + HOUR_MS) events.push(e);
   // Stable sort keeps an identical copy right after its original.
   events.sort((a, b) => a.ms - b.ms);
   return events;

@@ -48,6 +48,7 @@ interface SimulateFlags {
   exportDelayMs: number;
   tokenTtlSeconds: number;
   apiShape: 'documented' | 'variants';
+  incidents: boolean;
   now?: Date;
   publicUrl?: string;
   errorRate?: number;
@@ -71,6 +72,10 @@ export function simulatorBanner(sim: RunningSimulator, secretFromEnv: boolean): 
     `  token endpoint  ${sim.tokenUrl}`,
     `  credentials     client_id=${sim.clientId} client_secret=${secretFromEnv ? '(from DPOD_CLIENT_SECRET)' : sim.clientSecret}`,
     `  tenant          ${sim.tenant.tenantId} (seed ${sim.tenant.seed}, ${listed.length} listed services, history ${new Date(sim.tenant.historyStartMs()).toISOString()} .. now)`,
+    ...sim.tenant.incidents.map(
+      (i) =>
+        `  incident        ${i.rule} at ${i.events[0] ? new Date(i.events[0].ms).toISOString() : 'now'}: service ${i.serviceId}, client ${i.clientId}`,
+    ),
     '',
     'Point the gateway at it:',
     `  DPOD_API_URL=${sim.url} DPOD_TOKEN_URL=${sim.tokenUrl} DPOD_CLIENT_ID=${sim.clientId} DPOD_CLIENT_SECRET=...`,
@@ -114,6 +119,7 @@ async function runSimulate(flags: SimulateFlags): Promise<void> {
     exportDelayMs: flags.exportDelayMs,
     tokenTtlSeconds: flags.tokenTtlSeconds,
     apiShape: flags.apiShape,
+    incidents: flags.incidents,
     publicUrl: flags.publicUrl,
     now: fixedNow ? () => fixedNow : undefined,
     clientId: process.env.DPOD_CLIENT_ID || undefined,
@@ -171,6 +177,11 @@ export function registerSimulateCommand(program: Command): void {
     )
     .option('--public-url <url>', 'base of signed download URLs (default: the Host the caller used)', httpUrl)
     .option('--now <time>', 'freeze the clock at this time (default: real time)', isoTime)
+    .option(
+      '--incidents',
+      'seed one scenario per detection rule at fixed times before now (docs/simulator.md#incidents; needs 3 services, 4 clients each)',
+      false,
+    )
     .option('--error-rate <fraction>', 'fault: fraction of requests answered 503', fraction)
     .option('--rate-limit-rate <fraction>', 'fault: fraction of requests answered 429', fraction)
     .option('--retry-after <seconds>', 'fault: Retry-After of injected 429s', positive)

@@ -107,6 +107,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
         tenantId: tenant.tenantId,
         seed: tenant.seed,
         services: tenant.services,
+        incidents: tenant.incidents.map((i) => ({
+          rule: i.rule,
+          description: i.description,
+          serviceId: i.serviceId,
+          clientId: i.clientId,
+          from: i.events[0] ? new Date(i.events[0].ms).toISOString() : null,
+          to: i.events.length > 0 ? new Date(i.events[i.events.length - 1]!.ms).toISOString() : null,
+          records: i.events.length,
+        })),
         historyStart: new Date(tenant.historyStartMs()).toISOString(),
         now: tenant.now().toISOString(),
       });

@@ -1,3 +1,4 @@
+import { planIncidents, type Incident } from './incident-scenarios';
 import { SeededRandom, mixSeed } from './seeded-random';
 
 /** Service type of a Luna Cloud HSM service in DPoD. */
@@ -24,6 +25,12 @@ export interface TenantOptions {
    * the same in every export that holds the record (default 0: none). JSON array exports never hold bad lines.
    */
   badLineEvery?: number;
+  /**
+   * Seed one scenario per detection rule at fixed times before the clock's now at creation (docs/simulator.md,
+   * "Incidents"; default false: routine traffic only, which raises no finding). Needs at least 3 services and 4
+   * clients per service.
+   */
+  incidents?: boolean;
 }
 
 /** A client of a simulated service. */
@@ -34,6 +41,10 @@ export interface SimClient {
   createdBy: string;
   /** False when DPoD no longer lists the binding (events still name it). */
   bound: boolean;
+  /** Routine traffic of the client ends here (ms since epoch): an unbound client stopped before it was unbound. */
+  activeUntilMs: number | null;
+  /** True for the one client per service that exports keys in routine traffic (wraps, clones; a nightly key backup). */
+  exporter: boolean;
   /** The Luna role the client logs in as. */
   role: 'CO' | 'CU';
   clientIp: string;
@@ -74,6 +85,8 @@ export interface Tenant {
   readonly now: () => Date;
   /** See {@link TenantOptions.badLineEvery} (0 = none). */
   readonly badLineEvery: number;
+  /** The incident scenarios seeded into the records (empty without {@link TenantOptions.incidents}). */
+  readonly incidents: readonly Incident[];
   /** Services the platform API lists, in listing order. */
   listedServices(): SimService[];
   /** A listed service by id, or undefined (unknown or deleted). */
@@ -82,6 +95,7 @@ export interface Tenant {
   historyStartMs(): number;
 }
 
+const DAY_MS = 86_400_000;
 const BASE_CREATED_MS = Date.UTC(2024, 0, 8, 9, 0, 0);
 const SERVICE_WORDS = [
   'payments',
@@ -118,6 +132,7 @@ function makeClients(
   count: number,
   unbound: number,
   tenantAdmin: string,
+  unboundSinceMs: number,
 ): SimClient[] {
   const clients: SimClient[] = [];
   for (let i = 0; i < count + unbound; i++) {
@@ -130,6 +145,8 @@ function makeClients(
       createdAt: new Date(service.createdAt.getTime() + rng.int(1, 120) * 86_400_000 + rng.int(0, 86_399) * 1000),
       createdBy: tenantAdmin,
       bound,
+      activeUntilMs: bound ? null : unboundSinceMs,
+      exporter: i === 0,
       role: i === 0 ? 'CO' : rng.chance(0.2) ? 'CO' : 'CU',
       clientIp: rng.chance(0.3) ? `10.${rng.int(0, 255)}.${rng.int(0, 255)}.${rng.int(1, 254)}` : publicIp(rng),
       activity: bound ? 0.3 + rng.next() * 1.7 : 0.15,
@@ -157,6 +174,9 @@ export function createTenant(options: TenantOptions = {}): Tenant {
   if (!Number.isInteger(badLineEvery) || badLineEvery < 0)
     throw new RangeError(`badLineEvery must be a whole number >= 0, got ${badLineEvery}`);
 
+  // Fixed at creation, so that the events of an hour stay the same while the clock moves on.
+  const createdDayMs = Math.floor(now().getTime() / DAY_MS) * DAY_MS;
+  const createdHistoryStartMs = now().getTime() - days * DAY_MS;
   const rng = new SeededRandom(mixSeed(seed, 0x7e4a47));
   const tenantId = rng.uuid();
   const tenantAdmin = rng.uuid();
@@ -190,11 +210,16 @@ export function createTenant(options: TenantOptions = {}): Tenant {
         isLuna ? clientsPerService : Math.min(2, clientsPerService),
         isLuna ? 1 : 0,
         tenantAdmin,
+        createdDayMs - 2 * DAY_MS,
       ),
     });
   }
   // A deleted service's clients are gone with it.
   for (const s of services) if (!s.listed) for (const c of s.clients) c.bound = false;
+
+  const incidents = options.incidents
+    ? planIncidents(seed, services, { dayMs: createdDayMs, fromMs: createdHistoryStartMs, toMs: now().getTime() })
+    : [];
 
   const listed = services.filter((s) => s.listed);
   const byId = new Map(listed.map((s) => [s.id, s]));
@@ -206,8 +231,9 @@ export function createTenant(options: TenantOptions = {}): Tenant {
     days,
     now,
     badLineEvery,
+    incidents,
     listedServices: () => listed.slice(),
     findListedService: (id) => byId.get(id),
-    historyStartMs: () => now().getTime() - days * 86_400_000,
+    historyStartMs: () => now().getTime() - days * DAY_MS,
   };
 }

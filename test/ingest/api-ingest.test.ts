@@ -62,7 +62,8 @@ beforeEach(async () => {
 });
 
 const deps = () => ({ db: t.db, pool: t.pool, dpod });
-const pinRule = { ...DEFAULT_DETECTION_SETTINGS, rules: ['PIN_FAILURE_BURST' as const] };
+// Two failures in a row: the simulator's routine mistypes (one to three, then a login) raise findings with it.
+const pinRule = { ...DEFAULT_DETECTION_SETTINGS, rules: ['PIN_FAILURE_BURST' as const], pinFailures: 2 };
 const fast = { pollIntervalMs: 20, progressBar: false, batchSize: 1000 };
 
 /** The simulator's client with export requests held until `release()`: catches a follower inside its pass. */

@@ -28,8 +28,12 @@ async function countFor(serviceId: string | null): Promise<number> {
 }
 
 beforeAll(async () => {
+  // With the simulator's incidents, as in the demo: the GraphiQL tab of open findings has findings to show.
   seeded = await startSeededApp({
     env: { AUTH_MODE: 'jwt', JWT_SECRET: SECRET, JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE },
+    services: 3,
+    clientsPerService: 4,
+    incidents: true,
   });
   const luna = seeded.sim.tenant.listedServices().filter((s) => s.hasAuditData);
   expect(luna.length).toBeGreaterThanOrEqual(2);

@@ -1,3 +1,4 @@
+import { generateEvents } from '../../src/simulator/record-generator';
 import {
   createTenant,
   generateRecords,
@@ -9,6 +10,8 @@ import { LUNA_ACTIONS } from '../../src/simulator/luna-catalog';
 
 const NOW = new Date('2026-11-20T12:34:56.789Z');
 const clock = () => NOW;
+const DAY = 86_400_000;
+const KEY_EXPORTS = ['LUNA_WRAP_KEY', 'LUNA_CLONE_AS_SOURCE', 'LUNA_REPLICATE_AS_SOURCE'];
 const DPOD_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3} UTC$/;
 
 function lines(from: Date, to: Date, options: Parameters<typeof createTenant>[0] = {}): string[] {
@@ -160,6 +163,43 @@ describe('generateRecords', () => {
           seconds.has(`${String(field(r, 'actorID'))}|${(r.time as string).slice(0, 19)}`),
       ).length,
     ).toBeGreaterThan(0);
+  });
+});
+
+describe('routine traffic', () => {
+  const t = createTenant({ now: clock, eventsPerDay: 4000, days: 14 });
+  const events = [...generateEvents(t, new Date(0), NOW)];
+
+  it('mistypes a PIN at most three times in a row before a login, and never locks a partition', () => {
+    const failures = new Map<string, number>();
+    let longest = 0;
+    for (const e of events) {
+      if (e.action !== 'LUNA_LOGIN') continue;
+      const k = `${e.serviceId}|${e.clientId}`;
+      const n = e.status === 'LUNA_RET_OK' ? 0 : (failures.get(k) ?? 0) + 1;
+      failures.set(k, n);
+      longest = Math.max(longest, n);
+    }
+    expect(longest).toBe(3);
+    expect(events.filter((e) => e.status.includes('LOCKED'))).toEqual([]);
+  });
+
+  it('has one exporter per service, which wraps a key every night; no other client exports', () => {
+    const exports = events.filter((e) => KEY_EXPORTS.includes(e.action));
+    const exporters = new Set(t.services.flatMap((s) => s.clients.filter((c) => c.exporter).map((c) => c.id)));
+    expect(exports.filter((e) => !exporters.has(e.clientId))).toEqual([]);
+    const nights = new Set(
+      exports.filter((e) => new Date(e.ms).getUTCHours() === 2).map((e) => `${e.clientId}|${Math.floor(e.ms / DAY)}`),
+    );
+    expect(nights.size).toBe(t.services.filter((s) => s.hasAuditData).length * 14);
+  });
+
+  it('holds no event of an unbound client of a listed service in its last two days', () => {
+    const unbound = new Set(
+      t.listedServices().flatMap((s) => s.clients.filter((c) => !c.bound).map((c) => `${s.id}|${c.id}`)),
+    );
+    const last = Math.max(...events.filter((e) => unbound.has(`${e.serviceId}|${e.clientId}`)).map((e) => e.ms));
+    expect(last).toBeLessThan(Date.UTC(2026, 10, 18));
   });
 });
 

@@ -9,6 +9,7 @@ export enum FindingRule {
   KEY_EXPORT_BY_NEW_CLIENT = 'KEY_EXPORT_BY_NEW_CLIENT',
   NEW_CLIENT_ADDRESS = 'NEW_CLIENT_ADDRESS',
   VOLUME_SPIKE = 'VOLUME_SPIKE',
+  UNBOUND_CLIENT_ACTIVITY = 'UNBOUND_CLIENT_ACTIVITY',
 }
 registerEnumType(FindingRule, { name: 'FindingRule', description: 'A detection rule (docs/detection.md).' });
 

@@ -10,8 +10,14 @@ import { runCommand } from '../../bootstrap/run-command';
 
 const DAY_MS = 86_400_000;
 
-/** Size of the in-process simulator: small enough to ingest in seconds. */
-export const DEMO_SIMULATOR = { seed: 42, services: 3, clientsPerService: 4, eventsPerDay: 1500 } as const;
+/** Size of the in-process simulator: small enough to ingest in seconds; with its incidents (docs/simulator.md#incidents). */
+export const DEMO_SIMULATOR = {
+  seed: 42,
+  services: 3,
+  clientsPerService: 4,
+  eventsPerDay: 1500,
+  incidents: true,
+} as const;
 
 const days = (value: string) => {
   if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 31)
@@ -139,11 +145,12 @@ export function registerDemoCommand(program: Command): void {
         const now = sim ? sim.tenant.now() : new Date();
         const events = await backfillRecentDays(app, flags.days, now, logger);
         // The detection rules over the backfilled days (the follower runs them on each later pass).
-        const { detectRange } = await import('../../detect');
+        const { detectRange, dpodClientDirectory } = await import('../../detect');
         const found = await detectRange(
           app.ingestDatabase.pool,
           { from: new Date(now.getTime() - flags.days * DAY_MS), to: now },
           config.detection,
+          { logger, clientDirectory: app.dpod ? dpodClientDirectory(app.dpod, () => now) : undefined },
         );
         logger.info({ raised: found.raised }, 'detection rules run over the backfilled days');
         const url = await app.start();

@@ -29,6 +29,8 @@ export interface SeededAppOptions {
   days?: number;
   /** Run the ingest follower in the app (default false). */
   follow?: boolean;
+  /** The simulator's incidents (default false; they need 3 services with 4 clients each). */
+  incidents?: boolean;
 }
 
 /** Starts the simulator, imports its last days of audit records, and serves them with the real schema. */
@@ -40,6 +42,7 @@ export async function startSeededApp(options: SeededAppOptions = {}): Promise<Se
     clientsPerService: options.clientsPerService ?? 3,
     eventsPerDay: options.eventsPerDay ?? 300,
     days: options.days ?? 3,
+    incidents: options.incidents ?? false,
   });
   const dir = await mkdtemp(join(tmpdir(), 'dpod-server-test-'));
   const now = sim.tenant.now();
