@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { CLI, runCli } from '../support/cli';
 import { DEFAULT_DETECTION_SETTINGS, detectFindings, detectRange, type DetectionSettings } from '../../src/detect';
 import { importFiles } from '../../src/ingest';
 import { jsonLines, record, writeText } from '../ingest/hand-made';
@@ -234,4 +236,65 @@ describe('a detection pass', () => {
     expect(outcomes.map((o) => o.raised).sort()).toEqual([0, 2]);
     expect((await findings()).map((f) => f.rule).sort()).toEqual(['DESTRUCTIVE_OPERATION', 'PIN_FAILURE_BURST']);
   });
+
+  it('killed (SIGKILL) in the middle of its transaction leaves nothing, and the rerun raises each finding once', async () => {
+    const events = [ev({ at: T0, action: 'LUNA_PARTITION_ZEROIZE', role: 'PO' })];
+    for (let i = 0; i < 6; i++)
+      events.push(ev({ at: T0 + i * 1000, action: 'LUNA_LOGIN', status: 'LUNA_RET_UM_PIN_INCORRECT' }));
+    await load(events);
+    const env = {
+      DATABASE_URL: store.t.url,
+      WEBHOOK_URLS: 'http://127.0.0.1:9/hook',
+      WEBHOOK_SECRET: 'a-secret-of-16-chars',
+    };
+    const args = ['detect', '--from', new Date(T0 - 1000).toISOString(), '--to', new Date(T0 + DAY).toISOString()];
+    // Hold the findings table: the pass blocks on its first insert, mid-transaction, and is killed there.
+    const blocker = await store.t.pool.connect();
+    try {
+      await blocker.query('begin');
+      await blocker.query('lock table findings in exclusive mode');
+      const child = spawn(process.execPath, [CLI, ...args], {
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', ...env },
+        stdio: 'ignore',
+      });
+      const exited = new Promise((r) => child.once('exit', r));
+      const waiting = async () =>
+        (
+          await store.t.pool.query<{ n: number }>(
+            `select count(*)::int as n from pg_locks l join pg_class c on c.oid = l.relation
+              where c.relname = 'findings' and not l.granted`,
+          )
+        ).rows[0]!.n > 0;
+      for (const end = Date.now() + 30_000; !(await waiting());) {
+        if (Date.now() > end) throw new Error('the detection pass never reached the findings table');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      child.kill('SIGKILL');
+      await exited;
+      await blocker.query('commit');
+    } finally {
+      blocker.release();
+    }
+    // The killed session's transaction rolls back: no finding, no webhook delivery queued.
+    for (const end = Date.now() + 10_000; ;) {
+      const { rows } = await store.t.pool.query<{ n: number }>(
+        `select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name <> '' and pid <> pg_backend_pid() and state = 'active' and query ilike '%findings%'`,
+      );
+      if (rows[0]!.n === 0 || Date.now() > end) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(await findings()).toEqual([]);
+    expect((await store.t.pool.query('select 1 from webhook_deliveries')).rowCount).toBe(0);
+    const rerun = await runCli(args, env);
+    expect(rerun.code).toBe(0);
+    const after = await findings();
+    expect(after.map((f) => [f.rule, f.count]).sort()).toEqual([
+      ['DESTRUCTIVE_OPERATION', 1],
+      ['PIN_FAILURE_BURST', 6],
+    ]);
+    expect((await store.t.pool.query('select 1 from webhook_deliveries')).rowCount).toBe(2);
+    // And once more: nothing new.
+    expect((await runCli(args, env)).code).toBe(0);
+    expect(await findings()).toEqual(after);
+  }, 90_000);
 });
