@@ -87,16 +87,26 @@ async function firstOfRun(
  */
 async function pinFailureBurst(c: pg.ClientBase, range: DetectRange, s: DetectionSettings): Promise<Candidate[]> {
   const windowMs = s.pinWindowSeconds * 1000;
+  const clients = await pinCandidateClients(c, range, s);
+  if (clients.length === 0) return [];
   const { rows } = await c.query<Row>(
     `select ${ROW_COLUMNS} from audit_events e
-      where e.time >= $1 and e.time < $2 and (e.action = 'LUNA_LOGIN' or e.status = any($3::text[]))
+      where e.client_id = any($4::text[]) and e.time >= $1 and e.time < $2
+        and (e.action = 'LUNA_LOGIN' or e.status = any($3::text[]))
       order by e.service_id, e.client_id, e.time, e.id`,
-    [new Date(range.from.getTime() - windowMs), range.to, [...PIN_FAILURE_STATUSES]],
+    [
+      new Date(range.from.getTime() - windowMs),
+      range.to,
+      [...PIN_FAILURE_STATUSES],
+      [...new Set(clients.map((k) => k.clientId))],
+    ],
   );
+  const wanted = new Set(clients.map((k) => `${k.serviceId}\u0001${k.clientId}`));
   const out: Candidate[] = [];
   const pin = evidenceCondition({ kind: 'pin-failures' }, 4);
   for (const group of byClient(rows)) {
     const { service_id: serviceId, client_id: clientId } = group[0]!;
+    if (!wanted.has(`${serviceId}\u0001${clientId}`)) continue;
     // Runs of failures between successful logins; the first run may have begun before the rows read.
     const runs: { rows: Row[]; openStart: boolean }[] = [];
     let current: Row[] = [];
@@ -144,6 +154,47 @@ async function pinFailureBurst(c: pg.ClientBase, range: DetectRange, s: Detectio
     }
   }
   return out;
+}
+
+/**
+ * The (service, client) pairs PIN_FAILURE_BURST must read events of, from the hourly rollups: those with at least
+ * `pinFailures` failures in some span of consecutive hours that can hold a window (a burst within the window lies
+ * in such a span, so none is missed), and those with a stored finding whose run may still go on (its last failure
+ * within the episode horizon). Routine traffic (a mistyped PIN, then a login) then costs no event read at all.
+ */
+async function pinCandidateClients(
+  c: pg.ClientBase,
+  range: DetectRange,
+  s: DetectionSettings,
+): Promise<{ serviceId: string; clientId: string }[]> {
+  const windowMs = s.pinWindowSeconds * 1000;
+  // A window of W seconds starting anywhere touches at most ceil(W / 1 h) + 1 consecutive hours.
+  const spanHours = Math.ceil(windowMs / HOUR_MS);
+  const { rows } = await c.query<{ service_id: string; client_id: string }>(
+    `with f as (
+       select service_id, client_id, hour, sum(count) as n from audit_rollups_hourly
+        where hour >= date_trunc('hour', $1::timestamptz, 'UTC') and hour < $2
+          and ((action = 'LUNA_LOGIN' and status <> 'LUNA_RET_OK') or status = any($3::text[]))
+        group by 1, 2, 3),
+     spans as (
+       select service_id, client_id,
+              sum(n) over (partition by service_id, client_id order by hour
+                           range between current row and $4 * interval '1 hour' following) as n
+         from f)
+     select distinct service_id, client_id from spans where n >= $5
+     union
+     select distinct service_id, client_id from findings
+      where rule = 'PIN_FAILURE_BURST' and last_seen >= $6`,
+    [
+      new Date(range.from.getTime() - windowMs),
+      range.to,
+      [...PIN_FAILURE_STATUSES],
+      spanHours,
+      s.pinFailures,
+      new Date(range.from.getTime() - EPISODE_HORIZON_MS),
+    ],
+  );
+  return rows.map((r) => ({ serviceId: r.service_id, clientId: r.client_id }));
 }
 
 function pinCandidate(

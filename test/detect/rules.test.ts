@@ -116,6 +116,26 @@ describe('PIN_FAILURE_BURST', () => {
     expect((await findings()).map((x) => x.count)).toEqual([8, 5]);
   });
 
+  it('finds a burst that straddles an hour boundary, and with a window longer than an hour (read through the rollups)', async () => {
+    // T0 is 12:00: three failures before, three after; neither hour alone holds five.
+    const events = [];
+    for (let i = 0; i < 3; i++) events.push(wrongPin(T0 - min(3 - i)));
+    for (let i = 0; i < 3; i++) events.push(wrongPin(T0 + min(i)));
+    // Bob: five failures spread over 100 minutes, no login between: a burst only for a window of two hours.
+    for (let i = 0; i < 5; i++) events.push(wrongPin(T0 + 6 * 3_600_000 + min(25 * i), BOB));
+    await load(events);
+    expect(
+      await detectFindings(store.t.pool, day(T0 - DAY / 2), settings({ rules: ['PIN_FAILURE_BURST'] })),
+    ).toMatchObject({ raised: 1 });
+    expect((await findings()).map((f) => [f.client_id, f.count])).toEqual([[ALICE, 6]]);
+    const wide = settings({ rules: ['PIN_FAILURE_BURST'], pinWindowSeconds: 7200 });
+    expect(await detectFindings(store.t.pool, day(T0 - DAY / 2), wide)).toMatchObject({ raised: 1 });
+    expect((await findings()).map((f) => [f.client_id, f.count])).toEqual([
+      [ALICE, 6],
+      [BOB, 5],
+    ]);
+  });
+
   it('counts a burst found by two passes that each see part of it once', async () => {
     const events = [];
     for (let i = 0; i < 10; i++) events.push(wrongPin(T0 + min(i)));
