@@ -9,6 +9,12 @@ import { filterKey, type AuditFilter } from './audit/audit-filter';
 import { fetchEventPages, fetchEventsByPosition, type EventPage } from './audit/audit-page.repository';
 import type { EventOrder, ParentDimension } from './audit/audit-scope';
 import { dpodUnavailable } from './errors';
+import {
+  fetchFindingCounts,
+  fetchFindingPages,
+  type FindingPage,
+  type FindingScope,
+} from './findings/findings.repository';
 import type { DpodDirectory } from './live/dpod-directory';
 import type { PageRequest } from './pagination/page-request';
 
@@ -29,11 +35,24 @@ export interface AggregateLoadKey {
   need: AggregateNeed;
 }
 
+/** A request for one page of a findings connection (or, without `request`, its total). */
+export interface FindingLoadKey {
+  scope: FindingScope;
+  parent: string | null;
+}
+
+/** A request for one page of a findings connection. */
+export interface FindingPageLoadKey extends FindingLoadKey {
+  request: PageRequest<EventPosition>;
+}
+
 /** The per-request DataLoaders: every field touching PostgreSQL or DPoD goes through one of these. */
 export interface Loaders {
   eventPage: DataLoader<PageLoadKey, EventPage, string>;
   aggregate: DataLoader<AggregateLoadKey, AggregateValue, string>;
   eventByPosition: DataLoader<EventPosition, AuditEvent | null, string>;
+  findingPage: DataLoader<FindingPageLoadKey, FindingPage, string>;
+  findingCount: DataLoader<FindingLoadKey, number, string>;
   clientHome: DataLoader<string, string | null>;
   service: DataLoader<string, DpodService | null>;
   bindings: DataLoader<string, DpodBinding[] | null>;
@@ -134,6 +153,49 @@ export function createLoaders(deps: LoaderDeps): Loaders {
     { cacheKeyFn: (p) => `${p.timeUs}:${p.id}` },
   );
 
+  // Findings connections of the same scope and page arguments (Service.findings under services) share one statement.
+  const findingPage = new DataLoader<FindingPageLoadKey, FindingPage, string>(
+    async (keys) => {
+      const out: (FindingPage | Error)[] = new Array<FindingPage | Error>(keys.length);
+      const groups = groupBy(
+        keys,
+        (k) => `${JSON.stringify(k.scope)}|${JSON.stringify(k.request)}`,
+        (k) => k,
+      );
+      await Promise.all(
+        [...groups.values()].map(async ({ group, members }) => {
+          const parents = unique(members.map((m) => m.key.parent));
+          onQuery();
+          const pages = await fetchFindingPages(db, group.scope, parents, group.request);
+          for (const m of members) out[m.index] = answerOf(parents, pages, m.key.parent);
+        }),
+      );
+      return out;
+    },
+    { cacheKeyFn: (k) => `${JSON.stringify(k.scope)}|${k.parent}|${JSON.stringify(k.request)}` },
+  );
+
+  const findingCount = new DataLoader<FindingLoadKey, number, string>(
+    async (keys) => {
+      const out: (number | Error)[] = new Array<number | Error>(keys.length);
+      const groups = groupBy(
+        keys,
+        (k) => JSON.stringify(k.scope),
+        (k) => k,
+      );
+      await Promise.all(
+        [...groups.values()].map(async ({ group, members }) => {
+          const parents = unique(members.map((m) => m.key.parent));
+          onQuery();
+          const counts = await fetchFindingCounts(db, group.scope, parents);
+          for (const m of members) out[m.index] = answerOf(parents, counts, m.key.parent);
+        }),
+      );
+      return out;
+    },
+    { cacheKeyFn: (k) => `${JSON.stringify(k.scope)}|${k.parent}` },
+  );
+
   const clientHome = new DataLoader<string, string | null>(async (ids) => {
     onQuery();
     return fetchClientHomes(db, ids);
@@ -157,6 +219,8 @@ export function createLoaders(deps: LoaderDeps): Loaders {
     eventPage,
     aggregate,
     eventByPosition,
+    findingPage,
+    findingCount,
     clientHome,
     service: new DataLoader(live((dir, id) => dir.service(id))),
     bindings: new DataLoader(live((dir, id) => dir.bindings(id))),

@@ -9,6 +9,7 @@ import { AuditAggregateResolver } from './resolvers/audit-aggregate.resolver';
 import { AuditEventConnectionResolver } from './resolvers/audit-event-connection.resolver';
 import { AuditEventsResolver } from './resolvers/audit-events.resolver';
 import { CatalogResolver } from './resolvers/catalog.resolver';
+import { FindingConnectionResolver } from './resolvers/finding-connection.resolver';
 import { ClientsResolver } from './resolvers/clients.resolver';
 import { IngestRunsResolver } from './resolvers/ingest-runs.resolver';
 import { IntegrityResolver } from './resolvers/integrity.resolver';
@@ -27,6 +28,7 @@ export const RESOLVERS = [
   IngestRunsResolver,
   IntegrityResolver,
   FindingsResolver,
+  FindingConnectionResolver,
   SubscriptionsResolver,
 ] as const;
 

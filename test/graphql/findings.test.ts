@@ -228,3 +228,96 @@ it('acknowledges a finding for a caller with audit:triage only, recording who an
   expect(open.findings.nodes.map((n) => n.id)).not.toContain(target!.id);
   expect(open.findings.totalCount).toBe((await stored()).length - 1);
 });
+
+describe('Service.findings and Client.findings', () => {
+  const PAGE = `totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } nodes { id }`;
+  interface Page {
+    totalCount: number;
+    pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+    nodes: { id: string }[];
+  }
+  const NESTED = `query ($service: ID!, $client: ID!, $first: Int, $after: String, $last: Int, $before: String) {
+    service(id: $service) { findings(first: $first, after: $after, last: $last, before: $before) { ${PAGE} } }
+    client(id: $client) { findings(first: $first, after: $after, last: $last, before: $before) { ${PAGE} } }
+    byService: findings(filter: { serviceIds: [$service] }, first: $first, after: $after, last: $last, before: $before) { ${PAGE} }
+    byClient: findings(filter: { clientIds: [$client] }, first: $first, after: $after, last: $last, before: $before) { ${PAGE} }
+  }`;
+  type Nested = { service: { findings: Page }; client: { findings: Page }; byService: Page; byClient: Page };
+
+  async function clientOf(service: string): Promise<string> {
+    const { rows } = await f.t.pool.query<{ client_id: string }>(
+      'select client_id from findings where service_id = $1 and client_id is not null order by first_seen limit 1',
+      [service],
+    );
+    return rows[0]!.client_id;
+  }
+
+  it('page exactly as Query.findings with the service or client in the filter, forwards and backwards', async () => {
+    for (const service of services) {
+      const client = await clientOf(service);
+      let after: string | null = null;
+      const seen: string[] = [];
+      for (let i = 0; i < 10; i++) {
+        const d: Nested = await f.gqlData<Nested>(NESTED, { service, client, first: 1, after });
+        expect(d.service.findings).toEqual(d.byService);
+        expect(d.client.findings).toEqual(d.byClient);
+        expect(d.byService.totalCount).toBeGreaterThan(1);
+        seen.push(...d.service.findings.nodes.map((n) => n.id));
+        if (!d.service.findings.pageInfo.hasNextPage) break;
+        after = d.service.findings.pageInfo.endCursor;
+      }
+      const mine = (await stored()).filter((r) => r.service_id === service).map((r) => r.id);
+      expect(seen).toEqual(mine);
+      const back = await f.gqlData<Nested>(NESTED, { service, client, last: 1 });
+      expect(back.service.findings).toEqual(back.byService);
+      expect(back.client.findings).toEqual(back.byClient);
+      const before = await f.gqlData<Nested>(NESTED, {
+        service,
+        client,
+        last: 1,
+        before: back.service.findings.pageInfo.startCursor,
+      });
+      expect(before.service.findings).toEqual(before.byService);
+      expect(before.service.findings.nodes.map((n) => n.id)).toEqual([mine[mine.length - 2]]);
+    }
+  });
+
+  it("show a confined caller none of another service's findings", async () => {
+    const [mine, other] = [services[0]!, services[1]!];
+    const otherClient = await clientOf(other);
+    const q = `query ($other: ID!, $client: ID!) {
+      services(first: 100) { nodes { id findings(first: 500) { totalCount nodes { service { id } } }
+        clients(first: 100) { nodes { findings(first: 500) { totalCount nodes { service { id } } } } } } }
+      service(id: $other) { findings { totalCount } }
+      client(id: $client) { findings { totalCount } }
+      _entities(representations: [{ __typename: "Service", id: $other }, { __typename: "Client", id: $client }]) {
+        ... on Service { findings { totalCount } } ... on Client { findings { totalCount } } } }`;
+    const body = await f.gql<{
+      services: { nodes: { id: string; findings: { totalCount: number; nodes: { service: { id: string } }[] } }[] };
+      service: unknown;
+      client: unknown;
+      _entities: unknown[];
+    }>(q, { other, client: otherClient }, { services: [mine] });
+    expect(body.errors).toBeUndefined();
+    expect(body.data!.services.nodes.map((s) => s.id)).toEqual([mine]);
+    expect(body.data!.services.nodes[0]!.findings.totalCount).toBe(
+      (await stored()).filter((r) => r.service_id === mine).length,
+    );
+    expect(JSON.stringify(body.data!.services)).not.toContain(other);
+    expect([body.data!.service, body.data!.client, body.data!._entities]).toEqual([null, null, [null, null]]);
+  });
+
+  it('reads the findings of every service and client in a constant number of statements', async () => {
+    const q = `query ($n: Int) { services(first: $n) { nodes {
+      findings(first: 5) { totalCount nodes { id } }
+      clients(first: 10) { nodes { findings(first: 2) { nodes { id } } } } } } }`;
+    const counts: number[] = [];
+    for (const n of [1, 100]) {
+      f.resetCounts();
+      const d = await f.gqlData<{ services: { nodes: { findings: { totalCount: number } }[] } }>(q, { n });
+      expect(d.services.nodes.length > 1).toBe(n > 1);
+      counts.push(f.sqlCount());
+    }
+    expect(counts).toEqual([3, 3]);
+  });
+});

@@ -2,6 +2,7 @@ import { ApolloServer } from '@apollo/server';
 import { Kind, parse } from 'graphql';
 import { createQueryLimitsEnforcer, type QueryLimits } from '../../src/server/apollo/query-limits';
 import { queryLimitsPlugin } from '../../src/server/apollo/query-limits.plugin';
+import { buildGraphqlSchema } from '../../src/graphql/schema';
 import { placeholderSchema } from './support/placeholder-schema';
 
 const LIMITS: QueryLimits = { maxDepth: 6, maxCost: 1000, maxAliases: 5, maxRootFields: 4, maxPageSize: 100 };
@@ -98,4 +99,18 @@ describe('query limits measured once per distinct query', () => {
       await apollo.stop();
     }
   });
+});
+
+it('counts the nested findings connections by their page size, as the nested event connections', async () => {
+  const schema = await buildGraphqlSchema();
+  const enforce = createQueryLimitsEnforcer({ ...LIMITS, maxCost: 100000, maxDepth: 10 });
+  const cost = (query: string) => {
+    const document = parse(query);
+    const operation = document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION)!;
+    return enforce(schema, document, operation, {}).cost;
+  };
+  const findings = cost('{ services(first: 10) { nodes { findings(first: 20) { nodes { id } } } } }');
+  expect(findings).toBe(cost('{ services(first: 10) { nodes { auditEvents(first: 20) { nodes { id } } } } }'));
+  expect(findings).toBeGreaterThanOrEqual(10 * 20);
+  expect(cost('{ client(id: "c") { findings(last: 30) { nodes { id } } } }')).toBeGreaterThanOrEqual(30);
 });

@@ -63,52 +63,113 @@ function toRecord(r: FindingRow): FindingRecord {
   };
 }
 
-/** The filter as SQL over `findings f`, confined to the caller's services. */
-function conditions(filter: FindingFilterInput | null | undefined, auth: AuthScope): RawBuilder<unknown> {
+/** The filter as SQL over `findings <alias>`, confined to the caller's services. */
+function conditions(
+  filter: FindingFilterInput | null | undefined,
+  auth: Pick<AuthScope, 'serviceIds'>,
+  alias = 'f',
+): RawBuilder<unknown> {
   const parts: RawBuilder<unknown>[] = [];
+  const c = (column: string) => sql.ref(`${alias}.${column}`);
   const f = filter ?? {};
-  if (f.from) parts.push(sql`f.last_seen >= ${f.from}`);
-  if (f.to) parts.push(sql`f.first_seen < ${f.to}`);
-  if (f.rules) parts.push(sql`f.rule = any(${[...f.rules]}::text[])`);
-  if (f.severities) parts.push(sql`f.severity = any(${[...f.severities]}::text[])`);
-  if (f.serviceIds) parts.push(sql`f.service_id = any(${[...f.serviceIds]}::text[])`);
-  if (f.clientIds) parts.push(sql`f.client_id = any(${[...f.clientIds]}::text[])`);
-  if (f.status) parts.push(sql`f.status = ${f.status}`);
-  if (auth.serviceIds !== null) parts.push(sql`f.service_id = any(${[...auth.serviceIds]}::text[])`);
+  if (f.from) parts.push(sql`${c('last_seen')} >= ${f.from}`);
+  if (f.to) parts.push(sql`${c('first_seen')} < ${f.to}`);
+  if (f.rules) parts.push(sql`${c('rule')} = any(${[...f.rules]}::text[])`);
+  if (f.severities) parts.push(sql`${c('severity')} = any(${[...f.severities]}::text[])`);
+  if (f.serviceIds) parts.push(sql`${c('service_id')} = any(${[...f.serviceIds]}::text[])`);
+  if (f.clientIds) parts.push(sql`${c('client_id')} = any(${[...f.clientIds]}::text[])`);
+  if (f.status) parts.push(sql`${c('status')} = ${f.status}`);
+  if (auth.serviceIds !== null) parts.push(sql`${c('service_id')} = any(${[...auth.serviceIds]}::text[])`);
   return parts.length === 0 ? sql`true` : sql.join(parts, sql` and `);
 }
 
-/** A page of findings, newest first (keyset on first seen, id), with the filter's total. */
-export async function fetchFindings(
+/** The column a nested findings connection is confined by (Service.findings, Client.findings). */
+export type FindingDimension = 'service_id' | 'client_id';
+
+/** What a findings connection reads: the filter, the caller's scope, and its parent (null for Query.findings). */
+export interface FindingScope {
+  filter: FindingFilterInput | null;
+  serviceIds: readonly string[] | null;
+  dimension: FindingDimension | null;
+}
+
+/** One page of findings with exact neighbours. */
+export interface FindingPage {
+  findings: FindingRecord[];
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+}
+
+/** `unnest(parents) as p(parent, ord)` and the condition tying `findings <alias>` to `p.parent`. */
+function parentsOf(scope: FindingScope, parents: readonly (string | null)[]) {
+  const source = sql`unnest(${parents}::text[]) with ordinality as p(parent, ord)`;
+  const cond = (alias: string) =>
+    scope.dimension ? sql`${sql.ref(`${alias}.${scope.dimension}`)} = p.parent` : sql`true`;
+  return { source, cond };
+}
+
+/**
+ * Reads one page of findings, newest first (keyset on first seen, id), for each parent in ONE statement (a lateral
+ * join per parent; `parents` = [null] without a dimension). One extra row tells whether more follow; an indexed
+ * EXISTS per parent tells whether rows lie behind the cursor.
+ */
+export async function fetchFindingPages(
   db: Kysely<Database>,
-  filter: FindingFilterInput | null | undefined,
-  auth: AuthScope,
+  scope: FindingScope,
+  parents: readonly (string | null)[],
   request: PageRequest<EventPosition>,
-): Promise<{ findings: FindingRecord[]; hasNextPage: boolean; hasPreviousPage: boolean; totalCount: number }> {
-  const where = conditions(filter, auth);
+): Promise<FindingPage[]> {
+  const { source, cond } = parentsOf(scope, parents);
+  const where = (alias: string) => sql`${cond(alias)} and ${conditions(scope.filter, scope, alias)}`;
   const backward = request.direction === 'backward';
   const dir = sql.raw(backward ? 'asc' : 'desc');
   const c = request.cursor;
   const at = c ? sql`(${microsToIso(c.timeUs)}::timestamptz, ${c.id}::bigint)` : null;
   const after = at ? sql`(f.first_seen, f.id) ${sql.raw(backward ? '>' : '<')} ${at}` : sql`true`;
   const other = at
-    ? sql`exists (select 1 from findings f where ${where} and (f.first_seen, f.id) ${sql.raw(backward ? '<=' : '>=')} ${at})`
+    ? sql`exists (select 1 from findings x where ${where('x')} and (x.first_seen, x.id) ${sql.raw(backward ? '<=' : '>=')} ${at})`
     : sql`false`;
-  const { rows } = await sql<FindingRow>`
-    select ${COLUMNS} from findings f where ${where} and ${after}
-     order by f.first_seen ${dir}, f.id ${dir} limit ${request.size + 1}`.execute(db);
-  const { rows: meta } = await sql<{ total: number; has_other: boolean }>`
-    select (select count(*)::int from findings f where ${where}) as total, ${other} as has_other`.execute(db);
-  const more = rows.length > request.size;
-  const page = rows.slice(0, request.size);
-  if (backward) page.reverse();
-  const hasOther = meta[0]?.has_other ?? false;
-  return {
-    findings: page.map(toRecord),
-    hasNextPage: backward ? hasOther : more,
-    hasPreviousPage: backward ? more : hasOther,
-    totalCount: meta[0]?.total ?? 0,
-  };
+  const { rows } = await sql<Partial<FindingRow> & { ord: string; has_other: boolean }>`
+    select p.ord::text as ord, o.has_other, f.*
+      from ${source}
+      cross join lateral (select ${other} as has_other) o
+      left join lateral (
+        select ${COLUMNS} from findings f where ${where('f')} and ${after}
+         order by f.first_seen ${dir}, f.id ${dir} limit ${request.size + 1}
+      ) f on true
+     order by p.ord, f.first_us::bigint ${dir}, f.id::bigint ${dir}`.execute(db);
+  const byOrd = new Map<string, { rows: FindingRow[]; hasOther: boolean }>();
+  for (const row of rows) {
+    const entry = byOrd.get(row.ord) ?? { rows: [], hasOther: row.has_other };
+    if (row.id != null) entry.rows.push(row as FindingRow);
+    byOrd.set(row.ord, entry);
+  }
+  return parents.map((_, i) => {
+    const entry = byOrd.get(String(i + 1)) ?? { rows: [], hasOther: false };
+    const more = entry.rows.length > request.size;
+    const page = entry.rows.slice(0, request.size);
+    if (backward) page.reverse();
+    return {
+      findings: page.map(toRecord),
+      hasNextPage: backward ? entry.hasOther : more,
+      hasPreviousPage: backward ? more : entry.hasOther,
+    };
+  });
+}
+
+/** How many findings match the scope for each parent, in ONE statement. */
+export async function fetchFindingCounts(
+  db: Kysely<Database>,
+  scope: FindingScope,
+  parents: readonly (string | null)[],
+): Promise<number[]> {
+  const { source, cond } = parentsOf(scope, parents);
+  const { rows } = await sql<{ ord: string; total: number }>`
+    select p.ord::text as ord,
+           (select count(*)::int from findings f where ${cond('f')} and ${conditions(scope.filter, scope, 'f')}) as total
+      from ${source}`.execute(db);
+  const byOrd = new Map(rows.map((r) => [r.ord, r.total]));
+  return parents.map((_, i) => byOrd.get(String(i + 1)) ?? 0);
 }
 
 /** Marks a finding acknowledged (who, when, a note); null when it does not exist or the caller may not see it. */

@@ -1,6 +1,9 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Args, Ctx, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../context';
+import { openFindingConnection, type FindingConnectionSource } from '../findings/finding-connection';
+import { FindingConnectionType } from '../types/finding.types';
+import { FindingsArgs } from '../types/findings.args';
 import { openAuditConnection, type AuditConnectionSource } from '../audit/audit-connection';
 import { mayReadService } from '../auth-scope';
 import { clientServiceId, findClient, liveBinding } from '../live/live-lookups';
@@ -60,5 +63,12 @@ export class ClientsResolver {
   @FieldResolver(() => AuditEventConnectionType, { description: 'Audit events caused by this client.' })
   actions(@Root() c: ClientRef, @Args() args: AuditEventsArgs, @Ctx() ctx: Context): AuditConnectionSource {
     return openAuditConnection(ctx, args, { dimension: 'client_id', id: c.id });
+  }
+
+  @FieldResolver(() => FindingConnectionType, {
+    description: 'Findings about this client (as Query.findings with the client added to the filter), newest first.',
+  })
+  findings(@Root() c: ClientRef, @Args() args: FindingsArgs, @Ctx() ctx: Context): FindingConnectionSource {
+    return openFindingConnection(ctx, args, { dimension: 'client_id', id: c.id });
   }
 }

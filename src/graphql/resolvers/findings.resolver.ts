@@ -1,75 +1,24 @@
-import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { RULES } from '../../detect/catalog';
 import { openAuditConnection, type AuditConnectionSource } from '../audit/audit-connection';
-import { parsePosition } from '../audit/audit-event';
 import { AuditEventOrder } from '../types/audit-event-filter.input';
 import { AuditEventConnectionType } from '../types/connection.types';
 import { mayReadService } from '../auth-scope';
 import type { Context } from '../context';
-import { apiError, badInput, invalidCursor } from '../errors';
-import { acknowledge, fetchFindings } from '../findings/findings.repository';
-import { parsePageArgs } from '../pagination/page-request';
+import { apiError, badInput } from '../errors';
+import { openFindingConnection, type FindingConnectionSource } from '../findings/finding-connection';
+import { acknowledge } from '../findings/findings.repository';
 import { ClientType, type ClientRef } from '../types/client.type';
 import {
   DetectionRuleType,
   FindingConnectionType,
-  FindingFilterInput,
   FindingType,
   type FindingRecord,
   type FindingRule,
   type FindingSeverity,
 } from '../types/finding.types';
+import { FindingEventsArgs, FindingsArgs } from '../types/findings.args';
 import { ServiceType, type ServiceRef } from '../types/service.type';
-
-@ArgsType()
-class FindingsArgs {
-  @Field(() => FindingFilterInput, {
-    nullable: true,
-    description: 'Which findings; omitted = all (that the caller may see).',
-  })
-  filter?: FindingFilterInput | null;
-
-  @Field(() => Int, { nullable: true, description: 'Page size reading forwards (default 50).' })
-  first?: number | null;
-
-  @Field(() => String, { nullable: true, description: 'Read forwards from after this cursor.' })
-  after?: string | null;
-
-  @Field(() => Int, { nullable: true, description: 'Page size reading backwards from the end (or from before).' })
-  last?: number | null;
-
-  @Field(() => String, { nullable: true, description: 'Read backwards from before this cursor.' })
-  before?: string | null;
-}
-
-@ArgsType()
-class FindingEventsArgs {
-  @Field(() => Int, { nullable: true, description: 'Page size reading forwards (default 50).' })
-  first?: number | null;
-
-  @Field(() => String, { nullable: true, description: 'Read forwards from after this cursor.' })
-  after?: string | null;
-
-  @Field(() => Int, { nullable: true, description: 'Page size reading backwards from the end (or from before).' })
-  last?: number | null;
-
-  @Field(() => String, { nullable: true, description: 'Read backwards from before this cursor.' })
-  before?: string | null;
-
-  @Field(() => AuditEventOrder, { nullable: true, description: 'Order of the events (default oldest first).' })
-  orderBy?: AuditEventOrder | null;
-}
-
-function decodeFindingCursor(cursor: string, argument: string) {
-  const text = /^[A-Za-z0-9_-]{1,120}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
-  const position = text.startsWith('fd1:') ? parsePosition(text.slice(4)) : null;
-  if (!position) throw invalidCursor(argument);
-  return position;
-}
-
-function findingCursor(f: FindingRecord): string {
-  return Buffer.from(`fd1:${f.position.timeUs}:${f.position.id}`, 'utf8').toString('base64url');
-}
 
 const MAX_NOTE = 2000;
 
@@ -80,25 +29,8 @@ export class FindingsResolver {
     description:
       "What the detection rules found (docs/detection.md), newest first by first seen; confined to the caller's services.",
   })
-  async findings(@Args() args: FindingsArgs, @Ctx() ctx: Context): Promise<FindingConnectionType> {
-    const f = args.filter;
-    if (f?.from && f.to && f.from.getTime() >= f.to.getTime())
-      throw badInput('filter.from must be before filter.to', 'filter.from');
-    const request = parsePageArgs(args, ctx.deps.config.limits.maxPageSize, decodeFindingCursor);
-    ctx.sqlQueries += 2;
-    const page = await fetchFindings(ctx.deps.readDb ?? ctx.deps.db, f, ctx.auth, request);
-    const edges = page.findings.map((node) => ({ cursor: findingCursor(node), node }));
-    return {
-      edges,
-      nodes: page.findings,
-      pageInfo: {
-        hasNextPage: page.hasNextPage,
-        hasPreviousPage: page.hasPreviousPage,
-        startCursor: edges[0]?.cursor ?? null,
-        endCursor: edges[edges.length - 1]?.cursor ?? null,
-      },
-      totalCount: page.totalCount,
-    };
+  findings(@Args() args: FindingsArgs, @Ctx() ctx: Context): FindingConnectionSource {
+    return openFindingConnection(ctx, args);
   }
 
   @Query(() => [DetectionRuleType], { description: 'The detection rules, with the settings in force.' })

@@ -1,6 +1,9 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Args, Ctx, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../context';
+import { openFindingConnection, type FindingConnectionSource } from '../findings/finding-connection';
+import { FindingConnectionType } from '../types/finding.types';
+import { FindingsArgs } from '../types/findings.args';
 import { openAuditConnection, type AuditConnectionSource } from '../audit/audit-connection';
 import { findService, liveService, pageClients, pageServices } from '../live/live-lookups';
 import { noteUnconfirmedAnswer } from '../live/unconfirmed-answers';
@@ -116,5 +119,12 @@ export class ServicesResolver {
   @FieldResolver(() => AuditEventConnectionType, { description: 'Audit events recorded on this service.' })
   auditEvents(@Root() s: ServiceRef, @Args() args: AuditEventsArgs, @Ctx() ctx: Context): AuditConnectionSource {
     return openAuditConnection(ctx, args, { dimension: 'service_id', id: s.id });
+  }
+
+  @FieldResolver(() => FindingConnectionType, {
+    description: 'Findings on this service (as Query.findings with the service added to the filter), newest first.',
+  })
+  findings(@Root() s: ServiceRef, @Args() args: FindingsArgs, @Ctx() ctx: Context): FindingConnectionSource {
+    return openFindingConnection(ctx, args, { dimension: 'service_id', id: s.id });
   }
 }

@@ -1,26 +1,15 @@
 import { ArgsType, Field, Int } from 'type-graphql';
 import { AuditEventFilterInput, AuditEventOrder } from './audit-event-filter.input';
+import { CursorPageArgs } from './page.args';
 
 /** Arguments of every audit event connection field. */
 @ArgsType()
-export class AuditEventsArgs {
+export class AuditEventsArgs extends CursorPageArgs {
   @Field(() => AuditEventFilterInput, {
     nullable: true,
     description: 'Which events; omitted = all (that the caller may see).',
   })
   filter?: AuditEventFilterInput | null;
-
-  @Field(() => Int, { nullable: true, description: 'Page size reading forwards (default 50, at most 500 by default).' })
-  first?: number | null;
-
-  @Field(() => String, { nullable: true, description: 'Read forwards from after this cursor.' })
-  after?: string | null;
-
-  @Field(() => Int, { nullable: true, description: 'Page size reading backwards from the end (or from before).' })
-  last?: number | null;
-
-  @Field(() => String, { nullable: true, description: 'Read backwards from before this cursor.' })
-  before?: string | null;
 
   @Field(() => AuditEventOrder, {
     nullable: true,

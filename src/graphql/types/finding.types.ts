@@ -1,6 +1,5 @@
 import type { Evidence } from '../../detect/evidence';
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { PageInfoType } from './page-info.type';
 
 /** The detection rules' codes (src/detect/catalog.ts; stable: other systems match on them). */
 export enum FindingRule {
@@ -118,20 +117,9 @@ export class FindingEdgeType {
   node!: FindingRecord;
 }
 
+/** Findings, paged (its fields: resolvers/finding-connection.resolver.ts). */
 @ObjectType('FindingConnection', { simpleResolvers: true, description: 'A page of findings, newest first.' })
-export class FindingConnectionType {
-  @Field(() => [FindingEdgeType], { description: 'The findings of this page with their cursors.' })
-  edges!: FindingEdgeType[];
-
-  @Field(() => [FindingType], { description: 'The findings of this page.' })
-  nodes!: FindingRecord[];
-
-  @Field(() => PageInfoType, { description: 'Paging information.' })
-  pageInfo!: PageInfoType;
-
-  @Field(() => Int, { description: 'Findings matching the filter, whatever the paging.' })
-  totalCount!: number;
-}
+export class FindingConnectionType {}
 
 @InputType('FindingFilter', {
   description: 'Which findings; every field narrows (lists: any of). The conventions of AuditEventFilter.',
