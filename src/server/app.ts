@@ -162,6 +162,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
         schema,
         createContext: ({ requestId, auth }) => createContext(deps, { requestId, auth }),
         db: db.db,
+        readDb,
         replica: readRouter ? () => readRouter?.current() ?? null : undefined,
         logger,
         metrics,

@@ -14,6 +14,7 @@ import { createMetrics, type Metrics } from './metrics/metrics';
 import { createReadiness, type DpodProbe } from './http/readiness';
 import { readExampleIds } from './graphiql/example-ids';
 import { createLiveTransports } from './http/live-transports';
+import { createExportHandler } from '../export/export-route';
 
 /** Options for {@link createGraphqlServer}. */
 export interface GraphqlServerOptions<TContext extends { requestId: string }> {
@@ -22,6 +23,8 @@ export interface GraphqlServerOptions<TContext extends { requestId: string }> {
   createContext: (input: { requestId: string; auth: AuthScope }) => Promise<TContext> | TContext;
   /** The store: readiness, ingest metrics and example ids read it. */
   db: Kysely<Database>;
+  /** Where exports read (a read replica when configured; default `db`). */
+  readDb?: Kysely<Database>;
   /** Where GraphQL reads stand with the read replica (`DATABASE_READ_URL`), if any: readiness reports it. */
   replica?: () => ReplicaStatus | null;
   logger: Logger;
@@ -68,6 +71,7 @@ export function createGraphqlServer<TContext extends { requestId: string }>(
     : undefined;
   const http = createHttpServer<TContext>({
     live,
+    exportEvents: createExportHandler({ db: options.readDb ?? db, bodyLimitBytes: config.http.bodyLimitBytes }),
     http: config.http,
     apollo,
     authenticate,

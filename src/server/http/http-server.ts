@@ -28,6 +28,14 @@ export interface HttpServerDeps<TContext extends object> {
   assets: Map<string, StaticAsset>;
   /** Subscriptions (graphql-ws upgrades and graphql-sse streams on /graphql); none without it. */
   live?: LiveTransports;
+  /** GET/POST /export (src/export/export-route.ts): authorised and scoped like GraphQL; 404 without it. */
+  exportEvents?: (
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    auth: AuthScope,
+    headers: Record<string, string>,
+  ) => Promise<void>;
 }
 
 /** A listening HTTP server with graceful shutdown. */
@@ -44,7 +52,8 @@ export interface HttpServer {
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 function routeOf(path: string): string {
-  if (path === '/graphql' || path === '/healthz' || path === '/readyz' || path === '/metrics') return path;
+  if (path === '/graphql' || path === '/export' || path === '/healthz' || path === '/readyz' || path === '/metrics')
+    return path;
   if (path.startsWith(GRAPHIQL_ASSET_PREFIX)) return GRAPHIQL_ASSET_PREFIX + '*';
   if (path === '/') return '/';
   return 'other';
@@ -74,6 +83,20 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
       'access-control-expose-headers': 'x-request-id',
       vary: 'Origin',
     };
+  }
+
+  async function authenticate(req: IncomingMessage): Promise<AuthScope> {
+    try {
+      return await deps.authenticate(req.headers.authorization);
+    } catch (err) {
+      if (!(err instanceof AuthError)) throw err;
+      throw new HttpError(
+        err.code,
+        err.message,
+        {},
+        err.status === 401 ? { 'www-authenticate': 'Bearer realm="dpod-audit", error="invalid_token"' } : {},
+      );
+    }
   }
 
   async function route(
@@ -116,18 +139,7 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
           {},
           { 'retry-after': '1' },
         );
-      let auth: AuthScope;
-      try {
-        auth = await deps.authenticate(req.headers.authorization);
-      } catch (err) {
-        if (!(err instanceof AuthError)) throw err;
-        throw new HttpError(
-          err.code,
-          err.message,
-          {},
-          err.status === 401 ? { 'www-authenticate': 'Bearer realm="dpod-audit", error="invalid_token"' } : {},
-        );
-      }
+      const auth = await authenticate(req);
       if (deps.live?.wantsSse(req)) {
         const body =
           method === 'POST'
@@ -142,6 +154,22 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
         context: async () => deps.createContext({ requestId, auth }),
         signal,
       });
+      return;
+    }
+    if (path === '/export' && deps.exportEvents) {
+      if (method !== 'GET' && method !== 'POST')
+        throw new HttpError('METHOD_NOT_ALLOWED', 'Use GET or POST on /export.', {}, { allow: 'GET, POST' });
+      if (closing)
+        throw new HttpError(
+          'SHUTTING_DOWN',
+          'The server is shutting down; retry on another instance.',
+          {},
+          {
+            'retry-after': '1',
+          },
+        );
+      const auth = await authenticate(req);
+      await deps.exportEvents(req, res, url, auth, base);
       return;
     }
     if (method !== 'GET' && method !== 'HEAD')
@@ -199,8 +227,11 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
     // A plain flag, not an AbortController: nothing listens for the abort, and one is built per request.
     const timedOut: TimeoutFlag = { aborted: false };
     active++;
-    // A subscription's event stream lives as long as its client wants: no request time limit.
-    const stream = routeLabel === '/graphql' && deps.live?.wantsSse(req) === true;
+    // A subscription's event stream lives as long as its client wants, and an export as long as its data: no time limit
+    // (each of an export's statements has the statement timeout).
+    const stream =
+      (routeLabel === '/graphql' && deps.live?.wantsSse(req) === true) ||
+      (routeLabel === '/export' && deps.exportEvents !== undefined);
     const timer = stream
       ? undefined
       : setTimeout(() => {
