@@ -1,7 +1,12 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import { importFiles } from '../../src/ingest';
+import { jsonLines, record, writeText } from '../ingest/hand-made';
 import { ensureChromium } from './support/chromium';
+import { dataOf, gql } from './support/http';
+import { eventually } from './support/live-clients';
 import { startSeededApp, type SeededApp } from './support/seeded-app';
 
 const OUTPUT_DIR = join(__dirname, '..', '..', 'test-output');
@@ -72,3 +77,86 @@ it('loads GraphiQL with no request to another host, runs the example query and s
   expect(pageErrors).toEqual([]);
   await page.close();
 }, 60_000);
+
+async function liveSubscriptions(): Promise<number> {
+  const text = await (await fetch(`${seeded.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('dpod_audit_live_subscriptions '));
+  return line ? Number(line.split(' ')[1]) : NaN;
+}
+
+it('runs the live events tab as an event stream with the typed headers, shows an event stored meanwhile, and stops it', async () => {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const requests: { url: string; headers: Record<string, string> }[] = [];
+  page.on('request', (r) => requests.push({ url: r.url(), headers: r.headers() }));
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+
+  await page.goto(`${seeded.url}/graphql`, { waitUntil: 'load' });
+  await page.locator('.graphiql-tab', { hasText: 'LiveEvents' }).click();
+  // The token an analyst types in the Headers tab (AUTH_MODE=none here ignores it; it must still be sent).
+  await page.locator('.graphiql-editor-tools').getByRole('button', { name: 'Headers' }).click();
+  await page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror').click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.insertText('{ "Authorization": "Bearer graphiql-live-test" }');
+  await page.locator('.graphiql-execute-button').click();
+  await eventually(async () => (await liveSubscriptions()) === 1, 20_000, 'the subscription to open');
+
+  // A failed login of a listed service's client, stored while the tab listens.
+  const luna = seeded.sim.tenant.listedServices().filter((s) => s.hasAuditData);
+  const [service, client] = [luna[0]!.id, luna[0]!.clients[0]!.id];
+  const time = new Date(seeded.sim.tenant.now().getTime() + 3_600_000);
+  const dir = await mkdtemp(join(tmpdir(), 'dpod-graphiql-live-'));
+  const file = writeText(
+    join(dir, 'live.jsonl'),
+    jsonLines([
+      record({
+        time: time.toISOString().replace('T', ' ').replace('Z', ' UTC'),
+        resourceID: service,
+        actorID: client,
+        action: 'LUNA_LOGIN',
+        status: 'LUNA_RET_UM_PIN_INCORRECT',
+        traceID: 'graphiql-live-event',
+      }),
+    ]),
+  );
+  await importFiles({ db: seeded.db.db, pool: seeded.db.pool }, [file], { progressBar: false });
+  await rm(dir, { recursive: true, force: true });
+  const stored = dataOf(
+    await gql<{ auditEvents: { nodes: { id: string }[] } }>(
+      seeded.url,
+      'query ($from: DateTime!) { auditEvents(filter: { from: $from }) { nodes { id } } }',
+      { from: time.toISOString() },
+    ),
+  ).auditEvents.nodes;
+  expect(stored).toHaveLength(1);
+
+  const result = page.locator('.result-window');
+  await result.getByText(stored[0]!.id).first().waitFor({ timeout: 20_000 });
+  // The result editor shows the payload as GraphiQL formats it (two-space JSON, folding gutter aside).
+  const shown = (await result.innerText()).replace(/\s+/g, ' ');
+  const expected = {
+    data: {
+      auditEventsAdded: {
+        id: stored[0]!.id,
+        time: time.toISOString(),
+        action: 'LUNA_LOGIN',
+        status: 'LUNA_RET_UM_PIN_INCORRECT',
+        service: { id: service },
+        client: { id: client },
+      },
+    },
+  };
+  expect(shown).toContain(JSON.stringify(expected, null, 2).replace(/\s+/g, ' ').slice(1, -1).trim());
+  expect(shown).not.toContain('"errors"');
+
+  // The execute button is a stop button while the subscription runs: the request ends, so does the subscription.
+  await page.locator('.graphiql-execute-button').click();
+  await eventually(async () => (await liveSubscriptions()) === 0, 20_000, 'the subscription to end');
+
+  const origin = new URL(seeded.url).origin;
+  expect(requests.filter((r) => !r.url.startsWith(`${origin}/`) && !r.url.startsWith('data:'))).toEqual([]);
+  const streams = requests.filter((r) => r.url === `${origin}/graphql` && r.headers['accept'] === 'text/event-stream');
+  expect(streams.map((r) => r.headers['authorization'])).toEqual(['Bearer graphiql-live-test']);
+  expect(pageErrors).toEqual([]);
+  await page.close();
+}, 90_000);

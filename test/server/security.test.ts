@@ -474,10 +474,46 @@ describe('GraphiQL examples', () => {
   it('every example query runs on the real schema without errors and finds data', async () => {
     const ids: ExampleIds = await readExampleIds(seeded.db.db);
     const now = seeded.sim.tenant.now();
-    for (const example of exampleQueries(ids, now)) {
+    const examples = exampleQueries(ids, now);
+    expect(examples.filter((e) => isSubscription(e.query)).map((e) => e.title)).toEqual([
+      'Live events',
+      'Live findings',
+    ]);
+    for (const example of examples.filter((e) => !isSubscription(e.query))) {
       const res = await gql(seeded.url, example.query, example.variables, asAll);
       expect({ title: example.title, errors: res.body.errors }).toEqual({ title: example.title, errors: undefined });
       expect(JSON.stringify(res.body.data)).toMatch(/"count":[1-9]|"totalCount":[1-9]/);
     }
   });
+
+  it('every example subscription is accepted over the event stream (200, not a 400 with its errors)', async () => {
+    const ids: ExampleIds = await readExampleIds(seeded.db.db);
+    for (const example of exampleQueries(ids).filter((e) => isSubscription(e.query))) {
+      const controller = new AbortController();
+      const res = await fetch(`${seeded.url}/graphql`, {
+        method: 'POST',
+        headers: { ...asAll, 'content-type': 'application/json', accept: 'text/event-stream' },
+        body: JSON.stringify({ query: example.query, variables: example.variables }),
+        signal: controller.signal,
+      });
+      const answer = {
+        title: example.title,
+        status: res.status,
+        type: res.headers.get('content-type'),
+        body: res.ok ? null : await res.text(),
+      };
+      controller.abort();
+      expect(answer).toEqual({
+        title: example.title,
+        status: 200,
+        type: 'text/event-stream; charset=utf-8',
+        body: null,
+      });
+    }
+  });
 });
+
+/** True for an example whose operation is a subscription (the examples hold one operation each). */
+function isSubscription(query: string): boolean {
+  return /^\s*subscription\b/m.test(query.replace(/#[^\n]*/g, ''));
+}

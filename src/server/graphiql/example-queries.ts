@@ -5,7 +5,7 @@ export interface ExampleIds {
   objectId: string;
 }
 
-/** One GraphiQL tab: a titled query with its variables. */
+/** One GraphiQL tab: a titled operation (a query, or a subscription) with its variables. */
 export interface ExampleQuery {
   title: string;
   query: string;
@@ -148,6 +148,27 @@ query OpenFindings($after: String) {
 }
 `,
       variables: { after: null },
+    },
+    {
+      title: 'Live events',
+      query: `# A subscription: every failed event as it is stored, until you press stop (each one replaces the last).
+# Served over an event stream on this endpoint (POST /graphql, Accept: text/event-stream); see docs/live-delivery.md.
+subscription LiveEvents($filter: AuditEventFilter) {
+  auditEventsAdded(filter: $filter) { id time action status service { id } client { id } }
+}
+`,
+      variables: { filter: { succeeded: false } },
+    },
+    {
+      title: 'Live findings',
+      query: `# A subscription: every HIGH or CRITICAL finding as a detection pass raises it, until you press stop.
+subscription LiveFindings {
+  findingRaised(filter: { severities: [HIGH, CRITICAL] }) {
+    id rule severity summary firstSeen lastSeen count service { id name } client { id name }
+  }
+}
+`,
+      variables: {},
     },
   ];
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ExampleQuery } from './example-queries';
+import { SUBSCRIPTION_FETCHER_SCRIPT } from './subscription-fetcher';
 
 /** URL prefix of the GraphiQL assets served from the project's own node_modules. */
 export const GRAPHIQL_ASSET_PREFIX = '/graphiql/assets/';
@@ -47,7 +48,7 @@ export interface GraphiqlPageOptions {
   headers?: string;
 }
 
-/** The GraphiQL HTML page: one tab per example query, docs explorer, headers editor for the bearer token. */
+/** The GraphiQL HTML page: one tab per example query (subscriptions too), docs explorer, headers editor for the bearer token. */
 export function renderGraphiqlPage(options: GraphiqlPageOptions): string {
   const endpoint = options.endpoint ?? '/graphql';
   const tabs = options.examples.map((e) => ({
@@ -70,10 +71,13 @@ export function renderGraphiqlPage(options: GraphiqlPageOptions): string {
 <script src="${GRAPHIQL_ASSET_PREFIX}react.production.min.js"></script>
 <script src="${GRAPHIQL_ASSET_PREFIX}react-dom.production.min.js"></script>
 <script src="${GRAPHIQL_ASSET_PREFIX}graphiql.min.js"></script>
+<script>${SUBSCRIPTION_FETCHER_SCRIPT}</script>
 <script>
 (function () {
   var config = ${inlineJson(config)};
-  var fetcher = GraphiQL.createFetcher({ url: new URL(config.endpoint, window.location.href).toString() });
+  var url = new URL(config.endpoint, window.location.href).toString();
+  // Queries and mutations through GraphiQL's fetcher; subscriptions as an event stream (graphql-sse).
+  var fetcher = createLiveFetcher(url, GraphiQL.createFetcher({ url: url }));
   var root = ReactDOM.createRoot(document.getElementById('graphiql'));
   root.render(React.createElement(GraphiQL, {
     fetcher: fetcher,
