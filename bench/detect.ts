@@ -4,7 +4,10 @@
  * them, then times one detection pass over the last day with each rule alone and with all of them (the follower runs
  * one such pass per interval over much less). Prints the day's events, seconds per rule and events/s.
  *
- *   node dist/bench/detect.js [--events 1000000] [--days 8]   (DATABASE_URL, else an embedded PostgreSQL)
+ *   node dist/bench/detect.js [--events 1000000] [--days 8] [--keep]   (DATABASE_URL, else an embedded PostgreSQL)
+ *
+ * `--keep` keeps the generated store (database `dpod_bench_detect_<events>_<days>`) and reuses it on the next run
+ * with the same sizes, migrating it first: the import is most of the run.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -33,10 +36,12 @@ async function main(): Promise<void> {
   const days = numberArg('days', 8);
   const { adminUrl, embedded } = await benchServer(log);
   const dir = mkdtempSync(join(tmpdir(), 'bench-detect-'));
-  const dbName = `dpod_bench_detect_${Date.now().toString(36)}`;
+  const keep = process.argv.includes('--keep');
+  const dbName = keep ? `dpod_bench_detect_${target}_${days}` : `dpod_bench_detect_${Date.now().toString(36)}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
-  await admin.query(`create database ${dbName}`);
+  const exists = (await admin.query('select 1 from pg_database where datname = $1', [dbName])).rowCount === 1;
+  if (!exists) await admin.query(`create database ${dbName}`);
   const url = new URL(adminUrl);
   url.pathname = `/${dbName}`;
   const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
@@ -51,10 +56,15 @@ async function main(): Promise<void> {
     const eventsPerDay = Math.max(1, Math.round((1000 * target) / (probe.total * days)));
     const tenant = createTenant({ seed: 7, eventsPerDay, days, now });
     const gz = join(dir, 'export.jsonl.gz');
-    const file = await writeExportFile(tenant, new Date(end.getTime() - days * DAY), end, gz, 'gzip-jsonl');
-    log(`generated ${file.records} events over ${days} days`);
     const env = { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: url.toString(), LOG_LEVEL: 'warn' };
-    await run([join(__dirname, '..', 'src', 'cli.js'), 'import', gz, '--no-progress', '--no-seal'], env);
+    if (exists) {
+      log(`reusing ${dbName}`);
+      await run([join(__dirname, '..', 'src', 'cli.js'), 'migrate'], env);
+    } else {
+      const file = await writeExportFile(tenant, new Date(end.getTime() - days * DAY), end, gz, 'gzip-jsonl');
+      log(`generated ${file.records} events over ${days} days`);
+      await run([join(__dirname, '..', 'src', 'cli.js'), 'import', gz, '--no-progress', '--no-seal'], env);
+    }
     await pool.query('vacuum analyze');
     const range = { from: new Date(end.getTime() - DAY), to: end };
     const { rows } = await pool.query<{ n: number }>(
@@ -66,7 +76,7 @@ async function main(): Promise<void> {
     log('| rules | findings raised | pass s (first) | pass s (again: nothing new) | events/s (first) |');
     log('|---|---|---|---|---|');
     for (const rules of [...RULE_CODES.map((r) => [r]), [...RULE_CODES]]) {
-      await pool.query('truncate findings');
+      await pool.query('truncate findings cascade');
       const settings = { ...DEFAULT_DETECTION_SETTINGS, rules };
       let t0 = performance.now();
       const first = await detectFindings(pool, range, settings);
@@ -81,7 +91,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await pool.end();
-    await admin.query(`drop database if exists ${dbName} with (force)`).catch(() => undefined);
+    if (!keep) await admin.query(`drop database if exists ${dbName} with (force)`).catch(() => undefined);
     await admin.end();
     rmSync(dir, { recursive: true, force: true });
     await embedded?.stop();

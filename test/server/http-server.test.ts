@@ -81,9 +81,16 @@ describe('authentication (AUTH_MODE=jwt)', () => {
     const t = await token({ scope: 'audit:read', services: ['svc-a'] });
     const res = await gql(url, '{ whoami }', {}, { authorization: `Bearer ${t}` });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({
-      data: { whoami: JSON.stringify({ subject: 'analyst-1', serviceIds: ['svc-a'], triage: false }) },
+    expect(res.body.errors).toBeUndefined();
+    // The token's expiry comes along: a subscription opened with it ends then.
+    const scope = JSON.parse((res.body.data as { whoami: string }).whoami) as { expiresAt: number };
+    expect(scope).toEqual({
+      subject: 'analyst-1',
+      serviceIds: ['svc-a'],
+      triage: false,
+      expiresAt: expect.any(Number) as unknown,
     });
+    expect(scope.expiresAt).toBeGreaterThan(Date.now());
   });
 
   it('gives an unrestricted scope to a token without a services claim', async () => {
@@ -93,6 +100,7 @@ describe('authentication (AUTH_MODE=jwt)', () => {
       subject: 'analyst-1',
       serviceIds: null,
       triage: false,
+      expiresAt: expect.any(Number) as unknown,
     });
   });
 

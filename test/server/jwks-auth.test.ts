@@ -48,7 +48,15 @@ const sign = (claims: Record<string, unknown>, kid = 'k1') =>
 
 it('accepts an RS256 token whose key is in the JWKS and reads its services claim', async () => {
   const scope = await authenticate(`Bearer ${await sign({ scope: 'audit:read', services: ['a', 'b'] })}`);
-  expect(scope).toEqual({ subject: 'svc-reader', serviceIds: ['a', 'b'], triage: false });
+  expect(scope).toEqual({
+    subject: 'svc-reader',
+    serviceIds: ['a', 'b'],
+    triage: false,
+    expiresAt: expect.any(Number) as unknown,
+  });
+  // The token's exp claim (five minutes), in epoch ms.
+  expect(scope.expiresAt! - Date.now()).toBeGreaterThan(4 * 60_000);
+  expect(scope.expiresAt! - Date.now()).toBeLessThanOrEqual(5 * 60_000);
   expect(jwksRequests).toBe(1);
 });
 
@@ -57,6 +65,7 @@ it('grants acknowledging findings to a token that also has the scope audit:triag
     subject: 'svc-reader',
     serviceIds: null,
     triage: true,
+    expiresAt: expect.any(Number) as unknown,
   });
   expect((await authenticate(`Bearer ${await sign({ scp: ['audit:read', 'audit:triage'] })}`)).triage).toBe(true);
   await expect(authenticate(`Bearer ${await sign({ scope: 'audit:triage' })}`)).rejects.toThrow(/audit:read/);
