@@ -65,6 +65,12 @@ function denseRun(items: { ms: number; weight: number }[], count: number, window
   return false;
 }
 
+/**
+ * A login or a PIN failure, spelt exactly as the predicate of the partial index `audit_events_login_pin` (migration
+ * 0014), so that PostgreSQL can prove a query's condition implies it and read that index.
+ */
+export const LOGIN_OR_PIN = `(e.action = 'LUNA_LOGIN' or e.status in (${PIN_FAILURE_STATUSES.map((x) => `'${x}'`).join(', ')}))`;
+
 const isPinFailure = (r: Row) =>
   (r.action === 'LUNA_LOGIN' && r.status !== 'LUNA_RET_OK') ||
   (PIN_FAILURE_STATUSES as readonly string[]).includes(r.status);
@@ -89,17 +95,14 @@ async function pinFailureBurst(c: pg.ClientBase, range: DetectRange, s: Detectio
   const windowMs = s.pinWindowSeconds * 1000;
   const clients = await pinCandidateClients(c, range, s);
   if (clients.length === 0) return [];
+  // Answered from the partial index of logins and PIN failures alone (migration 0014), without visiting the table.
   const { rows } = await c.query<Row>(
-    `select ${ROW_COLUMNS} from audit_events e
-      where e.client_id = any($4::text[]) and e.time >= $1 and e.time < $2
-        and (e.action = 'LUNA_LOGIN' or e.status = any($3::text[]))
+    `select e.id::text as id, (extract(epoch from e.time) * 1000)::float8 as ms, e.time::text as t, e.service_id,
+            e.client_id, e.action, e.status, null::text as role, 1 as objects
+       from audit_events e
+      where e.client_id = any($3::text[]) and e.time >= $1 and e.time < $2 and ${LOGIN_OR_PIN}
       order by e.service_id, e.client_id, e.time, e.id`,
-    [
-      new Date(range.from.getTime() - windowMs),
-      range.to,
-      [...PIN_FAILURE_STATUSES],
-      [...new Set(clients.map((k) => k.clientId))],
-    ],
+    [new Date(range.from.getTime() - windowMs), range.to, [...new Set(clients.map((k) => k.clientId))]],
   );
   const wanted = new Set(clients.map((k) => `${k.serviceId}\u0001${k.clientId}`));
   const out: Candidate[] = [];
@@ -132,10 +135,13 @@ async function pinFailureBurst(c: pg.ClientBase, range: DetectRange, s: Detectio
         // Follow the run back to the client's last successful login on the service (within the horizon).
         const earlier = await firstOfRun(
           c,
+          // The client's last successful login before the run: its logins read newest first through the partial
+          // index (a max() over 30 days would read every login of every client in that span).
           `with ok as (
-             select max(e.time) as at from audit_events e
-              where e.action = 'LUNA_LOGIN' and e.status = 'LUNA_RET_OK' and e.service_id = $1 and e.client_id = $2
-                and e.time < $3::timestamptz and e.time >= $3::timestamptz - interval '30 days')
+             select (select e.time from audit_events e
+                      where e.client_id = $2 and e.time < $3::timestamptz and e.time >= $3::timestamptz - interval '30 days'
+                        and ${LOGIN_OR_PIN} and e.action = 'LUNA_LOGIN' and e.status = 'LUNA_RET_OK' and e.service_id = $1
+                      order by e.time desc limit 1) as at)
            select e.id::text as id, e.time::text as t from audit_events e, ok
             where e.service_id = $1 and e.client_id = $2 and e.time < $3::timestamptz
               and e.time > coalesce(ok.at, $3::timestamptz - interval '30 days') and ${pin.text}
@@ -237,6 +243,16 @@ async function destructiveOperation(c: pg.ClientBase, range: DetectRange, s: Det
     [new Date(range.from.getTime() - windowMs), range.to, [...DESTRUCTIVE_PO_ACTIONS]],
   );
   const out: Candidate[] = [];
+  // Stored mass-destroy findings an undense cluster of this pass may go on, read once (not one statement per cluster).
+  let stored: Promise<Map<string, string>> | null = null;
+  const storedDestroys = () =>
+    (stored ??= c
+      .query<{ fingerprint: string; id: string }>(
+        `select fingerprint, id::text as id from findings
+          where rule = 'DESTRUCTIVE_OPERATION' and subject = 'LUNA_DESTROY_OBJECT' and last_seen >= $1`,
+        [new Date(range.from.getTime() - EPISODE_HORIZON_MS)],
+      )
+      .then((r) => new Map(r.rows.map((x) => [x.fingerprint, x.id]))));
   for (const group of byClient(rows)) {
     const { service_id: serviceId, client_id: clientId } = group[0]!;
     for (const r of group) {
@@ -271,7 +287,7 @@ async function destructiveOperation(c: pg.ClientBase, range: DetectRange, s: Det
         s.destroyObjects,
         windowMs,
       );
-      const stored = dense ? null : await findingId(c, fingerprint);
+      const stored = dense ? null : ((await storedDestroys()).get(fingerprint) ?? null);
       if (!dense && !stored) continue;
       out.push({
         rule: 'DESTRUCTIVE_OPERATION',
