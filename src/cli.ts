@@ -9,6 +9,7 @@ import { createLogger } from './logger';
 import { registerIngestCommands } from './ingest/ingest.command';
 import { registerIntegrityCommands } from './integrity/integrity.command';
 import { registerDetectCommands } from './detect/detect.command';
+import { registerExportCommand } from './export/export.command';
 import { registerSimulateCommand } from './simulator/simulate.command';
 import { registerSchemaCommand } from './graphql/schema.command';
 import { registerComposeCommand } from './graphql/federation/compose.command';
@@ -78,6 +79,7 @@ export function buildProgram(): Command {
   registerIngestCommands(program);
   registerIntegrityCommands(program);
   registerDetectCommands(program);
+  registerExportCommand(program);
   registerSimulateCommand(program);
   registerSchemaCommand(program);
   registerComposeCommand(program);

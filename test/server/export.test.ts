@@ -10,6 +10,7 @@ import { jsonLines, record, writeText } from '../ingest/hand-made';
 import { bearer as signedBearer } from './support/bearer';
 import { dataOf, gql } from './support/http';
 import { startSeededApp, type SeededApp } from './support/seeded-app';
+import { runCli } from '../support/cli';
 
 const SECRET = 'export-test-secret-that-is-long-enough-for-hs256';
 const ISSUER = 'https://idp.export.test/';
@@ -257,3 +258,17 @@ it('refuses a bad request with a clear error', async () => {
     expect(res.body.toString('utf8')).toMatch(message);
   }
 });
+
+it('dpod-audit export writes the same file from the command line, and refuses a bad filter', async () => {
+  const filter = { from, to, serviceIds: [serviceA] };
+  const http = await exportRequest(app.url, { body: { format: 'ndjson', filter }, authorization: asAll });
+  const cli = await runCli(['export', '--format', 'ndjson', '--filter', JSON.stringify(filter)], {
+    DATABASE_URL: app.db.url,
+  });
+  expect(cli.code).toBe(0);
+  expect(cli.stdout).toBe(http.body.toString('utf8'));
+  expect(cli.stderr).toContain(`sha256 ${createHash('sha256').update(http.body).digest('hex')}`);
+  const bad = await runCli(['export', '--filter', '{"from":"soon"}'], { DATABASE_URL: app.db.url });
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toMatch(/from/);
+}, 60_000);
