@@ -19,6 +19,7 @@ const SECRET_VARIABLES = new Set([
   'DATABASE_READ_URL',
   'WEBHOOK_URLS',
   'WEBHOOK_SECRET',
+  'EXPORT_LINK_SECRET',
 ]);
 
 /** An example of a good value for each variable, shown next to a problem (one per variable, checked by the compiler). */
@@ -51,6 +52,7 @@ const EXAMPLES: Record<keyof typeof envSchema.shape, string> = {
   MAX_ALIASES: '30',
   MAX_ROOT_FIELDS: '10',
   SUBSCRIPTION_QUEUE_LIMIT: '1000',
+  EXPORT_LINK_SECRET: '(at least 32 characters)',
   BODY_LIMIT_BYTES: '1000000',
   CORS_ORIGINS: 'https://portal.example.com,https://ops.example.com',
   INTROSPECTION: 'true',
@@ -131,6 +133,7 @@ const envSchema = z.object({
   MAX_ALIASES: intIn(1, 1000).default('30'),
   MAX_ROOT_FIELDS: intIn(1, 1000).default('10'),
   SUBSCRIPTION_QUEUE_LIMIT: intIn(1, 1_000_000).default('1000'),
+  EXPORT_LINK_SECRET: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
   BODY_LIMIT_BYTES: intIn(1024, 100_000_000).default('1000000'),
   CORS_ORIGINS: z.string().trim().default(''),
   INTROSPECTION: bool.default('true'),
@@ -251,6 +254,8 @@ export interface Config {
     readonly maxRootFields: number;
     /** Committed batches a subscriber may fall behind before it is cut off (`SUBSCRIPTION_QUEUE_LIMIT`). */
     readonly subscriptionQueueLimit: number;
+    /** Signs export links (`EXPORT_LINK_SECRET`); undefined: a key per process. */
+    readonly exportLinkSecret: string | undefined;
     readonly statementTimeoutMs: number;
     readonly introspection: boolean;
   };
@@ -431,6 +436,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       maxAliases: e.MAX_ALIASES,
       maxRootFields: e.MAX_ROOT_FIELDS,
       subscriptionQueueLimit: e.SUBSCRIPTION_QUEUE_LIMIT,
+      exportLinkSecret: e.EXPORT_LINK_SECRET,
       statementTimeoutMs: e.STATEMENT_TIMEOUT_MS,
       introspection: e.INTROSPECTION,
     },

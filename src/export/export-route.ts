@@ -11,6 +11,7 @@ import type { EventOrder } from '../graphql/audit/audit-scope';
 import { HttpError } from '../server/http/http-errors';
 import { parseJsonBody, readBody } from '../server/http/request-body';
 import { EXPORT_FORMATS, exportChunks, type ExportFormat } from './event-export';
+import type { ExportLinkSigner } from './export-link';
 
 /** Trailer fields sent after the last line: the SHA-256 of the (uncompressed) bytes and the number of events. */
 export const SHA256_TRAILER = 'x-dpod-audit-export-sha256';
@@ -87,18 +88,33 @@ export function exportRequestFromUrl(url: URL): unknown {
  * Serves GET and POST /export (docs/export.md): the caller's events of a filter as CSV or NDJSON, streamed page by
  * page with the socket's backpressure, gzip when the client accepts it, the SHA-256 and count as trailers.
  */
-export function createExportHandler(options: { db: Kysely<Database>; bodyLimitBytes: number }) {
+export function createExportHandler(options: {
+  db: Kysely<Database>;
+  bodyLimitBytes: number;
+  links: ExportLinkSigner;
+}) {
   return async function serveExport(
     req: IncomingMessage,
     res: ServerResponse,
     url: URL,
-    auth: AuthScope,
+    authenticate: () => Promise<AuthScope>,
     headers: Record<string, string>,
   ): Promise<void> {
-    const raw =
-      req.method === 'POST'
-        ? parseJsonBody(await readBody(req, options.bodyLimitBytes), req.headers['content-type'])
-        : exportRequestFromUrl(url);
+    const link = url.searchParams.get('link');
+    let auth: AuthScope;
+    let raw: unknown;
+    if (link !== null && req.method === 'GET') {
+      // A signed link (exportLink) stands for the token of whoever asked for it: its request and scope, until it expires.
+      const grant = options.links.verify(link, url.searchParams.get('sig') ?? '');
+      auth = { subject: grant.subject, serviceIds: grant.services };
+      raw = grant.request;
+    } else {
+      auth = await authenticate();
+      raw =
+        req.method === 'POST'
+          ? parseJsonBody(await readBody(req, options.bodyLimitBytes), req.headers['content-type'])
+          : exportRequestFromUrl(url);
+    }
     const request = parseExportRequest(raw);
     let filter;
     try {

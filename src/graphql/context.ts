@@ -8,6 +8,7 @@ import { TtlCache } from './live/ttl-cache';
 import type { UnconfirmedAnswer } from './live/unconfirmed-answer';
 import { createLoaders, type Loaders } from './loaders';
 import type { NoticeHub } from './subscriptions/notice-hub';
+import { ExportLinkSigner } from '../export/export-link';
 
 export type { AuthScope } from './auth-scope';
 export { UNRESTRICTED } from './auth-scope';
@@ -25,6 +26,8 @@ export interface GraphqlDeps {
   logger?: Logger;
   /** Live delivery (subscriptions); null where the process serves none (tests, the schema command). */
   notices?: NoticeHub | null;
+  /** Signs the download links of `exportLink` (checked by GET /export). */
+  exportLinks: ExportLinkSigner;
 }
 
 /** The typed context of one GraphQL request. */
@@ -53,6 +56,7 @@ export function createGraphqlDeps(init: {
   /** An existing cache to share (default: a new one). */
   liveCache?: TtlCache;
   notices?: NoticeHub | null;
+  exportLinks?: ExportLinkSigner;
 }): GraphqlDeps {
   return {
     db: init.db,
@@ -61,6 +65,7 @@ export function createGraphqlDeps(init: {
     config: init.config,
     logger: init.logger,
     notices: init.notices ?? null,
+    exportLinks: init.exportLinks ?? new ExportLinkSigner(init.config.limits.exportLinkSecret),
     liveCache: init.liveCache ?? new TtlCache({ ttlSeconds: init.config.dpod.cacheTtlSeconds }),
   };
 }

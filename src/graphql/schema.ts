@@ -15,6 +15,7 @@ import { IngestRunsResolver } from './resolvers/ingest-runs.resolver';
 import { IntegrityResolver } from './resolvers/integrity.resolver';
 import { ServicesResolver } from './resolvers/services.resolver';
 import { SubscriptionsResolver } from './resolvers/subscriptions.resolver';
+import { ExportResolver } from './resolvers/export.resolver';
 import { DateTimeScalar } from './types/date-time.scalar';
 
 /** Every resolver class of the API. */
@@ -30,6 +31,7 @@ export const RESOLVERS = [
   FindingsResolver,
   FindingConnectionResolver,
   SubscriptionsResolver,
+  ExportResolver,
 ] as const;
 
 let built: Promise<GraphQLSchema> | undefined;

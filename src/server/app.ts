@@ -163,6 +163,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
         createContext: ({ requestId, auth }) => createContext(deps, { requestId, auth }),
         db: db.db,
         readDb,
+        exportLinks: deps.exportLinks,
         replica: readRouter ? () => readRouter?.current() ?? null : undefined,
         logger,
         metrics,

@@ -15,6 +15,7 @@ import { createReadiness, type DpodProbe } from './http/readiness';
 import { readExampleIds } from './graphiql/example-ids';
 import { createLiveTransports } from './http/live-transports';
 import { createExportHandler } from '../export/export-route';
+import { ExportLinkSigner } from '../export/export-link';
 
 /** Options for {@link createGraphqlServer}. */
 export interface GraphqlServerOptions<TContext extends { requestId: string }> {
@@ -25,6 +26,8 @@ export interface GraphqlServerOptions<TContext extends { requestId: string }> {
   db: Kysely<Database>;
   /** Where exports read (a read replica when configured; default `db`). */
   readDb?: Kysely<Database>;
+  /** Checks the signed links of `exportLink` (the same signer as the GraphQL context's). */
+  exportLinks?: ExportLinkSigner;
   /** Where GraphQL reads stand with the read replica (`DATABASE_READ_URL`), if any: readiness reports it. */
   replica?: () => ReplicaStatus | null;
   logger: Logger;
@@ -71,7 +74,11 @@ export function createGraphqlServer<TContext extends { requestId: string }>(
     : undefined;
   const http = createHttpServer<TContext>({
     live,
-    exportEvents: createExportHandler({ db: options.readDb ?? db, bodyLimitBytes: config.http.bodyLimitBytes }),
+    exportEvents: createExportHandler({
+      db: options.readDb ?? db,
+      bodyLimitBytes: config.http.bodyLimitBytes,
+      links: options.exportLinks ?? new ExportLinkSigner(config.limits.exportLinkSecret),
+    }),
     http: config.http,
     apollo,
     authenticate,

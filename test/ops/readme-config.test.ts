@@ -85,6 +85,7 @@ describe("README's Configuration table", () => {
       'DPOD_CLIENT_SECRET',
       'DPOD_TOKEN_URL',
       'EMBEDDED_PG_DIR',
+      'EXPORT_LINK_SECRET',
       'INTEGRITY_SIGNING_KEY',
       'JWT_AUDIENCE',
       'JWT_ISSUER',

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { importFiles } from '../../src/ingest';
 import { EXPORT_COLUMNS, csvCell } from '../../src/export/event-export';
+import { ExportLinkSigner } from '../../src/export/export-link';
 import { jsonLines, record, writeText } from '../ingest/hand-made';
 import { bearer as signedBearer } from './support/bearer';
 import { dataOf, gql } from './support/http';
@@ -15,6 +16,7 @@ import { runCli } from '../support/cli';
 const SECRET = 'export-test-secret-that-is-long-enough-for-hs256';
 const ISSUER = 'https://idp.export.test/';
 const AUDIENCE = 'dpod-audit-gateway';
+const LINK_SECRET = 'export-link-secret-of-at-least-32-characters';
 const bearer = async (claims: Record<string, unknown>) =>
   (await signedBearer({ secret: SECRET, issuer: ISSUER, audience: AUDIENCE, subject: 'export-test' }, claims))
     .authorization!;
@@ -104,7 +106,13 @@ let hostileFrom: string;
 
 beforeAll(async () => {
   app = await startSeededApp({
-    env: { AUTH_MODE: 'jwt', JWT_SECRET: SECRET, JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE },
+    env: {
+      AUTH_MODE: 'jwt',
+      JWT_SECRET: SECRET,
+      JWT_ISSUER: ISSUER,
+      JWT_AUDIENCE: AUDIENCE,
+      EXPORT_LINK_SECRET: LINK_SECRET,
+    },
     eventsPerDay: 400,
   });
   const luna = app.sim.tenant.listedServices().filter((s) => s.hasAuditData);
@@ -272,3 +280,38 @@ it('dpod-audit export writes the same file from the command line, and refuses a 
   expect(bad.code).toBe(2);
   expect(bad.stderr).toMatch(/from/);
 }, 60_000);
+
+it('exportLink signs a short-lived download that needs no token, keeps the scope, and refuses tampering and expiry', async () => {
+  const LINK = `query($f: AuditEventFilter) { exportLink(filter: $f, format: NDJSON) { url expiresAt } }`;
+  const filter = { from, to };
+  const made = dataOf(
+    await gql<{ exportLink: { url: string; expiresAt: string } }>(app.url, LINK, { f: filter }, { authorization: asA }),
+  ).exportLink;
+  expect(Date.parse(made.expiresAt) - Date.now()).toBeGreaterThan(14 * 60_000);
+  const url = new URL(made.url, app.url);
+  const followed = await exportRequest(app.url, { query: Object.fromEntries(url.searchParams) });
+  expect(followed.status).toBe(200);
+  const direct = await exportRequest(app.url, { body: { format: 'ndjson', filter }, authorization: asA });
+  expect(followed.body.equals(direct.body)).toBe(true);
+  expect(followed.body.toString('utf8')).not.toContain(serviceB);
+
+  // Another scope in the payload, the same signature: refused.
+  const payload = JSON.parse(Buffer.from(url.searchParams.get('link')!, 'base64url').toString('utf8')) as {
+    services: string[] | null;
+  };
+  const widened = Buffer.from(JSON.stringify({ ...payload, services: null }), 'utf8').toString('base64url');
+  const tampered = await exportRequest(app.url, { query: { link: widened, sig: url.searchParams.get('sig')! } });
+  expect(tampered.status).toBe(403);
+  expect(tampered.body.toString('utf8')).toMatch(/signature/);
+  const expired = new ExportLinkSigner(LINK_SECRET).sign(
+    { format: 'csv', filter },
+    { subject: 'x', serviceIds: [serviceA] },
+    -1,
+  );
+  const late = await exportRequest(app.url, { query: Object.fromEntries(new URL(expired.path, app.url).searchParams) });
+  expect(late.status).toBe(403);
+  expect(late.body.toString('utf8')).toMatch(/expired/);
+  // A link is checked only on GET; the filter is checked when the link is made.
+  const bad = await gql(app.url, LINK, { f: { clientIps: ['nope'] } }, { authorization: asA });
+  expect(JSON.stringify(bad.body.errors)).toContain('clientIps');
+});

@@ -33,7 +33,7 @@ export interface HttpServerDeps<TContext extends object> {
     req: IncomingMessage,
     res: ServerResponse,
     url: URL,
-    auth: AuthScope,
+    authenticate: () => Promise<AuthScope>,
     headers: Record<string, string>,
   ) => Promise<void>;
 }
@@ -168,8 +168,7 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
             'retry-after': '1',
           },
         );
-      const auth = await authenticate(req);
-      await deps.exportEvents(req, res, url, auth, base);
+      await deps.exportEvents(req, res, url, () => authenticate(req), base);
       return;
     }
     if (method !== 'GET' && method !== 'HEAD')
