@@ -48,7 +48,7 @@ export class ExportResolver {
     normalizeFilter(filter, ctx.auth);
     const f: Record<string, unknown> = { ...(filter ?? {}) };
     for (const key of ['from', 'to'])
-      if (f[key] instanceof Date) f[key] = (f[key]).toISOString();
+      if (f[key] instanceof Date) f[key] = f[key].toISOString();
       else if (f[key] === undefined) delete f[key];
     const link = ctx.deps.exportLinks.sign({ format: format.toLowerCase(), order: orderBy, filter: f }, ctx.auth);
     return { url: link.path, expiresAt: link.expiresAt };
