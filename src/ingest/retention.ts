@@ -43,11 +43,7 @@ export async function applyRetention(
         .where('hour', '<', end)
         .executeTakeFirst();
       rollupsDeleted += Number(r.numDeletedRows);
-      await tx
-        .deleteFrom('audit_address_rollups_daily')
-        .where('day', '>=', p.from)
-        .where('day', '<', end)
-        .execute();
+      await tx.deleteFrom('audit_address_rollups_daily').where('day', '>=', p.from).where('day', '<', end).execute();
     }
     // Whole months only: the default partition's rows before the first kept month go the same way.
     const monthCut = new Date(Date.UTC(cutoff.getUTCFullYear(), cutoff.getUTCMonth(), 1));
