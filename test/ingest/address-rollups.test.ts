@@ -93,7 +93,7 @@ it('stays exact when a concurrent writer sends a batch the general (staged) way'
     }
     throw new Error(`no ${locktype} lock waiter`);
   };
-  let stagedCalls = 0;
+  let stagedCalls: number;
   try {
     // The first import stores its rows and waits for the rollup lock; the second finds none of them stored yet, so
     // its COPY waits on the first's rows, fails on their keys once the first commits, and runs again staged.
