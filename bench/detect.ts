@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     log('| rules | findings raised | pass s (first) | pass s (again: nothing new) | events/s (first) |');
     log('|---|---|---|---|---|');
     for (const rules of [...RULE_CODES.map((r) => [r]), [...RULE_CODES]]) {
-      await pool.query('truncate findings');
+      await pool.query('truncate findings cascade');
       const settings = { ...DEFAULT_DETECTION_SETTINGS, rules };
       let t0 = performance.now();
       const first = await detectFindings(pool, range, settings);
