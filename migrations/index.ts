@@ -10,6 +10,7 @@ import * as m20261207_0009 from './20261207_0009_event_leaf';
 import * as m20261207_0010 from './20261207_0010_audit_rollups_daily_client';
 import * as m20261207_0011 from './20261207_0011_findings';
 import * as m20261207_0012 from './20261207_0012_webhook_deliveries';
+import * as m20261207_0013 from './20261207_0013_audit_address_rollups';
 import * as m20261207_0014 from './20261207_0014_login_pin_index';
 
 /** Every migration, by name, in order. Names are date-prefixed and never change once shipped. */
@@ -25,5 +26,6 @@ export const migrations: Record<string, Migration> = {
   '20261207_0010_audit_rollups_daily_client': m20261207_0010,
   '20261207_0011_findings': m20261207_0011,
   '20261207_0012_webhook_deliveries': m20261207_0012,
+  '20261207_0013_audit_address_rollups': m20261207_0013,
   '20261207_0014_login_pin_index': m20261207_0014,
 };

@@ -148,6 +148,20 @@ export interface AuditRollupsDailyClientTable {
   count: string;
 }
 
+/**
+ * `audit_address_rollups_daily`: per UTC day, service, client and address prefix (IPv4 /24, IPv6 /64), the first and
+ * last event time and the count (kept by ingest with the events; NEW_CLIENT_ADDRESS reads it).
+ */
+export interface AuditAddressRollupsDailyTable {
+  day: Timestamp;
+  service_id: string;
+  client_id: string;
+  prefix: string;
+  first_time: Timestamp;
+  last_time: Timestamp;
+  count: string;
+}
+
 /** `findings`: what the detection rules raised (src/detect/), one row per episode, extended as it goes on. */
 export interface FindingsTable {
   id: Generated<string>;
@@ -198,6 +212,7 @@ export interface Database {
   audit_rollups_daily: AuditRollupsDailyTable;
   audit_rollups_daily_tenant: AuditRollupsDailyTenantTable;
   audit_rollups_daily_client: AuditRollupsDailyClientTable;
+  audit_address_rollups_daily: AuditAddressRollupsDailyTable;
   findings: FindingsTable;
   webhook_deliveries: WebhookDeliveriesTable;
 }

@@ -420,77 +420,148 @@ async function keyExportByNewClient(c: pg.ClientBase, range: DetectRange, s: Det
   return out;
 }
 
+/** One (service, client, prefix) of a NEW_CLIENT_ADDRESS pass, read from the address rollups. */
+interface AddressKey {
+  service_id: string;
+  client_id: string;
+  prefix: string;
+  /** The earliest in-range rollup row's first time (the first in-range event's, unless `began_before`). */
+  e_first_t: string;
+  e_first_ms: number;
+  /** That row's day began with events before the range: the prefix was used within the history already. */
+  began_before: boolean;
+  /** The latest last time of the in-range rows; only the range's last when not `last_past`. */
+  last_t: string;
+  last_past: boolean;
+  /** Some event of the prefix falls in the history before `e_first_t` (when not `began_before`). */
+  seen: boolean;
+}
+
+/** The (service, client, prefix) groups with events in the range, from the rollup rows of the range's days. */
+const ADDRESS_KEYS = `
+  with cand as (
+    select service_id, client_id, prefix, day, first_time, last_time from audit_address_rollups_daily
+     where day >= date_trunc('day', $1::timestamptz, 'UTC') and day < $2 and last_time >= $1 and first_time < $2
+  ), k as (
+    select service_id, client_id, prefix, (array_agg(first_time order by day))[1] as e_first, max(last_time) as last_max
+      from cand group by 1, 2, 3
+  )
+  select k.service_id, k.client_id, k.prefix::text as prefix, k.e_first::text as e_first_t,
+         (extract(epoch from k.e_first) * 1000)::float8 as e_first_ms, k.e_first < $1 as began_before,
+         k.last_max::text as last_t, k.last_max >= $2 as last_past,
+         k.e_first >= $1 and exists (
+           select 1 from audit_address_rollups_daily r
+            where r.service_id = k.service_id and r.client_id = k.client_id and r.prefix = k.prefix
+              and r.day >= date_trunc('day', k.e_first - $3 * interval '1 day', 'UTC') and r.day < k.e_first
+              and r.first_time < k.e_first and r.last_time >= k.e_first - $3 * interval '1 day') as seen
+    from k
+   order by 1, 2, 3`;
+
 /**
  * NEW_CLIENT_ADDRESS. The first event of a client on a service from an address prefix (IPv4 /24, IPv6 /64) it did
  * not use there in the trailing `historyDays` begins an episode, identified by that event, unless the client's
  * first event on the service is less than `newClientGraceDays` older. Later events from the prefix extend it.
+ *
+ * Read from the address rollups (a row per day and prefix with its first and last time): the first in-range use of a
+ * prefix and whether it was used in the history before are known from them, except when the range begins inside a day
+ * that used the prefix earlier (a follower's pass), where the prefix is known and only its stored finding matters. The
+ * events are read only for a new prefix (its first event's id, the client's first event) and for a finding that goes
+ * on (the exact first and last in-range times), so a pass without new prefixes costs a few statements.
  */
 async function newClientAddress(c: pg.ClientBase, range: DetectRange, s: DetectionSettings): Promise<Candidate[]> {
   const historyMs = s.historyDays * DAY_MS;
-  const { rows } = await c.query<{
+  const { rows: keys } = await c.query<AddressKey>(ADDRESS_KEYS, [range.from, range.to, s.historyDays]);
+  if (keys.length === 0) return [];
+  // Each prefix's latest finding that may go on (as latestFinding picks it), for every prefix at once.
+  const { rows: found } = await c.query<{
     service_id: string;
     client_id: string;
-    prefix: string;
-    first_id: string;
-    first_t: string;
-    first_ms: number;
-    last_t: string;
+    subject: string;
+    id: string;
+    first_seen: string;
+    last_ms: number;
   }>(
-    `select service_id, client_id, prefix::text as prefix,
-            (array_agg(id::text order by time, id))[1] as first_id, min(time)::text as first_t,
-            (extract(epoch from min(time)) * 1000)::float8 as first_ms, max(time)::text as last_t
-       from (select e.id, e.time, e.service_id, e.client_id,
-                    network(set_masklen(e.client_ip, case when family(e.client_ip) = 4 then 24 else 64 end)) as prefix
-               from audit_events e
-              where e.time >= $1 and e.time < $2 and e.client_ip is not null) x
-      group by 1, 2, 3
-      order by 1, 2, 3`,
-    [range.from, range.to],
+    `select distinct on (service_id, client_id, subject) service_id, client_id, subject, id::text, first_seen::text,
+            (extract(epoch from last_seen) * 1000)::float8 as last_ms
+       from findings
+      where rule = 'NEW_CLIENT_ADDRESS' and last_seen >= $1
+      order by service_id, client_id, subject, last_seen desc`,
+    [new Date(range.from.getTime() - historyMs)],
   );
+  const stored = new Map(found.map((f) => [`${f.service_id}\u0001${f.client_id}\u0001${f.subject}`, f]));
   const out: Candidate[] = [];
   const firstEver = new Map<string, number | null>();
-  for (const g of rows) {
-    const key = `${g.service_id}\u0001${g.client_id}`;
-    if (!firstEver.has(key)) {
-      const { rows: f } = await c.query<{ ms: number }>(
-        `select (extract(epoch from e.time) * 1000)::float8 as ms from audit_events e
-          where e.client_id = $1 and e.service_id = $2 order by e.time limit 1`,
-        [g.client_id, g.service_id],
+  /** The prefix's events in the range, as the rules read them: the first (time, id) and the last time. */
+  const inRange = `e.service_id = $1 and e.client_id = $2 and e.client_ip <<= $3::cidr and e.time >= $4 and e.time < $5`;
+  for (const g of keys) {
+    const episode = stored.get(`${g.service_id}\u0001${g.client_id}\u0001${g.prefix}`);
+    const known = g.began_before || g.seen;
+    // A known prefix raises nothing; it only matters when a stored finding of it may go on.
+    if (known && !episode) continue;
+    let firstT = g.e_first_t;
+    let firstMs = g.e_first_ms;
+    if (g.began_before) {
+      const { rows: f } = await c.query<{ t: string; ms: number }>(
+        `select e.time::text as t, (extract(epoch from e.time) * 1000)::float8 as ms from audit_events e
+          where ${inRange} order by e.time limit 1`,
+        [g.service_id, g.client_id, g.prefix, range.from, range.to],
       );
-      firstEver.set(key, f[0]?.ms ?? null);
+      // A day whose events surround a short range may have none inside it.
+      if (!f[0]) continue;
+      firstT = f[0].t;
+      firstMs = f[0].ms;
+    }
+    if (known && episode!.last_ms < Math.trunc(firstMs - historyMs)) continue;
+    let lastT = g.last_t;
+    // Only the row of the day holding `to` can reach past it; the range's last event is then in that day.
+    if (g.last_past) {
+      const { rows: l } = await c.query<{ t: string }>(
+        `select e.time::text as t from audit_events e where ${inRange} order by e.time desc limit 1`,
+        [
+          g.service_id,
+          g.client_id,
+          g.prefix,
+          new Date(Math.max(range.from.getTime(), range.to.getTime() - DAY_MS)),
+          range.to,
+        ],
+      );
+      lastT = l[0]?.t ?? lastT;
     }
     const base = {
       rule: 'NEW_CLIENT_ADDRESS' as RuleCode,
       serviceId: g.service_id,
       clientId: g.client_id,
       subject: g.prefix,
-      lastSeen: g.last_t,
+      lastSeen: lastT,
       evidence: { kind: 'address' as const, prefix: g.prefix },
       summary: (n: number) =>
         `client ${g.client_id} acted on service ${g.service_id} from ${g.prefix}, not used in the ${s.historyDays} days before (${n} events)`,
     };
-    const { rows: seen } = await c.query(
-      `select 1 from audit_events e
-        where e.client_id = $1 and e.service_id = $2 and e.client_ip <<= $3::cidr
-          and e.time < $4::timestamptz and e.time >= $4::timestamptz - $5 * interval '1 day'
-        order by e.time desc limit 1`,
-      [g.client_id, g.service_id, g.prefix, g.first_t, s.historyDays],
-    );
-    if (seen.length > 0) {
-      const stored = await latestFinding(
-        c,
-        { rule: 'NEW_CLIENT_ADDRESS', serviceId: g.service_id, clientId: g.client_id, subject: g.prefix },
-        new Date(g.first_ms - historyMs),
-      );
-      if (stored) out.push({ ...base, fingerprint: null, extends: stored.id, firstSeen: stored.firstSeen });
+    if (known) {
+      out.push({ ...base, fingerprint: null, extends: episode!.id, firstSeen: episode!.first_seen });
       continue;
     }
-    const since = firstEver.get(key);
-    if (since === null || since === undefined || g.first_ms - since < s.newClientGraceDays * DAY_MS) continue;
+    const clientKey = `${g.service_id}\u0001${g.client_id}`;
+    if (!firstEver.has(clientKey)) {
+      const { rows: f } = await c.query<{ ms: number }>(
+        `select (extract(epoch from e.time) * 1000)::float8 as ms from audit_events e
+          where e.client_id = $1 and e.service_id = $2 order by e.time limit 1`,
+        [g.client_id, g.service_id],
+      );
+      firstEver.set(clientKey, f[0]?.ms ?? null);
+    }
+    const since = firstEver.get(clientKey);
+    if (since === null || since === undefined || firstMs - since < s.newClientGraceDays * DAY_MS) continue;
+    const { rows: first } = await c.query<{ id: string }>(
+      `select e.id::text as id from audit_events e
+        where e.service_id = $1 and e.client_id = $2 and e.client_ip <<= $3::cidr and e.time = $4::timestamptz
+        order by e.id limit 1`,
+      [g.service_id, g.client_id, g.prefix, firstT],
+    );
     out.push({
       ...base,
-      fingerprint: `NEW_CLIENT_ADDRESS|${g.service_id}|${g.client_id}|${g.prefix}|${g.first_id}`,
-      firstSeen: g.first_t,
+      fingerprint: `NEW_CLIENT_ADDRESS|${g.service_id}|${g.client_id}|${g.prefix}|${first[0]!.id}`,
+      firstSeen: firstT,
     });
   }
   return out;

@@ -142,8 +142,20 @@ export class BatchBuilder {
     const rollupKey =
       `${f.time.slice(0, 13)}:00:00.000Z${ROLLUP_SEPARATOR}${f.serviceId}${ROLLUP_SEPARATOR}${f.clientId}${ROLLUP_SEPARATOR}` +
       `${f.action}${ROLLUP_SEPARATOR}${f.status}${ROLLUP_SEPARATOR}${f.role ?? NULL_ROLE}`;
+    const addressKey =
+      f.clientIp === null
+        ? null
+        : `${f.time.slice(0, 10)}${ROLLUP_SEPARATOR}${f.serviceId}${ROLLUP_SEPARATOR}${f.clientId}${ROLLUP_SEPARATOR}${f.clientIp}`;
     const leaf = this.leaves ? ingestLeaf(f, key, occurrence) : null;
-    appendRow(batch, encodeCopyRow(f, key, occurrence, this.runId, leaf), key, f.time, rollupKey, lineNumber);
+    appendRow(
+      batch,
+      encodeCopyRow(f, key, occurrence, this.runId, leaf),
+      key,
+      f.time,
+      rollupKey,
+      addressKey,
+      lineNumber,
+    );
     if (f.metaMalformed) batch.malformedMeta++;
     const d = new Date(f.timeMs);
     batch.months.add(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));

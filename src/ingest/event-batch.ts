@@ -16,6 +16,10 @@ export interface EventBatch {
   rollups: number[];
   /** Distinct rollup keys of the batch (hour, service, client, action, status, role joined by {@link ROLLUP_SEPARATOR}). */
   rollupKeys: Map<string, number>;
+  /** Address group of each row: an index into `addressKeys`, or -1 for a row without a client address. */
+  addresses: number[];
+  /** Distinct address keys of the batch (UTC day, service, client, client address joined by {@link ROLLUP_SEPARATOR}). */
+  addressKeys: Map<string, number>;
   /** Input line of each row (so a row the database refuses can be rejected on its own). */
   lineNumbers: number[];
   rejected: RejectedInput[];
@@ -47,6 +51,8 @@ export function emptyBatch(capacity = 0): EventBatch {
     times: [],
     rollups: [],
     rollupKeys: new Map(),
+    addresses: [],
+    addressKeys: new Map(),
     lineNumbers: [],
     rejected: [],
     read: 0,
@@ -69,13 +75,14 @@ export function rowLine(batch: EventBatch, i: number): Buffer {
   return batch.data.subarray(batch.offsets[i], end);
 }
 
-/** Appends one storable row. */
+/** Appends one storable row; `addressKey` is null when the event has no client address. */
 export function appendRow(
   batch: EventBatch,
   line: string | Buffer,
   key: string,
   time: string,
   rollupKey: string,
+  addressKey: string | null,
   lineNumber: number,
 ): void {
   const len = typeof line === 'string' ? Buffer.byteLength(line, 'utf8') : line.length;
@@ -96,6 +103,15 @@ export function appendRow(
     batch.rollupKeys.set(rollupKey, group);
   }
   batch.rollups.push(group);
+  let address = -1;
+  if (addressKey !== null) {
+    address = batch.addressKeys.get(addressKey) ?? -1;
+    if (address < 0) {
+      address = batch.addressKeys.size;
+      batch.addressKeys.set(addressKey, address);
+    }
+  }
+  batch.addresses.push(address);
   batch.lineNumbers.push(lineNumber);
 }
 
@@ -109,6 +125,7 @@ export function pickRows(batch: EventBatch, indexes: number[]): EventBatch {
     maxTimeMs: batch.maxTimeMs,
   };
   const keyOf = [...batch.rollupKeys.keys()];
+  const addressOf = [...batch.addressKeys.keys()];
   for (const i of indexes)
     appendRow(
       out,
@@ -116,6 +133,7 @@ export function pickRows(batch: EventBatch, indexes: number[]): EventBatch {
       batch.keys[i]!,
       batch.times[i]!,
       keyOf[batch.rollups[i]!]!,
+      batch.addresses[i]! < 0 ? null : addressOf[batch.addresses[i]!]!,
       batch.lineNumbers[i]!,
     );
   return out;

@@ -27,6 +27,14 @@ export interface BatchOutcome {
 
 const COLUMN_LIST = STAGING_COLUMNS.join(', ');
 
+/** The address prefix NEW_CLIENT_ADDRESS groups by (IPv4 /24, IPv6 /64), as in migration 0013. */
+const ADDRESS_PREFIX = (ip: string) => `network(set_masklen(${ip}, case when family(${ip}) = 4 then 24 else 64 end))`;
+
+const ADDRESS_ROLLUP_CONFLICT = `on conflict on constraint audit_address_rollups_daily_key do update
+      set first_time = least(audit_address_rollups_daily.first_time, excluded.first_time),
+          last_time = greatest(audit_address_rollups_daily.last_time, excluded.last_time),
+          count = audit_address_rollups_daily.count + excluded.count`;
+
 // The general path. Rows go in sorted by (time, event_key) and rollups by their key, so that concurrent
 // writers of overlapping data take row locks in the same order and cannot deadlock.
 const INSERT_FROM_STAGING = `
@@ -34,7 +42,7 @@ const INSERT_FROM_STAGING = `
     insert into audit_events (${COLUMN_LIST})
     select ${COLUMN_LIST} from ingest_staging order by time, event_key
     on conflict (event_key, time) do nothing
-    returning time, service_id, client_id, action, status, role
+    returning time, service_id, client_id, action, status, role, client_ip
   ), rolled as (
     insert into audit_rollups_hourly (hour, service_id, client_id, action, status, role, count)
     select date_trunc('hour', time, 'UTC'), service_id, client_id, action, status, role, count(*)
@@ -42,6 +50,14 @@ const INSERT_FROM_STAGING = `
      group by 1, 2, 3, 4, 5, 6
      order by 1, 2, 3, 4, 5, 6
     on conflict on constraint audit_rollups_hourly_key do update set count = audit_rollups_hourly.count + excluded.count
+  ), addressed as (
+    insert into audit_address_rollups_daily (day, service_id, client_id, prefix, first_time, last_time, count)
+    select date_trunc('day', time, 'UTC'), service_id, client_id, ${ADDRESS_PREFIX('client_ip')}, min(time), max(time), count(*)
+      from inserted
+     where client_ip is not null
+     group by 1, 2, 3, 4
+     order by 2, 3, 4, 1
+    ${ADDRESS_ROLLUP_CONFLICT}
   )
   select count(*)::int as inserted from inserted`;
 
@@ -69,6 +85,17 @@ const UPSERT_ROLLUPS = `
    order by 1, 2, 3, 4, 5, 6
   on conflict on constraint audit_rollups_hourly_key do update set count = audit_rollups_hourly.count + excluded.count`;
 
+// The batch's address groups are per client address (the prefix is PostgreSQL's to compute, IPv6 included), summed
+// here per prefix and upserted in key order, after the rollup lock like the hourly rollups.
+const UPSERT_ADDRESS_ROLLUPS = `
+  insert into audit_address_rollups_daily (day, service_id, client_id, prefix, first_time, last_time, count)
+  select d, s, c, ${ADDRESS_PREFIX('ip')}, min(f), max(l), sum(n)
+    from unnest($1::timestamptz[], $2::text[], $3::text[], $4::inet[], $5::timestamptz[], $6::timestamptz[], $7::bigint[])
+         as u(d, s, c, ip, f, l, n)
+   group by 1, 2, 3, 4
+   order by 2, 3, 4, 1
+  ${ADDRESS_ROLLUP_CONFLICT}`;
+
 // Sent in the batch's transaction: PostgreSQL delivers it at commit, or never (see src/db/channels.ts). The rows this
 // transaction inserted carry its id as their xmin: with the time span, that names exactly them (a run may have several
 // writers at once, so neither the run nor an id range would).
@@ -85,6 +112,44 @@ function timeSpan(times: readonly string[]): { lo: string; hi: string } {
     if (t > hi) hi = t;
   }
   return { lo, hi };
+}
+
+/**
+ * The address rollup deltas of a batch's fresh rows, as the parallel arrays of {@link UPSERT_ADDRESS_ROLLUPS}: per
+ * address group (day, service, client, address) its first and last time and count.
+ */
+function addressDeltas(
+  batch: EventBatch,
+  fresh: readonly number[],
+): [string[], string[], string[], string[], string[], string[], number[]] {
+  const first: (string | undefined)[] = new Array<string | undefined>(batch.addressKeys.size);
+  const last: string[] = new Array<string>(batch.addressKeys.size);
+  const counts = new Array<number>(batch.addressKeys.size).fill(0);
+  for (const i of fresh) {
+    const g = batch.addresses[i]!;
+    if (g < 0) continue;
+    const t = batch.times[i]!;
+    const f = first[g];
+    if (f === undefined) {
+      first[g] = t;
+      last[g] = t;
+    } else if (t < f) first[g] = t;
+    else if (t > last[g]!) last[g] = t;
+    counts[g]!++;
+  }
+  const out: [string[], string[], string[], string[], string[], string[], number[]] = [[], [], [], [], [], [], []];
+  for (const [key, g] of batch.addressKeys) {
+    if (counts[g] === 0) continue;
+    const [day, service, client, ip] = key.split(ROLLUP_SEPARATOR) as [string, string, string, string];
+    out[0].push(`${day}T00:00:00Z`);
+    out[1].push(service);
+    out[2].push(client);
+    out[3].push(ip);
+    out[4].push(first[g]!);
+    out[5].push(last[g]!);
+    out[6].push(counts[g]!);
+  }
+  return out;
 }
 
 /** SQLSTATE classes that mean "this data", not "this connection": worth isolating the bad row. */
@@ -341,8 +406,10 @@ export class EventWriter {
       for (let j = 0; j < 6; j++) cols[j]!.push(j === 5 && parts[j] === NULL_ROLE ? null : parts[j]!);
       n.push(counts[group]!);
     }
+    const addresses = addressDeltas(batch, fresh);
     await this.client.query(ROLLUP_LOCK);
     await this.client.query(UPSERT_ROLLUPS, [...cols, n]);
+    if (addresses[0].length > 0) await this.client.query(UPSERT_ADDRESS_ROLLUPS, addresses);
     return fresh.length;
   }
 

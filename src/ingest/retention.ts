@@ -10,12 +10,13 @@ export interface RetentionOutcome {
   droppedPartitions: string[];
   /** Events removed from the default partition (rows that never had a month partition). */
   defaultPartitionRows: number;
+  /** Hourly rollup rows deleted (the daily ones follow by trigger; address rollup rows go too, uncounted). */
   rollupsDeleted: number;
 }
 
 /**
  * Drops the month partitions of `audit_events` that lie wholly before now - `olderThanDays`, with the
- * hourly rollups of those months, in one transaction. A partition still holding newer events stays.
+ * hourly and address rollups of those months, in one transaction. A partition still holding newer events stays.
  */
 export async function applyRetention(
   deps: Pick<IngestDeps, 'db' | 'logger'>,
@@ -42,12 +43,14 @@ export async function applyRetention(
         .where('hour', '<', end)
         .executeTakeFirst();
       rollupsDeleted += Number(r.numDeletedRows);
+      await tx.deleteFrom('audit_address_rollups_daily').where('day', '>=', p.from).where('day', '<', end).execute();
     }
     // Whole months only: the default partition's rows before the first kept month go the same way.
     const monthCut = new Date(Date.UTC(cutoff.getUTCFullYear(), cutoff.getUTCMonth(), 1));
     const d = await sql`delete from audit_events_default where time < ${monthCut}`.execute(tx);
     const rolled = await tx.deleteFrom('audit_rollups_hourly').where('hour', '<', monthCut).executeTakeFirst();
     rollupsDeleted += Number(rolled.numDeletedRows);
+    await tx.deleteFrom('audit_address_rollups_daily').where('day', '<', monthCut).execute();
     // The seals of those periods stay (the chain must verify); this record makes them report EXPIRED.
     await tx
       .insertInto('integrity_retention')

@@ -35,6 +35,7 @@ describe('migrations', () => {
     const first = await migrateToLatest(fresh.handle.db);
     expect(first.applied).toEqual(Object.keys(migrations));
     expect(await tables(fresh.handle)).toEqual([
+      'audit_address_rollups_daily',
       'audit_events',
       'audit_rollups_daily',
       'audit_rollups_daily_client',
@@ -57,7 +58,7 @@ describe('migrations', () => {
 
     const again = await migrateToLatest(fresh.handle.db);
     expect(again.applied).toEqual(Object.keys(migrations));
-    expect(await tables(fresh.handle)).toHaveLength(12);
+    expect(await tables(fresh.handle)).toHaveLength(13);
   });
 
   it('does nothing the second time', async () => {

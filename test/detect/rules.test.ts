@@ -222,6 +222,39 @@ describe('NEW_CLIENT_ADDRESS', () => {
     expect(await detectFindings(store.t.pool, day(T0 + DAY), s)).toMatchObject({ raised: 0, extended: 1 });
     expect(await findings()).toEqual([expect.objectContaining({ count: 3 })]);
   });
+  it('raises a new /24 in a follower-style pass over part of a day whose earlier hours used a known one', async () => {
+    const at = (hh: number, mm: number) => Date.parse('2026-11-20T00:00:00Z') + hh * 3_600_000 + min(mm);
+    const events = [];
+    for (let d = 10; d >= 1; d--) events.push(ev({ at: at(10, 0) - d * DAY, ip: '10.0.0.1' }));
+    events.push(
+      ev({ at: at(9, 0), ip: '10.0.0.1' }),
+      ev({ at: at(10, 5), ip: '10.0.0.2' }),
+      ev({ at: at(10, 20), ip: '192.168.5.7' }),
+      ev({ at: at(10, 25), ip: '10.0.0.1' }),
+      ev({ at: at(10, 40), ip: '192.168.5.9' }),
+    );
+    await load(events);
+    const s = settings({ rules: ['NEW_CLIENT_ADDRESS'] });
+    const pass = (from: number, to: number) =>
+      detectFindings(store.t.pool, { from: new Date(from), to: new Date(to) }, s);
+    expect(await pass(at(10, 0), at(10, 15))).toMatchObject({ raised: 0, extended: 0 });
+    expect(await pass(at(10, 15), at(10, 30))).toMatchObject({ raised: 1, extended: 0 });
+    expect(await findings()).toEqual([
+      expect.objectContaining({
+        client_id: ALICE,
+        subject: '192.168.5.0/24',
+        count: 1,
+        first_seen: new Date(at(10, 20)),
+      }),
+    ]);
+    // A pass between the prefix's uses of the day sees none of them; the next one extends the finding.
+    expect(await pass(at(10, 22), at(10, 38))).toMatchObject({ raised: 0, extended: 0 });
+    expect(await pass(at(10, 30), at(10, 45))).toMatchObject({ raised: 0, extended: 1 });
+    expect(await findings()).toEqual([expect.objectContaining({ count: 2, last_seen: new Date(at(10, 40)) })]);
+    // The whole day again changes nothing.
+    expect(await pass(at(0, 0), at(24, 0))).toMatchObject({ raised: 0, extended: 0 });
+    expect(await findings()).toHaveLength(1);
+  });
 });
 
 describe('VOLUME_SPIKE', () => {

@@ -77,3 +77,17 @@ export async function derivedRollups(t: TestDatabase): Promise<{
         from audit_rollups_hourly group by 1, 2, 3, 4 order by 1, 2, 3, 4`),
   };
 }
+
+/** Address rollup rows and the same figures computed by GROUP BY over the events (they must be equal). */
+export async function addressRollupsAndGroupBy(t: TestDatabase): Promise<{ rollups: unknown[]; groupBy: unknown[] }> {
+  const { rows: groupBy } = await sql`
+    select date_trunc('day', time, 'UTC') as day, service_id, client_id,
+           network(set_masklen(client_ip, case when family(client_ip) = 4 then 24 else 64 end))::text as prefix,
+           min(time)::text as first_time, max(time)::text as last_time, count(*)::text as count
+      from audit_events where client_ip is not null group by 1, 2, 3, 4 order by 2, 3, 4, 1`.execute(t.db);
+  const { rows: rollups } = await sql`
+    select day, service_id, client_id, prefix::text as prefix, first_time::text as first_time,
+           last_time::text as last_time, count::text as count
+      from audit_address_rollups_daily order by 2, 3, 4, 1`.execute(t.db);
+  return { rollups, groupBy };
+}

@@ -77,7 +77,7 @@ export async function createTestDatabase(options: { poolSize?: number } = {}): P
     url,
     name,
     async truncate() {
-      await sql`truncate audit_events, ingest_runs, ingest_checkpoints, rejected_records, audit_rollups_hourly, integrity_seals, integrity_retention, findings, webhook_deliveries restart identity cascade`.execute(
+      await sql`truncate audit_events, ingest_runs, ingest_checkpoints, rejected_records, audit_rollups_hourly, audit_address_rollups_daily, integrity_seals, integrity_retention, findings, webhook_deliveries restart identity cascade`.execute(
         handle.db,
       );
     },
