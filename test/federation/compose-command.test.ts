@@ -32,6 +32,7 @@ describe('the committed supergraph (deploy/supergraph.graphql)', () => {
       'auditEvent',
       'auditEvents',
       'client',
+      'exportLink',
       'findings',
       'ingestRuns',
       'integrity',
