@@ -71,6 +71,9 @@ function denseRun(items: { ms: number; weight: number }[], count: number, window
  */
 export const LOGIN_OR_PIN = `(e.action = 'LUNA_LOGIN' or e.status in (${PIN_FAILURE_STATUSES.map((x) => `'${x}'`).join(', ')}))`;
 
+/** A PIN or login failure, spelt exactly as the predicate of the partial index `audit_events_pin_failures` (0014). */
+export const PIN_FAILURE = `((e.action = 'LUNA_LOGIN' and e.status <> 'LUNA_RET_OK') or e.status in (${PIN_FAILURE_STATUSES.map((x) => `'${x}'`).join(', ')}))`;
+
 const isPinFailure = (r: Row) =>
   (r.action === 'LUNA_LOGIN' && r.status !== 'LUNA_RET_OK') ||
   (PIN_FAILURE_STATUSES as readonly string[]).includes(r.status);
@@ -163,10 +166,11 @@ async function pinFailureBurst(c: pg.ClientBase, range: DetectRange, s: Detectio
 }
 
 /**
- * The (service, client) pairs PIN_FAILURE_BURST must read events of, from the hourly rollups: those with at least
- * `pinFailures` failures in some span of consecutive hours that can hold a window (a burst within the window lies
- * in such a span, so none is missed), and those with a stored finding whose run may still go on (its last failure
- * within the episode horizon). Routine traffic (a mistyped PIN, then a login) then costs no event read at all.
+ * The (service, client) pairs PIN_FAILURE_BURST must read events of: those with a run of failures (between
+ * successful logins) holding `pinFailures` within a window, found in SQL without sending a row (first the clients with
+ * that many failures in a window at all, from the failures' partial index, migration 0014; then their runs), and
+ * those with a stored finding whose run may still go on. Routine traffic (a mistyped PIN, then a login) then costs
+ * no transfer of logins.
  */
 async function pinCandidateClients(
   c: pg.ClientBase,
@@ -174,28 +178,40 @@ async function pinCandidateClients(
   s: DetectionSettings,
 ): Promise<{ serviceId: string; clientId: string }[]> {
   const windowMs = s.pinWindowSeconds * 1000;
-  // A window of W seconds starting anywhere touches at most ceil(W / 1 h) + 1 consecutive hours.
-  const spanHours = Math.ceil(windowMs / HOUR_MS);
   const { rows } = await c.query<{ service_id: string; client_id: string }>(
-    `with f as (
-       select service_id, client_id, hour, sum(count) as n from audit_rollups_hourly
-        where hour >= date_trunc('hour', $1::timestamptz, 'UTC') and hour < $2
-          and ((action = 'LUNA_LOGIN' and status <> 'LUNA_RET_OK') or status = any($3::text[]))
-        group by 1, 2, 3),
-     spans as (
+    // c0: clients with enough failures within a window (failures alone, from their index); then, for those, the
+    // runs between successful logins (as the rule reads them) and the failures within a window inside one run.
+    `with f0 as (
+       select e.service_id, e.client_id, e.time from audit_events e
+        where e.time >= $1 and e.time < $2 and ${PIN_FAILURE}),
+     c0 as (
+       select distinct service_id, client_id from (
+         select service_id, client_id,
+                count(*) over (partition by service_id, client_id order by time
+                               range between current row and $3 * interval '1 millisecond' following) as n
+           from f0) x
+        where n >= $4),
+     r as (
+       select e.service_id, e.client_id, e.time, e.id, (e.action = 'LUNA_LOGIN' and e.status = 'LUNA_RET_OK') as ok
+         from audit_events e
+        where e.client_id in (select client_id from c0) and e.time >= $1 and e.time < $2 and ${LOGIN_OR_PIN}),
+     g as (
+       select service_id, client_id, time, ok,
+              sum(ok::int) over (partition by service_id, client_id order by time, id rows unbounded preceding) as run
+         from r),
+     w as (
        select service_id, client_id,
-              sum(n) over (partition by service_id, client_id order by hour
-                           range between current row and $4 * interval '1 hour' following) as n
-         from f)
-     select distinct service_id, client_id from spans where n >= $5
+              count(*) over (partition by service_id, client_id, run order by time
+                             range between current row and $3 * interval '1 millisecond' following) as n
+         from g where not ok)
+     select distinct w.service_id, w.client_id from w join c0 using (service_id, client_id) where w.n >= $4
      union
      select distinct service_id, client_id from findings
-      where rule = 'PIN_FAILURE_BURST' and last_seen >= $6`,
+      where rule = 'PIN_FAILURE_BURST' and last_seen >= $5`,
     [
       new Date(range.from.getTime() - windowMs),
       range.to,
-      [...PIN_FAILURE_STATUSES],
-      spanHours,
+      windowMs,
       s.pinFailures,
       new Date(range.from.getTime() - EPISODE_HORIZON_MS),
     ],
