@@ -79,16 +79,6 @@ const isPinFailure = (r: Row) =>
   (PIN_FAILURE_STATUSES as readonly string[]).includes(r.status);
 const isLoginSuccess = (r: Row) => r.action === 'LUNA_LOGIN' && r.status === 'LUNA_RET_OK';
 
-/** The first event (id, time) of a client's run that ends just before `beforeT`, following `sql` back. */
-async function firstOfRun(
-  c: pg.ClientBase,
-  sqlText: string,
-  values: unknown[],
-): Promise<{ id: string; t: string } | null> {
-  const { rows } = await c.query<{ id: string; t: string }>(sqlText, values);
-  return rows[0] ?? null;
-}
-
 /**
  * PIN_FAILURE_BURST. Runs of failures are split by a successful login of the same client on the same service; a run
  * with `pinFailures` failures within the window is an episode, identified by its first failure (followed back past
@@ -136,8 +126,7 @@ async function pinFailureBurst(c: pg.ClientBase, range: DetectRange, s: Detectio
       let start = { id: first.id, t: first.t };
       if (run.openStart) {
         // Follow the run back to the client's last successful login on the service (within the horizon).
-        const earlier = await firstOfRun(
-          c,
+        const { rows: back } = await c.query<{ id: string; t: string }>(
           // The client's last successful login before the run: its logins read newest first through the partial
           // index (a max() over 30 days would read every login of every client in that span).
           `with ok as (
@@ -151,6 +140,7 @@ async function pinFailureBurst(c: pg.ClientBase, range: DetectRange, s: Detectio
             order by e.time, e.id limit 1`,
           [serviceId, clientId, first.t, ...pin.values],
         );
+        const earlier = back[0];
         if (earlier) start = earlier;
       }
       const fingerprint = `PIN_FAILURE_BURST|${serviceId}|${clientId}|${start.id}`;

@@ -3,7 +3,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/database';
 import { filterCondition, type AuditFilter } from '../graphql/audit/audit-filter';
 import type { EventOrder } from '../graphql/audit/audit-scope';
-import { encodeAuditEventId, microsToIso } from '../graphql/audit/audit-event';
+import { encodeAuditEventId, microsToIso, type AuditEventSqlRow } from '../graphql/audit/audit-event';
 
 export const EXPORT_FORMATS = ['csv', 'ndjson'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -33,25 +33,9 @@ export const EXPORT_COLUMNS = [
 /** Rows read per statement: memory stays flat whatever the export's size. */
 const PAGE = 5_000;
 
-interface ExportRow {
-  id: string;
-  time_us: string;
+/** An event's row as the GraphQL pages select it, plus its time as RFC 3339 text. */
+interface ExportRow extends AuditEventSqlRow {
   time_text: string;
-  service_id: string;
-  client_id: string;
-  tenant_id: string | null;
-  action: string;
-  status: string;
-  source: string;
-  partition_id: string;
-  trace_id: string | null;
-  client_ip: string | null;
-  hsm_id: string | null;
-  object_ids: string[] | null;
-  partition_serial: string | null;
-  role: string | null;
-  meta_malformed: boolean;
-  meta_raw: string | null;
 }
 
 /** One exported event, as its NDJSON object holds it (CSV writes the same values in {@link EXPORT_COLUMNS} order). */

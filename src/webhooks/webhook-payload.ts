@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import type { FindingRow } from '../graphql/findings/findings.repository';
 
 /** The one event sent so far. */
 export const FINDING_RAISED = 'finding.raised';
@@ -27,20 +28,21 @@ export interface WebhookPayload {
 }
 
 /** The stored finding's columns a payload is made of. */
-export interface FindingColumns {
-  id: string;
-  rule: string;
-  severity: string;
-  status: string;
-  service_id: string;
-  client_id: string | null;
-  subject: string | null;
-  first_seen: Date;
-  last_seen: Date;
-  count: number;
-  summary: string;
-  raised_at: Date;
-}
+export type FindingColumns = Pick<
+  FindingRow,
+  | 'id'
+  | 'rule'
+  | 'severity'
+  | 'status'
+  | 'service_id'
+  | 'client_id'
+  | 'subject'
+  | 'first_seen'
+  | 'last_seen'
+  | 'count'
+  | 'summary'
+  | 'raised_at'
+>;
 
 /** Maps a stored finding to the payload's `finding`. */
 export function rowToWebhookFinding(r: FindingColumns): WebhookFinding {

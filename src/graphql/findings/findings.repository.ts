@@ -12,7 +12,8 @@ import type {
   FindingStatus,
 } from '../types/finding.types';
 
-interface FindingRow {
+/** A stored finding as selected by {@link COLUMNS} (the webhook payload reads the same columns). */
+export interface FindingRow {
   id: string;
   rule: string;
   severity: string;
