@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/database';
 import { filterCondition, type AuditFilter } from '../graphql/audit/audit-filter';
+import { EVENT_COLUMNS } from '../graphql/audit/audit-page.repository';
 import type { EventOrder } from '../graphql/audit/audit-scope';
 import { encodeAuditEventId, microsToIso, type AuditEventSqlRow } from '../graphql/audit/audit-event';
 
@@ -116,11 +117,7 @@ export async function* exportChunks(
       ? sql`(e.time, e.id) ${op} (${microsToIso(after.timeUs)}::timestamptz, ${after.id}::bigint)`
       : sql`true`;
     const { rows }: { rows: ExportRow[] } = await sql<ExportRow>`
-      select e.id, (extract(epoch from e.time) * 1000000)::bigint::text as time_us,
-             to_char(e.time at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as time_text,
-             e.service_id, e.client_id, e.tenant_id, e.action, e.status, e.source, e.partition_id, e.trace_id,
-             host(e.client_ip) as client_ip, e.hsm_id, e.object_ids, e.partition_serial, e.role, e.meta_malformed,
-             coalesce(e.meta_raw, e.meta::text) as meta_raw
+      select ${EVENT_COLUMNS}, to_char(e.time at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as time_text
         from audit_events e
        where ${filterCondition(filter, 'e')} and ${past}
        order by e.time ${dir}, e.id ${dir}

@@ -23,7 +23,7 @@ export interface EventPage {
  * The select list of an event, over the alias `e`. One raw fragment rather than a reference per column:
  * the statement is compiled on every page request.
  */
-const EVENT_COLUMNS = sql.raw(`e.id, (extract(epoch from e.time) * 1000000)::bigint::text as time_us,
+export const EVENT_COLUMNS = sql.raw(`e.id, (extract(epoch from e.time) * 1000000)::bigint::text as time_us,
     e.source, e.partition_id, e.service_id, e.client_id, e.tenant_id, e.trace_id, e.action, e.status,
     host(e.client_ip) as client_ip, e.hsm_id, e.object_ids, e.partition_serial, e.role, e.meta_malformed,
     coalesce(e.meta_raw, e.meta::text) as meta_raw`);
