@@ -155,6 +155,21 @@ export class ReadRouter {
     void this.poll();
   }
 
+  /**
+   * A connection for a read the caller runs itself (an export page's COPY, which Kysely cannot send): the replica's
+   * while it serves, else (or if the replica cannot be reached) the primary's. Released by the caller.
+   */
+  async connectForRead(): Promise<pg.PoolClient> {
+    if (this.target() === 'replica') {
+      try {
+        return await this.checkout('replica');
+      } catch (err) {
+        this.failedOnReplica(err);
+      }
+    }
+    return this.checkout('primary');
+  }
+
   /** A Kysely instance whose reads this router routes. */
   kysely(): Kysely<Database> {
     return new Kysely<Database>({

@@ -10,7 +10,13 @@ import { normalizeFilter, type AuditFilterInput } from '../graphql/audit/audit-f
 import type { EventOrder } from '../graphql/audit/audit-scope';
 import { HttpError } from '../server/http/http-errors';
 import { parseJsonBody, readBody } from '../server/http/request-body';
-import { EXPORT_FORMATS, exportChunks, type ExportFormat } from './event-export';
+import {
+  EXPORT_FORMATS,
+  exportChunks,
+  type ExportConnect,
+  type ExportFormat,
+  type ExportSummary,
+} from './event-export';
 import type { ExportLinkSigner } from './export-link';
 
 /** Trailer fields sent after the last line: the SHA-256 of the (uncompressed) bytes and the number of events. */
@@ -89,7 +95,7 @@ export function exportRequestFromUrl(url: URL): unknown {
  * page with the socket's backpressure, gzip when the client accepts it, the SHA-256 and count as trailers.
  */
 export function createExportHandler(options: {
-  db: Kysely<Database>;
+  connect: ExportConnect;
   bodyLimitBytes: number;
   links: ExportLinkSigner;
 }) {
@@ -136,8 +142,10 @@ export function createExportHandler(options: {
     const zip = gzip ? createGzip() : null;
     if (zip) zip.pipe(res, { end: false });
     const out = zip ?? res;
-    let summary = { events: 0, sha256: '' };
-    for await (const chunk of exportChunks(options.db, filter, request.format, request.order, (s) => (summary = s))) {
+    let summary: ExportSummary = { events: 0, sha256: '', periods: [] };
+    for await (const chunk of exportChunks(options.connect, filter, request.format, request.order, {
+      done: (s) => (summary = s),
+    })) {
       if (res.destroyed) return;
       if (!out.write(chunk)) await Promise.race([once(out, 'drain'), once(res, 'close')]);
     }

@@ -72,19 +72,13 @@ export function registerExportCommand(program: Command): void {
           );
           bar.start(Number(rows[0]!.n), 0);
         }
-        let summary: ExportSummary = { events: 0, sha256: '' };
-        let written = 0;
-        for await (const chunk of exportChunks(
-          primary.db,
-          filter,
-          request.format,
-          request.order,
-          (s) => (summary = s),
-        )) {
+        let summary: ExportSummary = { events: 0, sha256: '', periods: [] };
+        const chunks = exportChunks(() => primary.pool.connect(), filter, request.format, request.order, {
+          progress: (events) => bar?.update(Math.min(events, bar.getTotal())),
+          done: (s) => (summary = s),
+        });
+        for await (const chunk of chunks) {
           if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
-          written += (chunk.match(/\n/g) ?? []).length;
-          // Lines, not events, when a CSV cell holds a line break: the bar is a guide.
-          bar?.update(Math.min(written - (request.format === 'csv' ? 1 : 0), bar.getTotal()));
         }
         bar?.stop();
         process.stderr.write(`${summary.events} event(s), sha256 ${summary.sha256}\n`);

@@ -147,6 +147,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
       await this.prepare();
       const db = requireDb();
       const readDb = readRouter?.kysely();
+      const router = readRouter;
       // Live delivery listens on the primary (NOTIFY does not reach streaming replicas), on its own session.
       notices = new NoticeHub({
         connection: requireIngestDb().pool.options,
@@ -162,7 +163,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
         schema,
         createContext: ({ requestId, auth }) => createContext(deps, { requestId, auth }),
         db: db.db,
-        readDb,
+        // Export pages run COPY on a connection of their own: the replica's while reads go there.
+        exportConnect: router ? () => router.connectForRead() : () => db.pool.connect(),
         exportLinks: deps.exportLinks,
         replica: readRouter ? () => readRouter?.current() ?? null : undefined,
         logger,

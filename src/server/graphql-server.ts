@@ -14,6 +14,7 @@ import { createMetrics, type Metrics } from './metrics/metrics';
 import { createReadiness, type DpodProbe } from './http/readiness';
 import { readExampleIds } from './graphiql/example-ids';
 import { createLiveTransports } from './http/live-transports';
+import type { ExportConnect } from '../export/event-export';
 import { createExportHandler } from '../export/export-route';
 import { ExportLinkSigner } from '../export/export-link';
 
@@ -24,8 +25,8 @@ export interface GraphqlServerOptions<TContext extends { requestId: string }> {
   createContext: (input: { requestId: string; auth: AuthScope }) => Promise<TContext> | TContext;
   /** The store: readiness, ingest metrics and example ids read it. */
   db: Kysely<Database>;
-  /** Where exports read (a read replica when configured; default `db`). */
-  readDb?: Kysely<Database>;
+  /** Connections for the pages of GET/POST /export (a read replica's when configured); without it, no /export. */
+  exportConnect?: ExportConnect;
   /** Checks the signed links of `exportLink` (the same signer as the GraphQL context's). */
   exportLinks?: ExportLinkSigner;
   /** Where GraphQL reads stand with the read replica (`DATABASE_READ_URL`), if any: readiness reports it. */
@@ -74,11 +75,13 @@ export function createGraphqlServer<TContext extends { requestId: string }>(
     : undefined;
   const http = createHttpServer<TContext>({
     live,
-    exportEvents: createExportHandler({
-      db: options.readDb ?? db,
-      bodyLimitBytes: config.http.bodyLimitBytes,
-      links: options.exportLinks ?? new ExportLinkSigner(config.limits.exportLinkSecret),
-    }),
+    exportEvents: options.exportConnect
+      ? createExportHandler({
+          connect: options.exportConnect,
+          bodyLimitBytes: config.http.bodyLimitBytes,
+          links: options.exportLinks ?? new ExportLinkSigner(config.limits.exportLinkSecret),
+        })
+      : undefined,
     http: config.http,
     apollo,
     authenticate,

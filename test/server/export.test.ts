@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { importFiles } from '../../src/ingest';
 import { EXPORT_COLUMNS, csvCell } from '../../src/export/event-export';
+import { encodeAuditEventId } from '../../src/graphql/audit/audit-event';
 import { ExportLinkSigner } from '../../src/export/export-link';
 import { jsonLines, record, writeText } from '../ingest/hand-made';
 import { bearer as signedBearer } from './support/bearer';
@@ -103,6 +104,7 @@ let asA: string;
 let from: string;
 let to: string;
 let hostileFrom: string;
+let oddFrom: string;
 
 beforeAll(async () => {
   app = await startSeededApp({
@@ -141,6 +143,23 @@ beforeAll(async () => {
     ),
   );
   await importFiles({ db: app.db.db, pool: app.db.pool }, [file], { progressBar: false });
+  // Text in every column that CSV must quote or guard, or that could be taken for a separator.
+  oddFrom = new Date(now - 5 * 3_600_000).toISOString();
+  const odd = [
+    { tenantID: '@evil', source: 'src,with,commas', traceID: 'unit\u001fseparator' },
+    { action: 'LUNA_SIGN"quoted', status: '-1', meta: '=cmd|calc {not json' },
+    { traceID: "back\\slash 'single' ünïcode", meta: JSON.stringify({ role: '+CO', ouids: 'a,b', hsmid: '\tx' }) },
+    { actorID: 'client,with,comma', traceID: '\rstarts with CR' },
+  ];
+  const oddFile = writeText(
+    join(dir, `${randomUUID()}.jsonl`),
+    jsonLines(
+      odd.map((fields, i) =>
+        record({ time: new Date(now - 5 * 3_600_000 + i * 1000).toISOString(), resourceID: serviceA, ...fields }),
+      ),
+    ),
+  );
+  await importFiles({ db: app.db.db, pool: app.db.pool }, [oddFile], { progressBar: false });
 }, 120_000);
 
 afterAll(async () => {
@@ -241,6 +260,38 @@ it('neutralises formula cells and quotes what RFC 4180 needs', async () => {
   expect(csvCell('\tx')).toBe("'\tx");
   expect(csvCell('\rx')).toBe('"\'\rx"');
   expect(csvCell('plain')).toBe('plain');
+});
+
+it('writes every column of odd events exactly as csvCell and JSON.stringify would, whichever column holds the text', async () => {
+  const filter = { from: oddFrom, to: new Date(Date.parse(oddFrom) + 60_000).toISOString(), serviceIds: [serviceA] };
+  const { rows } = await app.db.pool.query<Record<string, string | boolean | string[] | null>>(
+    `select e.id::text as id, (extract(epoch from e.time) * 1000000)::bigint::text as time_us,
+            to_char(e.time at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as time, e.service_id as "serviceId",
+            e.client_id as "clientId", e.tenant_id as "tenantId", e.action, e.status, e.status = 'LUNA_RET_OK' as succeeded,
+            e.source, e.partition_id as "partitionId", e.trace_id as "traceId", host(e.client_ip) as "clientIp",
+            e.hsm_id as "hsmId", e.object_ids as "objectIds", e.partition_serial as "partitionSerial", e.role,
+            e.meta_malformed as "metaMalformed", coalesce(e.meta_raw, e.meta::text) as "metaRaw"
+       from audit_events e where e.time >= $1 and e.time < $2 and e.service_id = $3 order by e.time, e.id`,
+    [filter.from, filter.to, serviceA],
+  );
+  expect(rows).toHaveLength(4);
+  const expected: Record<string, string | boolean | string[] | null>[] = rows.map((r) => ({
+    ...r,
+    id: encodeAuditEventId({ timeUs: r.time_us as string, id: r.id as string }),
+  }));
+  const csv = await exportRequest(app.url, { body: { format: 'csv', filter }, authorization: asAll });
+  expect(csv.body.toString('utf8')).toBe(
+    [EXPORT_COLUMNS.join(','), ...expected.map((r) => EXPORT_COLUMNS.map((c) => csvCell(r[c] ?? null)).join(','))]
+      .map((l) => `${l}\r\n`)
+      .join(''),
+  );
+  const ndjson = await exportRequest(app.url, { body: { format: 'ndjson', filter }, authorization: asAll });
+  expect(ndjson.body.toString('utf8')).toBe(
+    expected.map((r) => `${JSON.stringify(Object.fromEntries(EXPORT_COLUMNS.map((c) => [c, r[c]])))}\n`).join(''),
+  );
+  // The odd text is there, guarded: a formula cell starts with a quote mark.
+  expect(csv.body.toString('utf8')).toContain(`,'@evil,`);
+  expect(csv.body.toString('utf8')).toContain(`,'=cmd|calc {not json\r\n`);
 });
 
 it('sends gzip when asked, the same bytes once inflated', async () => {
