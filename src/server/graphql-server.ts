@@ -9,6 +9,7 @@ import { createAuthenticator, type AuthScope } from './auth/authenticator';
 import { exampleQueries, PLACEHOLDER_IDS, type ExampleIds } from './graphiql/example-queries';
 import { loadGraphiqlAssets, renderGraphiqlPage } from './graphiql/graphiql-page';
 import { createHttpServer, type HttpServer } from './http/http-server';
+import { loadOverview } from './overview/overview-page';
 import { readIngestSnapshot } from './metrics/ingest-snapshot';
 import { createMetrics, type Metrics } from './metrics/metrics';
 import { createReadiness, type DpodProbe } from './http/readiness';
@@ -90,6 +91,7 @@ export function createGraphqlServer<TContext extends { requestId: string }>(
     logger,
     readiness: createReadiness({ db, replica: options.replica, dpodProbe: options.dpodProbe }),
     assets,
+    overview: loadOverview(config.auth.mode),
     async graphiqlPage() {
       // The page is served without a token: under AUTH_MODE=jwt it must not name the store's services, clients or keys.
       if (config.auth.mode !== 'none')

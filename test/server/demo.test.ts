@@ -88,6 +88,9 @@ it('starts from nothing (no DATABASE_URL, no DPOD_API_URL), serves the deep quer
 
   const graphiql = await fetch(`${url}/graphql`, { headers: { accept: 'text/html' } });
   expect(graphiql.status).toBe(200);
+  expect(stdout).toContain(`Overview (charts and open findings, filters kept in the URL): ${url}/overview`);
+  const overview = await fetch(`${url}/overview`);
+  expect(overview.status).toBe(200);
 
   proc.kill('SIGTERM');
   const outcome = await exited;

@@ -74,6 +74,7 @@ function banner(url: string, config: Config, sim: RunningSimulator | null, event
     '',
     `    ${curl}`,
     '',
+    `  Overview (charts and open findings, filters kept in the URL): ${url}/overview`,
     `  ${events.toLocaleString('en')} audit events ingested${sim ? ` from the built-in DPoD simulator (${sim.url})` : ''}; the follower keeps polling every ${config.ingest.intervalSeconds}s.`,
     `  Health: ${url}/readyz   Metrics: ${url}/metrics   Stop: Ctrl+C`,
     config.auth.mode === 'jwt' ? '  AUTH_MODE=jwt: send "Authorization: Bearer <JWT with scope audit:read>".' : '',

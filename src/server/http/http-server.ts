@@ -6,6 +6,7 @@ import type { Config } from '../../config';
 import type { Logger } from '../../logger';
 import { AuthError, type AuthScope, type Authenticator } from '../auth/authenticator';
 import { GRAPHIQL_ASSET_PREFIX, type StaticAsset } from '../graphiql/graphiql-page';
+import { OVERVIEW_ASSET_PREFIX, OVERVIEW_CSP, OVERVIEW_PATH, type OverviewSite } from '../overview/overview-page';
 import { handleGraphqlRequest, methodNotAllowed, type TimeoutFlag } from './graphql-http';
 import { HttpError, sendHttpError } from './http-errors';
 import type { Metrics } from '../metrics/metrics';
@@ -26,6 +27,8 @@ export interface HttpServerDeps<TContext extends object> {
   /** The GraphiQL HTML (rendered per request so the examples use current ids). */
   graphiqlPage(): Promise<string>;
   assets: Map<string, StaticAsset>;
+  /** The overview page (`/overview`) and its assets. */
+  overview: OverviewSite;
   /** Subscriptions (graphql-ws upgrades and graphql-sse streams on /graphql); none without it. */
   live?: LiveTransports;
   /** GET/POST /export (src/export/export-route.ts): authorised and scoped like GraphQL; 404 without it. */
@@ -52,9 +55,17 @@ export interface HttpServer {
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 function routeOf(path: string): string {
-  if (path === '/graphql' || path === '/export' || path === '/healthz' || path === '/readyz' || path === '/metrics')
+  if (
+    path === '/graphql' ||
+    path === '/export' ||
+    path === '/healthz' ||
+    path === '/readyz' ||
+    path === '/metrics' ||
+    path === OVERVIEW_PATH
+  )
     return path;
   if (path.startsWith(GRAPHIQL_ASSET_PREFIX)) return GRAPHIQL_ASSET_PREFIX + '*';
+  if (path.startsWith(OVERVIEW_ASSET_PREFIX)) return OVERVIEW_ASSET_PREFIX + '*';
   if (path === '/') return '/';
   return 'other';
 }
@@ -66,7 +77,7 @@ function wantsGraphiql(req: IncomingMessage, url: URL): boolean {
   return /text\/html/i.test(accept);
 }
 
-/** Creates the node:http server: /graphql (GET, POST, GraphiQL), /healthz, /readyz, /metrics, GraphiQL assets. */
+/** Creates the node:http server: /graphql (GET, POST, GraphiQL), /overview, /healthz, /readyz, /metrics, assets. */
 export function createHttpServer<TContext extends object>(deps: HttpServerDeps<TContext>): HttpServer {
   const { http, logger, metrics } = deps;
   const allowAnyOrigin = http.corsOrigins.includes('*');
@@ -192,15 +203,24 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
       return;
     }
     if (url.pathname.startsWith(GRAPHIQL_ASSET_PREFIX)) {
-      const asset = deps.assets.get(url.pathname.slice(GRAPHIQL_ASSET_PREFIX.length));
-      if (!asset) throw new HttpError('NOT_FOUND', `No asset at ${url.pathname}.`);
+      sendAsset(res, base, url.pathname, deps.assets.get(url.pathname.slice(GRAPHIQL_ASSET_PREFIX.length)));
+      return;
+    }
+    if (path === OVERVIEW_PATH) {
+      // The page needs no token: it asks for one under AUTH_MODE=jwt and sends it with its own GraphQL requests.
       res.writeHead(200, {
         ...base,
-        'content-type': asset.contentType,
-        'content-length': asset.body.length,
-        'cache-control': 'public, max-age=86400',
+        'content-type': 'text/html; charset=utf-8',
+        'cache-control': 'no-store',
+        'content-security-policy': OVERVIEW_CSP,
+        'x-content-type-options': 'nosniff',
+        'referrer-policy': 'no-referrer',
       });
-      res.end(asset.body);
+      res.end(deps.overview.html);
+      return;
+    }
+    if (url.pathname.startsWith(OVERVIEW_ASSET_PREFIX)) {
+      sendAsset(res, base, url.pathname, deps.overview.assets.get(url.pathname.slice(OVERVIEW_ASSET_PREFIX.length)));
       return;
     }
     if (path === '/') {
@@ -319,6 +339,23 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
     },
     inFlight: () => active,
   };
+}
+
+function sendAsset(
+  res: ServerResponse,
+  headers: Record<string, string>,
+  pathname: string,
+  asset: StaticAsset | undefined,
+): void {
+  if (!asset) throw new HttpError('NOT_FOUND', `No asset at ${pathname}.`);
+  res.writeHead(200, {
+    ...headers,
+    'content-type': asset.contentType,
+    'content-length': asset.body.length,
+    'cache-control': 'public, max-age=86400',
+    'x-content-type-options': 'nosniff',
+  });
+  res.end(asset.body);
 }
 
 function sendJson(res: ServerResponse, status: number, headers: Record<string, string>, value: unknown): void {
