@@ -391,6 +391,8 @@ describe('HTTP', () => {
         'data:,',
         '/graphiql/assets/graphiql.min.css',
         '/graphiql/assets/graphiql.min.js',
+        '/graphiql/assets/graphiql-plugin-explorer.css',
+        '/graphiql/assets/graphiql-plugin-explorer.umd.js',
         '/graphiql/assets/react-dom.production.min.js',
         '/graphiql/assets/react.production.min.js',
       ].sort(),
