@@ -145,6 +145,61 @@ it('builds a query in the Explorer by ticking fields, runs it and shows its data
   await page.close();
 }, 60_000);
 
+it('opens a /graphql?query= link with its query and variables as the active tab, on a first visit and a later one', async () => {
+  const { page, urls, pageErrors } = await watchedPage();
+  const linkTo = (query: string, variables: string) =>
+    `${seeded.url}/graphql?query=${encodeURIComponent(query)}&variables=${encodeURIComponent(variables)}`;
+  const openTab = async () => ({
+    tabs: await page.locator('.graphiql-tab').allInnerTexts(),
+    active: await page.locator('.graphiql-tab-active').innerText(),
+    query: await editorText(page, '.graphiql-query-editor'),
+    variables: await editorText(page, '.graphiql-editor-tool .graphiql-editor:not(.hidden)'),
+  });
+
+  // A first visit (nothing in localStorage): the link's tab comes first, before the example tabs.
+  const first =
+    'query LinkedServices($first: Int) {\n  services(first: $first) {\n    nodes {\n      id\n    }\n  }\n}';
+  await page.goto(linkTo(first, '{ "first": 1 }'), { waitUntil: 'load' });
+  await page.locator('.graphiql-tab', { hasText: 'WhoUsedThisKey' }).waitFor({ timeout: 20_000 });
+  const opened = await openTab();
+  expect(opened).toEqual({
+    tabs: expect.arrayContaining(['LinkedServices', 'WhoUsedThisKey', 'LiveEvents']) as string[],
+    active: 'LinkedServices',
+    query: first,
+    variables: '{ "first": 1 }',
+  });
+  expect(opened.tabs[0]).toBe('LinkedServices');
+  await page.locator('.graphiql-execute-button').click();
+  await page.locator('.result-window').getByText('"nodes"').first().waitFor({ timeout: 20_000 });
+  const expected = (await gql(seeded.url, first, { first: 1 })).body;
+  expect(expected).toEqual({ data: { services: { nodes: [{ id: expect.any(String) as string }] } } });
+  expect(JSON.parse(await editorText(page, '.result-window'))).toEqual(expected);
+
+  // GraphiQL keeps its tabs in localStorage half a second after they last changed.
+  await page.waitForFunction(() => localStorage.getItem('graphiql:tabState') !== null);
+  // A later visit: GraphiQL restores the tabs it kept and opens another link's query as a new, active tab...
+  const second = 'query LinkedActions {\n  lunaActions {\n    code\n  }\n}';
+  await page.goto(linkTo(second, ''), { waitUntil: 'load' });
+  await page.locator('.graphiql-tab', { hasText: 'LinkedActions' }).waitFor({ timeout: 20_000 });
+  const later = await openTab();
+  expect(later).toEqual({
+    tabs: [...opened.tabs, 'LinkedActions'],
+    active: 'LinkedActions',
+    query: second,
+    variables: '',
+  });
+
+  // ...and the first link again picks its tab rather than adding a copy.
+  await page.waitForFunction(() => localStorage.getItem('graphiql:tabState')?.includes('LinkedActions'));
+  await page.goto(linkTo(first, '{ "first": 1 }'), { waitUntil: 'load' });
+  await page.locator('.graphiql-tab', { hasText: 'LinkedActions' }).waitFor({ timeout: 20_000 });
+  expect(await openTab()).toEqual({ ...later, active: 'LinkedServices', query: first, variables: '{ "first": 1 }' });
+
+  expect(foreignOf(urls)).toEqual([]);
+  expect(pageErrors).toEqual([]);
+  await page.close();
+}, 60_000);
+
 async function liveSubscriptions(): Promise<number> {
   const text = await (await fetch(`${seeded.url}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith('dpod_audit_live_subscriptions '));

@@ -55,7 +55,8 @@ export interface GraphiqlPageOptions {
 
 /**
  * The GraphiQL HTML page: one tab per example query (subscriptions too), docs explorer, the Explorer plugin (queries
- * built by ticking fields), headers editor for the bearer token, a link to `/overview`.
+ * built by ticking fields), headers editor for the bearer token, a link to `/overview`. A `?query=` (and `&variables=`)
+ * in the page's URL opens as the active tab.
  */
 export function renderGraphiqlPage(options: GraphiqlPageOptions): string {
   const endpoint = options.endpoint ?? '/graphql';
@@ -101,6 +102,15 @@ html, body, #graphiql { height: 100%; margin: 0; }
     isHeadersEditorEnabled: true,
     plugins: [GraphiQLPluginExplorer.explorerPlugin()]
   };
+  // A link such as /graphql?query=... (the overview's) opens its query as the active tab: first of the default tabs
+  // on a first visit, and added to (or picked from) the tabs GraphiQL kept in localStorage on a later one.
+  var params = new URLSearchParams(window.location.search);
+  if (params.has('query')) {
+    var linked = { query: params.get('query'), variables: params.get('variables') || undefined };
+    props.query = linked.query;
+    props.variables = linked.variables;
+    props.defaultTabs = [linked].concat(config.tabs);
+  }
   var overview = React.createElement('a', { className: 'dpod-overview-link', href: '/overview' }, 'Overview');
   var root = ReactDOM.createRoot(document.getElementById('graphiql'));
   root.render(React.createElement(GraphiQL, props, React.createElement(GraphiQL.Logo, null, overview)));
