@@ -391,6 +391,8 @@ describe('HTTP', () => {
         'data:,',
         '/graphiql/assets/graphiql.min.css',
         '/graphiql/assets/graphiql.min.js',
+        '/graphiql/assets/graphiql-plugin-explorer.css',
+        '/graphiql/assets/graphiql-plugin-explorer.umd.js',
         '/graphiql/assets/react-dom.production.min.js',
         '/graphiql/assets/react.production.min.js',
       ].sort(),
@@ -402,6 +404,17 @@ describe('HTTP', () => {
       expect(asset.status).toBe(200);
       expect((await asset.arrayBuffer()).byteLength).toBeGreaterThan(1000);
     }
+  });
+
+  it('serves GraphiQL to a browser following a /graphql?query= link, and the result to a client asking for JSON', async () => {
+    const link = `${noAuthUrl}/graphql?query=${encodeURIComponent('{ echo(text: "link") }')}`;
+    const browser = await fetch(link, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
+    expect(browser.status).toBe(200);
+    expect(browser.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(await browser.text()).toContain('GraphiQLPluginExplorer.explorerPlugin()');
+    const client = await fetch(link, { headers: { accept: 'application/graphql-response+json, application/json' } });
+    expect(client.headers.get('content-type')).toMatch(/^application\/(graphql-response\+)?json/);
+    expect(await client.json()).toEqual({ data: { echo: 'link' } });
   });
 
   it('answers CORS preflights for configured origins only', async () => {

@@ -70,11 +70,13 @@ function routeOf(path: string): string {
   return 'other';
 }
 
-/** True for a browser navigation (HTML preferred) without a GraphQL query in the URL. */
-function wantsGraphiql(req: IncomingMessage, url: URL): boolean {
-  if (url.searchParams.has('query') || url.searchParams.has('extensions')) return false;
-  const accept = req.headers.accept ?? '';
-  return /text\/html/i.test(accept);
+/**
+ * True for a browser navigation (it accepts HTML), with or without a query in the URL: a link such as
+ * `/graphql?query=...` opens GraphiQL on that query (as GraphQL Yoga and express-graphql do); GraphQL clients
+ * ask for JSON and get the result.
+ */
+function wantsGraphiql(req: IncomingMessage): boolean {
+  return /text\/html/i.test(req.headers.accept ?? '');
 }
 
 /** Creates the node:http server: /graphql (GET, POST, GraphiQL), /overview, /healthz, /readyz, /metrics, assets. */
@@ -137,7 +139,7 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
     }
     if (path === '/graphql') {
       if (method !== 'GET' && method !== 'POST') throw methodNotAllowed();
-      if (method === 'GET' && wantsGraphiql(req, url)) {
+      if (method === 'GET' && wantsGraphiql(req)) {
         const html = await deps.graphiqlPage();
         res.writeHead(200, { ...base, 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
         res.end(html);
