@@ -36,7 +36,7 @@ export const EXPORT_COLUMNS = [
 type ExportColumn = (typeof EXPORT_COLUMNS)[number];
 
 /** Rows read per statement: memory stays flat whatever the export's size (two pages at most: one is read ahead). */
-const PAGE = 20_000;
+const PAGE = 5_000;
 
 /** The columns PostgreSQL prints; the id and the time lead every line and are written by Node (cheaper there). */
 type SqlColumn = Exclude<ExportColumn, 'id' | 'time'>;

@@ -144,7 +144,8 @@ beforeAll(async () => {
   );
   await importFiles({ db: app.db.db, pool: app.db.pool }, [file], { progressBar: false });
   // Text in every column that CSV must quote or guard, or that could be taken for a separator.
-  oddFrom = new Date(now - 5 * 3_600_000).toISOString();
+  // Twenty days back: before the simulated traffic, so the window holds these four events only.
+  oddFrom = new Date(now - 20 * 86_400_000).toISOString();
   const odd = [
     { tenantID: '@evil', source: 'src,with,commas', traceID: 'unit\u001fseparator' },
     { action: 'LUNA_SIGN"quoted', status: '-1', meta: '=cmd|calc {not json' },
@@ -155,7 +156,7 @@ beforeAll(async () => {
     join(dir, `${randomUUID()}.jsonl`),
     jsonLines(
       odd.map((fields, i) =>
-        record({ time: new Date(now - 5 * 3_600_000 + i * 1000).toISOString(), resourceID: serviceA, ...fields }),
+        record({ time: new Date(Date.parse(oddFrom) + i * 1000).toISOString(), resourceID: serviceA, ...fields }),
       ),
     ),
   );
