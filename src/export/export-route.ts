@@ -16,6 +16,8 @@ import {
   type ExportSummary,
 } from './event-export';
 import type { ExportLinkSigner } from './export-link';
+import { buildManifest } from './export-manifest';
+import type { SigningKey } from '../integrity/signing-key';
 
 /** Trailer fields sent after the last line: the SHA-256 of the (uncompressed) bytes and the number of events. */
 export const SHA256_TRAILER = 'x-dpod-audit-export-sha256';
@@ -94,6 +96,8 @@ export function exportRequestFromUrl(url: URL): unknown {
  */
 export function createExportHandler(options: {
   connect: ExportConnect;
+  /** Signs the manifests of /export/manifest (INTEGRITY_SIGNING_KEY); null: unsigned. */
+  signingKey: SigningKey | null;
   bodyLimitBytes: number;
   links: ExportLinkSigner;
 }) {
@@ -126,6 +130,28 @@ export function createExportHandler(options: {
     } catch (err) {
       if (err instanceof GraphQLError) throw new HttpError('BAD_REQUEST', err.message);
       throw err;
+    }
+    if (url.pathname.replace(/\/+$/, '') === '/export/manifest') {
+      // The manifest of the file the same request downloads: the export runs here (bytes hashed, not sent).
+      let summary: ExportSummary = { events: 0, sha256: '', periods: [] };
+      const chunks = exportChunks(options.connect, filter, request.format, request.order, {
+        done: (s) => (summary = s),
+      });
+      for (let step = await chunks.next(); !step.done; step = await chunks.next()) if (res.destroyed) return;
+      const manifest = await buildManifest({
+        connect: options.connect,
+        request,
+        filter,
+        summary,
+        signingKey: options.signingKey,
+      });
+      res.writeHead(200, {
+        ...headers,
+        'content-type': 'application/json; charset=utf-8',
+        'cache-control': 'no-store',
+      });
+      res.end(`${JSON.stringify(manifest, null, 2)}\n`);
+      return;
     }
     const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');

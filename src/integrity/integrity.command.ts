@@ -1,6 +1,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { InvalidArgumentError, type Command } from 'commander';
 import { openStore } from '../bootstrap/open-store';
@@ -14,6 +15,7 @@ import { closedBefore } from './seal-record';
 import { sealClosedPeriods } from './sealer';
 import { parsePublicKey } from './signing-key';
 import { verifyStore, type PeriodReport } from './verifier';
+import { checkManifest, MANIFEST_FORMAT, type ExportManifest } from '../export/export-manifest';
 
 function instant(text: string): Date {
   const ms = parseAuditTime(/^\d{4}-\d{2}-\d{2}$/.test(text.trim()) ? `${text.trim()}T00:00:00Z` : text);
@@ -97,6 +99,8 @@ interface VerifyArgs {
   all?: boolean;
   digest?: string;
   events?: string;
+  manifest?: string;
+  export?: string;
 }
 
 async function verifyOffline(opts: VerifyArgs): Promise<void> {
@@ -112,6 +116,33 @@ async function verifyOffline(opts: VerifyArgs): Promise<void> {
     printOffline(report, opts.all ?? false);
     if (!report.verified)
       throw new Error('verification failed: the events do not match the digest, or the digest does not verify');
+  });
+}
+
+async function verifyExportOffline(opts: VerifyArgs): Promise<void> {
+  const logger = createLogger(process.env.LOG_LEVEL ?? 'info', { component: 'integrity' });
+  await runCommand(logger, async () => {
+    if (!opts.manifest || !opts.export)
+      throw new Error('checking an export needs both --manifest <file> and --export <file>');
+    if (opts.digest || opts.events || opts.from || opts.to || opts.service)
+      throw new Error('--digest, --events, --from, --to and --service do not apply to an export check');
+    const manifest = JSON.parse(await readFile(opts.manifest, 'utf8')) as ExportManifest;
+    if (manifest.format !== MANIFEST_FORMAT) throw new Error(`${opts.manifest} is not an export manifest`);
+    const report = checkManifest(
+      manifest,
+      await readFile(opts.export),
+      opts.publicKey ? publicKeyArgument(opts.publicKey) : undefined,
+    );
+    process.stdout.write(
+      report.keyFingerprint
+        ? `key ${report.keyFingerprint}${opts.publicKey ? '' : ' (named by the manifest itself: compare it with the one you trust)'}\n`
+        : 'no key: the manifest and the seals are unsigned, so only their agreement with the file is checked\n',
+    );
+    for (const problem of report.problems) process.stdout.write(`PROBLEM ${problem}\n`);
+    process.stdout.write(
+      `${manifest.file.events} event(s), ${report.sealed} sealed period(s) verified, ${report.unsealed} not sealed when exported, ${report.problems.length} problem(s)\n`,
+    );
+    if (!report.verified) throw new Error('verification failed: the export does not match its manifest or its seals');
   });
 }
 
@@ -145,7 +176,10 @@ export function registerIntegrityCommands(program: Command): void {
     .option('--all', 'list every period, not only those that do not verify')
     .option('--digest <file>', 'check a digest file and an events file offline, without the database')
     .option('--events <file>', 'with --digest: the exported events (one sealed event per line)')
+    .option('--manifest <file>', 'check an export file against its manifest offline, without the database')
+    .option('--export <file>', 'with --manifest: the exported file (CSV or NDJSON, as the manifest says)')
     .action(async (opts: VerifyArgs) => {
+      if (opts.manifest || opts.export) return verifyExportOffline(opts);
       if (opts.digest || opts.events) return verifyOffline(opts);
       await withPool(async (config, pool) => {
         const publicKey = opts.publicKey

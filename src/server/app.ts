@@ -165,6 +165,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
         db: db.db,
         // Export pages run COPY on a connection of their own: the replica's while reads go there.
         exportConnect: router ? () => router.connectForRead() : () => db.pool.connect(),
+        exportSigningKey: config.integrity.signingKey,
         exportLinks: deps.exportLinks,
         replica: readRouter ? () => readRouter?.current() ?? null : undefined,
         logger,

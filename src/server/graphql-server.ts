@@ -16,6 +16,7 @@ import { createReadiness, type DpodProbe } from './http/readiness';
 import { readExampleIds } from './graphiql/example-ids';
 import { createLiveTransports } from './http/live-transports';
 import type { ExportConnect } from '../export/event-export';
+import type { SigningKey } from '../integrity/signing-key';
 import { createExportHandler } from '../export/export-route';
 import { ExportLinkSigner } from '../export/export-link';
 
@@ -28,6 +29,8 @@ export interface GraphqlServerOptions<TContext extends { requestId: string }> {
   db: Kysely<Database>;
   /** Connections for the pages of GET/POST /export (a read replica's when configured); without it, no /export. */
   exportConnect?: ExportConnect;
+  /** Signs export manifests (INTEGRITY_SIGNING_KEY); absent or null: unsigned. */
+  exportSigningKey?: SigningKey | null;
   /** Checks the signed links of `exportLink` (the same signer as the GraphQL context's). */
   exportLinks?: ExportLinkSigner;
   /** Where GraphQL reads stand with the read replica (`DATABASE_READ_URL`), if any: readiness reports it. */
@@ -79,6 +82,7 @@ export function createGraphqlServer<TContext extends { requestId: string }>(
     exportEvents: options.exportConnect
       ? createExportHandler({
           connect: options.exportConnect,
+          signingKey: options.exportSigningKey ?? null,
           bodyLimitBytes: config.http.bodyLimitBytes,
           links: options.exportLinks ?? new ExportLinkSigner(config.limits.exportLinkSecret),
         })

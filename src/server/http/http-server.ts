@@ -58,6 +58,7 @@ function routeOf(path: string): string {
   if (
     path === '/graphql' ||
     path === '/export' ||
+    path === '/export/manifest' ||
     path === '/healthz' ||
     path === '/readyz' ||
     path === '/metrics' ||
@@ -169,7 +170,7 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
       });
       return;
     }
-    if (path === '/export' && deps.exportEvents) {
+    if ((path === '/export' || path === '/export/manifest') && deps.exportEvents) {
       if (method !== 'GET' && method !== 'POST')
         throw new HttpError('METHOD_NOT_ALLOWED', 'Use GET or POST on /export.', {}, { allow: 'GET, POST' });
       if (closing)
@@ -252,7 +253,7 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
     // (each of an export's statements has the statement timeout).
     const stream =
       (routeLabel === '/graphql' && deps.live?.wantsSse(req) === true) ||
-      (routeLabel === '/export' && deps.exportEvents !== undefined);
+      ((routeLabel === '/export' || routeLabel === '/export/manifest') && deps.exportEvents !== undefined);
     const timer = stream
       ? undefined
       : setTimeout(() => {
