@@ -334,10 +334,17 @@ it('dpod-audit export writes the same file from the command line, and refuses a 
 }, 60_000);
 
 it('exportLink signs a short-lived download that needs no token, keeps the scope, and refuses tampering and expiry', async () => {
-  const LINK = `query($f: AuditEventFilter) { exportLink(filter: $f, format: NDJSON) { url expiresAt } }`;
+  const LINK = `query($f: AuditEventFilter) { exportLink(filter: $f, format: NDJSON) { url manifestUrl expiresAt } }`;
   const filter = { from, to };
   const made = dataOf(
-    await gql<{ exportLink: { url: string; expiresAt: string } }>(app.url, LINK, { f: filter }, { authorization: asA }),
+    await gql<{ exportLink: { url: string; manifestUrl: string; expiresAt: string } }>(
+      app.url,
+      LINK,
+      { f: filter },
+      {
+        authorization: asA,
+      },
+    ),
   ).exportLink;
   expect(Date.parse(made.expiresAt) - Date.now()).toBeGreaterThan(14 * 60_000);
   const url = new URL(made.url, app.url);
@@ -346,6 +353,11 @@ it('exportLink signs a short-lived download that needs no token, keeps the scope
   const direct = await exportRequest(app.url, { body: { format: 'ndjson', filter }, authorization: asA });
   expect(followed.body.equals(direct.body)).toBe(true);
   expect(followed.body.toString('utf8')).not.toContain(serviceB);
+  // The manifest link needs no token either, and describes the same bytes.
+  const manifest = (await (await fetch(new URL(made.manifestUrl, app.url))).json()) as {
+    file: { sha256: string; events: number };
+  };
+  expect(manifest.file.sha256).toBe(createHash('sha256').update(followed.body).digest('hex'));
 
   // Another scope in the payload, the same signature: refused.
   const payload = JSON.parse(Buffer.from(url.searchParams.get('link')!, 'base64url').toString('utf8')) as {

@@ -21,6 +21,12 @@ class ExportLinkType {
   @Field({ description: 'The link, relative to this server (`/export?link=...&sig=...`): GET it before expiresAt.' })
   url!: string;
 
+  @Field({
+    description:
+      "The same link for the file's manifest (`/export/manifest?...`): its SHA-256, its periods and their seals, signed.",
+  })
+  manifestUrl!: string;
+
   @Field(() => Date, { description: 'When the link stops working.' })
   expiresAt!: Date;
 }
@@ -51,6 +57,10 @@ export class ExportResolver {
       if (f[key] instanceof Date) f[key] = f[key].toISOString();
       else if (f[key] === undefined) delete f[key];
     const link = ctx.deps.exportLinks.sign({ format: format.toLowerCase(), order: orderBy, filter: f }, ctx.auth);
-    return { url: link.path, expiresAt: link.expiresAt };
+    return {
+      url: link.path,
+      manifestUrl: link.path.replace(/^\/export\?/, '/export/manifest?'),
+      expiresAt: link.expiresAt,
+    };
   }
 }
