@@ -225,6 +225,16 @@ describe('under AUTH_MODE=none', () => {
       expect(sent).toContainEqual({ query, variables });
     }
 
+    // The download links are signed: they need no token, and the CSV holds the events the page counts.
+    const href = async (id: string) => new URL((await page.locator(`#${id}`).getAttribute('href'))!, seeded.url);
+    const csv = await fetch(await href('download-csv'));
+    expect(csv.status).toBe(200);
+    const csvText = await csv.text();
+    expect(csvText.split('\r\n').filter((l) => l.startsWith('QXVkaXRFdmVud')).length).toBe(shown.total.value);
+    const manifest = (await (await fetch(await href('download-manifest'))).json()) as { file: { events: number } };
+    expect(manifest.file.events).toBe(shown.total.value);
+    expect((await href('download-ndjson')).searchParams.get('link')).toBeTruthy();
+
     // A hover shows ECharts' tooltip (its inline styles are within the page's CSP).
     await page.locator('#panel-timeline .chart').hover({ position: { x: 500, y: 150 } });
     await page

@@ -104,6 +104,7 @@ function renderOverviewPage(authMode: AuthMode, asset: (name: string) => string)
 <div class="kpi"><span class="label">Services</span><span id="distinct-services" class="value">–</span></div>
 </div>
 <div id="span"></div>
+<div class="downloads">Download these events: <a id="download-csv" download>CSV</a> · <a id="download-ndjson" download>NDJSON</a> · <a id="download-manifest" download>the CSV's manifest</a> (signed links: no token needed until <span id="download-expiry">–</span>)</div>
 </section>
 ${panel('timeline', 'Events and failures over time', { wide: true, extra: ' <span class="interval"></span>' })}
 ${panel('actions', 'Top actions')}

@@ -27,6 +27,8 @@ export const OVERVIEW_QUERIES: Record<OverviewPanel, string> = {
     totalCount
     aggregate { count succeeded failed failureRate distinctClients distinctServices first last }
   }
+  csv: exportLink(filter: $filter, format: CSV) { url manifestUrl expiresAt }
+  ndjson: exportLink(filter: $filter, format: NDJSON) { url }
 }`,
   timeline: `query OverviewTimeline($filter: AuditEventFilter, $interval: TimeInterval!) {
   auditEvents(filter: $filter) {

@@ -239,6 +239,14 @@ export const OVERVIEW_SCRIPT = String.raw`
     el.textContent = text;
   }
 
+  // Signed links (exportLink): a download needs no token, for 15 minutes, scoped as the caller who asked.
+  function drawDownloads(data) {
+    $('download-csv').href = data.csv.url;
+    $('download-manifest').href = data.csv.manifestUrl;
+    $('download-ndjson').href = data.ndjson.url;
+    $('download-expiry').textContent = utc(data.csv.expiresAt);
+  }
+
   function drawTotals(conn) {
     var a = conn.aggregate;
     kpi('total', conn.totalCount, number(conn.totalCount));
@@ -289,6 +297,7 @@ export const OVERVIEW_SCRIPT = String.raw`
     return panel(run, 'totals', filter, function (data) {
       aggregate = data.auditEvents.aggregate;
       drawTotals(data.auditEvents);
+      drawDownloads(data);
     })
       .then(function () {
         if (run !== generation) return;

@@ -33,6 +33,7 @@ section h2 a.graphiql { margin-left: auto; font-weight: normal; font-size: 12px;
 .kpi .value { font-size: 22px; font-weight: 600; }
 #total { font-size: 40px; }
 #span { color: #64748b; font-size: 12px; }
+.downloads { margin-top: 6px; color: #64748b; font-size: 12px; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #e2e8f0; vertical-align: top; }
 th { color: #64748b; font-weight: 600; }
