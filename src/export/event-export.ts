@@ -177,7 +177,7 @@ export async function* exportChunks(
   }
   const statement = pageStatement(filter, format, order);
   const readAhead = (text: string): Promise<CopyPage> => {
-    const page = readPage(connect, text);
+    const page = readPage(connect, format, text);
     // A consumer that stops early leaves the page read ahead unawaited: its failure must not go unhandled.
     page.catch(() => undefined);
     return page;
@@ -187,7 +187,7 @@ export async function* exportChunks(
     const page: CopyPage = await next;
     next = page.rows === PAGE ? readAhead(statement(page.last)) : null;
     if (page.rows === 0) break;
-    const chunk = await writePage(connect, format, page, periods);
+    const chunk = writePage(format, page, periods);
     hash.update(chunk);
     events += page.rows;
     hooks.progress?.(events);
@@ -245,31 +245,50 @@ interface CopyPage {
   /** Per row, 10 numbers: start and end of each of the 5 fields (a null field: start = end = -1). */
   fields: Int32Array;
   last: Position;
+  /** CSV: the lines of the rows whose cells were read one by one, by row. */
+  apart: Map<number, string>;
 }
 
 const FIELDS = 5;
 /** Binary COPY's signature, flags and header-extension length: 11 + 4 + 4 bytes. */
 const HEADER_BYTES = 19;
 
-/** Runs one page's COPY and splits its rows into fields. A hand-written parser of binary COPY: the export's hot path. */
-async function readPage(connect: ExportConnect, text: string): Promise<CopyPage> {
+/**
+ * Runs one page's COPY and splits its rows into fields; the CSV rows whose joined cells need quoting or a formula
+ * guard are read again cell by cell in the same snapshot (a read-only repeatable-read transaction on one connection,
+ * so a replica's or primary's page and its re-read see the same events). The connection is released before returning.
+ */
+async function readPage(connect: ExportConnect, format: ExportFormat, text: string): Promise<CopyPage> {
   const client = await connect();
-  let data: Buffer;
-  const copy = copyTo(text);
   try {
-    const chunks: Buffer[] = [];
-    // Read whole, so the connection is back in the pool before the consumer writes (a slow reader holds no statement).
-    for await (const chunk of client.query(copy) as AsyncIterable<Buffer>) chunks.push(chunk);
-    data = Buffer.concat(chunks);
+    await client.query('begin transaction isolation level repeatable read read only');
+    const page = splitRows(await copyOut(client, text));
+    if (format === 'csv') page.apart = await linesApart(client, page);
+    await client.query('commit');
     client.release();
+    return page;
   } catch (err) {
     client.release(err instanceof Error ? err : true);
     throw err;
+  }
+}
+
+/** The bytes of one `COPY ... TO STDOUT`, read whole (so a slow reader of the export holds no statement open). */
+async function copyOut(client: pg.PoolClient, text: string): Promise<Buffer> {
+  const copy = copyTo(text);
+  try {
+    const chunks: Buffer[] = [];
+    for await (const chunk of client.query(copy) as AsyncIterable<Buffer>) chunks.push(chunk);
+    return Buffer.concat(chunks);
   } finally {
     // pg arms its query_timeout timer for the COPY and clears it in the query's callback, which pg-copy-streams'
     // COPY TO never calls: left armed, it would fire on the connection after it went back to the pool.
     (copy as { callback?: () => void }).callback?.();
   }
+}
+
+/** Splits binary COPY's rows into their fields' offsets (a hand-written parser: the export's hot path). */
+function splitRows(data: Buffer): CopyPage {
   const fields = new Int32Array(PAGE * FIELDS * 2);
   let at = HEADER_BYTES + data.readInt32BE(15);
   let rows = 0;
@@ -294,12 +313,14 @@ async function readPage(connect: ExportConnect, text: string): Promise<CopyPage>
     last.id = int8(data, fields[k]!);
     last.timeUs = int8(data, fields[k + 2]!) + PG_EPOCH_US;
   }
-  return { data, rows, fields, last };
+  return { data, rows, fields, last, apart: new Map() };
 }
 
 /** An int8 of binary COPY as a number (exact below 2^53: event ids and times are far below). */
 function int8(data: Buffer, at: number): number {
-  return data.readInt32BE(at) * 4_294_967_296 + data.readUInt32BE(at + 4);
+  const high = data.readInt32BE(at);
+  if (high > 0x1fffff || high < -0x200000) throw new Error('An event id or time beyond 2^53 cannot be exported.');
+  return high * 4_294_967_296 + data.readUInt32BE(at + 4);
 }
 
 const COMMA = 0x2c;
@@ -365,38 +386,23 @@ class PeriodCounter {
   }
 }
 
-/** A row's field `f` as offsets into the page's data ([-1, -1]: null). */
-function field(page: CopyPage, row: number, f: number): [number, number] {
-  const k = (row * FIELDS + f) * 2;
-  return [page.fields[k]!, page.fields[k + 1]!];
-}
-
 /**
  * The lines of one page as bytes: each row's id and time written here, then the bytes PostgreSQL printed, copied as
  * they are. CSV rows whose joined cells need quoting or a formula guard are read again cell by cell ({@link csvCell}).
  */
-async function writePage(
-  connect: ExportConnect,
-  format: ExportFormat,
-  page: CopyPage,
-  periods: PeriodCounter,
-): Promise<Buffer> {
-  const { data, rows, fields } = page;
+function writePage(format: ExportFormat, page: CopyPage, periods: PeriodCounter): Buffer {
+  const { data, rows, fields, apart } = page;
   // fields holds, per row, [start, end] of each of its 5 fields: id, time, service, cells (or members), meta.
-  const apart: number[] = [];
   let size = 0;
-  for (let r = 0, k = 0; r < rows; r++, k += FIELDS * 2) {
-    if (format === 'csv' && !plainCells(data, fields[k + 6]!, fields[k + 7]!)) apart.push(r);
+  for (let r = 0, k = 0; r < rows; r++, k += FIELDS * 2)
     size += 128 + (fields[k + 7]! - fields[k + 6]!) + (fields[k + 9]! - fields[k + 8]!);
-  }
-  const apartLines = apart.length > 0 ? await linesApart(connect, page, apart) : new Map<number, string>();
-  for (const text of apartLines.values()) size += Buffer.byteLength(text);
+  for (const text of apart.values()) size += Buffer.byteLength(text);
   const out = Buffer.allocUnsafe(size);
   let at = 0;
   for (let r = 0, k = 0; r < rows; r++, k += FIELDS * 2) {
     const timeUs = int8(data, fields[k + 2]!) + PG_EPOCH_US;
     periods.add(data.toString('utf8', fields[k + 4], fields[k + 5]), timeUs);
-    const apartLine = apart.length > 0 ? apartLines.get(r) : undefined;
+    const apartLine = apart.size > 0 ? apart.get(r) : undefined;
     if (apartLine !== undefined) {
       at += out.write(apartLine, at, 'utf8');
       continue;
@@ -419,34 +425,39 @@ async function writePage(
   return out.subarray(0, at);
 }
 
-/** The CSV lines of the given rows of a page, their cells read one by one (one statement for the page's). */
-async function linesApart(connect: ExportConnect, page: CopyPage, rows: number[]): Promise<Map<number, string>> {
-  const positions = rows.map((r) => ({
-    id: String(int8(page.data, field(page, r, 0)[0])),
-    timeUs: int8(page.data, field(page, r, 1)[0]) + PG_EPOCH_US,
-  }));
-  const client = await connect();
-  let found: { id: string; cells: string[] }[];
-  try {
-    ({ rows: found } = await client.query<{ id: string; cells: string[] }>(
-      `select e.id::text as id, array[${JOINED.map(joinedCellSql).join(', ')}] as cells
-         from audit_events e
-         join unnest($1::timestamptz[], $2::bigint[]) k(t, i) on e.time = k.t and e.id = k.i`,
-      [positions.map((p) => microsToIso(String(p.timeUs))), positions.map((p) => p.id)],
-    ));
-    client.release();
-  } catch (err) {
-    client.release(err instanceof Error ? err : true);
-    throw err;
-  }
-  const cells = new Map(found.map((f) => [f.id, f.cells]));
+/**
+ * The CSV lines of a page's rows whose joined cells cannot be written as they are, by row: their cells read one by
+ * one on the page's connection (one statement for all of them), each through {@link csvCell}.
+ */
+async function linesApart(client: pg.PoolClient, page: CopyPage): Promise<Map<number, string>> {
+  const rows: number[] = [];
+  for (let r = 0, k = 0; r < page.rows; r++, k += FIELDS * 2)
+    if (!plainCells(page.data, page.fields[k + 6]!, page.fields[k + 7]!)) rows.push(r);
   const lines = new Map<number, string>();
+  if (rows.length === 0) return lines;
+  const field = (r: number, f: number) => page.fields[(r * FIELDS + f) * 2]!;
+  const positions = rows.map((r) => ({
+    id: String(int8(page.data, field(r, 0))),
+    timeUs: int8(page.data, field(r, 1)) + PG_EPOCH_US,
+  }));
+  const { rows: found } = await client.query<{ id: string; cells: string[] }>(
+    `select e.id::text as id, array[${JOINED.map(joinedCellSql).join(', ')}] as cells
+       from audit_events e
+       join unnest($1::timestamptz[], $2::bigint[]) k(t, i) on e.time = k.t and e.id = k.i`,
+    [positions.map((p) => microsToIso(String(p.timeUs))), positions.map((p) => p.id)],
+  );
+  const cells = new Map(found.map((f) => [f.id, f.cells]));
   rows.forEach((r, i) => {
     const { id, timeUs } = positions[i]!;
-    const [ms, me] = field(page, r, 4);
-    const meta = ms >= 0 ? page.data.toString('utf8', ms, me) : '';
-    const own = (cells.get(id) ?? []).map(csvCell).join(',');
-    lines.set(r, `${encodeAuditEventId({ timeUs: String(timeUs), id })},${timeText(timeUs)},${own},${meta}\r\n`);
+    const own = cells.get(id);
+    // The same snapshot as the page: a row cannot vanish in between.
+    if (!own) throw new Error(`Event ${id} of the page was not found again in the same snapshot.`);
+    const k = (r * FIELDS + 4) * 2;
+    const meta = page.fields[k]! >= 0 ? page.data.toString('utf8', page.fields[k], page.fields[k + 1]) : '';
+    lines.set(
+      r,
+      `${encodeAuditEventId({ timeUs: String(timeUs), id })},${timeText(timeUs)},${own.map(csvCell).join(',')},${meta}\r\n`,
+    );
   });
   return lines;
 }

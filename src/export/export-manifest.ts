@@ -1,5 +1,8 @@
 import { createHash, type KeyObject } from 'node:crypto';
-import { parse as parseCsv } from 'csv-parse/sync';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { parse as parseCsvStream } from 'csv-parse';
 import type { AuditFilter, AuditFilterInput } from '../graphql/audit/audit-filter';
 import type { EventOrder } from '../graphql/audit/audit-scope';
 import { sealHash } from '../integrity/seal-record';
@@ -31,6 +34,8 @@ export interface ManifestPeriod {
   exported: number;
   /** The filter selects every event of this period, so `exported` must equal the seal's `eventCount`. */
   complete: boolean;
+  /** Retention dropped this period's events (its seal is kept): nothing of it can be in the file. */
+  expired: boolean;
   seal: ManifestSeal | null;
 }
 
@@ -101,6 +106,7 @@ export async function buildManifest(options: {
   const whole = onlyTimeAndServices(request.filter);
   const client = await options.connect();
   let seals: SealRow[];
+  let droppedBefore: number | null;
   try {
     ({ rows: seals } = await client.query<SealRow>(
       `select distinct on (s.service_id, s.period_start) s.service_id, s.period_start, s.version, s.event_count, s.root,
@@ -119,6 +125,10 @@ export async function buildManifest(options: {
         filter.serviceIds ?? null,
       ],
     ));
+    const { rows: cuts } = await client.query<{ dropped_before: Date | null }>(
+      'select max(dropped_before) as dropped_before from integrity_retention',
+    );
+    droppedBefore = cuts[0]?.dropped_before?.getTime() ?? null;
     client.release();
   } catch (err) {
     client.release(err instanceof Error ? err : true);
@@ -139,7 +149,8 @@ export async function buildManifest(options: {
         serviceId,
         periodStart: new Date(start).toISOString(),
         exported: exported.get(k) ?? 0,
-        complete: whole && inRange,
+        complete: whole && inRange && !(droppedBefore !== null && start < droppedBefore),
+        expired: droppedBefore !== null && start < droppedBefore,
         seal: s
           ? {
               version: s.version,
@@ -182,29 +193,48 @@ export interface ManifestReport {
   unsealed: number;
 }
 
-/** The (service, hour) and count of each event of an export file, read from its text. */
-function fileEvents(format: ExportFormat, text: string): { events: number; periods: Map<string, number> } {
+/** A CSV cell as the export guards it (a leading `'` before a formula character), before any RFC 4180 quoting. */
+const guarded = (text: string) => (/^[=+\-@\t\r]/.test(text) ? `'${text}` : text);
+
+/**
+ * Reads an export file as a stream: the SHA-256 of its bytes, its events, and how many fall in each (service, hour),
+ * keyed by the service id as the file holds it (a CSV's formula guard left on). Memory stays flat whatever its size.
+ */
+async function fileEvents(
+  format: ExportFormat,
+  file: Readable,
+): Promise<{ sha256: string; events: number; periods: Map<string, number>; error: Error | null }> {
+  const hash = createHash('sha256');
+  const ended = once(file, 'end');
+  file.on('data', (chunk: Buffer) => hash.update(chunk));
   const periods = new Map<string, number>();
-  const add = (serviceId: string, time: string) => {
-    const hour = new Date(Math.floor(Date.parse(time) / HOUR_MS) * HOUR_MS).toISOString();
-    const k = `${serviceId}\n${hour}`;
-    periods.set(k, (periods.get(k) ?? 0) + 1);
-  };
   let events = 0;
-  if (format === 'ndjson') {
-    for (const line of text.split('\n')) {
-      if (line === '') continue;
-      const e = JSON.parse(line) as { serviceId: string; time: string };
-      add(e.serviceId, e.time);
-      events++;
+  const add = (serviceId: string, time: string) => {
+    const at = Date.parse(time);
+    if (Number.isNaN(at)) throw new Error(`event ${events + 1} has no valid time (${JSON.stringify(time)})`);
+    const k = `${serviceId}\n${new Date(Math.floor(at / HOUR_MS) * HOUR_MS).toISOString()}`;
+    periods.set(k, (periods.get(k) ?? 0) + 1);
+    events++;
+  };
+  let error: Error | null = null;
+  try {
+    if (format === 'ndjson') {
+      for await (const line of createInterface({ input: file, crlfDelay: Infinity })) {
+        if (line === '') continue;
+        const e = JSON.parse(line) as { serviceId: string; time: string };
+        add(e.serviceId, e.time);
+      }
+    } else {
+      const rows = file.pipe(parseCsvStream({ columns: true, record_delimiter: '\r\n' }));
+      for await (const r of rows as AsyncIterable<{ serviceId: string; time: string }>) add(r.serviceId, r.time);
     }
-  } else {
-    const rows = parseCsv<{ serviceId: string; time: string }>(text, { columns: true, record_delimiter: '\r\n' });
-    // A guarded cell (a formula's leading quote mark) is the stored id with a `'` before it.
-    for (const r of rows) add(r.serviceId.replace(/^'(?=[=+\-@\t\r])/, ''), r.time);
-    events = rows.length;
+  } catch (err) {
+    // Unreadable as an export: still hash every byte, so the report can say whether the file was changed.
+    error = err instanceof Error ? err : new Error(String(err));
+    file.resume();
   }
-  return { events, periods };
+  await ended;
+  return { sha256: hash.digest('hex'), events, periods, error };
 }
 
 /**
@@ -212,24 +242,28 @@ function fileEvents(format: ExportFormat, text: string): { events: number; perio
  * every seal's hash and signature, every complete period's count against its seal, and the manifest's own
  * signature, with `trustedKey` (else the key the manifest names, which proves only that the files agree).
  */
-export function checkManifest(manifest: ExportManifest, file: Buffer, trustedKey?: KeyObject): ManifestReport {
+export async function checkManifest(
+  manifest: ExportManifest,
+  file: Readable,
+  trustedKey?: KeyObject,
+): Promise<ManifestReport> {
   const problems: string[] = [];
+  if (manifest.format !== MANIFEST_FORMAT || manifest.version !== MANIFEST_VERSION)
+    throw new Error(`not an export manifest of version ${MANIFEST_VERSION} (format ${String(manifest.format)})`);
   const named = manifest.publicKey ? parsePublicKey(manifest.publicKey.pem) : null;
   const trusted = trustedKey ? parsePublicKey(trustedKey.export({ type: 'spki', format: 'pem' }).toString()) : null;
   const key = trusted ?? named;
   if (trusted && named && trusted.fingerprint !== named.fingerprint)
     problems.push(`the manifest names key ${named.fingerprint}, not the trusted key ${trusted.fingerprint}`);
-  const sha256 = createHash('sha256').update(file).digest('hex');
-  if (sha256 !== manifest.file.sha256)
-    problems.push(`the file's SHA-256 is ${sha256}, the manifest says ${manifest.file.sha256}: the file was changed`);
-  let seen: ReturnType<typeof fileEvents>;
-  try {
-    seen = fileEvents(manifest.request.format, file.toString('utf8'));
-  } catch (err) {
-    problems.push(`the file is not ${manifest.request.format.toUpperCase()} as exported: ${(err as Error).message}`);
-    seen = { events: -1, periods: new Map() };
-  }
-  if (seen.events >= 0 && seen.events !== manifest.file.events)
+  const read = await fileEvents(manifest.request.format, file);
+  if (read.sha256 !== manifest.file.sha256)
+    problems.push(
+      `the file's SHA-256 is ${read.sha256}, the manifest says ${manifest.file.sha256}: the file was changed`,
+    );
+  if (read.error)
+    problems.push(`the file is not ${manifest.request.format.toUpperCase()} as exported: ${read.error.message}`);
+  const seen = read.error ? null : read;
+  if (seen && seen.events !== manifest.file.events)
     problems.push(`the file holds ${seen.events} event(s), the manifest says ${manifest.file.events}`);
   if (key && !manifest.signature) problems.push('the manifest is not signed');
   if (key && manifest.signature && !verifySignature(key.key, manifestHash(manifest), manifest.signature))
@@ -238,11 +272,11 @@ export function checkManifest(manifest: ExportManifest, file: Buffer, trustedKey
   let unsealed = 0;
   const listed = new Set<string>();
   for (const p of manifest.periods) {
-    const k = `${p.serviceId}\n${p.periodStart}`;
+    const k = `${manifest.request.format === 'csv' ? guarded(p.serviceId) : p.serviceId}\n${p.periodStart}`;
     listed.add(k);
     const where = `${p.serviceId} ${p.periodStart}`;
-    const inFile = seen.periods.get(k) ?? 0;
-    if (seen.events >= 0 && inFile !== p.exported)
+    const inFile = seen?.periods.get(k) ?? 0;
+    if (seen && inFile !== p.exported)
       problems.push(`${where}: the file holds ${inFile} event(s), the manifest ${p.exported}`);
     if (!p.seal) {
       unsealed++;
@@ -266,7 +300,7 @@ export function checkManifest(manifest: ExportManifest, file: Buffer, trustedKey
       problems.push(`${where}: the seal is ${s.signature ? 'not signed by that key' : 'unsigned'}`);
       ok = false;
     }
-    if (p.complete && p.exported !== s.eventCount) {
+    if (p.complete && !p.expired && p.exported !== s.eventCount) {
       problems.push(
         `${where}: ${p.exported} event(s) exported of a period sealed with ${s.eventCount}: the store's events changed since it was sealed (dpod-audit verify locates it)`,
       );
@@ -274,7 +308,7 @@ export function checkManifest(manifest: ExportManifest, file: Buffer, trustedKey
     }
     if (ok) sealed++;
   }
-  for (const k of seen.periods.keys())
+  for (const k of seen?.periods.keys() ?? [])
     if (!listed.has(k)) problems.push(`${k.replace('\n', ' ')}: the file holds events of a period the manifest omits`);
   return { verified: problems.length === 0, keyFingerprint: key?.fingerprint ?? null, problems, sealed, unsealed };
 }

@@ -158,7 +158,8 @@ export function createExportHandler(options: {
     res.writeHead(200, {
       ...headers,
       'content-type': request.format === 'csv' ? 'text/csv; charset=utf-8; header=present' : 'application/x-ndjson',
-      'content-disposition': `attachment; filename="dpod-audit-${stamp}.${request.format}${gzip ? '.gz' : ''}"`,
+      // gzip is the transfer's encoding (clients undo it), so the file keeps its own name.
+      'content-disposition': `attachment; filename="dpod-audit-${stamp}.${request.format}"`,
       'cache-control': 'no-store',
       trailer: `${SHA256_TRAILER}, ${EVENTS_TRAILER}`,
       ...(gzip ? { 'content-encoding': 'gzip', vary: 'accept-encoding' } : {}),
@@ -171,7 +172,14 @@ export function createExportHandler(options: {
       done: (s) => (summary = s),
     })) {
       if (res.destroyed) return;
-      if (!out.write(chunk)) await Promise.race([once(out, 'drain'), once(res, 'close')]);
+      if (!out.write(chunk)) {
+        // Wait for the socket, or for the client to go; the loser's listeners are removed (one wait per page).
+        const settled = new AbortController();
+        await Promise.race([
+          once(out, 'drain', { signal: settled.signal }),
+          once(res, 'close', { signal: settled.signal }),
+        ]).finally(() => settled.abort());
+      }
     }
     if (zip) {
       zip.end();

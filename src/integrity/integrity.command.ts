@@ -128,9 +128,10 @@ async function verifyExportOffline(opts: VerifyArgs): Promise<void> {
       throw new Error('--digest, --events, --from, --to and --service do not apply to an export check');
     const manifest = JSON.parse(await readFile(opts.manifest, 'utf8')) as ExportManifest;
     if (manifest.format !== MANIFEST_FORMAT) throw new Error(`${opts.manifest} is not an export manifest`);
-    const report = checkManifest(
+    if (!existsSync(opts.export)) throw new Error(`${opts.export} does not exist`);
+    const report = await checkManifest(
       manifest,
-      await readFile(opts.export),
+      createReadStream(opts.export),
       opts.publicKey ? publicKeyArgument(opts.publicKey) : undefined,
     );
     process.stdout.write(

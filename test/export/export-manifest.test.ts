@@ -2,6 +2,7 @@ import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { checkManifest, type ExportManifest } from '../../src/export/export-manifest';
 import { sealClosedPeriods } from '../../src/integrity';
 import { parseSigningKey } from '../../src/integrity/signing-key';
@@ -63,7 +64,11 @@ it('ties an export of whole hours to their signed seals: the file, its counts pe
     }
     expect(manifest.periods.reduce((n, p) => n + p.exported, 0)).toBe(manifest.file.events);
     expect(manifest.publicKey?.fingerprint).toBe(sealingKey.publicKey.fingerprint);
-    expect(checkManifest(manifest, file, trusted)).toMatchObject({ verified: true, problems: [], sealed: 6 });
+    expect(await checkManifest(manifest, Readable.from([file]), trusted)).toMatchObject({
+      verified: true,
+      problems: [],
+      sealed: 6,
+    });
   }
 });
 
@@ -71,13 +76,15 @@ it('names what does not hold: a changed file, a changed manifest, another key, e
   const { file, manifest } = await exportWithManifest({ from, to, serviceIds: [serviceA] });
   const changed = Buffer.from(file);
   changed[changed.length - 10] = changed[changed.length - 10] === 0x41 ? 0x42 : 0x41;
-  expect(checkManifest(manifest, changed, trusted).problems.join('\n')).toMatch(/the file was changed/);
+  expect((await checkManifest(manifest, Readable.from([changed]), trusted)).problems.join('\n')).toMatch(
+    /the file was changed/,
+  );
   const inflated = { ...manifest, file: { ...manifest.file, events: manifest.file.events + 1 } };
-  expect(checkManifest(inflated, file, trusted).problems.join('\n')).toMatch(
+  expect((await checkManifest(inflated, Readable.from([file]), trusted)).problems.join('\n')).toMatch(
     /the manifest's signature does not verify/,
   );
   const other = createPublicKey(parseSigningKey(privatePem(generateKeyPairSync('ed25519'))).publicKey.pem);
-  const wrong = checkManifest(manifest, file, other);
+  const wrong = await checkManifest(manifest, Readable.from([file]), other);
   expect(wrong.verified).toBe(false);
   expect(wrong.problems[0]).toMatch(/not the trusted key/);
 
@@ -88,7 +95,7 @@ it('names what does not hold: a changed file, a changed manifest, another key, e
     [serviceA, victim.periodStart, new Date(Date.parse(victim.periodStart) + HOUR).toISOString()],
   );
   const after = await exportWithManifest({ from, to, serviceIds: [serviceA] });
-  const report = checkManifest(after.manifest, after.file, trusted);
+  const report = await checkManifest(after.manifest, Readable.from([after.file]), trusted);
   expect(report.verified).toBe(false);
   expect(report.problems).toEqual([
     `${serviceA} ${victim.periodStart}: ${victim.exported - 1} event(s) exported of a period sealed with ${victim.exported}: the store's events changed since it was sealed (dpod-audit verify locates it)`,
@@ -118,4 +125,56 @@ it('a filtered export is tied to its periods without claiming them complete; the
   const bad = await runCli(['verify', '--manifest', manifestFile, '--export', csvFile, '--public-key', pub], {});
   expect(bad.stdout).toMatch(/PROBLEM the file's SHA-256 is [0-9a-f]{64}, the manifest says/);
   expect(bad.code).toBe(1);
+});
+
+it('reports the periods retention dropped as expired, not as events deleted since sealing', async () => {
+  const before = await exportWithManifest({ from, to, serviceIds: [serviceA] });
+  const first = before.manifest.periods[0]!;
+  const cut = new Date(Date.parse(first.periodStart) + HOUR).toISOString();
+  // What retention does to a month, on one hour: the events go, the seal stays, the cut is recorded.
+  await app.db.pool.query('delete from audit_events where time < $1 and service_id = $2', [cut, serviceA]);
+  await app.db.pool.query(`insert into integrity_retention (dropped_before, partitions) values ($1, '{}')`, [cut]);
+  try {
+    const after = await exportWithManifest({ from, to, serviceIds: [serviceA] });
+    const expired = after.manifest.periods.find((p) => p.periodStart === first.periodStart)!;
+    expect(expired).toMatchObject({ exported: 0, expired: true, complete: false });
+    expect(expired.seal?.eventCount).toBe(first.exported);
+    const report = await checkManifest(after.manifest, Readable.from([after.file]), trusted);
+    // The hour deleted by the test before is still reported; the expired one is not.
+    expect(report.problems.some((p) => p.includes(first.periodStart))).toBe(false);
+  } finally {
+    await app.db.pool.query('delete from integrity_retention where dropped_before = $1', [cut]);
+  }
+});
+
+it('counts a CSV file by service ids as the export guarded them, even ids that start with a quote mark', async () => {
+  const rows = [
+    ['QXVkaXRFdmVudDox', '2026-11-20T14:00:01.000000Z', "'=a"],
+    ['QXVkaXRFdmVudDoy', '2026-11-20T14:00:02.000000Z', "'=a"],
+  ];
+  const file = Buffer.from(`id,time,serviceId\r\n${rows.map((r) => r.join(',')).join('\r\n')}\r\n`);
+  const base = {
+    format: 'dpod-audit-export-manifest' as const,
+    version: 1 as const,
+    generatedAt: new Date().toISOString(),
+    request: { format: 'csv' as const, order: 'TIME_ASC' as const, filter: {} },
+    file: { events: 2, sha256: createHash('sha256').update(file).digest('hex') },
+    wholePeriods: false,
+    publicKey: null,
+    signature: null,
+  };
+  const period = { periodStart: '2026-11-20T14:00:00.000Z', complete: false, expired: false, seal: null };
+  // `=a` is written `'=a`, and so is `'=a` itself: the manifest's id is guarded the same way before comparing.
+  for (const serviceId of ['=a', "'=a"]) {
+    const report = await checkManifest(
+      { ...base, periods: [{ ...period, serviceId, exported: 2 }] },
+      Readable.from([file]),
+    );
+    expect(report).toMatchObject({ verified: true, unsealed: 1, keyFingerprint: null });
+  }
+  const short = await checkManifest(
+    { ...base, periods: [{ ...period, serviceId: '=a', exported: 3 }] },
+    Readable.from([file]),
+  );
+  expect(short.problems).toEqual(['=a 2026-11-20T14:00:00.000Z: the file holds 2 event(s), the manifest 3']);
 });
