@@ -174,3 +174,26 @@ it('exports a million events within a fixed memory bound, the same as it needs f
     await rm(dir, { recursive: true, force: true });
   }
 }, 240_000);
+
+it('gives every connection back when the reader stops early (a client gone mid-export)', async () => {
+  await store.truncate();
+  await seed(20_000);
+  const pool = new pg.Pool({ connectionString: store.url, max: 2 });
+  try {
+    const filter = normalizeFilter({}, UNRESTRICTED);
+    let chunks = 0;
+    for await (const chunk of exportChunks(() => pool.connect(), filter, 'csv', 'TIME_ASC')) {
+      expect(chunk.length).toBeGreaterThan(0);
+      if (++chunks === 2) break; // the header, then one page: the next page is being read ahead
+    }
+    // Let the page read ahead arrive (its connection, its COPY), then count the connections given back.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(pool.totalCount).toBe(2); // this page's and the one read ahead
+    expect(pool.idleCount).toBe(pool.totalCount);
+    // Both connections are free: two statements at once still run.
+    const answers = await Promise.all([pool.query('select 1 as n'), pool.query('select 2 as n')]);
+    expect(answers.map((a) => (a.rows[0] as { n: number }).n)).toEqual([1, 2]);
+  } finally {
+    await pool.end();
+  }
+});
