@@ -5,7 +5,8 @@ import type { Readable } from 'node:stream';
 import { parse as parseCsvStream } from 'csv-parse';
 import type { AuditFilter, AuditFilterInput } from '../graphql/audit/audit-filter';
 import type { EventOrder } from '../graphql/audit/audit-scope';
-import { sealHash } from '../integrity/seal-record';
+import { digestSeal, sealFaults, type DigestSeal } from '../integrity/digest';
+import { SEAL_COLUMNS, type SealRow } from '../integrity/seal-record';
 import { parsePublicKey, verifySignature, type PublicKeyInfo, type SigningKey } from '../integrity/signing-key';
 import type { ExportConnect, ExportFormat, ExportSummary } from './event-export';
 
@@ -14,18 +15,6 @@ export const MANIFEST_FORMAT = 'dpod-audit-export-manifest';
 export const MANIFEST_VERSION = 1;
 
 const HOUR_MS = 3_600_000;
-
-/** A period's seal as the manifest carries it: all that its hash covers, the hash and the signature. */
-export interface ManifestSeal {
-  version: number;
-  eventCount: number;
-  root: string;
-  prevHash: string | null;
-  sealHash: string;
-  signature: string | null;
-  keyFingerprint: string | null;
-  sealedAt: string;
-}
 
 /** One (service, hour) the export covers: how many of its events the file holds, and the period's latest seal. */
 export interface ManifestPeriod {
@@ -36,7 +25,8 @@ export interface ManifestPeriod {
   complete: boolean;
   /** Retention dropped this period's events (its seal is kept): nothing of it can be in the file. */
   expired: boolean;
-  seal: ManifestSeal | null;
+  /** The period's latest seal, as a digest file carries it; null: not sealed yet. */
+  seal: DigestSeal | null;
 }
 
 /** The manifest of an export file: its request, its bytes' SHA-256, its periods and their seals, signed. */
@@ -77,19 +67,6 @@ export function manifestHash(manifest: ExportManifest): string {
   return createHash('sha256').update(JSON.stringify(body)).digest('hex');
 }
 
-interface SealRow {
-  service_id: string;
-  period_start: Date;
-  version: number;
-  event_count: number;
-  root: string;
-  prev_hash: string | null;
-  seal_hash: string;
-  signature: string | null;
-  key_fingerprint: string | null;
-  sealed_at: Date;
-}
-
 /**
  * Builds the manifest of an export once its summary is known: the latest seal of every period it wrote events of
  * (and, when it exports whole periods, of every sealed period of its range and services, so a period emptied since
@@ -109,8 +86,7 @@ export async function buildManifest(options: {
   let droppedBefore: number | null;
   try {
     ({ rows: seals } = await client.query<SealRow>(
-      `select distinct on (s.service_id, s.period_start) s.service_id, s.period_start, s.version, s.event_count, s.root,
-              s.prev_hash, s.seal_hash, s.signature, s.key_fingerprint, s.sealed_at
+      `select distinct on (s.service_id, s.period_start) ${SEAL_COLUMNS}
          from integrity_seals s
         where (s.service_id, s.period_start) in (select * from unnest($1::text[], $2::timestamptz[]))
            or ($3 and ($4::timestamptz is null or s.period_start >= $4) and ($5::timestamptz is null or s.period_start < $5)
@@ -151,18 +127,7 @@ export async function buildManifest(options: {
         exported: exported.get(k) ?? 0,
         complete: whole && inRange && !(droppedBefore !== null && start < droppedBefore),
         expired: droppedBefore !== null && start < droppedBefore,
-        seal: s
-          ? {
-              version: s.version,
-              eventCount: s.event_count,
-              root: s.root,
-              prevHash: s.prev_hash,
-              sealHash: s.seal_hash,
-              signature: s.signature,
-              keyFingerprint: s.key_fingerprint,
-              sealedAt: s.sealed_at.toISOString(),
-            }
-          : null,
+        seal: s ? digestSeal(s) : null,
       };
     })
     .sort((a, b) => a.periodStart.localeCompare(b.periodStart) || a.serviceId.localeCompare(b.serviceId));
@@ -283,23 +248,9 @@ export async function checkManifest(
       continue;
     }
     const s = p.seal;
-    const body = {
-      serviceId: p.serviceId,
-      periodStart: new Date(p.periodStart),
-      version: s.version,
-      eventCount: s.eventCount,
-      root: s.root,
-      prevHash: s.prevHash,
-    };
-    let ok = true;
-    if (sealHash(body) !== s.sealHash) {
-      problems.push(`${where}: the seal's hash does not recompute: the seal was changed`);
-      ok = false;
-    }
-    if (key && (!s.signature || !verifySignature(key.key, s.sealHash, s.signature))) {
-      problems.push(`${where}: the seal is ${s.signature ? 'not signed by that key' : 'unsigned'}`);
-      ok = false;
-    }
+    const faults = sealFaults(p.serviceId, s, key?.key ?? null);
+    for (const fault of faults) problems.push(`${where}: the seal: ${fault}`);
+    let ok = faults.length === 0;
     if (p.complete && !p.expired && p.exported !== s.eventCount) {
       problems.push(
         `${where}: ${p.exported} event(s) exported of a period sealed with ${s.eventCount}: the store's events changed since it was sealed (dpod-audit verify locates it)`,

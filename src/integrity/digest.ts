@@ -59,6 +59,45 @@ export interface DigestOptions {
   onEvents?: (events: SealedEvent[]) => Promise<void> | void;
 }
 
+/** A row of `integrity_seals` as a digest file (and an export manifest) carries it. */
+export function digestSeal(s: SealRow): DigestSeal {
+  return {
+    id: s.id,
+    periodStart: s.period_start.toISOString(),
+    version: s.version,
+    eventCount: s.event_count,
+    root: s.root,
+    prevHash: s.prev_hash,
+    sealHash: s.seal_hash,
+    signature: s.signature,
+    keyFingerprint: s.key_fingerprint,
+    sealedAt: s.sealed_at.toISOString(),
+    supersedes: s.supersedes,
+  };
+}
+
+/**
+ * What is wrong with one seal of a file, checked without the database: its fields against its hash, and, with a key,
+ * its signature. Empty when it holds.
+ */
+export function sealFaults(serviceId: string, s: DigestSeal, key: KeyObject | null): string[] {
+  const faults: string[] = [];
+  const body = {
+    serviceId,
+    periodStart: new Date(s.periodStart),
+    version: s.version,
+    eventCount: s.eventCount,
+    root: s.root,
+    prevHash: s.prevHash,
+  };
+  if (sealHash(body) !== s.sealHash) faults.push('its fields do not match its hash (altered)');
+  if (key) {
+    if (!s.signature) faults.push('not signed');
+    else if (!verifySignature(key, s.sealHash, s.signature)) faults.push("the signature is not the sealing key's");
+  }
+  return faults;
+}
+
 const inRange = (at: Date, from?: Date, to?: Date): boolean =>
   (!from || at.getTime() >= from.getTime()) && (!to || at.getTime() < to.getTime());
 
@@ -89,19 +128,7 @@ export async function buildDigest(pool: pg.Pool, options: DigestOptions): Promis
       if (first < 0) continue;
       chains.push({
         serviceId,
-        seals: seals.slice(first).map((s) => ({
-          id: s.id,
-          periodStart: s.period_start.toISOString(),
-          version: s.version,
-          eventCount: s.event_count,
-          root: s.root,
-          prevHash: s.prev_hash,
-          sealHash: s.seal_hash,
-          signature: s.signature,
-          keyFingerprint: s.key_fingerprint,
-          sealedAt: s.sealed_at.toISOString(),
-          supersedes: s.supersedes,
-        })),
+        seals: seals.slice(first).map(digestSeal),
       });
     }
     const digest: DigestFile = {
@@ -235,22 +262,10 @@ export function checkDigest(digest: DigestFile, events: Iterable<SealedEvent>, t
     let before: string | null | undefined;
     for (const s of chain.seals) {
       const where = `seal ${s.id} (service ${chain.serviceId}, ${s.periodStart} v${s.version})`;
-      const body = {
-        serviceId: chain.serviceId,
-        periodStart: new Date(s.periodStart),
-        version: s.version,
-        eventCount: s.eventCount,
-        root: s.root,
-        prevHash: s.prevHash,
-      };
-      if (sealHash(body) !== s.sealHash) chainProblems.push(`${where}: its fields do not match its hash (altered)`);
+      const faults = sealFaults(chain.serviceId, s, key);
       if (before !== undefined && s.prevHash !== before)
-        chainProblems.push(`${where}: the chain is broken (it does not point at the seal before it)`);
-      if (key) {
-        if (!s.signature) chainProblems.push(`${where}: not signed`);
-        else if (!verifySignature(key, s.sealHash, s.signature))
-          chainProblems.push(`${where}: the signature is not the sealing key's`);
-      }
+        faults.push('the chain is broken (it does not point at the seal before it)');
+      for (const fault of faults) chainProblems.push(`${where}: ${fault}`);
       before = s.sealHash;
     }
   }

@@ -1,10 +1,10 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { importFiles } from '../../src/ingest';
 import { jsonLines, record, writeText } from '../ingest/hand-made';
-import { ensureChromium } from './support/chromium';
+import { launchChromium } from './support/chromium';
 import { dataOf, gql } from './support/http';
 import { eventually } from './support/live-clients';
 import { startSeededApp, type SeededApp } from './support/seeded-app';
@@ -15,20 +15,8 @@ let seeded: SeededApp;
 let browser: Browser;
 
 beforeAll(async () => {
-  const executablePath = ensureChromium();
   seeded = await startSeededApp();
-  browser = await chromium.launch({
-    executablePath,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-dev-shm-usage',
-    ],
-  });
+  browser = await launchChromium();
 }, 240_000);
 
 afterAll(async () => {

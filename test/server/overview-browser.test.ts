@@ -1,9 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { OVERVIEW_QUERIES } from '../../src/server/overview/overview-queries';
 import { bearer } from './support/bearer';
-import { ensureChromium } from './support/chromium';
+import { launchChromium } from './support/chromium';
 import { dataOf, gql } from './support/http';
 import { startSeededApp, type SeededApp } from './support/seeded-app';
 
@@ -13,19 +13,7 @@ const HOUR_MS = 3_600_000;
 let browser: Browser;
 
 beforeAll(async () => {
-  const executablePath = ensureChromium();
-  browser = await chromium.launch({
-    executablePath,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-dev-shm-usage',
-    ],
-  });
+  browser = await launchChromium();
 }, 240_000);
 
 afterAll(async () => {

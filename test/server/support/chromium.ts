@@ -1,3 +1,4 @@
+import { chromium, type Browser } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
@@ -29,4 +30,20 @@ export function ensureChromium(): string {
   if (!existsSync(CHROMIUM_PATH))
     throw new Error(`apt-get installed chromium but ${CHROMIUM_PATH} does not exist; set CHROMIUM_PATH.`);
   return CHROMIUM_PATH;
+}
+
+/** Launches Debian's Chromium headless (installing it when missing), with the flags the browser tests share. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: ensureChromium(),
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
+  });
 }
