@@ -245,10 +245,16 @@ async function main(): Promise<void> {
     }
     await embedded?.stop();
   };
-  // Side by side (issue 16): the slim page from this server, the hand-written route, PostGraphile v5 and v4 on the
-  // same table, alternated request by request; then req/s at 4 clients, each in turn, two rounds.
+  // Side by side (issue 16): the slim page from this server, the same server with its fast lane off (every request
+  // through Apollo's pipeline), the hand-written route, PostGraphile v5 and v4 on the same table, alternated request
+  // by request; then req/s at 4 clients, each in turn, two rounds.
+  const apolloOnly = await startServerProcess(join(__dirname, '..', 'src', 'cli.js'), {
+    ...serverEnv,
+    GRAPHQL_FAST_LANE: 'false',
+  });
   await sideBySide({
     endpoint,
+    apolloOnlyEndpoint: apolloOnly.endpoint,
     dbUrl,
     sqlPool,
     variables: { s: service.id, from: windowFrom.toISOString(), to: windowTo.toISOString(), after: null },
@@ -257,6 +263,7 @@ async function main(): Promise<void> {
     connections,
     peers: process.argv.includes('--postgraphile'),
   });
+  await apolloOnly.stop();
   if (process.argv.includes('--side-by-side-only')) {
     await finish();
     return;

@@ -76,6 +76,8 @@ function peerNode(): string | null {
  */
 export async function sideBySide(o: {
   endpoint: string;
+  /** The same server with GRAPHQL_FAST_LANE=false: what the fast lane gains, in the same run. */
+  apolloOnlyEndpoint?: string;
   dbUrl: string;
   sqlPool: pg.Pool;
   variables: { s: string; from: string; to: string; after: null };
@@ -93,6 +95,14 @@ export async function sideBySide(o: {
       page: (d) => (d as { auditEvents: SlimPage }).auditEvents,
       stop: () => Promise.resolve(),
     });
+    if (o.apolloOnlyEndpoint)
+      targets.push({
+        name: 'this server, fast lane off (GRAPHQL_FAST_LANE=false)',
+        url: o.apolloOnlyEndpoint,
+        body: JSON.stringify({ query: SLIM_QUERY, variables: o.variables }),
+        page: (d) => (d as { auditEvents: SlimPage }).auditEvents,
+        stop: () => Promise.resolve(),
+      });
     const route = await startRoute(o.dbUrl);
     targets.push({
       name: 'hand-written route (node:http + pg)',
@@ -144,8 +154,9 @@ export async function sideBySide(o: {
     );
     log('| server | p50 | p95 | req/s (two rounds) | p50 / route | req/s / route | req/s: this server / it |');
     log('|---|---|---|---|---|---|---|');
-    const routeP50 = latency[1]!.p50;
-    const routeRps = mean(rps[1]!);
+    const routeAt = targets.findIndex((t) => t.name.startsWith('hand-written route'));
+    const routeP50 = latency[routeAt]!.p50;
+    const routeRps = mean(rps[routeAt]!);
     const ourRps = mean(rps[0]!);
     for (const [i, t] of targets.entries()) {
       log(

@@ -56,6 +56,7 @@ const EXAMPLES: Record<keyof typeof envSchema.shape, string> = {
   BODY_LIMIT_BYTES: '1000000',
   CORS_ORIGINS: 'https://portal.example.com,https://ops.example.com',
   INTROSPECTION: 'true',
+  GRAPHQL_FAST_LANE: 'true',
   EMBEDDED_PG_DIR: '/tmp/dpod-audit-pg',
   DB_POOL_SIZE: '10',
   INTEGRITY_SIGNING_KEY: '(an Ed25519 private key, PKCS#8 PEM or JWK)',
@@ -137,6 +138,7 @@ const envSchema = z.object({
   BODY_LIMIT_BYTES: intIn(1024, 100_000_000).default('1000000'),
   CORS_ORIGINS: z.string().trim().default(''),
   INTROSPECTION: bool.default('true'),
+  GRAPHQL_FAST_LANE: bool.default('true'),
   EMBEDDED_PG_DIR: z.string().trim().min(1, { message: 'must not be empty' }).optional(),
   DB_POOL_SIZE: intIn(1, 200).default('10'),
   INTEGRITY_SIGNING_KEY: z
@@ -238,6 +240,8 @@ export interface Config {
     readonly corsOrigins: readonly string[];
     readonly bodyLimitBytes: number;
     readonly requestTimeoutMs: number;
+    /** Known queries skip Apollo's per-request pipeline (`GRAPHQL_FAST_LANE`; src/server/http/fast-lane.ts). */
+    readonly fastLane: boolean;
   };
   readonly auth: {
     readonly mode: (typeof AUTH_MODES)[number];
@@ -421,6 +425,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
         .filter(Boolean),
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
       requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+      fastLane: e.GRAPHQL_FAST_LANE,
     },
     auth: {
       mode: e.AUTH_MODE,

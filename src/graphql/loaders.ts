@@ -6,6 +6,7 @@ import type { AuditEvent, EventPosition } from './audit/audit-event';
 import type { AggregateNeed, AggregateValue } from './audit/audit-aggregate';
 import { computeAggregates, fetchClientHomes } from './audit/audit-aggregate.repository';
 import { filterKey, type AuditFilter } from './audit/audit-filter';
+import type { EventProjection } from './audit/event-projection';
 import { fetchEventPages, fetchEventsByPosition, type EventPage } from './audit/audit-page.repository';
 import type { EventOrder, ParentDimension } from './audit/audit-scope';
 import { dpodUnavailable } from './errors';
@@ -25,6 +26,7 @@ export interface PageLoadKey {
   parent: string | null;
   order: EventOrder;
   request: PageRequest<EventPosition>;
+  projection: EventProjection;
 }
 
 /** A request for one part of one connection's aggregate. */
@@ -101,7 +103,7 @@ export function createLoaders(deps: LoaderDeps): Loaders {
       const out: (EventPage | Error)[] = new Array<EventPage | Error>(keys.length);
       const groups = groupBy(
         keys,
-        (k) => `${filterKey(k.filter)}|${k.dimension}|${k.order}|${JSON.stringify(k.request)}`,
+        (k) => `${filterKey(k.filter)}|${k.dimension}|${k.order}|${k.projection}|${JSON.stringify(k.request)}`,
         (k) => k,
       );
       await Promise.all(
@@ -112,13 +114,24 @@ export function createLoaders(deps: LoaderDeps): Loaders {
             return;
           }
           onQuery();
-          const pages = await fetchEventPages(db, group.filter, group.dimension, parents, group.order, group.request);
+          const pages = await fetchEventPages(
+            db,
+            group.filter,
+            group.dimension,
+            parents,
+            group.order,
+            group.request,
+            group.projection,
+          );
           for (const m of members) out[m.index] = answerOf(parents, pages, m.key.parent);
         }),
       );
       return out;
     },
-    { cacheKeyFn: (k) => `${filterKey(k.filter)}|${k.dimension}|${k.parent}|${k.order}|${JSON.stringify(k.request)}` },
+    {
+      cacheKeyFn: (k) =>
+        `${filterKey(k.filter)}|${k.dimension}|${k.parent}|${k.order}|${k.projection}|${JSON.stringify(k.request)}`,
+    },
   );
 
   const aggregate = new DataLoader<AggregateLoadKey, AggregateValue, string>(

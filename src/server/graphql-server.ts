@@ -59,7 +59,13 @@ export function createGraphqlServer<TContext extends { requestId: string }>(
 ): GraphqlServer {
   const { config, logger, db } = options;
   const metrics = options.metrics ?? createMetrics({ ingestSnapshot: () => readIngestSnapshot(db) });
-  const apollo = createApolloServer<TContext>({ schema: options.schema, limits: config.limits, metrics, logger });
+  const graphql = createApolloServer<TContext>({
+    schema: options.schema,
+    limits: config.limits,
+    metrics,
+    logger,
+    fastLane: config.http.fastLane,
+  });
   const assets = loadGraphiqlAssets();
   const bearerHint =
     config.auth.mode === 'jwt'
@@ -88,7 +94,7 @@ export function createGraphqlServer<TContext extends { requestId: string }>(
         })
       : undefined,
     http: config.http,
-    apollo,
+    graphql,
     authenticate,
     createContext: options.createContext,
     metrics,
@@ -111,7 +117,7 @@ export function createGraphqlServer<TContext extends { requestId: string }>(
     metrics,
     http,
     async start(port = config.http.port, host = config.http.host) {
-      await apollo.start();
+      await graphql.apollo.start();
       started = true;
       const url = await http.listen(port, host);
       if (config.auth.mode === 'none') {
@@ -123,7 +129,7 @@ export function createGraphqlServer<TContext extends { requestId: string }>(
     },
     async stop() {
       await http.close();
-      if (started) await apollo.stop();
+      if (started) await graphql.apollo.stop();
     },
   };
 }

@@ -78,7 +78,10 @@ describe('query limits measured once per distinct query', () => {
   });
 
   it('through Apollo: invalid variables are BAD_USER_INPUT, and the same query then runs within its limits', async () => {
-    const apollo = new ApolloServer({ schema: placeholderSchema, plugins: [queryLimitsPlugin(LIMITS)] });
+    const apollo = new ApolloServer({
+      schema: placeholderSchema,
+      plugins: [queryLimitsPlugin(createQueryLimitsEnforcer(LIMITS))],
+    });
     await apollo.start();
     try {
       const query = 'query ($n: Int!) { items(first: $n) { id } }';

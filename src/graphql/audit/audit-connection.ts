@@ -1,3 +1,4 @@
+import type { GraphQLResolveInfo } from 'graphql';
 import type { Context } from '../context';
 import { parsePageArgs, type PageArgs, type PageRequest } from '../pagination/page-request';
 import { decodeEventCursor, encodeEventCursor } from './audit-cursor';
@@ -6,12 +7,15 @@ import type { AuditEvent, EventPosition } from './audit-event';
 import { normalizeFilter, type AuditFilterInput } from './audit-filter';
 import type { EventPage } from './audit-page.repository';
 import type { AuditScope, EventOrder, ParentDimension } from './audit-scope';
+import { eventProjection, type EventProjection } from './event-projection';
 
 /** The source object of an AuditEventConnection: what to read; reading happens in its fields, through loaders. */
 export interface AuditConnectionSource {
   scope: AuditScope;
   order: EventOrder;
   request: PageRequest<EventPosition>;
+  /** The columns its page reads: what the query selects under the connection. */
+  projection: EventProjection;
 }
 
 /** Arguments of an audit event connection field. */
@@ -20,17 +24,22 @@ export interface AuditConnectionArgs extends PageArgs {
   orderBy?: EventOrder | null;
 }
 
-/** Validates connection arguments (filter, paging, order) and confines the filter to the caller's services. */
+/**
+ * Validates connection arguments (filter, paging, order) and confines the filter to the caller's services. With the
+ * connection field's `info`, its page reads only the columns the query selects under it.
+ */
 export function openAuditConnection(
   ctx: Context,
   args: AuditConnectionArgs,
   parent: { dimension: ParentDimension; id: string } | null = null,
+  info?: GraphQLResolveInfo,
 ): AuditConnectionSource {
   const request = parsePageArgs(args, ctx.deps.config.limits.maxPageSize, decodeEventCursor);
   return {
     scope: { filter: normalizeFilter(args.filter, ctx.auth), parent },
     order: args.orderBy ?? 'TIME_DESC',
     request,
+    projection: eventProjection(info),
   };
 }
 
@@ -43,6 +52,7 @@ export function loadPage(ctx: Context, source: AuditConnectionSource): Promise<E
     parent: scope.parent?.id ?? null,
     order: source.order,
     request: source.request,
+    projection: source.projection,
   });
 }
 

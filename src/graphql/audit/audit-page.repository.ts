@@ -11,6 +11,7 @@ import {
 } from './audit-event';
 import { filterCondition, type AuditFilter } from './audit-filter';
 import type { EventOrder, ParentDimension } from './audit-scope';
+import type { EventProjection } from './event-projection';
 
 /** One page of events with exact neighbours. */
 export interface EventPage {
@@ -27,6 +28,15 @@ export const EVENT_COLUMNS = sql.raw(`e.id, (extract(epoch from e.time) * 100000
     e.source, e.partition_id, e.service_id, e.client_id, e.tenant_id, e.trace_id, e.action, e.status,
     host(e.client_ip) as client_ip, e.hsm_id, e.object_ids, e.partition_serial, e.role, e.meta_malformed,
     coalesce(e.meta_raw, e.meta::text) as meta_raw`);
+
+/**
+ * The select list of a lean page (event-projection.ts): the same names, the columns no selected field reads as
+ * nulls. PostgreSQL then sends, and `pg` parses, a few short columns per row instead of the meta text and arrays.
+ */
+const LEAN_EVENT_COLUMNS = sql.raw(`e.id, (extract(epoch from e.time) * 1000000)::bigint::text as time_us,
+    null as source, null as partition_id, e.service_id, e.client_id, null as tenant_id, null as trace_id, e.action,
+    e.status, null as client_ip, null as hsm_id, null as object_ids, null as partition_serial, null as role,
+    false as meta_malformed, null as meta_raw`);
 
 function positionCondition(alias: string, position: EventPosition, op: '<' | '>' | '<=' | '>='): RawBuilder<unknown> {
   const t = sql.ref(`${alias}.time`);
@@ -46,7 +56,9 @@ export async function fetchEventPages(
   parents: readonly (string | null)[],
   order: EventOrder,
   request: PageRequest<EventPosition>,
+  projection: EventProjection = 'full',
 ): Promise<EventPage[]> {
+  const columns = projection === 'lean' ? LEAN_EVENT_COLUMNS : EVENT_COLUMNS;
   const backward = request.direction === 'backward';
   const scanAsc = (order === 'TIME_ASC') !== backward;
   const dir = sql.raw(scanAsc ? 'asc' : 'desc');
@@ -59,7 +71,7 @@ export async function fetchEventPages(
   if (!dimension) {
     // One page without parents: a plain keyset scan; the other side of the cursor is an InitPlan evaluated once.
     const single = await prepared(sql<AuditEventSqlRow & { has_other: boolean }>`
-      select (${otherSide}) as has_other, ${EVENT_COLUMNS}
+      select (${otherSide}) as has_other, ${columns}
         from audit_events e
        where ${filterCondition(filter, 'e')} and ${pageCursorCond}
        order by e.time ${dir}, e.id ${dir}
@@ -73,7 +85,7 @@ export async function fetchEventPages(
   }
   const source = sql`unnest(${parents}::text[]) with ordinality as p(parent, ord)`;
   const result = await sql<AuditEventSqlRow & { parent: string | null; ord: string; has_other: boolean }>`
-    select p.parent, p.ord::text as ord, o.has_other, ${EVENT_COLUMNS}
+    select p.parent, p.ord::text as ord, o.has_other, ${columns}
       from ${source}
       cross join lateral (select ${otherSide} as has_other) o
       left join lateral (

@@ -1,4 +1,5 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
 import { findLunaAction, type LunaActionEntry } from '../catalog/luna-action-catalog';
 import type { Context } from '../context';
 import { openAuditConnection, type AuditConnectionSource } from '../audit/audit-connection';
@@ -19,8 +20,12 @@ export class AuditEventsResolver {
   @Query(() => AuditEventConnectionType, {
     description: 'Audit events matching a filter, paged by cursor, with their count and aggregate.',
   })
-  auditEvents(@Args() args: AuditEventsArgs, @Ctx() ctx: Context): AuditConnectionSource {
-    return openAuditConnection(ctx, args);
+  auditEvents(
+    @Args() args: AuditEventsArgs,
+    @Ctx() ctx: Context,
+    @Info() info: GraphQLResolveInfo,
+  ): AuditConnectionSource {
+    return openAuditConnection(ctx, args, null, info);
   }
 
   @Query(() => AuditEventType, {

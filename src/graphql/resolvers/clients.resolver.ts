@@ -61,8 +61,13 @@ export class ClientsResolver {
   }
 
   @FieldResolver(() => AuditEventConnectionType, { description: 'Audit events caused by this client.' })
-  actions(@Root() c: ClientRef, @Args() args: AuditEventsArgs, @Ctx() ctx: Context): AuditConnectionSource {
-    return openAuditConnection(ctx, args, { dimension: 'client_id', id: c.id });
+  actions(
+    @Root() c: ClientRef,
+    @Args() args: AuditEventsArgs,
+    @Ctx() ctx: Context,
+    @Info() info: GraphQLResolveInfo,
+  ): AuditConnectionSource {
+    return openAuditConnection(ctx, args, { dimension: 'client_id', id: c.id }, info);
   }
 
   @FieldResolver(() => FindingConnectionType, {

@@ -1,4 +1,5 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Info, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { RULES } from '../../detect/catalog';
 import { openAuditConnection, type AuditConnectionSource } from '../audit/audit-connection';
 import { AuditEventOrder } from '../types/audit-event-filter.input';
@@ -78,26 +79,36 @@ export class FindingsResolver {
     description:
       'Its evidence: the events of its service and client from first to last seen that match its rule (as many as its count), oldest first by default.',
   })
-  events(@Root() f: FindingRecord, @Args() args: FindingEventsArgs, @Ctx() ctx: Context): AuditConnectionSource {
+  events(
+    @Root() f: FindingRecord,
+    @Args() args: FindingEventsArgs,
+    @Ctx() ctx: Context,
+    @Info() info: GraphQLResolveInfo,
+  ): AuditConnectionSource {
     const e = f.evidence;
     // The filter's bounds are milliseconds (DPoD's precision); `to` is exclusive, so it ends just after the last event.
-    const source = openAuditConnection(ctx, {
-      first: args.first,
-      after: args.after,
-      last: args.last,
-      before: args.before,
-      orderBy: args.orderBy ?? AuditEventOrder.TIME_ASC,
-      filter: {
-        from: new Date(Math.floor(Number(f.position.timeUs) / 1000)),
-        to: new Date(Math.floor(Number(f.lastSeenUs) / 1000) + 1),
-        serviceIds: [f.serviceId],
-        ...(f.clientId !== null ? { clientIds: [f.clientId] } : {}),
-        ...(e.kind === 'actions'
-          ? { actions: e.actions, ...(e.okOnly ? { succeeded: true } : {}), ...(e.roles ? { roles: e.roles } : {}) }
-          : {}),
-        ...(e.kind === 'address' ? { clientIps: [e.prefix] } : {}),
+    const source = openAuditConnection(
+      ctx,
+      {
+        first: args.first,
+        after: args.after,
+        last: args.last,
+        before: args.before,
+        orderBy: args.orderBy ?? AuditEventOrder.TIME_ASC,
+        filter: {
+          from: new Date(Math.floor(Number(f.position.timeUs) / 1000)),
+          to: new Date(Math.floor(Number(f.lastSeenUs) / 1000) + 1),
+          serviceIds: [f.serviceId],
+          ...(f.clientId !== null ? { clientIds: [f.clientId] } : {}),
+          ...(e.kind === 'actions'
+            ? { actions: e.actions, ...(e.okOnly ? { succeeded: true } : {}), ...(e.roles ? { roles: e.roles } : {}) }
+            : {}),
+          ...(e.kind === 'address' ? { clientIps: [e.prefix] } : {}),
+        },
       },
-    });
+      null,
+      info,
+    );
     if (e.kind === 'pin-failures') source.scope.filter.pinFailures = true;
     return source;
   }

@@ -117,8 +117,13 @@ export class ServicesResolver {
   }
 
   @FieldResolver(() => AuditEventConnectionType, { description: 'Audit events recorded on this service.' })
-  auditEvents(@Root() s: ServiceRef, @Args() args: AuditEventsArgs, @Ctx() ctx: Context): AuditConnectionSource {
-    return openAuditConnection(ctx, args, { dimension: 'service_id', id: s.id });
+  auditEvents(
+    @Root() s: ServiceRef,
+    @Args() args: AuditEventsArgs,
+    @Ctx() ctx: Context,
+    @Info() info: GraphQLResolveInfo,
+  ): AuditConnectionSource {
+    return openAuditConnection(ctx, args, { dimension: 'service_id', id: s.id }, info);
   }
 
   @FieldResolver(() => FindingConnectionType, {

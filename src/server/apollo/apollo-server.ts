@@ -10,8 +10,10 @@ import type { Logger } from '../../logger';
 import { compiledExecutionGateway } from './compiled-executor';
 import { createErrorMasker, errorLoggingPlugin } from './error-masking';
 import type { Metrics } from '../metrics/metrics';
-import { operationMetricsPlugin } from './operation-metrics.plugin';
+import { operationLabels, operationMetricsPlugin } from './operation-metrics.plugin';
 import { queryLimitsPlugin } from './query-limits.plugin';
+import { createQueryLimitsEnforcer } from './query-limits';
+import { PreparedOperations } from './prepared-operations';
 import { unconfirmedAnswersPlugin } from '../../graphql/live/unconfirmed-answers';
 
 /** Tokens a query document may hold: bounds parsing and validation work before any limit rule runs. */
@@ -23,6 +25,17 @@ export interface ApolloServerOptions {
   limits: Config['limits'];
   metrics: Metrics;
   logger: Logger;
+  /** Register compiled queries for the HTTP layer's fast lane (`GRAPHQL_FAST_LANE`, default on). */
+  fastLane?: boolean;
+}
+
+/** Apollo Server and the fast lane beside it, sharing the limits enforcer, the metric labels and compiled operations. */
+export interface GraphqlEngine<TContext extends object> {
+  apollo: ApolloServer<TContext>;
+  /** Queries Apollo has run and compiled, which the HTTP layer may run again itself (src/server/http/fast-lane.ts). */
+  prepared: PreparedOperations;
+  /** The metric label of an operation name (shared with the Apollo metrics plugin, so both count the same series). */
+  operationLabel: (name: string | null | undefined) => string;
 }
 
 /**
@@ -31,11 +44,26 @@ export interface ApolloServerOptions {
  */
 export function createApolloServer<TContext extends { requestId: string }>(
   options: ApolloServerOptions,
-): ApolloServer<TContext> {
+): GraphqlEngine<TContext> {
   const { limits, logger } = options;
-  return new ApolloServer<TContext>({
+  const enforce = createQueryLimitsEnforcer({
+    maxDepth: limits.maxDepth,
+    maxCost: limits.maxCost,
+    maxAliases: limits.maxAliases,
+    maxRootFields: limits.maxRootFields,
+    maxPageSize: limits.maxPageSize,
+  });
+  const prepared = new PreparedOperations(options.schema, enforce);
+  const operationLabel = operationLabels();
+  const apollo = new ApolloServer<TContext>({
     // Operations execute compiled (graphql-jit); Apollo keeps parsing, validation, plugins and formatting.
-    gateway: compiledExecutionGateway(options.schema),
+    // Off, or with APOLLO_KEY set (Apollo then reports usage from its own pipeline), nothing is prepared, so every
+    // request goes through Apollo.
+    gateway: compiledExecutionGateway(
+      options.schema,
+      undefined,
+      options.fastLane === false || process.env.APOLLO_KEY ? undefined : prepared,
+    ),
     introspection: limits.introspection,
     // With introspection off, "Did you mean ...?" in validation errors would still spell out the schema field by field.
     hideSchemaDetailsFromClientErrors: !limits.introspection,
@@ -57,17 +85,12 @@ export function createApolloServer<TContext extends { requestId: string }>(
       // resolver of the schema for good, slowing every later operation; and Apollo would otherwise install it for
       // any subgraph and build a trace recorder on every request. Operation timings are in /metrics.
       ApolloServerPluginInlineTraceDisabled(),
-      queryLimitsPlugin<TContext>({
-        maxDepth: limits.maxDepth,
-        maxCost: limits.maxCost,
-        maxAliases: limits.maxAliases,
-        maxRootFields: limits.maxRootFields,
-        maxPageSize: limits.maxPageSize,
-      }),
+      queryLimitsPlugin<TContext>(enforce),
       // Non-null live fields answered without DPoD get their DPOD_UNAVAILABLE error here.
       unconfirmedAnswersPlugin<TContext>(),
-      operationMetricsPlugin<TContext>(options.metrics),
+      operationMetricsPlugin<TContext>(options.metrics, operationLabel),
       errorLoggingPlugin<TContext>(logger),
     ],
   });
+  return { apollo, prepared, operationLabel };
 }

@@ -9,6 +9,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+import type { PreparedOperations } from './prepared-operations';
 
 /** Compiles one operation (graphql-jit's `compileQuery`; replaceable to observe it in tests). */
 export type Compile = (
@@ -50,11 +51,22 @@ const COMPILE_AFTER = 2;
  * Apollo Server only lets a custom executor in through its gateway interface: it still parses, validates,
  * runs every plugin hook (limits, metrics, error masking) and formats the response; only execution moves.
  */
-export function compiledExecutionGateway(schema: GraphQLSchema, compile: Compile = compileQuery): GatewayInterface {
+export function compiledExecutionGateway(
+  schema: GraphQLSchema,
+  compile: Compile = compileQuery,
+  prepared?: PreparedOperations,
+): GatewayInterface {
   // Per operation: how often it ran uncompiled, or its compiled form (null: graphql-jit cannot compile it).
   const operations = new Map<string, number | CompiledQuery | null>();
+  const withJsErrors = (result: ExecutionResult, text: string): ExecutionResult => {
+    if (result.errors) result.errors = result.errors.map((e) => (e.extensions ? e : asGraphqlJsError(e, text)));
+    return result;
+  };
 
   const executor: GatewayExecutor = async (rc) => {
+    // The fast lane already ran this request and found errors in its result: Apollo formats that result, unrun again.
+    const held = prepared?.take(rc.context);
+    if (held) return withJsErrors(held, rc.source);
     const key = `${rc.operationName ?? ''}\u0000${rc.queryHash}`;
     let entry = operations.get(key);
     if (entry === undefined && operations.size >= MAX_COMPILED) operations.delete(operations.keys().next().value!);
@@ -64,6 +76,13 @@ export function compiledExecutionGateway(schema: GraphQLSchema, compile: Compile
       if (runs >= COMPILE_AFTER) {
         const result = compile(schema, rc.document, rc.operationName ?? undefined);
         entry = isCompiledQuery(result) ? result : null;
+        // Parsed, validated and resolved by Apollo, and compiled: later requests with this text can take the fast lane.
+        if (entry && rc.operation && rc.request.query !== undefined)
+          prepared?.register(rc.request.query, rc.request.operationName, {
+            document: rc.document,
+            operation: rc.operation,
+            compiled: entry,
+          });
       } else {
         entry = runs;
       }
@@ -83,8 +102,7 @@ export function compiledExecutionGateway(schema: GraphQLSchema, compile: Compile
     // No `data` key means the variables were refused before execution: graphql-js words those errors. (`data: null`
     // is an execution error reaching the root: running again would repeat every statement, a timed-out one included.)
     if (result.data === undefined) return plain();
-    if (result.errors) result.errors = result.errors.map((e) => (e.extensions ? e : asGraphqlJsError(e, rc.source)));
-    return result;
+    return withJsErrors(result, rc.source);
   };
 
   return {
@@ -97,6 +115,7 @@ export function compiledExecutionGateway(schema: GraphQLSchema, compile: Compile
     },
     stop() {
       operations.clear();
+      prepared?.clear();
       return Promise.resolve();
     },
   };

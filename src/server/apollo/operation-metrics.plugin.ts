@@ -4,12 +4,14 @@ import type { Metrics } from '../metrics/metrics';
 /** Distinct operation labels kept; later new names are counted under `other` (each label is a histogram series). */
 export const MAX_OPERATION_LABELS = 200;
 
-/** Observes per-operation latency and counts returned errors by `extensions.code`. */
-export function operationMetricsPlugin<TContext extends object>(metrics: Metrics): ApolloServerPlugin<TContext> {
+/**
+ * Turns client-chosen operation names into metric labels: short and printable, and new names stop making new series
+ * past MAX_OPERATION_LABELS, so that a client sending unique names cannot grow memory and /metrics without end.
+ * One instance is shared by the Apollo plugin and the fast lane.
+ */
+export function operationLabels(): (name: string | null | undefined) => string {
   const labels = new Set<string>();
-  // Operation names are chosen by clients: the label is kept short and printable, and new names stop making
-  // new series past MAX_OPERATION_LABELS, so that a client sending unique names cannot grow memory and /metrics without end.
-  const operationLabel = (name: string | null | undefined): string => {
+  return (name) => {
     if (!name) return 'anonymous';
     const label = name.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 64);
     if (labels.has(label)) return label;
@@ -17,6 +19,13 @@ export function operationMetricsPlugin<TContext extends object>(metrics: Metrics
     labels.add(label);
     return label;
   };
+}
+
+/** Observes per-operation latency and counts returned errors by `extensions.code`. */
+export function operationMetricsPlugin<TContext extends object>(
+  metrics: Metrics,
+  operationLabel: (name: string | null | undefined) => string = operationLabels(),
+): ApolloServerPlugin<TContext> {
   return {
     requestDidStart() {
       const started = process.hrtime.bigint();

@@ -1,27 +1,17 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { getVariableValues } from 'graphql';
-import { createQueryLimitsEnforcer, type QueryLimits } from './query-limits';
+import { enforceLimits, type LimitsEnforcer } from './prepared-operations';
 
 /**
  * Rejects operations over the depth, alias, root-field, page-size or cost limits before they execute.
  * Each distinct query (and page-size variables) is measured once; later requests only compare the measure.
+ * The enforcer is shared with the fast lane (prepared-operations.ts), so both measure a document once.
  */
-export function queryLimitsPlugin<TContext extends object>(limits: QueryLimits): ApolloServerPlugin<TContext> {
-  const enforce = createQueryLimitsEnforcer(limits);
+export function queryLimitsPlugin<TContext extends object>(enforce: LimitsEnforcer): ApolloServerPlugin<TContext> {
   return {
     requestDidStart() {
       return Promise.resolve({
         didResolveOperation({ schema, document, operation, request }) {
-          if (!operation) return Promise.resolve();
-          let variables = request.variables ?? {};
-          if (operation.variableDefinitions?.length) {
-            const values = getVariableValues(schema, operation.variableDefinitions, variables, { maxErrors: 1 });
-            // Invalid variables: execution refuses the request (BAD_USER_INPUT) before any resolver runs.
-            if (values.errors) return Promise.resolve();
-            // Measured with their defaults applied: an omitted `$r` defaulting to 600 representations is 600.
-            variables = values.coerced;
-          }
-          enforce(schema, document, operation, variables);
+          if (operation) enforceLimits(enforce, schema, document, operation, request.variables ?? {});
           return Promise.resolve();
         },
       });

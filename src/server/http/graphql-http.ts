@@ -1,11 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HeaderMap, type ApolloServer } from '@apollo/server';
+import { HeaderMap } from '@apollo/server';
+import type { GraphqlEngine } from '../apollo/apollo-server';
+import type { Metrics } from '../metrics/metrics';
+import { runFastLane } from './fast-lane';
 import { HttpError } from './http-errors';
 import { parseJsonBody, readBody } from './request-body';
 
 /** Options for {@link handleGraphqlRequest}. */
 export interface GraphqlRequestOptions<TContext extends object> {
-  apollo: ApolloServer<TContext>;
+  engine: GraphqlEngine<TContext>;
+  metrics: Metrics;
   bodyLimitBytes: number;
   /** Builds the per-request context (called once, after authentication). */
   context: () => Promise<TContext>;
@@ -18,7 +22,7 @@ export interface TimeoutFlag {
   aborted: boolean;
 }
 
-/** Runs one GET or POST `/graphql` request through Apollo Server and writes its response. */
+/** Runs one GET or POST `/graphql` request (a known query through the fast lane, else Apollo Server) and writes its response. */
 export async function handleGraphqlRequest<TContext extends object>(
   req: IncomingMessage,
   res: ServerResponse,
@@ -28,14 +32,24 @@ export async function handleGraphqlRequest<TContext extends object>(
 ): Promise<void> {
   const method = req.method ?? 'GET';
   let body: unknown = undefined;
-  if (method === 'POST') body = parseJsonBody(await readBody(req, options.bodyLimitBytes), req.headers['content-type']);
+  let context = options.context;
+  if (method === 'POST') {
+    body = parseJsonBody(await readBody(req, options.bodyLimitBytes), req.headers['content-type']);
+    const outcome = await runFastLane(req, res, body, extraHeaders, options);
+    options.metrics.graphqlFastLane.inc({ outcome: outcome.kind });
+    if (outcome.kind === 'answered') return;
+    if (outcome.kind === 'held') {
+      const held = outcome.context as TContext;
+      context = () => Promise.resolve(held);
+    }
+  }
   const headers = new HeaderMap();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
   }
-  const response = await options.apollo.executeHTTPGraphQLRequest({
+  const response = await options.engine.apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method, headers, search: url.search, body },
-    context: options.context,
+    context,
   });
   if (options.signal.aborted) return;
   // GraphQL answers depend on the caller and on live data: never cached (no field has a cache hint).

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ApolloServer } from '@apollo/server';
+import type { GraphqlEngine } from '../apollo/apollo-server';
 import type { Config } from '../../config';
 import type { Logger } from '../../logger';
 import { AuthError, type AuthScope, type Authenticator } from '../auth/authenticator';
@@ -17,7 +17,8 @@ import { parseJsonBody, readBody } from './request-body';
 /** What the HTTP server needs; built by the composition root (`app.ts`). */
 export interface HttpServerDeps<TContext extends object> {
   http: Config['http'];
-  apollo: ApolloServer<TContext>;
+  /** Apollo Server and its fast lane. */
+  graphql: GraphqlEngine<TContext>;
   authenticate: Authenticator;
   /** Builds the GraphQL context of one authenticated request. */
   createContext(input: { requestId: string; auth: AuthScope }): Promise<TContext> | TContext;
@@ -163,7 +164,8 @@ export function createHttpServer<TContext extends object>(deps: HttpServerDeps<T
         return;
       }
       await handleGraphqlRequest(req, res, url, base, {
-        apollo: deps.apollo,
+        engine: deps.graphql,
+        metrics,
         bodyLimitBytes: http.bodyLimitBytes,
         context: async () => deps.createContext({ requestId, auth }),
         signal,

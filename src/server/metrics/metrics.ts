@@ -41,6 +41,8 @@ export interface Metrics {
   httpRequestDuration: Histogram<'method' | 'route' | 'status'>;
   graphqlOperationDuration: Histogram<'operation' | 'type'>;
   graphqlErrors: Counter<'code'>;
+  /** POST /graphql requests by what the fast lane did: answered, apollo (not for it), held (run; Apollo formats errors). */
+  graphqlFastLane: Counter<'outcome'>;
   dpodCalls: Counter<'route' | 'status'>;
   dpodCallDuration: Histogram<'route'>;
   webhookDeliveries: Counter<'outcome'>;
@@ -75,6 +77,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     name: 'graphql_errors_total',
     help: 'GraphQL errors returned to clients, by extensions.code.',
     labelNames: ['code'] as const,
+    registers: [registry],
+  });
+  const graphqlFastLane = new Counter({
+    name: 'graphql_fast_lane_requests_total',
+    help: 'POST /graphql requests by fast lane outcome: answered (a known query run without Apollo), apollo (left to Apollo), held (run, its errors formatted by Apollo).',
+    labelNames: ['outcome'] as const,
     registers: [registry],
   });
   const dpodCalls = new Counter({
@@ -187,6 +195,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     httpRequestDuration,
     graphqlOperationDuration,
     graphqlErrors,
+    graphqlFastLane,
     dpodCalls,
     dpodCallDuration,
     webhookDeliveries,

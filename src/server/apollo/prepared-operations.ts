@@ -1,0 +1,149 @@
+import Negotiator from 'negotiator';
+import {
+  getVariableValues,
+  OperationTypeNode,
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
+import type { CompiledQuery } from 'graphql-jit';
+import type { QueryMeasure } from './query-limits';
+
+/** Checks an operation against the query limits (throws the limit's GraphQLError when over one). */
+export type LimitsEnforcer = (
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+) => QueryMeasure;
+
+/**
+ * Applies the limits to one request as the limits plugin does: the variables coerced with their defaults (an omitted
+ * `$first` defaulting to 100 counts as 100). False when the variables are invalid: execution then refuses the request
+ * with BAD_USER_INPUT before any resolver runs, so there is nothing to measure. Throws when over a limit.
+ */
+export function enforceLimits(
+  enforce: LimitsEnforcer,
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+): boolean {
+  let values = variables;
+  if (operation.variableDefinitions?.length) {
+    const coerced = getVariableValues(schema, operation.variableDefinitions, variables, { maxErrors: 1 });
+    if (coerced.errors) return false;
+    values = coerced.coerced;
+  }
+  enforce(schema, document, operation, values);
+  return true;
+}
+
+/** A query Apollo has parsed, validated and run, compiled by graphql-jit: what the fast lane needs to run it again. */
+export interface PreparedOperation {
+  readonly document: DocumentNode;
+  readonly operation: OperationDefinitionNode;
+  readonly compiled: CompiledQuery;
+}
+
+/**
+ * Where a held result travels: a property of the request's context, because Apollo hands its executor a shallow
+ * copy of the context (own properties, symbols included, are copied; object identity is not kept).
+ */
+const HELD = Symbol('fast lane result');
+
+/** Prepared operations kept (least recently used dropped first), as many as the compiled executor keeps. */
+const MAX_PREPARED = 500;
+/** Distinct Accept headers whose negotiated answer is remembered. */
+const MAX_ACCEPT_HEADERS = 100;
+
+/** The media types Apollo Server answers a single result with, in its order of preference. */
+const SINGLE_RESULT_TYPES = [
+  'application/json; charset=utf-8',
+  'application/graphql-response+json; charset=utf-8',
+  'application/json; callbackSpec=1.0; charset=utf-8',
+];
+
+/**
+ * The fast lane's registry: the queries that have already been through Apollo Server's whole pipeline once (parsed
+ * with the token limit, validated against the schema with its introspection rule, resolved to one operation,
+ * compiled), keyed by the request's exact text and operation name. A later request with the same text is run by the
+ * HTTP layer itself (limits, context, compiled execution, one JSON.stringify), skipping Apollo's per-request
+ * pipeline, which costs about as much CPU as resolving the page itself (docs/performance.md#graphql). Hand-written
+ * because it is the measured hot path.
+ *
+ * Anything the fast lane cannot answer exactly as Apollo would goes to Apollo: unknown text, GET, persisted queries,
+ * invalid variables, an operation over a limit (Apollo raises the same error), an Accept header Apollo would refuse,
+ * and every result with errors or unconfirmed live answers. A result with errors is not run again: it is {@link hold}
+ * for the compiled executor, which hands it to Apollo in place of executing, so errors are masked, logged, counted
+ * and formatted by the one path that does so.
+ */
+export class PreparedOperations {
+  private readonly byText = new Map<string, PreparedOperation>();
+  private readonly acceptTypes = new Map<string, string | null>();
+
+  constructor(
+    readonly schema: GraphQLSchema,
+    private readonly enforce: LimitsEnforcer,
+  ) {}
+
+  private static key(query: string, operationName: string | null | undefined): string {
+    return `${operationName ?? ''}\u0000${query}`;
+  }
+
+  /** Records a query the compiled executor has compiled (only queries: mutations and subscriptions stay on Apollo). */
+  register(query: string, operationName: string | null | undefined, prepared: PreparedOperation): void {
+    if (prepared.operation.operation !== OperationTypeNode.QUERY) return;
+    const key = PreparedOperations.key(query, operationName);
+    if (!this.byText.has(key) && this.byText.size >= MAX_PREPARED) this.byText.delete(this.byText.keys().next().value!);
+    this.byText.delete(key);
+    this.byText.set(key, prepared);
+  }
+
+  /** The prepared form of this exact request text, if Apollo has run and compiled it before. */
+  lookup(query: string, operationName: string | null | undefined): PreparedOperation | undefined {
+    return this.byText.get(PreparedOperations.key(query, operationName));
+  }
+
+  /** Applies the limits to a prepared operation: false (let Apollo answer) on invalid variables or over a limit. */
+  admits(prepared: PreparedOperation, variables: Record<string, unknown>): boolean {
+    try {
+      return enforceLimits(this.enforce, this.schema, prepared.document, prepared.operation, variables);
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The content type Apollo Server would answer a single result with under this Accept header (negotiated the same
+   * way, by `negotiator`); null when Apollo would refuse the request with 406.
+   */
+  contentType(accept: string | undefined): string | null {
+    if (!accept) return SINGLE_RESULT_TYPES[0]!;
+    let type = this.acceptTypes.get(accept);
+    if (type === undefined) {
+      type = new Negotiator({ headers: { accept } }).mediaType(SINGLE_RESULT_TYPES) ?? null;
+      if (this.acceptTypes.size >= MAX_ACCEPT_HEADERS) this.acceptTypes.clear();
+      this.acceptTypes.set(accept, type);
+    }
+    return type;
+  }
+
+  /** Keeps a result the fast lane computed for the request whose context this is, for Apollo to answer with. */
+  hold(context: object, result: ExecutionResult): void {
+    Object.defineProperty(context, HELD, { value: result, enumerable: true, configurable: true, writable: true });
+  }
+
+  /** The result held for this context, once. */
+  take(context: object): ExecutionResult | undefined {
+    const holder = context as { [HELD]?: ExecutionResult };
+    const result = holder[HELD];
+    if (result) delete holder[HELD];
+    return result;
+  }
+
+  clear(): void {
+    this.byText.clear();
+  }
+}
