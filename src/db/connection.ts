@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { createHash } from 'node:crypto';
 import { Kysely, PostgresDialect, sql, type RawBuilder } from 'kysely';
 import pg from 'pg';
@@ -46,6 +47,19 @@ export function prepared<T>(statement: RawBuilder<T>): RawBuilder<T> {
   return sql<T>`${sql.raw(PREPARED_MARK)} ${statement}`;
 }
 
+/** Names of the prepared statements seen (a statement text is hashed once, not at every execution). */
+const statementNames = new LRUCache<string, string>({ max: 2000 });
+
+/** The name a marked statement is prepared under on every connection: a digest of its text. */
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `p${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
 /** pg's error for a statement whose answer did not come within `query_timeout`. */
 export const READ_TIMEOUT = 'Query read timeout';
 
@@ -68,7 +82,7 @@ export function forOneUse(client: pg.PoolClient): pg.PoolClient {
     (client as { query: unknown }).query = (text: unknown, values?: unknown, callback?: unknown) => {
       let result: unknown;
       if (typeof text === 'string' && text.startsWith(PREPARED_MARK)) {
-        const name = `p${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+        const name = statementName(text);
         result = query({ name, text, values }, callback);
       } else {
         result = callback === undefined ? query(text, values) : query(text, values, callback);

@@ -8,5 +8,9 @@ import { GraphQLDateTime } from 'graphql-scalars';
  */
 export const DateTimeScalar = new GraphQLScalarType<Date, string>({
   ...GraphQLDateTime.toConfig(),
-  serialize: (value) => GraphQLDateTime.serialize(value).toISOString(),
+  // A valid Date (what every resolver returns) is printed directly; anything else is checked by graphql-scalars.
+  serialize: (value) =>
+    value instanceof Date && !Number.isNaN(value.getTime())
+      ? value.toISOString()
+      : GraphQLDateTime.serialize(value).toISOString(),
 });

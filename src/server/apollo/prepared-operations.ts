@@ -8,7 +8,7 @@ import {
   type OperationDefinitionNode,
 } from 'graphql';
 import type { CompiledQuery } from 'graphql-jit';
-import type { QueryMeasure } from './query-limits';
+import { measuredVariables, type QueryMeasure } from './query-limits';
 
 /** Checks an operation against the query limits (throws the limit's GraphQLError when over one). */
 export type LimitsEnforcer = (
@@ -109,6 +109,11 @@ export class PreparedOperations {
   /** Applies the limits to a prepared operation: false (let Apollo answer) on invalid variables or over a limit. */
   admits(prepared: PreparedOperation, variables: Record<string, unknown>): boolean {
     try {
+      // A measure no variable changes needs no coerced variables (invalid ones are refused by execution, on Apollo).
+      if (measuredVariables(prepared.document).length === 0) {
+        this.enforce(this.schema, prepared.document, prepared.operation, variables);
+        return true;
+      }
       return enforceLimits(this.enforce, this.schema, prepared.document, prepared.operation, variables);
     } catch {
       return false;

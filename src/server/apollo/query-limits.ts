@@ -239,6 +239,15 @@ function measureVariables(document: DocumentNode): string[] {
   return [...names].sort();
 }
 
+const measuredByDocument = new WeakMap<DocumentNode, string[]>();
+
+/** The variables a document's measure depends on (page sizes, directive conditions), worked out once per document. */
+export function measuredVariables(document: DocumentNode): string[] {
+  let names = measuredByDocument.get(document);
+  if (!names) measuredByDocument.set(document, (names = measureVariables(document)));
+  return names;
+}
+
 /** Distinct measures kept per document (page sizes given by variables make a few per query string). */
 const MEASURES_PER_DOCUMENT = 64;
 
