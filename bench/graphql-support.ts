@@ -48,7 +48,9 @@ export async function graphqlThroughput(
   });
   const cpuMs = serverCpuMs() - cpu0;
   if (result.non2xx > 0 || result.errors > 0)
-    throw new Error(`GraphQL throughput run had ${result.non2xx} non-2xx answers and ${result.errors} errors`);
+    throw new Error(
+      `GraphQL throughput run against ${url} had ${result.non2xx} non-2xx answers, ${result.errors} errors and ${result.timeouts} timeouts`,
+    );
   return { rps: result.requests.average, cpuMsPerRequest: cpuMs / Math.max(1, result.requests.total) };
 }
 
