@@ -110,3 +110,26 @@ it('seals what the importer wrote: a row changed before sealing is named by veri
   expect(report.verified).toBe(false);
   expect(report.periods.map((p) => p.status)).toEqual(['MISMATCH']);
 });
+
+it('stores the right leaves for the new rows of a batch that also holds stored ones (sent row by row, not as the whole buffer)', async () => {
+  const half = Object.fromEntries(Object.entries(PREDICTED).slice(0, 8));
+  await importVariants(half);
+  const before = await leaves();
+  // The same records again with the rest: the first ones are duplicates, the others new.
+  const records = Object.entries(PREDICTED).map(([name, overrides]) => record({ traceID: name, ...overrides }));
+  records.push(record({ traceID: 'twice' }), record({ traceID: 'twice' }), record({ traceID: 'third-time' }));
+  const [summary] = await importFiles(
+    { db: store.t.db, pool: store.t.pool },
+    [writeText(join(store.dir, 'mixed.jsonl'), jsonLines(records))],
+    { leaves: true },
+  );
+  expect(summary).toMatchObject({ state: 'succeeded', inserted: records.length - 10, duplicates: 10 });
+  const after = await leaves();
+  expect(Object.keys(after)).toHaveLength(records.length);
+  for (const [name, leaf] of Object.entries(after)) {
+    expect({ name, stored: leaf.stored }).toEqual({ name, stored: leaf.recomputed });
+    expect(leaf.stored).not.toMatch(/^0+$/);
+  }
+  // What the first import stored is unchanged.
+  for (const [name, leaf] of Object.entries(before)) expect(after[name]).toEqual(leaf);
+});
