@@ -30,6 +30,7 @@ function otherValue(name: string, value: string): Record<string, string> {
     HOST: { HOST: '127.0.0.1' },
     LOG_LEVEL: { LOG_LEVEL: 'debug' },
     INTROSPECTION: { INTROSPECTION: 'false' },
+    GRAPHQL_FAST_LANE: { GRAPHQL_FAST_LANE: 'false' },
     DETECT_RULES: { DETECT_RULES: 'none' },
     AUTH_MODE: {
       AUTH_MODE: 'jwt',
