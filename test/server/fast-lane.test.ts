@@ -197,6 +197,40 @@ describe('the fast lane', () => {
     expect(batch.delta.answered).toBe(0);
   });
 
+  it("leaves a name that is not the operation's own to Apollo, the empty one included", async () => {
+    await third({ query: PAGE, variables: { first: 6 } });
+    for (const operationName of ['', 'Other']) {
+      const { fast, apollo, delta } = await third({ query: PAGE, variables: { first: 6 }, operationName });
+      expect(fast).toEqual(apollo);
+      expect(fast.status).not.toBe(200);
+      expect(delta.answered).toBe(0);
+    }
+  });
+
+  it("reads every column where a fragment's connection merges with a selection that needs them", async () => {
+    const service = (
+      answer(await post(offUrl, { query: '{ auditEvents(first: 1) { nodes { service { id } } } }' }))
+        .data as unknown as { auditEvents: { nodes: { service: { id: string } }[] } }
+    ).auditEvents.nodes[0]!.service.id;
+    const query = `query ($s: ID!) {
+      a: service(id: $s) { ...F }
+      b: service(id: $s) { ...F auditEvents(first: 2) { nodes { source meta { raw } } } }
+    }
+    fragment F on Service { auditEvents(first: 2) { nodes { id } } }`;
+    const { fast, apollo } = await third({ query, variables: { s: service } });
+    expect(fast).toEqual(apollo);
+    const parsed = JSON.parse(fast.body) as {
+      errors?: unknown;
+      data: { b: { auditEvents: { nodes: { id: string; source: string; meta: { raw: string } }[] } } };
+    };
+    expect(parsed.errors).toBeUndefined();
+    for (const n of parsed.data.b.auditEvents.nodes) {
+      expect(n.id).toEqual(expect.any(String));
+      expect(n.source).toEqual(expect.any(String));
+      expect(n.meta.raw).toEqual(expect.any(String));
+    }
+  });
+
   it('records the operation under the same metric labels as Apollo', async () => {
     const count = async (url: string) =>
       Number(
@@ -224,6 +258,13 @@ describe('a result with errors on the fast lane', () => {
             type: GraphQLString,
             resolve: () => {
               throw new Error('select * from pg_authid');
+            },
+          },
+          slow: {
+            type: GraphQLString,
+            resolve: async () => {
+              await new Promise((resolve) => setTimeout(resolve, 200));
+              throw new GraphQLError('too slow', { extensions: { code: 'FORBIDDEN' } });
             },
           },
           refused: {
@@ -261,6 +302,14 @@ describe('a result with errors on the fast lane', () => {
       const metrics = await (await fetch(`${url}/metrics`)).text();
       expect(metrics).toMatch(/^graphql_fast_lane_requests_total\{outcome="held"\} 2$/m);
       expect(metrics).toMatch(/^graphql_errors_total\{code="FORBIDDEN"\} 4$/m);
+      // A request handed to Apollo is timed from the fast lane's start: three runs of 200 ms each, the third held.
+      for (let i = 0; i < 3; i++) await post(url, { query: 'query Slow { slow }' });
+      const after = await (await fetch(`${url}/metrics`)).text();
+      expect(after).toMatch(/^graphql_fast_lane_requests_total\{outcome="held"\} 3$/m);
+      const sum = Number(
+        /^graphql_operation_duration_seconds_sum\{operation="Slow",type="query"\} ([\d.e-]+)/m.exec(after)?.[1],
+      );
+      expect(sum).toBeGreaterThanOrEqual(0.6);
     } finally {
       await server.stop();
     }

@@ -69,7 +69,11 @@ function projectionOf(nodes: readonly FieldNode[], fragments: Fragments): EventP
   return 'lean';
 }
 
-/** Per connection field node of a parsed (and cached) document: its projection, worked out once. */
+/**
+ * Per connection field node of a parsed (and cached) document: its projection, worked out once. Only a field that is
+ * alone in its `fieldNodes` is cached: a node inside a fragment is one object wherever the fragment is spread, and
+ * where a sibling selection of the same field merges with it, the projection is that of both.
+ */
 const known = new WeakMap<FieldNode, EventProjection>();
 
 /**
@@ -81,6 +85,7 @@ export function eventProjection(
 ): EventProjection {
   const first = info?.fieldNodes[0];
   if (!info || !first) return 'full';
+  if (info.fieldNodes.length > 1) return projectionOf(info.fieldNodes, info.fragments);
   let projection = known.get(first);
   if (projection === undefined) {
     projection = projectionOf(info.fieldNodes, info.fragments);

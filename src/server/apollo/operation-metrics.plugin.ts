@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { Metrics } from '../metrics/metrics';
+import { fastLaneStart } from './prepared-operations';
 
 /** Distinct operation labels kept; later new names are counted under `other` (each label is a histogram series). */
 export const MAX_OPERATION_LABELS = 200;
@@ -30,8 +31,9 @@ export function operationMetricsPlugin<TContext extends object>(
     requestDidStart() {
       const started = process.hrtime.bigint();
       return Promise.resolve({
-        willSendResponse({ response, operationName, operation }) {
-          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        willSendResponse({ response, operationName, operation, contextValue }) {
+          // A request the fast lane ran first and handed over (errors to format) is timed from the fast lane's start.
+          const seconds = Number(process.hrtime.bigint() - (fastLaneStart(contextValue) ?? started)) / 1e9;
           metrics.graphqlOperationDuration.observe(
             { operation: operationLabel(operationName), type: operation?.operation ?? 'unknown' },
             seconds,

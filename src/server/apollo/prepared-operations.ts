@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import Negotiator from 'negotiator';
 import {
   getVariableValues,
@@ -52,9 +53,22 @@ export interface PreparedOperation {
  * copy of the context (own properties, symbols included, are copied; object identity is not kept).
  */
 const HELD = Symbol('fast lane result');
+/** When the fast lane started a request it handed to Apollo (process.hrtime.bigint()), on the context as HELD is. */
+const STARTED = Symbol('fast lane start');
+
+/** When the fast lane started this request, if it ran it before handing it to Apollo (the metrics plugin times from it). */
+export function fastLaneStart(context: object): bigint | undefined {
+  return (context as { [STARTED]?: bigint })[STARTED];
+}
 
 /** Prepared operations kept (least recently used dropped first), as many as the compiled executor keeps. */
 const MAX_PREPARED = 500;
+/**
+ * Longest query text prepared: each entry keeps its text twice (key and document), so a client padding distinct
+ * queries with comments up to BODY_LIMIT_BYTES cannot make the registry hold more than 500 x 2 x 32 KB. Longer
+ * queries go through Apollo.
+ */
+const MAX_PREPARED_TEXT = 32 * 1024;
 /** Distinct Accept headers whose negotiated answer is remembered. */
 const MAX_ACCEPT_HEADERS = 100;
 
@@ -80,7 +94,7 @@ const SINGLE_RESULT_TYPES = [
  * and formatted by the one path that does so.
  */
 export class PreparedOperations {
-  private readonly byText = new Map<string, PreparedOperation>();
+  private readonly byText = new LRUCache<string, PreparedOperation>({ max: MAX_PREPARED });
   private readonly acceptTypes = new Map<string, string | null>();
 
   constructor(
@@ -94,11 +108,8 @@ export class PreparedOperations {
 
   /** Records a query the compiled executor has compiled (only queries: mutations and subscriptions stay on Apollo). */
   register(query: string, operationName: string | null | undefined, prepared: PreparedOperation): void {
-    if (prepared.operation.operation !== OperationTypeNode.QUERY) return;
-    const key = PreparedOperations.key(query, operationName);
-    if (!this.byText.has(key) && this.byText.size >= MAX_PREPARED) this.byText.delete(this.byText.keys().next().value!);
-    this.byText.delete(key);
-    this.byText.set(key, prepared);
+    if (prepared.operation.operation !== OperationTypeNode.QUERY || query.length > MAX_PREPARED_TEXT) return;
+    this.byText.set(PreparedOperations.key(query, operationName), prepared);
   }
 
   /** The prepared form of this exact request text, if Apollo has run and compiled it before. */
@@ -136,8 +147,9 @@ export class PreparedOperations {
   }
 
   /** Keeps a result the fast lane computed for the request whose context this is, for Apollo to answer with. */
-  hold(context: object, result: ExecutionResult): void {
+  hold(context: object, result: ExecutionResult, started: bigint): void {
     Object.defineProperty(context, HELD, { value: result, enumerable: true, configurable: true, writable: true });
+    Object.defineProperty(context, STARTED, { value: started, enumerable: true, configurable: true, writable: true });
   }
 
   /** The result held for this context, once. */

@@ -45,7 +45,9 @@ export async function runFastLane<TContext extends object>(
     return { kind: 'apollo' };
   const { prepared: registry, operationLabel } = options.engine;
   const prepared = registry.lookup(body.query, operationName);
-  if (!prepared) return { kind: 'apollo' };
+  // A name must be the operation's own (Apollo refuses any other, the empty name included).
+  if (!prepared || (operationName != null && operationName !== prepared.operation.name?.value))
+    return { kind: 'apollo' };
   const contentType = registry.contentType(req.headers.accept);
   const values = variables ?? {};
   if (contentType === null || !registry.admits(prepared, values)) return { kind: 'apollo' };
@@ -60,11 +62,17 @@ export async function runFastLane<TContext extends object>(
   // No `data`: the variables were refused before execution, which graphql-js words (Apollo runs it uncompiled).
   if (result.data === undefined) return { kind: 'apollo' };
   const unconfirmed = (context as { unconfirmedAnswers?: unknown[] }).unconfirmedAnswers;
+  const labels = { operation: operationLabel(prepared.operation.name?.value), type: 'query' };
   if (result.errors?.length || (unconfirmed && unconfirmed.length > 0)) {
-    registry.hold(context, result);
+    // Apollo's metrics plugin times the request from here, not from when Apollo got it.
+    registry.hold(context, result, started);
     return { kind: 'held', context };
   }
-  if (options.signal.aborted) return { kind: 'answered' };
+  const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+  if (options.signal.aborted) {
+    options.metrics.graphqlOperationDuration.observe(labels, seconds());
+    return { kind: 'answered' };
+  }
   const bytes = Buffer.from(JSON.stringify({ data: result.data }) + '\n', 'utf8');
   res.writeHead(200, {
     ...extraHeaders,
@@ -73,9 +81,6 @@ export async function runFastLane<TContext extends object>(
     'content-length': String(bytes.length),
   });
   res.end(bytes);
-  options.metrics.graphqlOperationDuration.observe(
-    { operation: operationLabel(prepared.operation.name?.value), type: 'query' },
-    Number(process.hrtime.bigint() - started) / 1e9,
-  );
+  options.metrics.graphqlOperationDuration.observe(labels, seconds());
   return { kind: 'answered' };
 }
