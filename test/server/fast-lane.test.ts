@@ -202,9 +202,21 @@ describe('the fast lane', () => {
     for (const operationName of ['', 'Other']) {
       const { fast, apollo, delta } = await third({ query: PAGE, variables: { first: 6 }, operationName });
       expect(fast).toEqual(apollo);
-      expect(fast.status).not.toBe(200);
+      // Refused as the client's mistake (graphql-js's words), not masked as an internal error.
+      expect(fast.status).toBe(400);
+      expect(answer(fast).errors[0]).toEqual({
+        message: `Unknown operation named "${operationName}".`,
+        extensions: { code: 'OPERATION_RESOLUTION_FAILURE' },
+      });
       expect(delta.answered).toBe(0);
     }
+    // A persisted query whose hash is not its text's: Apollo's refusal has no code of its own.
+    const apq = await post(on.url, { query: PAGE, extensions: { persistedQuery: { version: 1, sha256Hash: 'ab' } } });
+    expect(apq.status).toBe(400);
+    expect(answer(apq).errors[0]).toEqual({
+      message: 'provided sha does not match query',
+      extensions: { code: 'BAD_REQUEST' },
+    });
   });
 
   it("reads every column where a fragment's connection merges with a selection that needs them", async () => {

@@ -67,14 +67,26 @@ export function compiledExecutionGateway(
     // The fast lane already ran this request and found errors in its result: Apollo formats that result, unrun again.
     const held = prepared?.take(rc.context);
     if (held) return withJsErrors(held, rc.source);
-    const key = `${rc.operationName ?? ''}\u0000${rc.queryHash}`;
+    // No operation matches the requested name: graphql-js words the refusal (graphql-jit would take '' for no name).
+    if (!rc.operation)
+      return execute({
+        schema,
+        document: rc.document,
+        contextValue: rc.context,
+        variableValues: rc.request.variables ?? {},
+        operationName: rc.request.operationName ?? undefined,
+      });
+    // The name the request asked for: Apollo's `rc.operationName` is the resolved operation's (null when the name
+    // matches none), and executing under it would run the document's only operation instead of refusing the name.
+    const operationName = rc.request.operationName ?? rc.operationName ?? undefined;
+    const key = `${operationName ?? ''}\u0000${rc.queryHash}`;
     let entry = operations.get(key);
     if (entry === undefined && operations.size >= MAX_COMPILED) operations.delete(operations.keys().next().value!);
     operations.delete(key);
     if (typeof entry === 'number' || entry === undefined) {
       const runs = (entry ?? 0) + 1;
       if (runs >= COMPILE_AFTER) {
-        const result = compile(schema, rc.document, rc.operationName ?? undefined);
+        const result = compile(schema, rc.document, operationName);
         entry = isCompiledQuery(result) ? result : null;
         // Parsed, validated and resolved by Apollo, and compiled: later requests with this text can take the fast lane.
         if (entry && rc.operation && rc.request.query !== undefined)
@@ -95,7 +107,7 @@ export function compiledExecutionGateway(
         document: rc.document,
         contextValue: rc.context,
         variableValues: variables,
-        operationName: rc.operationName,
+        operationName,
       });
     if (entry === null || typeof entry === 'number') return plain();
     const result = await entry.query(undefined, rc.context, variables);

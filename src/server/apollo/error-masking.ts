@@ -30,6 +30,10 @@ export function isClientError(error: unknown): boolean {
   if (!(original instanceof GraphQLError)) return false;
   const code = original.extensions?.code;
   if (typeof code === 'string' && APOLLO_CLIENT_CODES.has(code)) return true;
+  // Apollo's own refusals without a code (a persisted query whose hash does not match its text) carry a 4xx status.
+  const status = (original.extensions?.http as { status?: unknown } | undefined)?.status;
+  if (code === undefined && !original.originalError && typeof status === 'number' && status >= 400 && status < 500)
+    return true;
   if (typeof code !== 'string' || code === INTERNAL_ERROR_CODE) return false;
   return !(original.originalError && !(original.originalError instanceof GraphQLError));
 }
@@ -112,6 +116,9 @@ export function createErrorMasker(
       const extensions = { ...formatted.extensions };
       delete extensions.stacktrace;
       delete extensions.exception;
+      // A refusal Apollo raised without a code got INTERNAL_SERVER_ERROR from Apollo's formatting: it is the request's.
+      const original = unwrapResolverError(error);
+      if (original instanceof GraphQLError && original.extensions?.code === undefined) extensions.code = 'BAD_REQUEST';
       const message = options.hideSuggestions ? formatted.message.replace(SUGGESTION, '') : formatted.message;
       return { ...formatted, message, extensions };
     }
