@@ -46,13 +46,7 @@ export function createApolloServer<TContext extends { requestId: string }>(
   options: ApolloServerOptions,
 ): GraphqlEngine<TContext> {
   const { limits, logger } = options;
-  const enforce = createQueryLimitsEnforcer({
-    maxDepth: limits.maxDepth,
-    maxCost: limits.maxCost,
-    maxAliases: limits.maxAliases,
-    maxRootFields: limits.maxRootFields,
-    maxPageSize: limits.maxPageSize,
-  });
+  const enforce = createQueryLimitsEnforcer(limits);
   const prepared = new PreparedOperations(options.schema, enforce);
   const operationLabel = operationLabels();
   const apollo = new ApolloServer<TContext>({

@@ -67,18 +67,14 @@ export function compiledExecutionGateway(
     // The fast lane already ran this request and found errors in its result: Apollo formats that result, unrun again.
     const held = prepared?.take(rc.context);
     if (held) return withJsErrors(held, rc.source);
-    // No operation matches the requested name: graphql-js words the refusal (graphql-jit would take '' for no name).
-    if (!rc.operation)
-      return execute({
-        schema,
-        document: rc.document,
-        contextValue: rc.context,
-        variableValues: rc.request.variables ?? {},
-        operationName: rc.request.operationName ?? undefined,
-      });
     // The name the request asked for: Apollo's `rc.operationName` is the resolved operation's (null when the name
     // matches none), and executing under it would run the document's only operation instead of refusing the name.
-    const operationName = rc.request.operationName ?? rc.operationName ?? undefined;
+    const operationName = rc.request.operationName ?? undefined;
+    const variables = rc.request.variables ?? {};
+    const plain = () =>
+      execute({ schema, document: rc.document, contextValue: rc.context, variableValues: variables, operationName });
+    // No operation matches the requested name: graphql-js words the refusal (graphql-jit would take '' for no name).
+    if (!rc.operation) return plain();
     const key = `${operationName ?? ''}\u0000${rc.queryHash}`;
     let entry = operations.get(key);
     if (entry === undefined && operations.size >= MAX_COMPILED) operations.delete(operations.keys().next().value!);
@@ -89,7 +85,7 @@ export function compiledExecutionGateway(
         const result = compile(schema, rc.document, operationName);
         entry = isCompiledQuery(result) ? result : null;
         // Parsed, validated and resolved by Apollo, and compiled: later requests with this text can take the fast lane.
-        if (entry && rc.operation && rc.request.query !== undefined)
+        if (entry && rc.request.query !== undefined)
           prepared?.register(rc.request.query, rc.request.operationName, {
             document: rc.document,
             operation: rc.operation,
@@ -100,15 +96,6 @@ export function compiledExecutionGateway(
       }
     }
     operations.set(key, entry);
-    const variables = rc.request.variables ?? {};
-    const plain = () =>
-      execute({
-        schema,
-        document: rc.document,
-        contextValue: rc.context,
-        variableValues: variables,
-        operationName,
-      });
     if (entry === null || typeof entry === 'number') return plain();
     const result = await entry.query(undefined, rc.context, variables);
     // No `data` key means the variables were refused before execution: graphql-js words those errors. (`data: null`

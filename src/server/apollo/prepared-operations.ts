@@ -53,12 +53,18 @@ export interface PreparedOperation {
  * copy of the context (own properties, symbols included, are copied; object identity is not kept).
  */
 const HELD = Symbol('fast lane result');
-/** When the fast lane started a request it handed to Apollo (process.hrtime.bigint()), on the context as HELD is. */
-const STARTED = Symbol('fast lane start');
+
+/** What the fast lane leaves on a context it hands to Apollo: its result (until taken) and when it started. */
+interface Held {
+  result?: ExecutionResult;
+  /** process.hrtime.bigint() when the fast lane got the request. */
+  started: bigint;
+}
+type Holder = { [HELD]?: Held };
 
 /** When the fast lane started this request, if it ran it before handing it to Apollo (the metrics plugin times from it). */
 export function fastLaneStart(context: object): bigint | undefined {
-  return (context as { [STARTED]?: bigint })[STARTED];
+  return (context as Holder)[HELD]?.started;
 }
 
 /** Prepared operations kept (least recently used dropped first), as many as the compiled executor keeps. */
@@ -148,15 +154,14 @@ export class PreparedOperations {
 
   /** Keeps a result the fast lane computed for the request whose context this is, for Apollo to answer with. */
   hold(context: object, result: ExecutionResult, started: bigint): void {
-    Object.defineProperty(context, HELD, { value: result, enumerable: true, configurable: true, writable: true });
-    Object.defineProperty(context, STARTED, { value: started, enumerable: true, configurable: true, writable: true });
+    (context as Holder)[HELD] = { result, started };
   }
 
-  /** The result held for this context, once. */
+  /** The result held for this context, once (its start time stays for the metrics plugin). */
   take(context: object): ExecutionResult | undefined {
-    const holder = context as { [HELD]?: ExecutionResult };
-    const result = holder[HELD];
-    if (result) delete holder[HELD];
+    const held = (context as Holder)[HELD];
+    const result = held?.result;
+    if (held) held.result = undefined;
     return result;
   }
 

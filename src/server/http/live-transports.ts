@@ -78,13 +78,7 @@ export function createLiveTransports<TContext extends LiveContext>(
   options: LiveTransportOptions<TContext>,
 ): LiveTransports {
   const { schema, limits, logger } = options;
-  const enforce = createQueryLimitsEnforcer({
-    maxDepth: limits.maxDepth,
-    maxCost: limits.maxCost,
-    maxAliases: limits.maxAliases,
-    maxRootFields: limits.maxRootFields,
-    maxPageSize: limits.maxPageSize,
-  });
+  const enforce = createQueryLimitsEnforcer(limits);
   const mask = createErrorMasker(limits.statementTimeoutMs, { hideSuggestions: !limits.introspection });
   const rules = limits.introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule];
   const sseStreams = new Set<ServerResponse>();
