@@ -22,7 +22,7 @@ import { createDatabase } from '../src/db/connection';
 import { migrateToLatest } from '../src/db/migrate';
 import { ensurePartitions } from '../src/db/partitions';
 import { encodeCopyRow, STAGING_COLUMNS } from '../src/ingest/copy-row';
-import { eventKey, OccurrenceCounter } from '../src/ingest/event-key';
+import { eventKey, lineDigest, OccurrenceCounter } from '../src/ingest/event-key';
 import { normalizeRecord } from '../src/ingest/record-normalizer';
 import { RecordSplitter } from '../src/ingest/record-splitter';
 import { PERIOD_EVENTS } from '../src/integrity/period-leaves';
@@ -45,7 +45,7 @@ async function renderCopyFile(gzPath: string, outPath: string): Promise<number> 
       const r = normalizeRecord(JSON.parse(text));
       if (!r.ok) return;
       const occ = occurrences.next(Math.floor(r.fields.timeMs / 1000), r.fields.canonical);
-      buffer += encodeCopyRow(r.fields, eventKey(r.fields.canonical, occ), occ, null);
+      buffer += encodeCopyRow(r.fields, eventKey(r.fields.canonical, occ), occ, null, null, lineDigest(text));
       rows++;
     },
     () => undefined,
@@ -218,13 +218,13 @@ async function main(): Promise<void> {
       `(c) same import again (all duplicates): ${c.wallSeconds.toFixed(2)}s  ${cRate} events/s (the run itself ${runSeconds[1]!.toFixed(2)}s, ${rate(rows, runSeconds[1]!)} events/s)`,
     );
     log(
-      `(d) reference: raw COPY into audit_events itself (logged, partitioned, all indexes): ${dSeconds.toFixed(2)}s  ${rate(rows, dSeconds)} events/s  (d/a = ${(rate(rows, dSeconds) / aRate).toFixed(2)}, b/d = ${(bRate / rate(rows, dSeconds)).toFixed(2)})`,
+      `(d) reference: raw COPY into audit_events itself (logged, partitioned, all indexes): ${dSeconds.toFixed(2)}s  ${rate(rows, dSeconds)} events/s  (d/a = ${(rate(rows, dSeconds) / aRate).toFixed(2)}, b/d = ${(bRate / rate(rows, dSeconds)).toFixed(2)}, target >= 0.9)`,
     );
     log(
-      `b/a = ${(bRate / aRate).toFixed(2)} (target >= 0.5)   c/a = ${(cRate / aRate).toFixed(2)}   c/b = ${(cRate / bRate).toFixed(2)} (target >= 1)`,
+      `b/a = ${(bRate / aRate).toFixed(2)}   c/a = ${(cRate / aRate).toFixed(2)}   c/b = ${(cRate / bRate).toFixed(2)} (target >= 3)`,
     );
     log(
-      `peak RSS of (b): ${(b.peakRssBytes / 1_048_576).toFixed(0)} MB (target < 250 MB); of (c): ${(c.peakRssBytes / 1_048_576).toFixed(0)} MB`,
+      `peak RSS of (b): ${(b.peakRssBytes / 1_048_576).toFixed(0)} MB (target < 200 MB); of (c): ${(c.peakRssBytes / 1_048_576).toFixed(0)} MB`,
     );
     const sealSeconds = Number(/ in (\d+\.\d+)s$/.exec(s.stdout.trim())?.[1] ?? NaN);
     const verifySeconds = Number(/ in (\d+\.\d+)s$/.exec(v.stdout.trim())?.[1] ?? NaN);

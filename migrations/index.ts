@@ -12,6 +12,7 @@ import * as m20261207_0011 from './20261207_0011_findings';
 import * as m20261207_0012 from './20261207_0012_webhook_deliveries';
 import * as m20261207_0013 from './20261207_0013_audit_address_rollups';
 import * as m20261207_0014 from './20261207_0014_login_pin_index';
+import * as m20261207_0015 from './20261207_0015_event_line_digest';
 
 /** Every migration, by name, in order. Names are date-prefixed and never change once shipped. */
 export const migrations: Record<string, Migration> = {
@@ -28,4 +29,5 @@ export const migrations: Record<string, Migration> = {
   '20261207_0012_webhook_deliveries': m20261207_0012,
   '20261207_0013_audit_address_rollups': m20261207_0013,
   '20261207_0014_login_pin_index': m20261207_0014,
+  '20261207_0015_event_line_digest': m20261207_0015,
 };

@@ -31,6 +31,8 @@ export interface AuditEventsTable {
   ingest_run_id: string | null;
   /** The leaf hash the importer computed (only the sealer reads it; see src/integrity/ingest-leaf.ts). */
   leaf: ColumnType<Buffer | null, Buffer | null | undefined, never>;
+  /** Digest of the input text the event was read from (see src/ingest/stored-lines.ts); null before migration 0015. */
+  line_digest: ColumnType<string | null, string | null | undefined, never>;
 }
 
 /** `ingest_runs`: one row per ingest (an export window or a file). */
@@ -45,6 +47,8 @@ export interface IngestRunsTable {
   records_read: Generated<string>;
   inserted: Generated<string>;
   duplicates: Generated<string>;
+  /** Of the duplicates, those recognised by their text without being parsed (src/ingest/stored-lines.ts). */
+  recognized: Generated<string>;
   rejected: Generated<string>;
   malformed_meta: Generated<string>;
   bytes_read: Generated<string>;

@@ -24,6 +24,7 @@ export const STAGING_COLUMNS = [
   'extra',
   'ingest_run_id',
   'leaf',
+  'line_digest',
 ] as const;
 
 /** DDL of the session's staging table (emptied at every commit). */
@@ -32,7 +33,8 @@ export const STAGING_TABLE_DDL = `
     time timestamptz not null, event_key uuid not null, occurrence integer not null, source text not null,
     partition_id text not null, service_id text not null, client_id text not null, tenant_id text, action text not null,
     status text not null, trace_id text, client_ip inet, hsm_id text, object_ids text[] not null, partition_serial text,
-    role text, meta jsonb, meta_raw text, meta_malformed boolean not null, extra jsonb, ingest_run_id bigint, leaf bytea
+    role text, meta jsonb, meta_raw text, meta_malformed boolean not null, extra jsonb, ingest_run_id bigint, leaf bytea,
+    line_digest uuid
   ) on commit delete rows`;
 
 const NEEDS_ESCAPE = /[\\\t\n\r]/;
@@ -49,19 +51,23 @@ function arrayLiteral(items: string[]): string {
   return `{${items.map((s) => `"${s.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
 }
 
-/** One COPY text-format line (with its newline) for the staging table; `leaf` is the event's leaf hash (hex), if known. */
+/**
+ * One COPY text-format line (with its newline) for the staging table; `leaf` is the event's leaf hash (hex), if known,
+ * and `lineDigest` the digest of the input text it was read from (see lineDigest in event-key.ts), if known.
+ */
 export function encodeCopyRow(
   f: NormalizedFields,
   eventKey: string,
   occurrence: number,
   runId: string | null,
   leaf: string | null = null,
+  lineDigest: string | null = null,
 ): string {
   return (
     `${f.time}\t${eventKey}\t${occurrence}\t${text(f.source)}\t${text(f.partitionId)}\t${text(f.serviceId)}\t` +
     `${text(f.clientId)}\t${text(f.tenantId)}\t${text(f.action)}\t${text(f.status)}\t${text(f.traceId)}\t` +
     `${text(f.clientIp)}\t${text(f.hsmId)}\t${text(arrayLiteral(f.objectIds))}\t${text(f.partitionSerial)}\t` +
     `${text(f.role)}\t${text(f.meta ? JSON.stringify(f.meta) : null)}\t${text(f.metaRaw)}\t${f.metaMalformed ? 't' : 'f'}\t` +
-    `${text(f.extra ? JSON.stringify(f.extra) : null)}\t${runId ?? '\\N'}\t${leaf === null ? '\\N' : `\\\\x${leaf}`}\n`
+    `${text(f.extra ? JSON.stringify(f.extra) : null)}\t${runId ?? '\\N'}\t${leaf === null ? '\\N' : `\\\\x${leaf}`}\t${lineDigest ?? '\\N'}\n`
   );
 }

@@ -32,8 +32,8 @@ export interface EventBatch {
   bytesRead: number;
   /** Last input line consumed. */
   lastLine: number;
-  /** Latest event time in the batch (epoch ms), or null. */
-  maxTimeMs: number | null;
+  /** Records recognised as stored by their text (src/ingest/stored-lines.ts): duplicates that have no row here. */
+  known: number;
 }
 
 /** Separates the parts of a rollup key (a character audit fields do not contain). */
@@ -60,7 +60,7 @@ export function emptyBatch(capacity = 0): EventBatch {
     months: new Set(),
     bytesRead: 0,
     lastLine: 0,
-    maxTimeMs: null,
+    known: 0,
   };
 }
 
@@ -115,14 +115,13 @@ export function appendRow(
   batch.lineNumbers.push(lineNumber);
 }
 
-/** The rows at `indexes` of a batch, as a batch without rejects or counters. */
+/** The rows at `indexes` of a batch, as a batch without rejects, recognised records or counters. */
 export function pickRows(batch: EventBatch, indexes: number[]): EventBatch {
   const out = {
     ...emptyBatch(),
     months: batch.months,
     bytesRead: batch.bytesRead,
     lastLine: batch.lastLine,
-    maxTimeMs: batch.maxTimeMs,
   };
   const keyOf = [...batch.rollupKeys.keys()];
   const addressOf = [...batch.addressKeys.keys()];

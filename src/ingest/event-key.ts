@@ -11,7 +11,19 @@ const sha256Hex: (data: string) => string =
  * sha256(canonical record JSON + "\n" + occurrence), formatted as a UUID.
  */
 export function eventKey(canonical: string, occurrence: number): string {
-  const hex = sha256Hex(`${canonical}\n${occurrence}`);
+  return asUuid(sha256Hex(`${canonical}\n${occurrence}`));
+}
+
+/**
+ * The digest of a record's input text (one line, or one array element, exactly as read): the first 16 bytes of its
+ * SHA-256, formatted as a UUID. Stored with the event, it lets a later read recognise the record before parsing it
+ * (src/ingest/stored-lines.ts).
+ */
+export function lineDigest(text: string): string {
+  return asUuid(sha256Hex(text));
+}
+
+function asUuid(hex: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 

@@ -21,6 +21,8 @@ export interface BatchOutcome {
   read: number;
   inserted: number;
   duplicates: number;
+  /** Of the duplicates, those recognised by their text without being parsed. */
+  recognized: number;
   rejected: number;
   malformedMeta: number;
 }
@@ -235,6 +237,7 @@ export class EventWriter {
           ...emptyBatch(),
           read: batch.read,
           malformedMeta: batch.malformedMeta,
+          known: batch.known,
           bytesRead: batch.bytesRead,
           lastLine: batch.lastLine,
           // Its identity is its event key's (the row text holds this run's id, which differs at every read).
@@ -262,6 +265,7 @@ export class EventWriter {
         rejected: batch.rejected,
         read: batch.read,
         malformedMeta: batch.malformedMeta,
+        known: batch.known,
       };
       const a = await this.write(first);
       const b = await this.write(second, checkpoint);
@@ -269,6 +273,7 @@ export class EventWriter {
         read: a.read + b.read,
         inserted: a.inserted + b.inserted,
         duplicates: a.duplicates + b.duplicates,
+        recognized: a.recognized + b.recognized,
         rejected: a.rejected + b.rejected,
         malformedMeta: a.malformedMeta + b.malformedMeta,
       };
@@ -329,7 +334,8 @@ export class EventWriter {
       const outcome: BatchOutcome = {
         read: batch.read,
         inserted,
-        duplicates: rows - inserted,
+        duplicates: rows - inserted + batch.known,
+        recognized: batch.known,
         rejected: batch.rejected.length,
         malformedMeta: batch.malformedMeta,
       };
@@ -337,7 +343,7 @@ export class EventWriter {
         `update ingest_runs
             set records_read = records_read + $2, inserted = inserted + $3, duplicates = duplicates + $4,
                 rejected = rejected + $5, malformed_meta = malformed_meta + $6, bytes_read = greatest(bytes_read, $7),
-                heartbeat_at = now()
+                recognized = recognized + $8, heartbeat_at = now()
           where id = $1`,
         [
           this.runId,
@@ -347,6 +353,7 @@ export class EventWriter {
           outcome.rejected,
           outcome.malformedMeta,
           batch.bytesRead,
+          outcome.recognized,
         ],
       );
       if (checkpoint) await saveCheckpoint(c, this.runId, checkpoint);

@@ -39,6 +39,11 @@ export interface IngestOptions {
    * `import --no-seal` turns it off: sealing later computes those leaves from the columns).
    */
   leaves?: boolean;
+  /**
+   * Recognise stored records by the digest of their text before parsing them (default true; false parses every
+   * record, which gives the same result more slowly: see src/ingest/stored-lines.ts).
+   */
+  recognizeStored?: boolean;
   /** Show a progress bar (default: when stderr is a TTY; otherwise JSON log lines). */
   progressBar?: boolean;
 }

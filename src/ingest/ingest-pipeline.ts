@@ -1,8 +1,9 @@
-import { BatchBuilder } from './batch-builder';
+import { BatchBuilder, readSpan, type ReadBatch } from './batch-builder';
 import type { EventBatch } from './event-batch';
 import type { BatchOutcome, CheckpointUpdate, EventWriter } from './event-writer';
 import type { ByteCounter, InputEntry } from './input-opener';
 import type { IngestProgress } from './progress-reporter';
+import type { StoredLineLookup, StoredLines } from './stored-lines';
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -22,6 +23,11 @@ export interface PipelineOptions {
   batchSize?: number;
   /** Store each event's leaf hash for the sealer (default true). */
   leaves?: boolean;
+  /**
+   * Finds the stored records of a batch's time range by the digest of their text, so that those are counted as
+   * duplicates without being parsed (src/ingest/stored-lines.ts). Without it every record is parsed.
+   */
+  lookupStored?: StoredLineLookup;
   /** Checkpoint to save with each batch. */
   checkpointFor?: (batch: EventBatch) => CheckpointUpdate | undefined;
   onProgress?: (p: IngestProgress) => void;
@@ -45,7 +51,7 @@ export async function ingestEntries(
   options: PipelineOptions,
 ): Promise<PipelineTotals> {
   const parser = new BatchBuilder(options.runId, options.batchSize ?? DEFAULT_BATCH_SIZE, options.leaves ?? true);
-  const totals: PipelineTotals = { read: 0, inserted: 0, duplicates: 0, rejected: 0, malformedMeta: 0 };
+  const totals: PipelineTotals = { read: 0, inserted: 0, duplicates: 0, recognized: 0, rejected: 0, malformedMeta: 0 };
   // Batches being written, oldest first; batch n goes to writer n % writers.length.
   const pending: Promise<void>[] = [];
   let sequence = 0;
@@ -64,13 +70,22 @@ export async function ingestEntries(
     });
   };
 
+  /** What the store holds of a read batch's records, by the digest of their text (null: nothing to look up). */
+  const storedOf = async (read: ReadBatch): Promise<StoredLines | null> => {
+    const span = options.lookupStored && readSpan(read);
+    if (!span) return null;
+    // A few stored rows per record read, at most: other services' events may share the range.
+    return options.lookupStored!(span.from, span.to, 4 * read.texts.length + 1000);
+  };
+
   /**
-   * Hands complete batches to the writers, waiting while every writer is busy; false once asked to stop.
-   * The input's final batches are all handed over: a stop asked for then leaves nothing unread.
+   * Builds the read batches and hands them to the writers, waiting while every writer is busy; false once asked to
+   * stop. The input's final batches are all handed over: a stop asked for then leaves nothing unread.
    */
-  const submit = async (batches: EventBatch[], final = false): Promise<boolean> => {
-    for (const batch of batches) {
+  const submit = async (reads: ReadBatch[], final = false): Promise<boolean> => {
+    for (const read of reads) {
       if (stopped) return false;
+      const batch: EventBatch = parser.build(read, await storedOf(read));
       while (pending.length >= options.writers.length) await pending.shift();
       batch.bytesRead = options.counter.bytes;
       const writer = options.writers[sequence++ % options.writers.length]!;
@@ -78,6 +93,7 @@ export async function ingestEntries(
         totals.read += outcome.read;
         totals.inserted += outcome.inserted;
         totals.duplicates += outcome.duplicates;
+        totals.recognized += outcome.recognized;
         totals.rejected += outcome.rejected;
         totals.malformedMeta += outcome.malformedMeta;
         progress();

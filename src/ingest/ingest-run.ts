@@ -13,6 +13,8 @@ export interface RunSummary {
   read: number;
   inserted: number;
   duplicates: number;
+  /** Of the duplicates, those recognised by their text without being parsed. */
+  recognized: number;
   rejected: number;
   malformedMeta: number;
   bytes: number;
@@ -91,6 +93,7 @@ export interface IngestRunRecord {
   recordsRead: number;
   inserted: number;
   duplicates: number;
+  recognized: number;
   rejected: number;
   malformedMeta: number;
   bytesRead: number;
@@ -113,6 +116,7 @@ export function rowToIngestRun(row: IngestRunRow): IngestRunRecord {
     recordsRead: Number(row.records_read),
     inserted: Number(row.inserted),
     duplicates: Number(row.duplicates),
+    recognized: Number(row.recognized),
     rejected: Number(row.rejected),
     malformedMeta: Number(row.malformed_meta),
     bytesRead: Number(row.bytes_read),
@@ -137,6 +141,7 @@ export function summarizeRun(run: IngestRunRecord): RunSummary {
     read: run.recordsRead,
     inserted: run.inserted,
     duplicates: run.duplicates,
+    recognized: run.recognized,
     rejected: run.rejected,
     malformedMeta: run.malformedMeta,
     bytes: run.bytesRead,
@@ -215,7 +220,7 @@ export function formatRunSummary(s: RunSummary): string {
   const window = s.windowFrom && s.windowTo ? ` [${s.windowFrom.toISOString()} .. ${s.windowTo.toISOString()})` : '';
   return (
     `${s.kind} ${s.source}${window}: ${s.state}; read ${s.read}, inserted ${s.inserted}, duplicates ${s.duplicates}, ` +
-    `rejected ${s.rejected}, malformed meta ${s.malformedMeta}; ${s.seconds}s, ${s.eventsPerSecond} events/s` +
+    `rejected ${s.rejected}, malformed meta ${s.malformedMeta}, recognised by text ${s.recognized}; ${s.seconds}s, ${s.eventsPerSecond} events/s` +
     (s.error ? `; error: ${s.error}` : '')
   );
 }

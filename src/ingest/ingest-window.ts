@@ -73,7 +73,7 @@ export async function ingestPreparedWindow(
     deps,
     run,
     { progressBar: options.progressBar, parallelism: options.parallelism, client: options.client },
-    async ({ runId, openWriters, onProgress }) => {
+    async ({ runId, openWriters, lookupStored, onProgress }) => {
       const ready = await job();
       await setRunExportJob(deps.db, runId, ready.jobId);
       const download = await deps.dpod!.downloadExport(ready.location!);
@@ -86,6 +86,7 @@ export async function ingestPreparedWindow(
         writers,
         counter,
         batchSize: options.batchSize,
+        lookupStored: options.recognizeStored === false ? undefined : lookupStored,
         shouldStop: options.shouldStop,
         checkpointFor: options.checkpointName
           ? (b) => ({

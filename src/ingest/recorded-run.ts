@@ -1,13 +1,18 @@
 import type pg from 'pg';
 import type { IngestDeps } from './ingest-deps';
 import { openWriters, type EventWriter } from './event-writer';
+import { storedLineLookup, type StoredLineLookup } from './stored-lines';
 import { createProgressReporter, type IngestProgress } from './progress-reporter';
 import { finishRun, startRun, startRunHeartbeat, type NewRun, type RunSummary } from './ingest-run';
 
-/** What the body of a {@link recordedRun} gets: its run id, writers opened on demand, and a progress sink. */
+/**
+ * What the body of a {@link recordedRun} gets: its run id, writers opened on demand, the lookup of stored records by
+ * their text, and a progress sink.
+ */
 export interface RunScope {
   runId: string;
   openWriters: () => Promise<EventWriter[]>;
+  lookupStored: StoredLineLookup;
   onProgress: (progress: IngestProgress) => void;
 }
 
@@ -47,6 +52,7 @@ export async function recordedRun(
           client: options.client,
           parallelism: options.parallelism,
         })),
+      lookupStored: storedLineLookup(deps.pool),
       onProgress: (p) => {
         reporter.update(p);
         deps.onProgress?.(p);
