@@ -73,7 +73,14 @@ const C = JSON.stringify(record({ time: '2026-11-20 14:52:48.000 UTC' }));
 describe('recognising stored records by their text', () => {
   it('recognises every record of a re-imported export, with the same counters and events as parsing them', async () => {
     const to = new Date(Date.UTC(2026, 10, 20));
-    const tenant = createTenant({ seed: 31, services: 2, clientsPerService: 3, eventsPerDay: 2000, days: 1, now: () => to });
+    const tenant = createTenant({
+      seed: 31,
+      services: 2,
+      clientsPerService: 3,
+      eventsPerDay: 2000,
+      days: 1,
+      now: () => to,
+    });
     const path = join(dir, 'export.jsonl.gz');
     await writeExportFile(tenant, new Date(to.getTime() - 86_400_000), to, path, 'gzip-jsonl');
     const [first, again] = await importBoth([path, path]);
