@@ -25,6 +25,9 @@ export interface ReadBatch {
   lastLine: number;
 }
 
+/** Records read before their stored ones are looked up (and they are parsed); see {@link BatchBuilder}. */
+const RECORDS_PER_LOOKUP = 1000;
+
 function emptyRead(): ReadBatch {
   return { texts: [], lines: [], reasons: [], times: [], lastLine: 0 };
 }
@@ -59,15 +62,19 @@ export class BatchBuilder {
   private decoder = new Utf8Decoder();
   private lineOffset = 0;
   private lastLine = 0;
-  /** Row buffer size of the next batch (the last one's, plus a margin). */
-  private capacity = 0;
+  /** The batch the read batches are built into, until it holds `batchSize` records. */
+  private batch = emptyBatch();
+  /** Records per read batch: a few lookups per batch, so that a record's text waits little before it is parsed. */
+  private readonly readSize: number;
 
   constructor(
     private readonly runId: string,
     private readonly batchSize: number,
     /** Compute each event's leaf hash for the sealer (see ingestLeaf). */
     private readonly leaves = true,
-  ) {}
+  ) {
+    this.readSize = Math.min(batchSize, RECORDS_PER_LOOKUP);
+  }
 
   /** Starts the next entry of the input (line numbers carry on from the previous one). */
   startEntry(): void {
@@ -100,14 +107,23 @@ export class BatchBuilder {
     return this.full.splice(0);
   }
 
+  /** The last, partial batch of rows, once every read batch is built (none when it is empty). */
+  flush(): EventBatch[] {
+    if (this.batch.read === 0) return [];
+    const done = this.batch;
+    this.batch = emptyBatch();
+    return [done];
+  }
+
   /**
-   * Parses a read batch into a batch of COPY rows, in input order. `stored` holds stored events found by the digest
-   * of their text (see src/ingest/stored-lines.ts): such a record is counted as a duplicate without being parsed when
-   * the occurrence counter gives it the number it is stored under (0); otherwise it is parsed with the number it got.
+   * Parses a read batch into the current batch of COPY rows, in input order; returns the batch when it is full.
+   * `stored` holds stored events found by the digest of their text (see src/ingest/stored-lines.ts): such a record is
+   * counted as a duplicate without being parsed when the occurrence counter gives it the number it is stored under
+   * (0); otherwise it is parsed with the number it got.
    */
-  build(read: ReadBatch, stored: StoredLines | null): EventBatch {
-    const batch = emptyBatch(this.capacity);
-    batch.read = read.texts.length;
+  build(read: ReadBatch, stored: StoredLines | null): EventBatch[] {
+    const batch = this.batch;
+    batch.read += read.texts.length;
     batch.lastLine = read.lastLine;
     for (let i = 0; i < read.texts.length; i++) {
       const text = read.texts[i]!;
@@ -129,8 +145,9 @@ export class BatchBuilder {
       }
       this.addRecord(batch, text, read.lines[i]!, digest, occurrence);
     }
-    this.capacity = Math.ceil(batch.used * 1.1);
-    return batch;
+    if (batch.read < this.batchSize) return [];
+    this.batch = emptyBatch(Math.ceil(batch.used * 1.1));
+    return [batch];
   }
 
   private current(): RecordSplitter {
@@ -151,7 +168,7 @@ export class BatchBuilder {
     read.lines.push(lineNumber);
     read.reasons.push(reason);
     read.times.push(time);
-    if (read.texts.length >= this.batchSize) this.complete();
+    if (read.texts.length >= this.readSize) this.complete();
   }
 
   /** Adds a bad line to the batch with its identity: its text's hash and its place among identical bad lines. */

@@ -79,13 +79,12 @@ export async function ingestEntries(
   };
 
   /**
-   * Builds the read batches and hands them to the writers, waiting while every writer is busy; false once asked to
-   * stop. The input's final batches are all handed over: a stop asked for then leaves nothing unread.
+   * Hands complete batches to the writers, waiting while every writer is busy; false once asked to stop.
+   * The input's final batches are all handed over: a stop asked for then leaves nothing unread.
    */
-  const submit = async (reads: ReadBatch[], final = false): Promise<boolean> => {
-    for (const read of reads) {
+  const submit = async (batches: EventBatch[], final = false): Promise<boolean> => {
+    for (const batch of batches) {
       if (stopped) return false;
-      const batch: EventBatch = parser.build(read, await storedOf(read));
       while (pending.length >= options.writers.length) await pending.shift();
       batch.bytesRead = options.counter.bytes;
       const writer = options.writers[sequence++ % options.writers.length]!;
@@ -101,6 +100,15 @@ export async function ingestEntries(
       p.catch(() => undefined);
       pending.push(p);
       if (!final && options.shouldStop?.()) stopped = true;
+    }
+    return !stopped;
+  };
+
+  /** Builds read batches (their stored records looked up first) and submits the batches they complete. */
+  const build = async (reads: ReadBatch[], final = false): Promise<boolean> => {
+    for (const read of reads) {
+      if (stopped) return false;
+      if (!(await submit(parser.build(read, await storedOf(read)), final))) return false;
     }
     return !stopped;
   };
@@ -127,18 +135,18 @@ export async function ingestEntries(
       for (;;) {
         const chunk = await read(chunks, entry.name);
         if (!chunk || chunk.done) break;
-        if (!(await submit(parser.feed(chunk.value)))) break;
+        if (!(await build(parser.feed(chunk.value)))) break;
       }
       if (stopped || readError) entry.stream.destroy();
       if (stopped) break;
       if (readError) {
         // What was read before the error is stored; the record the input broke off inside is rejected.
-        await submit(parser.endEntry(errorText(readError.err)), true);
+        await build(parser.endEntry(errorText(readError.err)), true);
         break;
       }
-      if (!(await submit(parser.endEntry()))) break;
+      if (!(await build(parser.endEntry()))) break;
     }
-    if (!stopped) await submit(parser.finish(), true);
+    if (!stopped && (await build(parser.finish(), true))) await submit(parser.flush(), true);
     while (pending.length > 0) await pending.shift();
     progress();
     if (readError) {

@@ -42,4 +42,17 @@ describe('Query.ingestRuns', () => {
       },
     });
   });
+
+  it('reports how many of the duplicates of a run were recognised by their text', async () => {
+    await sql`
+      insert into ingest_runs (kind, source, state, records_read, duplicates, recognized)
+      values ('import', 'file:x', 'succeeded', 10, 9, 7)`.execute(f.t.db);
+    const body = await f.gql(`{ ingestRuns { nodes { source recordsRead duplicates recognized } } }`);
+    expect(body.data.ingestRuns.nodes).toContainEqual({
+      source: 'file:x',
+      recordsRead: 10,
+      duplicates: 9,
+      recognized: 7,
+    });
+  });
 });

@@ -36,6 +36,11 @@ export class IngestRunType {
   @Field(() => Float, { description: 'Records already stored (re-ingested), skipped.' })
   duplicates!: number;
 
+  @Field(() => Float, {
+    description: 'Of the duplicates, those recognised by the digest of their text without being parsed (docs/ingest.md).',
+  })
+  recognized!: number;
+
   @Field(() => Float, { description: 'Lines that could not become events (kept in rejected records).' })
   rejected!: number;
 
