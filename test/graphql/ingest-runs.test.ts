@@ -47,8 +47,10 @@ describe('Query.ingestRuns', () => {
     await sql`
       insert into ingest_runs (kind, source, state, records_read, duplicates, recognized)
       values ('import', 'file:x', 'succeeded', 10, 9, 7)`.execute(f.t.db);
-    const body = await f.gql(`{ ingestRuns { nodes { source recordsRead duplicates recognized } } }`);
-    expect(body.data.ingestRuns.nodes).toContainEqual({
+    const data = await f.gqlData<{ ingestRuns: { nodes: unknown[] } }>(
+      `{ ingestRuns { nodes { source recordsRead duplicates recognized } } }`,
+    );
+    expect(data.ingestRuns.nodes).toContainEqual({
       source: 'file:x',
       recordsRead: 10,
       duplicates: 9,

@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import { importFiles, type RunSummary } from '../../src/ingest';
 import { createTenant, writeExportFile } from '../../src/simulator';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import { jsonLines, record, writeText } from './hand-made';
+import { record, writeText } from './hand-made';
 
 // Recognising stored records by their text (src/ingest/stored-lines.ts) must give exactly what parsing every record
 // gives: each sequence of imports below runs into two stores, one with recognition and one without, and the stored
@@ -129,7 +129,7 @@ describe('recognising stored records by their text', () => {
     expect(runs[1]).toMatchObject({ inserted: 0, duplicates: 4, recognized: 0 });
     await Promise.all([on.truncate(), off.truncate()]);
     const plain = [0, 1, 2].map((i) => JSON.stringify(record({ traceID: `p${i}` })));
-    runs = await importBoth([file(plain)]);
+    await importBoth([file(plain)]);
     await sql`update audit_events set line_digest = null`.execute(on.db);
     runs = await importBoth([file(plain)]);
     expect(runs[0]).toMatchObject({ inserted: 0, duplicates: 3, recognized: 0 });

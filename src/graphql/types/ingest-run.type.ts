@@ -37,7 +37,8 @@ export class IngestRunType {
   duplicates!: number;
 
   @Field(() => Float, {
-    description: 'Of the duplicates, those recognised by the digest of their text without being parsed (docs/ingest.md).',
+    description:
+      'Of the duplicates, those recognised by the digest of their text without being parsed (docs/ingest.md).',
   })
   recognized!: number;
 
