@@ -19,28 +19,20 @@ export interface ReadBatch {
   lines: number[];
   /** Why an item is rejected already (the splitter or the decoder said so), or null for a record to parse. */
   reasons: (string | null)[];
-  /** Epoch ms of each record's time as written (NaN where it could not be read without parsing, and for rejects). */
-  times: number[];
+  /** The earliest and latest record time read from the texts (epoch ms; +/-Infinity while none could be read). */
+  from: number;
+  to: number;
   /** Last input line consumed. */
   lastLine: number;
+  /** Whether the batch of rows it is built into ends with it (that batch then holds `batchSize` records). */
+  endsBatch: boolean;
 }
 
 /** Records read before their stored ones are looked up (and they are parsed); see {@link BatchBuilder}. */
 const RECORDS_PER_LOOKUP = 1000;
 
 function emptyRead(): ReadBatch {
-  return { texts: [], lines: [], reasons: [], times: [], lastLine: 0 };
-}
-
-/** The span of a read batch's record times ([from, to] epoch ms), or null when none could be read. */
-export function readSpan(read: ReadBatch): { from: number; to: number } | null {
-  let from = Infinity;
-  let to = -Infinity;
-  for (const t of read.times) {
-    if (t < from) from = t;
-    if (t > to) to = t;
-  }
-  return from <= to ? { from, to } : null;
+  return { texts: [], lines: [], reasons: [], from: Infinity, to: -Infinity, lastLine: 0, endsBatch: false };
 }
 
 /**
@@ -64,6 +56,8 @@ export class BatchBuilder {
   private lastLine = 0;
   /** The batch the read batches are built into, until it holds `batchSize` records. */
   private batch = emptyBatch();
+  /** Records read since the last batch of rows ended (read batches end there too, so batches hold `batchSize`). */
+  private sinceBatch = 0;
   /** Records per read batch: a few lookups per batch, so that a record's text waits little before it is parsed. */
   private readonly readSize: number;
 
@@ -145,7 +139,7 @@ export class BatchBuilder {
       }
       this.addRecord(batch, text, read.lines[i]!, digest, occurrence);
     }
-    if (batch.read < this.batchSize) return [];
+    if (!read.endsBatch) return [];
     this.batch = emptyBatch(Math.ceil(batch.used * 1.1));
     return [batch];
   }
@@ -167,8 +161,13 @@ export class BatchBuilder {
     read.texts.push(text);
     read.lines.push(lineNumber);
     read.reasons.push(reason);
-    read.times.push(time);
-    if (read.texts.length >= this.readSize) this.complete();
+    if (time < read.from) read.from = time;
+    if (time > read.to) read.to = time;
+    if (++this.sinceBatch === this.batchSize) {
+      this.sinceBatch = 0;
+      read.endsBatch = true;
+      this.complete();
+    } else if (read.texts.length >= this.readSize) this.complete();
   }
 
   /** Adds a bad line to the batch with its identity: its text's hash and its place among identical bad lines. */

@@ -1,4 +1,4 @@
-import { BatchBuilder, readSpan, type ReadBatch } from './batch-builder';
+import { BatchBuilder, type ReadBatch } from './batch-builder';
 import type { EventBatch } from './event-batch';
 import type { BatchOutcome, CheckpointUpdate, EventWriter } from './event-writer';
 import type { ByteCounter, InputEntry } from './input-opener';
@@ -72,10 +72,9 @@ export async function ingestEntries(
 
   /** What the store holds of a read batch's records, by the digest of their text (null: nothing to look up). */
   const storedOf = async (read: ReadBatch): Promise<StoredLines | null> => {
-    const span = options.lookupStored && readSpan(read);
-    if (!span) return null;
+    if (!options.lookupStored || read.from > read.to) return null;
     // A few stored rows per record read, at most: other services' events may share the range.
-    return options.lookupStored!(span.from, span.to, 4 * read.texts.length + 1000);
+    return options.lookupStored(read.from, read.to, 4 * read.texts.length + 1000);
   };
 
   /**

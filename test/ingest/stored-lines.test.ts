@@ -135,6 +135,19 @@ describe('recognising stored records by their text', () => {
     expect(runs[0]).toMatchObject({ inserted: 0, duplicates: 3, recognized: 0 });
   });
 
+  it('commits batches of exactly the batch size, whatever the records per lookup', async () => {
+    const lines = [...Array(2500).keys()].map((i) => JSON.stringify(record({ traceID: `b${i}` })));
+    const seen: number[] = [];
+    const [run] = await importFiles(
+      { db: on.db, pool: on.pool, onProgress: (p) => seen.push(p.records) },
+      [file(lines)],
+      { batchSize: 1500, progressBar: false, parallelism: 1 },
+    );
+    expect(run!.inserted).toBe(2500);
+    // One writer: batches commit in order, 1,500 records and then the remaining 1,000.
+    expect([...new Set(seen)]).toEqual([1500, 2500]);
+  });
+
   it('stores the digest of the text each event was read from', async () => {
     await importBoth([file([A, B])]);
     const { rows } = await sql<{ n: number }>`
