@@ -19,9 +19,8 @@ export interface ReadBatch {
   lines: number[];
   /** Why an item is rejected already (the splitter or the decoder said so), or null for a record to parse. */
   reasons: (string | null)[];
-  /** The earliest and latest record time read from the texts (epoch ms; +/-Infinity while none could be read). */
-  from: number;
-  to: number;
+  /** Each item's second (epoch) as read from its text before parsing, or NaN (rejected, or no time to read). */
+  seconds: number[];
   /** Last input line consumed. */
   lastLine: number;
   /** Whether the batch of rows it is built into ends with it (that batch then holds `batchSize` records). */
@@ -32,7 +31,7 @@ export interface ReadBatch {
 const RECORDS_PER_LOOKUP = 1000;
 
 function emptyRead(): ReadBatch {
-  return { texts: [], lines: [], reasons: [], from: Infinity, to: -Infinity, lastLine: 0, endsBatch: false };
+  return { texts: [], lines: [], reasons: [], seconds: [], lastLine: 0, endsBatch: false };
 }
 
 /**
@@ -161,8 +160,7 @@ export class BatchBuilder {
     read.texts.push(text);
     read.lines.push(lineNumber);
     read.reasons.push(reason);
-    if (time < read.from) read.from = time;
-    if (time > read.to) read.to = time;
+    read.seconds.push(Math.floor(time / 1000));
     if (++this.sinceBatch === this.batchSize) {
       this.sinceBatch = 0;
       read.endsBatch = true;

@@ -33,6 +33,7 @@ export async function importFiles(
           batchSize: options.batchSize,
           leaves: options.leaves,
           lookupStored: options.recognizeStored === false ? undefined : run.lookupStored,
+          onLookupFailure: run.onLookupFailure,
           // Imports never resume from a position (a rerun reads the whole file; exactly-once keys drop what is
           // stored), so the checkpoint only records how far the file went, and no position that could run ahead.
           checkpointFor: (batch) => ({

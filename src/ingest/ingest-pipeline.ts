@@ -3,7 +3,7 @@ import type { EventBatch } from './event-batch';
 import type { BatchOutcome, CheckpointUpdate, EventWriter } from './event-writer';
 import type { ByteCounter, InputEntry } from './input-opener';
 import type { IngestProgress } from './progress-reporter';
-import type { StoredLineLookup, StoredLines } from './stored-lines';
+import { StoredRecordFinder, type StoredLineLookup, type StoredLines } from './stored-lines';
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -24,10 +24,12 @@ export interface PipelineOptions {
   /** Store each event's leaf hash for the sealer (default true). */
   leaves?: boolean;
   /**
-   * Finds the stored records of a batch's time range by the digest of their text, so that those are counted as
+   * Finds the stored records of a batch's seconds by the digest of their text, so that those are counted as
    * duplicates without being parsed (src/ingest/stored-lines.ts). Without it every record is parsed.
    */
   lookupStored?: StoredLineLookup;
+  /** Told once when a lookup fails (every record is then parsed for the rest of the run; nothing else changes). */
+  onLookupFailure?: (err: unknown) => void;
   /** Checkpoint to save with each batch. */
   checkpointFor?: (batch: EventBatch) => CheckpointUpdate | undefined;
   onProgress?: (p: IngestProgress) => void;
@@ -71,11 +73,9 @@ export async function ingestEntries(
   };
 
   /** What the store holds of a read batch's records, by the digest of their text (null: nothing to look up). */
-  const storedOf = async (read: ReadBatch): Promise<StoredLines | null> => {
-    if (!options.lookupStored || read.from > read.to) return null;
-    // A few stored rows per record read, at most: other services' events may share the range.
-    return options.lookupStored(read.from, read.to, 4 * read.texts.length + 1000);
-  };
+  const finder = options.lookupStored && new StoredRecordFinder(options.lookupStored, options.onLookupFailure);
+  const storedOf = async (read: ReadBatch): Promise<StoredLines | null> =>
+    finder ? finder.find(read.seconds, read.texts.length) : null;
 
   /**
    * Hands complete batches to the writers, waiting while every writer is busy; false once asked to stop.

@@ -73,7 +73,7 @@ export async function ingestPreparedWindow(
     deps,
     run,
     { progressBar: options.progressBar, parallelism: options.parallelism, client: options.client },
-    async ({ runId, openWriters, lookupStored, onProgress }) => {
+    async ({ runId, openWriters, lookupStored, onLookupFailure, onProgress }) => {
       const ready = await job();
       await setRunExportJob(deps.db, runId, ready.jobId);
       const download = await deps.dpod!.downloadExport(ready.location!);
@@ -87,6 +87,7 @@ export async function ingestPreparedWindow(
         counter,
         batchSize: options.batchSize,
         lookupStored: options.recognizeStored === false ? undefined : lookupStored,
+        onLookupFailure,
         shouldStop: options.shouldStop,
         checkpointFor: options.checkpointName
           ? (b) => ({

@@ -13,6 +13,8 @@ export interface RunScope {
   runId: string;
   openWriters: () => Promise<EventWriter[]>;
   lookupStored: StoredLineLookup;
+  /** Where a failed lookup of stored records is reported (the run goes on, parsing every record). */
+  onLookupFailure: (err: unknown) => void;
   onProgress: (progress: IngestProgress) => void;
 }
 
@@ -53,6 +55,11 @@ export async function recordedRun(
           parallelism: options.parallelism,
         })),
       lookupStored: storedLineLookup(deps.pool),
+      onLookupFailure: (err) =>
+        deps.logger?.warn(
+          { err, runId },
+          'looking up stored records by their text failed; this run parses every record instead (same result, slower)',
+        ),
       onProgress: (p) => {
         reporter.update(p);
         deps.onProgress?.(p);

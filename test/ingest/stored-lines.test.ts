@@ -4,6 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { importFiles, type RunSummary } from '../../src/ingest';
+import {
+  lookupRanges,
+  MAX_LOOKUP_RANGES,
+  storedLineLookup,
+  StoredRecordFinder,
+  type StoredLineLookup,
+} from '../../src/ingest/stored-lines';
 import { createTenant, writeExportFile } from '../../src/simulator';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { record, writeText } from './hand-made';
@@ -154,6 +161,111 @@ describe('recognising stored records by their text', () => {
       select count(*)::int as n from audit_events
        where line_digest = any(${[A, B].map(lineDigestOf)}::uuid[])`.execute(on.db);
     expect(rows[0]!.n).toBe(2);
+  });
+});
+
+describe('bounding what a lookup costs', () => {
+  it('covers the seconds it is given with runs of consecutive seconds, 32 at most', () => {
+    expect(lookupRanges([])).toEqual([]);
+    expect(lookupRanges([NaN, NaN])).toEqual([]);
+    expect(lookupRanges([12, 10, 11, 11, NaN, 20])).toEqual([
+      { from: 10, to: 13 },
+      { from: 20, to: 21 },
+    ]);
+    // 1,000 seconds a day apart, and one a year away: joined into 32 ranges that cover every one of them, the lone
+    // second its own range (a stray time widens no range).
+    const far = [...Array(1000).keys()].map((i) => 1_790_000_000 + i * 86_400).concat([1_700_000_000]);
+    const ranges = lookupRanges(far);
+    expect(ranges).toHaveLength(MAX_LOOKUP_RANGES);
+    expect(ranges[0]).toEqual({ from: 1_700_000_000, to: 1_700_000_001 });
+    for (const s of far) expect(ranges.some((r) => r.from <= s && s < r.to)).toBe(true);
+    const covered = ranges.reduce((n, r) => n + r.to - r.from, 0);
+    expect(covered).toBeLessThan(1000 * 86_400);
+  });
+
+  it('reads at most `limit` stored rows of its seconds, whatever their digests', async () => {
+    const plain = [...Array(10).keys()].map((i) => JSON.stringify(record({ traceID: `n${i}` })));
+    const last = JSON.stringify(record({ traceID: 'last', time: '2026-11-20 14:52:47.900 UTC' }));
+    await importBoth([file([...plain, last])]);
+    await sql`update audit_events set line_digest = null where trace_id <> 'last'`.execute(on.db);
+    const lookup = storedLineLookup(on.pool);
+    const second = Math.floor(Date.parse('2026-11-20T14:52:47Z') / 1000);
+    const ranges = [{ from: second, to: second + 1 }];
+    expect([...(await lookup(ranges, 100)).keys()]).toEqual([lineDigestOf(last)]);
+    // The rows of null digest come first in the index (earlier times): a limit of 10 reads only those.
+    expect((await lookup(ranges, 10)).size).toBe(0);
+  });
+
+  it('recognises records far apart in time (a zip of months), through its joined ranges', async () => {
+    const lines = [...Array(100).keys()].map((i) => {
+      const day = new Date(Date.UTC(2026, 0, 1) + i * 3 * 86_400_000).toISOString().slice(0, 10);
+      return JSON.stringify(record({ traceID: `far${i}`, time: `${day} 08:00:0${i % 10}.000 UTC` }));
+    });
+    const runs = await importBoth([file(lines), file(lines)], 1000);
+    expect(runs[1]).toMatchObject({ inserted: 0, duplicates: 100, recognized: 100 });
+  });
+
+  it('looks up less often while lookups find nothing, and again as soon as one finds something', async () => {
+    let calls = 0;
+    let stored = false;
+    const finder = new StoredRecordFinder(() => {
+      calls++;
+      return Promise.resolve(new Map(stored ? [['d', { key: 'k', second: 1, metaMalformed: false }]] : []));
+    });
+    // Finding nothing: a lookup, then 1, 2, 4, 8, 16, 16 batches without one.
+    const looked: boolean[] = [];
+    for (let i = 0; i < 60; i++) looked.push((await finder.find([1], 1)) !== null);
+    expect(looked.map((l, i) => (l ? i : -1)).filter((i) => i >= 0)).toEqual([0, 2, 5, 10, 19, 36, 53]);
+    expect(calls).toBe(7);
+    // Something found: every batch is looked up again after the next lookup.
+    stored = true;
+    let until = 0;
+    while ((await finder.find([1], 1)) === null) until++;
+    expect(until).toBeLessThanOrEqual(16);
+    for (let i = 0; i < 5; i++) expect(await finder.find([1], 1)).not.toBeNull();
+  });
+
+  it('parses every record when a lookup fails, and says so once, with the same result', async () => {
+    const failing = new Proxy(on.pool, {
+      get(target, prop, receiver) {
+        if (prop !== 'query') return Reflect.get(target, prop, receiver) as unknown;
+        return (text: unknown, ...rest: unknown[]) => {
+          if (typeof text === 'string' && text.includes('string_agg(concat(line_digest')) {
+            return Promise.reject(new Error('canceling statement due to statement timeout'));
+          }
+          return (target.query as (...a: unknown[]) => Promise<unknown>).call(target, text, ...rest);
+        };
+      },
+    });
+    const lines = [...Array(1200).keys()].map((i) => JSON.stringify(record({ traceID: `f${i}` })));
+    const path = file(lines);
+    await importBoth([path]);
+    const warnings: string[] = [];
+    const logger = { warn: (_: unknown, msg: string) => warnings.push(msg), info: () => undefined };
+    const [a, b] = await Promise.all([
+      importFiles({ db: on.db, pool: failing, logger: logger as never }, [path], {
+        batchSize: 500,
+        progressBar: false,
+      }),
+      importFiles({ db: off.db, pool: off.pool }, [path], {
+        batchSize: 500,
+        progressBar: false,
+        recognizeStored: false,
+      }),
+    ]);
+    expect(a[0]!.state).toBe('succeeded');
+    expect(countersOf(a[0]!)).toEqual(countersOf(b[0]!));
+    expect(a[0]).toMatchObject({ inserted: 0, duplicates: 1200, recognized: 0 });
+    expect(warnings.filter((w) => w.startsWith('looking up stored records'))).toHaveLength(1);
+    expect(await storedKeys(on)).toEqual(await storedKeys(off));
+  });
+
+  it('a lookup given no time it could read asks nothing', async () => {
+    const lookup: StoredLineLookup = () => Promise.reject(new Error('not expected'));
+    const finder = new StoredRecordFinder(lookup, () => {
+      throw new Error('not expected either');
+    });
+    expect(await finder.find([NaN, NaN], 2)).toBeNull();
   });
 });
 
