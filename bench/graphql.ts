@@ -18,7 +18,7 @@
  * process's Node, --peer-node <path>, or the Node 24 that .ci/run caches).
  *
  *   node dist/bench/graphql.js [--events 1000000] [--samples 200] [--seconds 5] [--reuse] [--postgraphile]
- *                              [--peer-node <node >= 22>] [--side-by-side-only]
+ *                              [--peer-node <node >= 22>] [--side-by-side-only] [--rounds 4]
  *   (DATABASE_URL, else an embedded PostgreSQL; --reuse keeps/reuses the bench database of that size)
  */
 import 'reflect-metadata';
@@ -261,6 +261,7 @@ async function main(): Promise<void> {
     samples,
     seconds,
     connections,
+    rounds: numberArg('rounds', 4),
     peers: process.argv.includes('--postgraphile'),
   });
   await apolloOnly.stop();

@@ -71,8 +71,10 @@ function peerNode(): string | null {
 
 /**
  * The slim page from this server, the hand-written route and (with `peers`) PostGraphile v5 and v4, checked to
- * return the same events, then p50 alternated request by request and req/s at `connections` clients (each target
- * in turn, two rounds). Prints the ratios the targets of issue 16 are written in.
+ * return the same events, then p50 alternated request by request and req/s at `connections` clients (`rounds`
+ * rounds, every target in turn in each, the order rotated from round to round). Prints the ratios the targets of
+ * issue 16 are written in; the req/s ratios are the median of each round's own ratio (the targets of one round ran
+ * seconds apart, so load from elsewhere on a shared machine moves them alike), with their range.
  */
 export async function sideBySide(o: {
   endpoint: string;
@@ -84,6 +86,8 @@ export async function sideBySide(o: {
   samples: number;
   seconds: number;
   connections: number;
+  /** Throughput rounds (default 4). */
+  rounds?: number;
   peers: boolean;
 }): Promise<void> {
   const targets: Target[] = [];
@@ -139,25 +143,36 @@ export async function sideBySide(o: {
       targets.map((t) => () => postGraphql(t.url, t.body)),
       o.samples,
     );
+    const rounds = o.rounds ?? 4;
     const rps = targets.map((): number[] => []);
-    for (let round = 0; round < 2; round++)
-      for (const [i, t] of targets.entries())
-        rps[i]!.push((await graphqlThroughput(t.url, t.body, o.connections, o.seconds)).rps);
-    const mean = (l: number[]) => l.reduce((a, b) => a + b, 0) / l.length;
+    for (let round = 0; round < rounds; round++)
+      for (let k = 0; k < targets.length; k++) {
+        const i = (k + round) % targets.length;
+        rps[i]!.push((await graphqlThroughput(targets[i]!.url, targets[i]!.body, o.connections, o.seconds)).rps);
+      }
+    const median = (l: number[]) => {
+      const s = [...l].sort((a, b) => a - b);
+      return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+    };
+    /** The median and range of a ratio taken round by round. */
+    const ratio = (a: number[], b: number[]) => {
+      const r = a.map((x, k) => x / b[k]!);
+      return `${median(r).toFixed(2)}x (${Math.min(...r).toFixed(2)}-${Math.max(...r).toFixed(2)})`;
+    };
     log('');
     log(
-      `Side by side: the slim page of 50 (id time action status, cursors, pageInfo), alternated; ${o.connections} clients for req/s`,
+      `Side by side: the slim page of 50 (id time action status, cursors, pageInfo), alternated; ${o.connections} clients for req/s, ${rounds} rounds of ${o.seconds} s`,
     );
-    log('| server | p50 | p95 | req/s (two rounds) | p50 / route | req/s / route | req/s: this server / it |');
+    log(
+      '| server | p50 | p95 | req/s by round | p50 / route | req/s / route, by round: median (range) | this server / it, by round |',
+    );
     log('|---|---|---|---|---|---|---|');
     const routeAt = targets.findIndex((t) => t.name.startsWith('hand-written route'));
     const routeP50 = latency[routeAt]!.p50;
-    const routeRps = mean(rps[routeAt]!);
-    const ourRps = mean(rps[0]!);
     for (const [i, t] of targets.entries()) {
       log(
         `| ${t.name} | ${ms(latency[i]!.p50)} | ${ms(latency[i]!.p95)} | ${rps[i]!.map((r) => r.toFixed(0)).join(', ')} | ` +
-          `${(latency[i]!.p50 / routeP50).toFixed(2)}x | ${(mean(rps[i]!) / routeRps).toFixed(2)}x | ${(ourRps / mean(rps[i]!)).toFixed(2)}x |`,
+          `${(latency[i]!.p50 / routeP50).toFixed(2)}x | ${ratio(rps[i]!, rps[routeAt]!)} | ${ratio(rps[0]!, rps[i]!)} |`,
       );
     }
     log(
