@@ -38,18 +38,25 @@ export async function graphqlThroughput(
   serverCpuMs: () => number = () => NaN,
 ): Promise<Throughput> {
   const cpu0 = serverCpuMs();
-  const result = await autocannon({
+  const job = autocannon({
     url,
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body,
     connections,
     duration: seconds,
+  }) as Promise<autocannon.Result> & Pick<NodeJS.EventEmitter, 'on'>;
+  // What the failed requests failed with (a count alone says nothing of a refused connection or a reset).
+  const failures = new Map<string, number>();
+  job.on('reqError', (err: Error & { code?: string }) => {
+    const what = err.code ?? err.message;
+    failures.set(what, (failures.get(what) ?? 0) + 1);
   });
+  const result = await job;
   const cpuMs = serverCpuMs() - cpu0;
   if (result.non2xx > 0 || result.errors > 0)
     throw new Error(
-      `GraphQL throughput run against ${url} had ${result.non2xx} non-2xx answers, ${result.errors} errors and ${result.timeouts} timeouts`,
+      `GraphQL throughput run against ${url} had ${result.non2xx} non-2xx answers, ${result.errors} errors (${[...failures].map(([k, n]) => `${k} x${n}`).join(', ') || 'none reported'}) and ${result.timeouts} timeouts`,
     );
   return { rps: result.requests.average, cpuMsPerRequest: cpuMs / Math.max(1, result.requests.total) };
 }

@@ -135,7 +135,13 @@ export async function startPostgraphilePeer(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  let stopping = false;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // A peer that dies while measured says why (its throughput run would only count connection errors).
+  child.once('exit', (code, signal) => {
+    if (!stopping) log(`PostGraphile v${version} exited (${code ?? signal}): ${output.slice(-1500)}`);
+  });
+  let startTimer: NodeJS.Timeout | undefined;
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => {
       output += d.toString();
@@ -143,14 +149,15 @@ export async function startPostgraphilePeer(
     });
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     void exited.then(() => reject(new Error(`PostGraphile exited with ${child.exitCode}: ${output.slice(-2000)}`)));
-    setTimeout(() => {
+    startTimer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`PostGraphile did not start in 60 s: ${output.slice(-2000)}`));
     }, 60_000).unref();
-  });
+  }).finally(() => clearTimeout(startTimer));
   return {
     endpoint: `http://127.0.0.1:${port}/graphql`,
     stop: () => {
+      stopping = true;
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       return exited;
     },

@@ -148,7 +148,11 @@ export async function sideBySide(o: {
     for (let round = 0; round < rounds; round++)
       for (let k = 0; k < targets.length; k++) {
         const i = (k + round) % targets.length;
-        rps[i]!.push((await graphqlThroughput(targets[i]!.url, targets[i]!.body, o.connections, o.seconds)).rps);
+        const t = targets[i]!;
+        const run = await graphqlThroughput(t.url, t.body, o.connections, o.seconds).catch((err: unknown) => {
+          throw new Error(`${t.name}, round ${round + 1}: ${err instanceof Error ? err.message : String(err)}`);
+        });
+        rps[i]!.push(run.rps);
       }
     const median = (l: number[]) => {
       const s = [...l].sort((a, b) => a - b);
